@@ -1,0 +1,83 @@
+/** The single error root of Fast Sandbox: every failure carries one code from a closed set. */
+
+/**
+ * Error codes, named after the gRPC status codes they map to at the API boundary.
+ * The set is closed: boundaries translate foreign errors into one of these.
+ */
+export const ErrorCode = {
+  Cancelled: "CANCELLED",
+  InvalidArgument: "INVALID_ARGUMENT",
+  DeadlineExceeded: "DEADLINE_EXCEEDED",
+  NotFound: "NOT_FOUND",
+  AlreadyExists: "ALREADY_EXISTS",
+  PermissionDenied: "PERMISSION_DENIED",
+  ResourceExhausted: "RESOURCE_EXHAUSTED",
+  FailedPrecondition: "FAILED_PRECONDITION",
+  Aborted: "ABORTED",
+  Unimplemented: "UNIMPLEMENTED",
+  Internal: "INTERNAL",
+  Unavailable: "UNAVAILABLE",
+  Unauthenticated: "UNAUTHENTICATED",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** Options of {@link FsbError}. */
+export interface FsbErrorOptions {
+  /** The lower-level error this one translates; kept for logs, never shown as the message. */
+  cause?: unknown;
+  /** For INVALID_ARGUMENT: the path of the offending field, such as `sandbox.exposedPorts[1]`. */
+  field?: string;
+}
+
+/**
+ * An error with a code from {@link ErrorCode}.
+ *
+ * @example
+ * throw new FsbError(ErrorCode.InvalidArgument, "must be 1-65535", { field: "exposedPorts[0]" });
+ */
+export class FsbError extends Error {
+  override readonly name = "FsbError";
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: FsbErrorOptions = {}) {
+    super(options.field ? `${options.field}: ${message}` : message, { cause: options.cause });
+    this.code = code;
+    this.field = options.field;
+  }
+
+  /** Whether retrying the same call later may succeed. */
+  get retryable(): boolean {
+    return (
+      this.code === ErrorCode.Unavailable ||
+      this.code === ErrorCode.Aborted ||
+      this.code === ErrorCode.DeadlineExceeded ||
+      this.code === ErrorCode.ResourceExhausted
+    );
+  }
+}
+
+/** Shorthand for an INVALID_ARGUMENT error that names its field. */
+export function invalidArgument(field: string, message: string): FsbError {
+  return new FsbError(ErrorCode.InvalidArgument, message, { field });
+}
+
+/** Whether `err` is an {@link FsbError}, optionally with the given code. */
+export function isFsbError(err: unknown, code?: ErrorCode): err is FsbError {
+  return err instanceof FsbError && (code === undefined || err.code === code);
+}
+
+/** Whether `code` is one of the closed set (for decoding codes from the wire). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && knownCodes.has(code);
+}
+
+/** Wraps anything thrown into an FsbError; FsbErrors pass through unchanged. */
+export function toFsbError(err: unknown, fallback: ErrorCode = ErrorCode.Internal): FsbError {
+  if (err instanceof FsbError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FsbError(fallback, message, { cause: err });
+}
