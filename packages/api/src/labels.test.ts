@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ErrorCode } from "./errors.ts";
+import {
+  formatPortsLabel,
+  isManagedContainer,
+  Labels,
+  labelPrefix,
+  managedByValue,
+  parsePortsLabel,
+} from "./labels.ts";
+import { isDnsLabel } from "./names.ts";
+
+describe("Labels", () => {
+  const expected: [keyof typeof Labels, string][] = [
+    ["SandboxId", "sandbox.fast.io/sandbox-id"],
+    ["Name", "sandbox.fast.io/name"],
+    ["Namespace", "sandbox.fast.io/namespace"],
+    ["Uid", "sandbox.fast.io/uid"],
+    ["Agent", "sandbox.fast.io/agent"],
+    ["Pool", "sandbox.fast.io/pool"],
+    ["Image", "sandbox.fast.io/image"],
+    ["Ports", "sandbox.fast.io/ports"],
+    ["SpecHash", "sandbox.fast.io/spec-hash"],
+    ["CreatedAt", "sandbox.fast.io/created-at"],
+    ["LogPath", "sandbox.fast.io/log-path"],
+    ["ManagedBy", "sandbox.fast.io/managed-by"],
+  ];
+  for (const [key, value] of expected) {
+    it(`${key} is ${value}`, () => {
+      assert.equal(Labels[key], value);
+    });
+  }
+
+  it("has exactly these keys, all distinct, all under the prefix with a DNS label name", () => {
+    const values = Object.values(Labels);
+    assert.equal(values.length, expected.length);
+    assert.equal(new Set(values).size, values.length);
+    for (const value of values) {
+      assert.ok(value.startsWith(labelPrefix), value);
+      assert.ok(isDnsLabel(value.slice(labelPrefix.length)), value);
+    }
+  });
+
+  it("marks containers as managed by fast-sandbox", () => {
+    assert.equal(managedByValue, "fast-sandbox");
+  });
+});
+
+describe("isManagedContainer", () => {
+  const owned = { [Labels.ManagedBy]: "fast-sandbox", [Labels.SandboxId]: "sbx-1" };
+  const cases: [string, Record<string, string> | undefined, string, boolean][] = [
+    ["our labels and matching id", owned, "sbx-1", true],
+    ["no labels", undefined, "sbx-1", false],
+    ["empty labels", {}, "sbx-1", false],
+    ["other manager", { ...owned, [Labels.ManagedBy]: "docker" }, "sbx-1", false],
+    ["id mismatch", owned, "sbx-2", false],
+    ["missing sandbox id", { [Labels.ManagedBy]: "fast-sandbox" }, "sbx-1", false],
+    ["sandbox id that is a path", { ...owned, [Labels.SandboxId]: "../x" }, "../x", false],
+  ];
+  for (const [name, labels, id, expected] of cases) {
+    it(name, () => {
+      assert.equal(isManagedContainer(labels, id), expected);
+    });
+  }
+});
+
+describe("ports label", () => {
+  const roundTrips: [string, number[], string][] = [
+    ["none", [], ""],
+    ["one", [8080], "8080"],
+    ["several", [80, 443, 65535], "80,443,65535"],
+  ];
+  for (const [name, ports, label] of roundTrips) {
+    it(`round-trips ${name}`, () => {
+      assert.equal(formatPortsLabel(ports), label);
+      assert.deepEqual(parsePortsLabel(label), ports);
+    });
+  }
+
+  const invalid: [string, string][] = [
+    ["zero", "0"],
+    ["too high", "65536"],
+    ["spaces", "80, 443"],
+    ["empty entry", "80,,443"],
+    ["trailing comma", "80,"],
+    ["negative", "-1"],
+    ["hex", "0x50"],
+    ["fraction", "80.5"],
+  ];
+  for (const [name, label] of invalid) {
+    it(`rejects ${name}`, () => {
+      assert.throws(() => parsePortsLabel(label), {
+        code: ErrorCode.InvalidArgument,
+        field: `labels["${Labels.Ports}"]`,
+        message: /expected comma-separated port numbers from 1 to 65535/,
+      });
+    });
+  }
+});

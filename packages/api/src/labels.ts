@@ -1,0 +1,77 @@
+/** Label keys Fast Sandbox puts on every containerd container it creates, and the helpers that read them. */
+import { invalidArgument } from "./errors.ts";
+import { isDnsLabel } from "./names.ts";
+
+/** Prefix of every label key Fast Sandbox owns; nothing outside it is ever written or trusted. */
+export const labelPrefix = "sandbox.fast.io/";
+
+/** Value of {@link Labels.ManagedBy} on every container Fast Sandbox creates. */
+export const managedByValue = "fast-sandbox";
+
+/**
+ * Label and annotation keys on containerd containers. The janitor proves a container is ours with these
+ * (managed-by, then sandbox-id matching the container id) before it deletes anything, and recovery after a
+ * restart rebuilds its state from them, so every fact needed for either must be here.
+ */
+export const Labels = {
+  /** The sandbox id; equals the containerd container id, so a mismatch means someone else's container. */
+  SandboxId: "sandbox.fast.io/sandbox-id",
+  /** The user-facing sandbox name, so a container can be traced back to the request that made it. */
+  Name: "sandbox.fast.io/name",
+  /** The Kubernetes namespace of the sandbox, needed with the name to find its owning object. */
+  Namespace: "sandbox.fast.io/namespace",
+  /** The Kubernetes UID of the owning object; tells a recreated object of the same name from the original. */
+  Uid: "sandbox.fast.io/uid",
+  /** The agent (node) that created the container; an agent only reaps containers it created itself. */
+  Agent: "sandbox.fast.io/agent",
+  /** The warm pool the container was taken from, if any, so pool accounting survives a restart. */
+  Pool: "sandbox.fast.io/pool",
+  /** The normalized image reference, so a warm container is only handed out for the image it runs. */
+  Image: "sandbox.fast.io/image",
+  /** The exposed ports, comma-separated (`80,443`); see {@link formatPortsLabel}. */
+  Ports: "sandbox.fast.io/ports",
+  /** Hash of the spec the container was built from; a differing hash means it is stale and must be replaced. */
+  SpecHash: "sandbox.fast.io/spec-hash",
+  /** Creation time (RFC 3339), so expiry and the janitor's grace period work after a restart. */
+  CreatedAt: "sandbox.fast.io/created-at",
+  /** Path of the container's log file, so the janitor removes the log together with the container. */
+  LogPath: "sandbox.fast.io/log-path",
+  /** Always {@link managedByValue}; the first ownership check: without it a container is never touched. */
+  ManagedBy: "sandbox.fast.io/managed-by",
+} as const;
+
+/** One of the {@link Labels} keys. */
+export type LabelKey = (typeof Labels)[keyof typeof Labels];
+
+/**
+ * Whether `labels` mark a container as created by Fast Sandbox for `containerId`: managed-by is
+ * {@link managedByValue} and sandbox-id equals the id. Both must hold before anything is deleted.
+ */
+export function isManagedContainer(
+  labels: Readonly<Record<string, string>> | undefined,
+  containerId: string,
+): boolean {
+  if (labels === undefined) return false;
+  const sandboxId = labels[Labels.SandboxId];
+  return labels[Labels.ManagedBy] === managedByValue && isDnsLabel(sandboxId) && sandboxId === containerId;
+}
+
+/** Renders ports for {@link Labels.Ports}: `[80, 443]` becomes `80,443`. */
+export function formatPortsLabel(ports: readonly number[]): string {
+  return ports.join(",");
+}
+
+/** Reads {@link Labels.Ports} back; the empty string is no ports. Throws INVALID_ARGUMENT on anything else. */
+export function parsePortsLabel(value: string): number[] {
+  if (value === "") return [];
+  return value.split(",").map((part) => {
+    const port = /^[0-9]{1,5}$/.test(part) ? Number(part) : Number.NaN;
+    if (!(port >= 1 && port <= 65535)) {
+      throw invalidArgument(
+        `labels["${Labels.Ports}"]`,
+        `${JSON.stringify(part)} is not a port: expected comma-separated port numbers from 1 to 65535`,
+      );
+    }
+    return port;
+  });
+}

@@ -1,0 +1,221 @@
+/** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+
+/** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
+export const DEFAULT_CAPACITY = 5;
+export const DEFAULT_HTTP_PORT = 5758;
+export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+/** kubelet pulls into this namespace, so using it reuses the node's image cache (zero-pull start). */
+export const DEFAULT_CONTAINERD_NAMESPACE = "k8s.io";
+export const DEFAULT_LOG_DIR = "/var/log/fast-sandbox";
+export const DEFAULT_POOL = "default-pool";
+/** Time between SIGTERM and SIGKILL when a delete does not say. */
+export const DEFAULT_GRACE_PERIOD_SECONDS = 10;
+/** Upper bound of a sandbox's capacity setting; beyond it an agent is a node, not a slot pool. */
+const MAX_CAPACITY = 1000;
+
+export type RuntimeType = "container" | "gvisor";
+
+/** How sandboxes get their network: the agent's namespace (seed default), the host's, or a given one. */
+export type NetworkMode = { kind: "agent" } | { kind: "host" } | { kind: "path"; path: string };
+
+export interface AgentConfig {
+  agentId: string;
+  nodeName: string;
+  pool: string;
+  /** Host address that endpoints are reported with (the pod IP in Kubernetes). */
+  advertiseAddress: string;
+  listenAddress: string;
+  httpPort: number;
+  containerdSocket: string;
+  containerdNamespace: string;
+  snapshotter: string;
+  logDir: string;
+  runtime: RuntimeType;
+  /** The OCI runtime binary the runc shim calls for gVisor (a runsc wrapper). */
+  runscBinary: string | undefined;
+  network: NetworkMode;
+  capacity: number;
+  /** undefined only when `insecure` is true. */
+  token: string | undefined;
+  insecure: boolean;
+  defaultGracePeriodSeconds: number;
+  logLevel: string;
+}
+
+const usage = `Usage: fsb-agent [flags]
+
+Runs the Fast Sandbox node agent: an HTTP API (bearer token) that creates sandboxes on containerd.
+
+Flags:
+  --containerd-socket PATH     containerd socket (default ${DEFAULT_CONTAINERD_SOCKET})
+  --containerd-namespace NS    containerd namespace (default ${DEFAULT_CONTAINERD_NAMESPACE})
+  --snapshotter NAME           snapshotter (default overlayfs)
+  --http-port PORT             HTTP API port (default ${DEFAULT_HTTP_PORT})
+  --listen-address ADDR        address to bind (default 0.0.0.0)
+  --advertise-address ADDR     address endpoints are reported with (env POD_IP; default 127.0.0.1)
+  --agent-id ID                agent id, a DNS label (env AGENT_ID or POD_NAME; default from the hostname)
+  --node-name NAME             node name (env NODE_NAME; default the hostname)
+  --pool NAME                  pool this agent serves (env AGENT_POOL; default ${DEFAULT_POOL})
+  --capacity N                 max sandboxes (env AGENT_CAPACITY; default ${DEFAULT_CAPACITY})
+  --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
+  --runtime container|gvisor   OCI runtime for sandboxes (default container)
+  --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY)
+  --network agent|host|PATH    network namespace sandboxes join (default agent)
+  --grace-period SECONDS       default SIGTERM→SIGKILL grace on delete (default ${DEFAULT_GRACE_PERIOD_SECONDS})
+  --token-file PATH            file holding the API bearer token (or env FSB_AGENT_TOKEN)
+  --insecure                   run without a token (development only)
+  --log-level LEVEL            pino log level (default info)
+  -h, --help                   show this help
+`;
+
+/** Parsed command line: either a configuration or a request for help. */
+export type ParsedAgentArgs = { help: true; usage: string } | { help: false; config: AgentConfig };
+
+/**
+ * Parses flags and environment. `readFile` is injected so that the token file is read by the
+ * caller's I/O, and this function stays pure for tests.
+ */
+export function parseAgentConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): ParsedAgentArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "containerd-socket": { type: "string" },
+        "containerd-namespace": { type: "string" },
+        snapshotter: { type: "string" },
+        "http-port": { type: "string" },
+        "listen-address": { type: "string" },
+        "advertise-address": { type: "string" },
+        "agent-id": { type: "string" },
+        "node-name": { type: "string" },
+        pool: { type: "string" },
+        capacity: { type: "string" },
+        "log-dir": { type: "string" },
+        runtime: { type: "string" },
+        "runsc-binary": { type: "string" },
+        network: { type: "string" },
+        "grace-period": { type: "string" },
+        "token-file": { type: "string" },
+        insecure: { type: "boolean" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
+  }
+  if (values.help) return { help: true, usage };
+  const flag = (name: string) => values[name] as string | undefined;
+
+  const hostname = os.hostname();
+  const agentId = flag("agent-id") ?? env.AGENT_ID ?? env.POD_NAME ?? agentIdFromHostname(hostname);
+  if (!isDnsLabel(agentId)) throw invalidArgument("--agent-id", `"${agentId}" must be a DNS-1123 label`);
+  const pool = flag("pool") ?? env.AGENT_POOL ?? DEFAULT_POOL;
+  if (!isDnsLabel(pool)) throw invalidArgument("--pool", `"${pool}" must be a DNS-1123 label`);
+
+  const runtime = flag("runtime") ?? "container";
+  if (runtime !== "container" && runtime !== "gvisor") {
+    throw invalidArgument("--runtime", `"${runtime}" is not one of container, gvisor`);
+  }
+  const runscBinary = flag("runsc-binary") ?? env.FSB_RUNSC_BINARY;
+  if (runtime === "gvisor" && !runscBinary) {
+    throw invalidArgument("--runsc-binary", "gvisor needs the runsc wrapper that the runc shim runs");
+  }
+
+  const insecure = values.insecure === true;
+  const tokenFile = flag("token-file");
+  let token = env.FSB_AGENT_TOKEN || undefined;
+  if (tokenFile) token = readFile(tokenFile).trim() || undefined;
+  if (!token && !insecure) {
+    throw new FsbError(
+      ErrorCode.FailedPrecondition,
+      "no API token: set FSB_AGENT_TOKEN or --token-file (or pass --insecure for local development)",
+    );
+  }
+
+  return {
+    help: false,
+    config: {
+      agentId,
+      nodeName: flag("node-name") ?? env.NODE_NAME ?? hostname,
+      pool,
+      advertiseAddress: flag("advertise-address") ?? env.POD_IP ?? "127.0.0.1",
+      listenAddress: flag("listen-address") ?? "0.0.0.0",
+      httpPort: intInRange(flag("http-port"), DEFAULT_HTTP_PORT, 1, 65535, "--http-port"),
+      containerdSocket: absolute(
+        flag("containerd-socket") ?? DEFAULT_CONTAINERD_SOCKET,
+        "--containerd-socket",
+      ),
+      containerdNamespace: flag("containerd-namespace") ?? DEFAULT_CONTAINERD_NAMESPACE,
+      snapshotter: flag("snapshotter") ?? "overlayfs",
+      logDir: absolute(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
+      runtime,
+      runscBinary,
+      network: networkMode(flag("network") ?? "agent"),
+      capacity: intInRange(
+        flag("capacity") ?? env.AGENT_CAPACITY,
+        DEFAULT_CAPACITY,
+        1,
+        MAX_CAPACITY,
+        "capacity",
+      ),
+      token,
+      insecure: insecure && !token,
+      defaultGracePeriodSeconds: intInRange(
+        flag("grace-period"),
+        DEFAULT_GRACE_PERIOD_SECONDS,
+        0,
+        3600,
+        "--grace-period",
+      ),
+      logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
+    },
+  };
+}
+
+/** A hostname made into a DNS label: lower case, invalid characters replaced, trimmed to 63. */
+function agentIdFromHostname(hostname: string): string {
+  const label = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return label || "agent";
+}
+
+function intInRange(
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw invalidArgument(field, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw invalidArgument(field, `${value} is outside ${min}-${max}`);
+  return value;
+}
+
+function absolute(p: string, field: string): string {
+  if (!p.startsWith("/")) throw invalidArgument(field, `"${p}" must be an absolute path`);
+  return p;
+}
+
+function networkMode(raw: string): NetworkMode {
+  if (raw === "agent") return { kind: "agent" };
+  if (raw === "host") return { kind: "host" };
+  if (raw.startsWith("/")) return { kind: "path", path: raw };
+  throw invalidArgument("--network", `"${raw}" is not agent, host or an absolute netns path`);
+}

@@ -1,0 +1,92 @@
+/** The node agent as one runnable: containerd client, sandbox manager and HTTP API, wired together. */
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { ContainerdConnection } from "../containerd/connection.ts";
+import { ContainerRuntime } from "../containerd/container-runtime.ts";
+import { fromContainerdError } from "../containerd/errors.ts";
+import { ImageResolver } from "../containerd/image-resolver.ts";
+import type { AgentConfig } from "./agent-config.ts";
+import { AgentMetrics } from "./agent-metrics.ts";
+import { createAgentServer } from "./http-api.ts";
+import { SandboxManager } from "./sandbox-manager.ts";
+
+/**
+ * Start-up order: reach containerd, adopt the sandboxes it already runs, follow exits, then serve.
+ * Stopping serves no more requests and lets in-flight creates finish, but leaves sandboxes running:
+ * a restarted agent adopts them again.
+ */
+export class Agent {
+  readonly config: AgentConfig;
+  readonly manager: SandboxManager;
+  readonly #log: Logger;
+  readonly #server: http.Server;
+  readonly #conn: ContainerdConnection;
+  readonly #exitWatch = new AbortController();
+  #watching: Promise<void> | undefined;
+  #ready = false;
+
+  constructor(config: AgentConfig, logger: Logger) {
+    this.config = config;
+    this.#log = logger;
+    this.#conn = new ContainerdConnection({
+      socketPath: config.containerdSocket,
+      namespace: config.containerdNamespace,
+    });
+    const runtime = new ContainerRuntime(this.#conn, { snapshotter: config.snapshotter });
+    const images = new ImageResolver(this.#conn);
+    let manager: SandboxManager | undefined;
+    const metrics = new AgentMetrics({
+      capacity: () => config.capacity,
+      allocated: () => manager?.allocated ?? 0,
+    });
+    manager = new SandboxManager({ config, runtime, images, logger, metrics });
+    this.manager = manager;
+    this.#server = createAgentServer({ config, manager, images, metrics, logger, ready: () => this.#ready });
+  }
+
+  /** The port actually bound (differs from the configured one when that is 0). */
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async start(): Promise<void> {
+    const version = await this.#conn.version.version({}, { timeoutMs: 5000 }).catch((err: unknown) => {
+      throw fromContainerdError(err, `connect to ${this.config.containerdSocket}`);
+    });
+    this.#log.info(
+      { containerd: version.version, socket: this.config.containerdSocket },
+      "containerd reachable",
+    );
+    await this.manager.adopt();
+    this.#watching = this.manager.watchExits(this.#exitWatch.signal);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.config.httpPort, this.config.listenAddress, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    this.#ready = true;
+    this.#log.info(
+      {
+        agentId: this.config.agentId,
+        port: this.port,
+        capacity: this.config.capacity,
+        runtime: this.config.runtime,
+      },
+      "agent serving",
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#ready = false;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Log followers hold connections open; they end when their sockets close.
+    this.#server.closeAllConnections();
+    await this.manager.drain();
+    this.#exitWatch.abort();
+    await this.#watching;
+    await closed;
+  }
+}

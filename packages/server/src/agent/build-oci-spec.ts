@@ -1,0 +1,63 @@
+/** Turns a sandbox request and its image into the OCI spec the container runs with (pure). */
+import type { ImageConfig } from "../containerd/image-config-option.ts";
+import { withImageConfig } from "../containerd/image-config-option.ts";
+import {
+  withCgroupsPath,
+  withHostNetwork,
+  withNetworkNamespace,
+  withNewNetworkNamespace,
+  withResources,
+} from "../containerd/linux-options.ts";
+import { buildSpec, type OciSpec, type SpecOption } from "../containerd/oci-spec.ts";
+import { withHostname, withShimGroup } from "../containerd/spec-options.ts";
+import { validateSpec } from "../containerd/validate-spec.ts";
+import type { NetworkMode, RuntimeType } from "./agent-config.ts";
+import type { SandboxSpec } from "./sandbox-spec.ts";
+
+/** The agent-level facts that shape every sandbox's spec. */
+export interface SpecContext {
+  agentId: string;
+  runtime: RuntimeType;
+  network: NetworkMode;
+  /** PID whose network namespace "agent" mode joins: the agent's own. */
+  agentPid: number;
+}
+
+/** Builds and validates the spec; throws INVALID_ARGUMENT/FAILED_PRECONDITION before containerd sees it. */
+export function buildSandboxOciSpec(spec: SandboxSpec, image: ImageConfig, context: SpecContext): OciSpec {
+  const options: SpecOption[] = [
+    withImageConfig(image, {
+      command: spec.command,
+      args: spec.args,
+      env: spec.env,
+      ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
+    }),
+    withHostname(spec.name),
+    networkOption(context),
+    withResources(spec.resources),
+    // One cgroup subtree per agent keeps its sandboxes' accounting together.
+    withCgroupsPath(`/fast-sandbox/${context.agentId}/${spec.sandboxId}`),
+    withShimGroup(shimGroup(context.agentId)),
+  ];
+  const oci = buildSpec(...options);
+  validateSpec(oci);
+  return oci;
+}
+
+/** All of an agent's sandboxes share the shim whose group is named after the agent. */
+export function shimGroup(agentId: string): string {
+  return `fsb-${agentId}`;
+}
+
+function networkOption(context: SpecContext): SpecOption {
+  // gVisor runs only with its own, empty network namespace here (its netstack cannot join the host's).
+  if (context.runtime === "gvisor") return withNewNetworkNamespace();
+  switch (context.network.kind) {
+    case "host":
+      return withHostNetwork();
+    case "path":
+      return withNetworkNamespace(context.network.path);
+    case "agent":
+      return withNetworkNamespace(`/proc/${context.agentPid}/ns/net`);
+  }
+}

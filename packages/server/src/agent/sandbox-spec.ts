@@ -1,0 +1,102 @@
+/** The agent's domain view of a sandbox: what was asked for, its state, and how both live in labels. */
+import { createHash } from "node:crypto";
+import { formatPortsLabel, Labels, managedByValue, parsePortsLabel, type Resources } from "@fast-sandbox/api";
+
+/** What a create asks the agent to run. The image name is already normalised. */
+export interface SandboxSpec {
+  sandboxId: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  pool: string | undefined;
+  image: string;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  workingDir: string | undefined;
+  exposedPorts: number[];
+  resources: Resources;
+}
+
+/**
+ * Where a sandbox is in the agent's hands. `Creating` and `Deleting` are transient; `Exited`
+ * means the init process ended and the container waits for a delete, which frees the slot.
+ */
+export type AgentSandboxPhase = "Creating" | "Running" | "Exited" | "Deleting";
+
+/** Identity facts recovered from a container's labels after an agent restart. */
+export interface SandboxIdentity {
+  sandboxId: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  pool: string;
+  image: string;
+  exposedPorts: number[];
+  specHash: string;
+  createdAt: Date;
+  logPath: string;
+}
+
+/**
+ * A stable hash of everything the create asked for, so a repeated create of the same id can be
+ * told apart from a conflicting one. Keys are sorted so field order on the wire does not matter.
+ */
+export function specHash(spec: SandboxSpec): string {
+  const canonical = JSON.stringify(spec, (_key, value: unknown) =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+  return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
+}
+
+/** The labels a sandbox's container carries: enough to prove ownership and rebuild state. */
+export function sandboxLabels(
+  spec: SandboxSpec,
+  facts: { agentId: string; pool: string; createdAt: Date; logPath: string },
+): Record<string, string> {
+  return {
+    [Labels.ManagedBy]: managedByValue,
+    [Labels.SandboxId]: spec.sandboxId,
+    [Labels.Name]: spec.name,
+    [Labels.Namespace]: spec.namespace,
+    [Labels.Uid]: spec.uid,
+    [Labels.Agent]: facts.agentId,
+    [Labels.Pool]: facts.pool,
+    [Labels.Image]: spec.image,
+    [Labels.Ports]: formatPortsLabel(spec.exposedPorts),
+    [Labels.SpecHash]: specHash(spec),
+    [Labels.CreatedAt]: facts.createdAt.toISOString(),
+    [Labels.LogPath]: facts.logPath,
+  };
+}
+
+/** Reads the identity back from labels; undefined if they are not a complete set of ours. */
+export function identityFromLabels(
+  id: string,
+  labels: Readonly<Record<string, string>>,
+): SandboxIdentity | undefined {
+  if (labels[Labels.ManagedBy] !== managedByValue || labels[Labels.SandboxId] !== id) return undefined;
+  const createdAt = new Date(labels[Labels.CreatedAt] ?? "");
+  const logPath = labels[Labels.LogPath] ?? "";
+  if (Number.isNaN(createdAt.getTime()) || !logPath.startsWith("/")) return undefined;
+  let exposedPorts: number[];
+  try {
+    exposedPorts = parsePortsLabel(labels[Labels.Ports] ?? "");
+  } catch {
+    return undefined;
+  }
+  return {
+    sandboxId: id,
+    name: labels[Labels.Name] ?? "",
+    namespace: labels[Labels.Namespace] ?? "",
+    uid: labels[Labels.Uid] ?? "",
+    pool: labels[Labels.Pool] ?? "",
+    image: labels[Labels.Image] ?? "",
+    exposedPorts,
+    specHash: labels[Labels.SpecHash] ?? "",
+    createdAt,
+    logPath,
+  };
+}

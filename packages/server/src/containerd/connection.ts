@@ -1,0 +1,70 @@
+/** One gRPC connection to containerd's unix socket, with a typed client per service we use. */
+import net from "node:net";
+import { type CallOptions, type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Containers } from "../../gen/containerd/services/containers_pb.ts";
+import { Content } from "../../gen/containerd/services/content_pb.ts";
+import { Events } from "../../gen/containerd/services/events_pb.ts";
+import { Images } from "../../gen/containerd/services/images_pb.ts";
+import { Leases } from "../../gen/containerd/services/leases_pb.ts";
+import { Snapshots } from "../../gen/containerd/services/snapshots_pb.ts";
+import { Tasks } from "../../gen/containerd/services/tasks_pb.ts";
+import { Version } from "../../gen/containerd/services/version_pb.ts";
+
+/** containerd scopes images, snapshots and containers by this gRPC metadata header. */
+const NAMESPACE_HEADER = "containerd-namespace";
+/** Resources created under this header belong to the lease and are safe from GC until it ends. */
+const LEASE_HEADER = "containerd-lease";
+
+/** Options of {@link ContainerdConnection}. */
+export interface ContainerdConnectionOptions {
+  /** Path of containerd's gRPC unix socket. */
+  socketPath: string;
+  /** containerd namespace every call is made in. */
+  namespace: string;
+}
+
+/** Typed clients for one containerd namespace, sharing one HTTP/2 session. */
+export class ContainerdConnection {
+  readonly socketPath: string;
+  readonly namespace: string;
+  readonly containers: Client<typeof Containers>;
+  readonly content: Client<typeof Content>;
+  readonly events: Client<typeof Events>;
+  readonly images: Client<typeof Images>;
+  readonly leases: Client<typeof Leases>;
+  readonly snapshots: Client<typeof Snapshots>;
+  readonly tasks: Client<typeof Tasks>;
+  readonly version: Client<typeof Version>;
+
+  constructor(options: ContainerdConnectionOptions) {
+    this.socketPath = options.socketPath;
+    this.namespace = options.namespace;
+    const namespace = options.namespace;
+    const withNamespace: Interceptor = (next) => (req) => {
+      req.header.set(NAMESPACE_HEADER, namespace);
+      return next(req);
+    };
+    const transport = createGrpcTransport({
+      // The authority is irrelevant on a unix socket; the URL only has to parse.
+      baseUrl: "http://containerd",
+      interceptors: [withNamespace],
+      nodeOptions: { createConnection: () => net.connect(options.socketPath) },
+    });
+    this.containers = createClient(Containers, transport);
+    this.content = createClient(Content, transport);
+    this.events = createClient(Events, transport);
+    this.images = createClient(Images, transport);
+    this.leases = createClient(Leases, transport);
+    this.snapshots = createClient(Snapshots, transport);
+    this.tasks = createClient(Tasks, transport);
+    this.version = createClient(Version, transport);
+  }
+
+  /** Call options that attach a lease, so what the call creates is held until the lease ends. */
+  static withLease(leaseId: string, options: CallOptions = {}): CallOptions {
+    const headers = new Headers(options.headers);
+    headers.set(LEASE_HEADER, leaseId);
+    return { ...options, headers };
+  }
+}

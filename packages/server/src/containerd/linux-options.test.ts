@@ -1,0 +1,158 @@
+import { ErrorCode } from "@fast-sandbox/api";
+import {
+  withCgroupsPath,
+  withHostNetwork,
+  withNetworkNamespace,
+  withNewNetworkNamespace,
+  withResources,
+} from "./linux-options.ts";
+import { DEFAULT_PIDS_LIMIT, defaultSpec, type OciSpec } from "./oci-spec.ts";
+import { type ApplyCase, describeOptionCases, onBareSpec, type RejectCase } from "./option-test-cases.ts";
+
+const ns = (spec: OciSpec) => spec.linux.namespaces;
+
+const applyCases: ApplyCase[] = [
+  {
+    name: "withNetworkNamespace adds a network namespace with a path",
+    options: () => [withNetworkNamespace("/var/run/netns/a")],
+    got: ns,
+    want: [
+      { type: "pid" },
+      { type: "ipc" },
+      { type: "uts" },
+      { type: "mount" },
+      { type: "network", path: "/var/run/netns/a" },
+    ],
+  },
+  {
+    name: "withNetworkNamespace replaces an existing one",
+    options: () => [withNetworkNamespace("/var/run/netns/a"), withNetworkNamespace("/var/run/netns/b")],
+    got: (s) => ns(s).filter((n) => n.type === "network"),
+    want: [{ type: "network", path: "/var/run/netns/b" }],
+  },
+  {
+    name: "withHostNetwork on a bare spec keeps the other namespaces",
+    options: () => [withHostNetwork()],
+    got: ns,
+    want: defaultSpec().linux.namespaces,
+  },
+  {
+    name: "withHostNetwork removes a network namespace",
+    options: () => [withNetworkNamespace("/var/run/netns/a"), withHostNetwork()],
+    got: ns,
+    want: defaultSpec().linux.namespaces,
+  },
+  {
+    name: "withNewNetworkNamespace adds a pathless network namespace",
+    options: () => [withNewNetworkNamespace()],
+    got: (s) => ns(s).at(-1),
+    want: { type: "network" },
+  },
+  {
+    name: "withNewNetworkNamespace replaces a joined one",
+    options: () => [withNetworkNamespace("/var/run/netns/a"), withNewNetworkNamespace()],
+    got: (s) => ns(s).filter((n) => n.type === "network"),
+    want: [{ type: "network" }],
+  },
+  {
+    name: "withResources sets half a core",
+    options: () => [withResources({ cpuMillis: 500 })],
+    got: (s) => s.linux.resources.cpu,
+    want: { shares: 512, quota: 50_000, period: 100_000 },
+  },
+  {
+    name: "withResources sets two cores",
+    options: () => [withResources({ cpuMillis: 2000 })],
+    got: (s) => s.linux.resources.cpu,
+    want: { shares: 2048, quota: 200_000, period: 100_000 },
+  },
+  {
+    name: "withResources rounds shares",
+    options: () => [withResources({ cpuMillis: 250 })],
+    got: (s) => s.linux.resources.cpu?.shares,
+    want: 256,
+  },
+  {
+    name: "withResources keeps shares and quota at the kernel minimums",
+    options: () => [withResources({ cpuMillis: 1 })],
+    got: (s) => s.linux.resources.cpu,
+    want: { shares: 2, quota: 1000, period: 100_000 },
+  },
+  {
+    name: "withResources sets memory",
+    options: () => [withResources({ memoryBytes: 256 * 2 ** 20 })],
+    got: (s) => s.linux.resources.memory,
+    want: { limit: 268_435_456 },
+  },
+  {
+    name: "withResources overrides the pids limit",
+    options: () => [withResources({ pids: 64 })],
+    got: (s) => s.linux.resources.pids,
+    want: { limit: 64 },
+  },
+  {
+    name: "withResources leaves unnamed limits alone",
+    options: () => [withResources({})],
+    got: (s) => [s.linux.resources.cpu, s.linux.resources.memory, s.linux.resources.pids],
+    want: [undefined, undefined, { limit: DEFAULT_PIDS_LIMIT }],
+  },
+  {
+    name: "withCgroupsPath sets the path",
+    options: () => [withCgroupsPath("/fsb/abc")],
+    got: (s) => s.linux.cgroupsPath,
+    want: "/fsb/abc",
+  },
+];
+
+const rejectCases: RejectCase[] = [
+  {
+    name: "withNetworkNamespace rejects a relative path",
+    run: onBareSpec(() => withNetworkNamespace("netns/a")),
+    code: ErrorCode.InvalidArgument,
+    field: "networkNamespace",
+  },
+  {
+    name: "withResources rejects zero cpu",
+    run: onBareSpec(() => withResources({ cpuMillis: 0 })),
+    code: ErrorCode.InvalidArgument,
+    field: "resources.cpuMillis",
+  },
+  {
+    name: "withResources rejects fractional millicores",
+    run: onBareSpec(() => withResources({ cpuMillis: 0.5 })),
+    code: ErrorCode.InvalidArgument,
+    field: "resources.cpuMillis",
+  },
+  {
+    name: "withResources rejects negative memory",
+    run: onBareSpec(() => withResources({ memoryBytes: -1 })),
+    code: ErrorCode.InvalidArgument,
+    field: "resources.memoryBytes",
+  },
+  {
+    name: "withResources rejects NaN pids",
+    run: onBareSpec(() => withResources({ pids: Number.NaN })),
+    code: ErrorCode.InvalidArgument,
+    field: "resources.pids",
+  },
+  {
+    name: "withCgroupsPath rejects a relative path",
+    run: onBareSpec(() => withCgroupsPath("fsb/a")),
+    code: ErrorCode.InvalidArgument,
+    field: "cgroupsPath",
+  },
+  {
+    name: "withCgroupsPath rejects the root",
+    run: onBareSpec(() => withCgroupsPath("/")),
+    code: ErrorCode.InvalidArgument,
+    field: "cgroupsPath",
+  },
+  {
+    name: "withCgroupsPath rejects '..'",
+    run: onBareSpec(() => withCgroupsPath("/fsb/../x")),
+    code: ErrorCode.InvalidArgument,
+    field: "cgroupsPath",
+  },
+];
+
+describeOptionCases("linux options", applyCases, rejectCases);

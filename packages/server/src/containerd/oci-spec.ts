@@ -1,0 +1,253 @@
+// The OCI runtime spec (1.0.2 subset) we hand to containerd, and its hardened default.
+
+/** The runtime-spec version runc 1.1.5 reads; the fields below are that version's. */
+export const OCI_VERSION = "1.0.2";
+
+/** Search path for images that set none; the one container runtimes conventionally use. */
+export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A fork bomb in one sandbox must not starve the node of pids. */
+export const DEFAULT_PIDS_LIMIT = 1024;
+
+/** Open-file limit, soft and hard: the usual container default, enough for ordinary workloads. */
+export const DEFAULT_NOFILE_LIMIT = 1024;
+
+/** Size cap of the /dev and /dev/shm tmpfs mounts (64 MiB), so they cannot fill node memory. */
+const DEV_TMPFS_SIZE = "size=65536k";
+
+/** The "tty" group in most images; /dev/pts nodes get it so terminals work for non-root users. */
+const TTY_GID = 5;
+
+/**
+ * The conventional capability set container runtimes grant. Sandboxes never get more:
+ * there is no privileged mode.
+ */
+export const DEFAULT_CAPABILITIES: readonly string[] = Object.freeze([
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+]);
+
+export interface OciUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+
+export interface OciCapabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+export interface OciRlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  user: OciUser;
+  args: string[];
+  /** `K=V` entries. */
+  env: string[];
+  cwd: string;
+  capabilities: OciCapabilities;
+  rlimits: OciRlimit[];
+  noNewPrivileges: boolean;
+}
+
+export interface OciRoot {
+  /** Relative paths resolve against the bundle directory containerd prepares. */
+  path: string;
+  readonly: boolean;
+}
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export type OciNamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "user" | "cgroup";
+
+export interface OciNamespace {
+  type: OciNamespaceType;
+  /** Join this existing namespace; without it runc creates a fresh one. */
+  path?: string;
+}
+
+export interface OciDeviceCgroupRule {
+  allow: boolean;
+  /** "a" (all), "c" (char) or "b" (block); absent means all. */
+  type?: "a" | "c" | "b";
+  /** Absent means any major. */
+  major?: number;
+  /** Absent means any minor. */
+  minor?: number;
+  access?: string;
+}
+
+export interface OciMemory {
+  limit?: number;
+}
+
+export interface OciCpu {
+  shares?: number;
+  quota?: number;
+  period?: number;
+}
+
+export interface OciPids {
+  limit: number;
+}
+
+export interface OciResources {
+  devices: OciDeviceCgroupRule[];
+  memory?: OciMemory;
+  cpu?: OciCpu;
+  pids?: OciPids;
+}
+
+export interface OciLinux {
+  namespaces: OciNamespace[];
+  resources: OciResources;
+  cgroupsPath?: string;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: OciRoot;
+  hostname?: string;
+  mounts: OciMount[];
+  annotations?: Record<string, string>;
+  linux: OciLinux;
+}
+
+/** One step of building a spec; mutates the spec it is given. */
+export type SpecOption = (spec: OciSpec) => void;
+
+/** Character devices every container may use: [major, minor], minor absent for "any". */
+const ALLOWED_CHAR_DEVICES: ReadonlyArray<readonly [number, number?]> = [
+  [1, 3], // null
+  [1, 5], // zero
+  [1, 7], // full
+  [1, 8], // random
+  [1, 9], // urandom
+  [5, 0], // tty
+  [5, 1], // console
+  [5, 2], // ptmx
+  [136], // pts/*
+];
+
+/** Returns a fresh hardened spec; callers may mutate it freely. */
+export function defaultSpec(): OciSpec {
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      // Placeholder: every real sandbox sets its command through an option.
+      args: ["sh"],
+      env: [DEFAULT_PATH_ENV],
+      cwd: "/",
+      // Inheritable and ambient stay empty: filling them let exec'd programs keep
+      // capabilities they were not granted (CVE-2022-29162).
+      capabilities: {
+        bounding: [...DEFAULT_CAPABILITIES],
+        effective: [...DEFAULT_CAPABILITIES],
+        permitted: [...DEFAULT_CAPABILITIES],
+      },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: DEFAULT_NOFILE_LIMIT, soft: DEFAULT_NOFILE_LIMIT }],
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs", readonly: false },
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", DEV_TMPFS_SIZE],
+      },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", `gid=${TTY_GID}`],
+      },
+      {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", DEV_TMPFS_SIZE],
+      },
+      {
+        destination: "/dev/mqueue",
+        type: "mqueue",
+        source: "mqueue",
+        options: ["nosuid", "noexec", "nodev"],
+      },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      {
+        destination: "/sys/fs/cgroup",
+        type: "cgroup",
+        source: "cgroup",
+        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+      },
+    ],
+    linux: {
+      // No network entry: the container shares the runtime's network namespace until an option says otherwise.
+      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
+      resources: {
+        devices: [
+          { allow: false, access: "rwm" },
+          ...ALLOWED_CHAR_DEVICES.map(([major, minor]): OciDeviceCgroupRule => {
+            const rule: OciDeviceCgroupRule = { allow: true, type: "c", major, access: "rwm" };
+            if (minor !== undefined) rule.minor = minor;
+            return rule;
+          }),
+        ],
+        pids: { limit: DEFAULT_PIDS_LIMIT },
+      },
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+      ],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}
+
+/** Builds a spec from {@link defaultSpec}, applying `options` in order. */
+export function buildSpec(...options: SpecOption[]): OciSpec {
+  const spec = defaultSpec();
+  for (const option of options) option(spec);
+  return spec;
+}

@@ -1,0 +1,54 @@
+/**
+ * Runs the whole test suite against a private containerd that this script starts and stops (by
+ * PID). Any container left in the test namespace afterwards fails the run: tests own their cleanup.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
+import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
+import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR, TEST_NAMESPACE } from "../test/harness/constants.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const patterns = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"];
+
+const containerd = new PrivateContainerd({ dir: path.join(root, ".fsb-dev/test-containerd") });
+let exitCode = 1;
+try {
+  await containerd.start();
+  await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, TEST_NAMESPACE);
+  console.log(`[tests] containerd pid ${containerd.pid} on ${containerd.socketPath}, image ${TEST_IMAGE}`);
+  exitCode = await runNodeTest(patterns, { FSB_TEST_CONTAINERD_SOCKET: containerd.socketPath });
+  const leftovers = await removeLeftovers(containerd);
+  if (leftovers.length > 0) {
+    console.error(`[tests] FAIL: tests left containers behind: ${leftovers.join(", ")}`);
+    exitCode = exitCode || 1;
+  }
+} catch (err) {
+  console.error("[tests] harness failure:", err);
+} finally {
+  await containerd.stop();
+}
+process.exit(exitCode);
+
+function runNodeTest(globs: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...globs],
+      { cwd: root, stdio: "inherit", env: { ...process.env, ...env } },
+    );
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function removeLeftovers(containerd: PrivateContainerd): Promise<string[]> {
+  const runtime = new ContainerRuntime(containerd.connect(TEST_NAMESPACE));
+  const leftovers = await runtime.list({});
+  for (const c of leftovers) await runtime.delete(c.id, { gracePeriodMs: 0 });
+  return leftovers.map((c) => c.id);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup for `npm start` and `npm test` on Debian 12 as root:
+# system packages, npm dependencies with the pinned Node 24, the local test image and bin/.
+# A second run checks, finds everything in place, and changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(containerd runc busybox-static umoci tmux)
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing system packages: ${missing[*]}; run as root or install them with apt-get"
+    exit 1
+  fi
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies, including the pinned Node 24 toolchain (the `node` devDependency).
+# The stamp records which lockfile node_modules was installed from.
+stamp=node_modules/.fsb-setup-stamp
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/node ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+
+# The local test image, built from Debian's busybox-static (no registry is reachable).
+bash scripts/build-test-image.sh .fsb-dev/images/busybox-oci.tar
+
+make --no-print-directory --silent build
