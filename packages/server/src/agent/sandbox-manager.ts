@@ -277,6 +277,9 @@ export class SandboxManager {
       this.#log.info({ sandboxId: spec.sandboxId, name: spec.name, pid }, "sandbox started");
     } catch (err) {
       await rm(identity.logPath, { force: true });
+      if (err instanceof FsbError && err.field === "command") {
+        throw new FsbError(err.code, err.message.replace(/^command: /, ""), { cause: err, field: "sandbox.command" });
+      }
       throw err;
     }
   }

@@ -138,9 +138,11 @@ export class ContainerRuntime {
       const leaseDropped = dropLease();
 
       const logUri = `file://${options.logPath}`;
-      const created = await containerdCall(`create task ${id}`, () =>
-        this.#conn.tasks.create({ containerId: id, rootfs: prepared, stdout: logUri, stderr: logUri }),
-      );
+      const created = await this.#conn.tasks
+        .create({ containerId: id, rootfs: prepared, stdout: logUri, stderr: logUri })
+        .catch((err: unknown) => {
+          throw commandError(err) ?? fromContainerdError(err, `create task ${id}`);
+        });
       undo.push(() => this.#deleteTask(id, { gracePeriodMs: 0 }));
 
       let pid = created.pid;
@@ -310,6 +312,17 @@ export class ContainerRuntime {
       this.#conn.snapshots.remove({ snapshotter: this.#snapshotter, key: id }),
     );
   }
+}
+
+/** runc reports a command it cannot exec like this; it is the caller's mistake, not ours. */
+const execFailure = /exec: "([^"]*)": (executable file not found in \$PATH|stat [^:]*: no such file or directory|permission denied)/;
+
+/** INVALID_ARGUMENT naming the command when runc could not exec it, else undefined. */
+export function commandError(err: unknown): FsbError | undefined {
+  const match = execFailure.exec(err instanceof Error ? err.message : String(err));
+  if (!match) return undefined;
+  const reason = match[2]!.startsWith("permission") ? "is not executable" : "was not found in the image";
+  return new FsbError(ErrorCode.InvalidArgument, `"${match[1]}" ${reason}`, { cause: err, field: "command" });
 }
 
 /** Resolves true if `promise` settles within `ms`, false otherwise; rejections propagate. */

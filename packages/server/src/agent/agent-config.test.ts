@@ -1,0 +1,344 @@
+// Unit tests of parseAgentConfig: defaults, env and flag precedence, the token rule, help and bad values.
+import assert from "node:assert/strict";
+import os from "node:os";
+import { describe, it } from "node:test";
+import { ErrorCode, FsbError, isDnsLabel } from "@fast-sandbox/api";
+import { type AgentConfig, parseAgentConfig } from "./agent-config.ts";
+
+type Env = Record<string, string | undefined>;
+
+const TOKEN_ENV: Env = { FSB_AGENT_TOKEN: "env-token" };
+
+/** A readFile that fails the test if called: most cases pass no --token-file. */
+const noFile = (p: string): string => {
+  throw new Error(`unexpected readFile(${p})`);
+};
+
+function configOf(argv: string[], env: Env = TOKEN_ENV, readFile = noFile): AgentConfig {
+  const parsed = parseAgentConfig(argv, env, readFile);
+  assert.equal(parsed.help, false, "expected a configuration, got help");
+  if (parsed.help) throw new Error("unreachable");
+  return parsed.config;
+}
+
+function assertFsbError(run: () => unknown, code: ErrorCode, field: string | undefined): void {
+  assert.throws(run, (err) => {
+    assert.ok(err instanceof FsbError, `want FsbError, got ${err}`);
+    assert.equal(err.code, code);
+    assert.equal(err.field, field);
+    return true;
+  });
+}
+
+describe("parseAgentConfig defaults", () => {
+  it("fills every field from the documented defaults", () => {
+    const config = configOf([], { FSB_AGENT_TOKEN: "t0k" });
+    const { agentId, nodeName, ...rest } = config;
+    assert.deepEqual(rest, {
+      pool: "default-pool",
+      advertiseAddress: "127.0.0.1",
+      listenAddress: "0.0.0.0",
+      httpPort: 5758,
+      containerdSocket: "/run/containerd/containerd.sock",
+      containerdNamespace: "k8s.io",
+      snapshotter: "overlayfs",
+      logDir: "/var/log/fast-sandbox",
+      runtime: "container",
+      runscBinary: undefined,
+      network: { kind: "agent" },
+      capacity: 5,
+      token: "t0k",
+      insecure: false,
+      defaultGracePeriodSeconds: 10,
+      logLevel: "info",
+    });
+    assert.equal(nodeName, os.hostname());
+    assert.ok(isDnsLabel(agentId), `agent id from the hostname must be a DNS label, got "${agentId}"`);
+  });
+});
+
+describe("parseAgentConfig env and flags", () => {
+  const cases: Array<{ name: string; argv: string[]; env: Env; got: (c: AgentConfig) => unknown; want: unknown }> =
+    [
+      {
+        name: "AGENT_CAPACITY sets the capacity",
+        argv: [],
+        env: { ...TOKEN_ENV, AGENT_CAPACITY: "12" },
+        got: (c) => c.capacity,
+        want: 12,
+      },
+      {
+        name: "--capacity wins over AGENT_CAPACITY",
+        argv: ["--capacity", "3"],
+        env: { ...TOKEN_ENV, AGENT_CAPACITY: "12" },
+        got: (c) => c.capacity,
+        want: 3,
+      },
+      {
+        name: "empty AGENT_CAPACITY falls back to the default",
+        argv: [],
+        env: { ...TOKEN_ENV, AGENT_CAPACITY: "" },
+        got: (c) => c.capacity,
+        want: 5,
+      },
+      {
+        name: "--capacity accepts the upper bound 1000",
+        argv: ["--capacity", "1000"],
+        env: TOKEN_ENV,
+        got: (c) => c.capacity,
+        want: 1000,
+      },
+      {
+        name: "AGENT_ID sets the agent id",
+        argv: [],
+        env: { ...TOKEN_ENV, AGENT_ID: "from-env", POD_NAME: "from-pod" },
+        got: (c) => c.agentId,
+        want: "from-env",
+      },
+      {
+        name: "POD_NAME sets the agent id when AGENT_ID is unset",
+        argv: [],
+        env: { ...TOKEN_ENV, POD_NAME: "agent-abc12" },
+        got: (c) => c.agentId,
+        want: "agent-abc12",
+      },
+      {
+        name: "--agent-id wins over AGENT_ID",
+        argv: ["--agent-id", "from-flag"],
+        env: { ...TOKEN_ENV, AGENT_ID: "from-env" },
+        got: (c) => c.agentId,
+        want: "from-flag",
+      },
+      {
+        name: "--pool wins over AGENT_POOL",
+        argv: ["--pool", "flag-pool"],
+        env: { ...TOKEN_ENV, AGENT_POOL: "env-pool" },
+        got: (c) => c.pool,
+        want: "flag-pool",
+      },
+      {
+        name: "AGENT_POOL sets the pool",
+        argv: [],
+        env: { ...TOKEN_ENV, AGENT_POOL: "env-pool" },
+        got: (c) => c.pool,
+        want: "env-pool",
+      },
+      {
+        name: "--node-name wins over NODE_NAME",
+        argv: ["--node-name", "flag-node"],
+        env: { ...TOKEN_ENV, NODE_NAME: "env-node" },
+        got: (c) => c.nodeName,
+        want: "flag-node",
+      },
+      {
+        name: "--advertise-address wins over POD_IP",
+        argv: ["--advertise-address", "10.0.0.2"],
+        env: { ...TOKEN_ENV, POD_IP: "10.0.0.1" },
+        got: (c) => c.advertiseAddress,
+        want: "10.0.0.2",
+      },
+      {
+        name: "POD_IP sets the advertise address",
+        argv: [],
+        env: { ...TOKEN_ENV, POD_IP: "10.0.0.1" },
+        got: (c) => c.advertiseAddress,
+        want: "10.0.0.1",
+      },
+      {
+        name: "--log-level wins over LOG_LEVEL",
+        argv: ["--log-level", "debug"],
+        env: { ...TOKEN_ENV, LOG_LEVEL: "warn" },
+        got: (c) => c.logLevel,
+        want: "debug",
+      },
+      {
+        name: "containerd and HTTP flags are taken as given",
+        argv: [
+          "--containerd-socket",
+          "/tmp/c.sock",
+          "--containerd-namespace",
+          "fsb-test",
+          "--snapshotter",
+          "native",
+          "--http-port",
+          "65535",
+          "--listen-address",
+          "127.0.0.1",
+          "--log-dir",
+          "/tmp/logs",
+          "--grace-period",
+          "0",
+        ],
+        env: TOKEN_ENV,
+        got: (c) => [
+          c.containerdSocket,
+          c.containerdNamespace,
+          c.snapshotter,
+          c.httpPort,
+          c.listenAddress,
+          c.logDir,
+          c.defaultGracePeriodSeconds,
+        ],
+        want: ["/tmp/c.sock", "fsb-test", "native", 65535, "127.0.0.1", "/tmp/logs", 0],
+      },
+      {
+        name: "--network host",
+        argv: ["--network", "host"],
+        env: TOKEN_ENV,
+        got: (c) => c.network,
+        want: { kind: "host" },
+      },
+      {
+        name: "--network with an absolute netns path",
+        argv: ["--network", "/var/run/netns/sbx"],
+        env: TOKEN_ENV,
+        got: (c) => c.network,
+        want: { kind: "path", path: "/var/run/netns/sbx" },
+      },
+      {
+        name: "--runtime gvisor with --runsc-binary",
+        argv: ["--runtime", "gvisor", "--runsc-binary", "/usr/local/bin/runsc-wrap"],
+        env: TOKEN_ENV,
+        got: (c) => [c.runtime, c.runscBinary],
+        want: ["gvisor", "/usr/local/bin/runsc-wrap"],
+      },
+      {
+        name: "--runtime gvisor with FSB_RUNSC_BINARY",
+        argv: ["--runtime", "gvisor"],
+        env: { ...TOKEN_ENV, FSB_RUNSC_BINARY: "/opt/runsc" },
+        got: (c) => [c.runtime, c.runscBinary],
+        want: ["gvisor", "/opt/runsc"],
+      },
+      {
+        name: "--runsc-binary wins over FSB_RUNSC_BINARY",
+        argv: ["--runtime", "gvisor", "--runsc-binary", "/flag/runsc"],
+        env: { ...TOKEN_ENV, FSB_RUNSC_BINARY: "/env/runsc" },
+        got: (c) => c.runscBinary,
+        want: "/flag/runsc",
+      },
+    ];
+  for (const tc of cases) {
+    it(tc.name, () => {
+      assert.deepEqual(tc.got(configOf(tc.argv, tc.env)), tc.want);
+    });
+  }
+});
+
+describe("parseAgentConfig token", () => {
+  it("takes the token from FSB_AGENT_TOKEN", () => {
+    const config = configOf([], { FSB_AGENT_TOKEN: "s3cret" });
+    assert.equal(config.token, "s3cret");
+    assert.equal(config.insecure, false);
+  });
+
+  it("reads --token-file through the injected readFile, trimmed, and prefers it to the env", () => {
+    const read: string[] = [];
+    const config = configOf(["--token-file", "/etc/fsb/token"], { FSB_AGENT_TOKEN: "env-token" }, (p) => {
+      read.push(p);
+      return "  file-token \n";
+    });
+    assert.deepEqual(read, ["/etc/fsb/token"]);
+    assert.equal(config.token, "file-token");
+    assert.equal(config.insecure, false);
+  });
+
+  it("--insecure without a token runs with no token", () => {
+    const config = configOf(["--insecure"], {});
+    assert.equal(config.token, undefined);
+    assert.equal(config.insecure, true);
+  });
+
+  it("--insecure with a token still enforces the token", () => {
+    const config = configOf(["--insecure"], { FSB_AGENT_TOKEN: "t" });
+    assert.equal(config.token, "t");
+    assert.equal(config.insecure, false);
+  });
+
+  const refusals: Array<{ name: string; argv: string[]; env: Env; file?: string }> = [
+    { name: "no token at all", argv: [], env: {} },
+    { name: "an empty FSB_AGENT_TOKEN", argv: [], env: { FSB_AGENT_TOKEN: "" } },
+    { name: "a token file holding only whitespace", argv: ["--token-file", "/t"], env: {}, file: " \n\t" },
+    {
+      name: "an empty token file even when FSB_AGENT_TOKEN is set",
+      argv: ["--token-file", "/t"],
+      env: { FSB_AGENT_TOKEN: "env-token" },
+      file: "",
+    },
+  ];
+  for (const tc of refusals) {
+    it(`refuses to start with ${tc.name} (FAILED_PRECONDITION)`, () => {
+      assertFsbError(
+        () => parseAgentConfig(tc.argv, tc.env, () => tc.file ?? noFile("/t")),
+        ErrorCode.FailedPrecondition,
+        undefined,
+      );
+    });
+  }
+});
+
+describe("parseAgentConfig --help", () => {
+  for (const argv of [["--help"], ["-h"], ["--http-port", "abc", "--help"]]) {
+    it(`${argv.join(" ")} returns the usage without needing a token`, () => {
+      const parsed = parseAgentConfig(argv, {}, noFile);
+      assert.equal(parsed.help, true);
+      if (!parsed.help) return;
+      assert.match(parsed.usage, /^Usage: fsb-agent \[flags\]/);
+      for (const flag of ["--token-file", "--capacity", "--runtime", "--network", "--insecure"]) {
+        assert.ok(parsed.usage.includes(flag), `usage should mention ${flag}`);
+      }
+    });
+  }
+});
+
+describe("parseAgentConfig bad values", () => {
+  const cases: Array<{ name: string; argv: string[]; env?: Env; field: string | undefined }> = [
+    { name: "--http-port 0", argv: ["--http-port", "0"], field: "--http-port" },
+    { name: "--http-port 70000", argv: ["--http-port", "70000"], field: "--http-port" },
+    { name: "--http-port abc", argv: ["--http-port", "abc"], field: "--http-port" },
+    { name: "--http-port -1", argv: ["--http-port=-1"], field: "--http-port" },
+    { name: "--http-port 1.5", argv: ["--http-port", "1.5"], field: "--http-port" },
+    { name: "--capacity 0", argv: ["--capacity", "0"], field: "capacity" },
+    { name: "--capacity 1001", argv: ["--capacity", "1001"], field: "capacity" },
+    { name: "AGENT_CAPACITY=0", argv: [], env: { ...TOKEN_ENV, AGENT_CAPACITY: "0" }, field: "capacity" },
+    { name: "AGENT_CAPACITY=many", argv: [], env: { ...TOKEN_ENV, AGENT_CAPACITY: "many" }, field: "capacity" },
+    { name: '--agent-id "Bad_ID"', argv: ["--agent-id", "Bad_ID"], field: "--agent-id" },
+    { name: "AGENT_ID=Bad_ID", argv: [], env: { ...TOKEN_ENV, AGENT_ID: "Bad_ID" }, field: "--agent-id" },
+    { name: "--agent-id of 64 characters", argv: ["--agent-id", "a".repeat(64)], field: "--agent-id" },
+    { name: "--pool Bad.Pool", argv: ["--pool", "Bad.Pool"], field: "--pool" },
+    { name: "--runtime foo", argv: ["--runtime", "foo"], field: "--runtime" },
+    { name: "--runtime gvisor without --runsc-binary", argv: ["--runtime", "gvisor"], field: "--runsc-binary" },
+    { name: "relative --log-dir", argv: ["--log-dir", "logs"], field: "--log-dir" },
+    {
+      name: "relative --containerd-socket",
+      argv: ["--containerd-socket", "containerd.sock"],
+      field: "--containerd-socket",
+    },
+    { name: "--network garbage", argv: ["--network", "garbage"], field: "--network" },
+    { name: "--network relative path", argv: ["--network", "netns/x"], field: "--network" },
+    { name: "--grace-period 3601", argv: ["--grace-period", "3601"], field: "--grace-period" },
+    { name: "an unknown flag", argv: ["--bogus"], field: undefined },
+    { name: "a positional argument", argv: ["serve"], field: undefined },
+    { name: "a string flag without a value", argv: ["--http-port"], field: undefined },
+  ];
+  for (const tc of cases) {
+    it(`${tc.name} is INVALID_ARGUMENT on ${tc.field ?? "no field"}`, () => {
+      assertFsbError(
+        () => parseAgentConfig(tc.argv, tc.env ?? TOKEN_ENV, noFile),
+        ErrorCode.InvalidArgument,
+        tc.field,
+      );
+    });
+  }
+
+  it("an unknown flag's message names the flag and carries the usage", () => {
+    assert.throws(
+      () => parseAgentConfig(["--bogus"], TOKEN_ENV, noFile),
+      (err) => {
+        assert.ok(err instanceof FsbError);
+        assert.match(err.message, /--bogus/);
+        assert.match(err.message, /Usage: fsb-agent/);
+        return true;
+      },
+    );
+  });
+});
