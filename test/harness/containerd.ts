@@ -1,24 +1,20 @@
-/** Gives a test file a real containerd: the runner's, or (when a file runs alone) one of its own. */
-import path from "node:path";
-import { after } from "node:test";
+/** Gives a test file the real containerd that scripts/run-tests.ts started for the suite. */
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
-import { PrivateContainerd } from "../../packages/server/src/standalone/private-containerd.ts";
-import { TEST_IMAGE_BASE, TEST_IMAGE_TAR, TEST_NAMESPACE } from "./constants.ts";
+import { TEST_NAMESPACE } from "./constants.ts";
 
-const root = path.resolve(import.meta.dirname, "../..");
-
-/** The socket of the containerd that tests use, starting one if this file runs on its own. */
+/** The socket of the suite's private containerd. */
 export async function testContainerdSocket(): Promise<string> {
-  const fromRunner = process.env.FSB_TEST_CONTAINERD_SOCKET;
-  if (fromRunner) return fromRunner;
-  const own = new PrivateContainerd({ dir: path.join(root, ".fsb-dev", `test-containerd-${process.pid}`) });
-  await own.start();
-  after(() => own.stop());
-  await own.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, TEST_NAMESPACE);
-  return own.socketPath;
+  const socket = process.env.FSB_TEST_CONTAINERD_SOCKET;
+  if (!socket) {
+    throw new Error(
+      "FSB_TEST_CONTAINERD_SOCKET is not set: run integration tests through the runner, " +
+        "e.g. `npm run test:only -- packages/server/src/agent/agent-lifecycle.test.ts`",
+    );
+  }
+  return socket;
 }
 
-/** A connection to the test namespace. */
+/** A connection to the test namespace. Close it in `after`, or its HTTP/2 session keeps the process alive. */
 export async function testConnection(): Promise<ContainerdConnection> {
   return new ContainerdConnection({ socketPath: await testContainerdSocket(), namespace: TEST_NAMESPACE });
 }

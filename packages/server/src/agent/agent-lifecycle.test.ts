@@ -51,6 +51,7 @@ describe("agent lifecycle", () => {
   after(async () => {
     await agent.stop();
     await removeLogDir(agent.logDir);
+    conn.close();
   });
 
   it("creates a running sandbox whose output reaches the log, and deletes it leaving nothing", async () => {
@@ -218,6 +219,7 @@ describe("agent capacity", () => {
   after(async () => {
     await small.stop();
     await removeLogDir(small.logDir);
+    conn.close();
   });
 
   it("rejects a create beyond AGENT_CAPACITY with RESOURCE_EXHAUSTED and no side effect", async () => {

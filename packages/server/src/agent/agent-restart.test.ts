@@ -43,6 +43,7 @@ describe("agent restart", () => {
     }
     await current.stop();
     await removeLogDir(logDir);
+    conn.close();
   });
 
   it("keeps sandboxes running through kill -9 and re-adopts them, phases, exit codes and logs included", async () => {

@@ -88,5 +88,6 @@ export class Agent {
     this.#exitWatch.abort();
     await this.#watching;
     await closed;
+    this.#conn.close();
   }
 }

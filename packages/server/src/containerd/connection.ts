@@ -1,7 +1,7 @@
 /** One gRPC connection to containerd's unix socket, with a typed client per service we use. */
 import net from "node:net";
 import { type CallOptions, type Client, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Containers } from "../../gen/containerd/services/containers_pb.ts";
 import { Content } from "../../gen/containerd/services/content_pb.ts";
 import { Events } from "../../gen/containerd/services/events_pb.ts";
@@ -36,6 +36,7 @@ export class ContainerdConnection {
   readonly snapshots: Client<typeof Snapshots>;
   readonly tasks: Client<typeof Tasks>;
   readonly version: Client<typeof Version>;
+  readonly #session: Http2SessionManager;
 
   constructor(options: ContainerdConnectionOptions) {
     this.socketPath = options.socketPath;
@@ -45,12 +46,10 @@ export class ContainerdConnection {
       req.header.set(NAMESPACE_HEADER, namespace);
       return next(req);
     };
-    const transport = createGrpcTransport({
-      // The authority is irrelevant on a unix socket; the URL only has to parse.
-      baseUrl: "http://containerd",
-      interceptors: [withNamespace],
-      nodeOptions: { createConnection: () => net.connect(options.socketPath) },
-    });
+    // The authority is irrelevant on a unix socket; the URL only has to parse.
+    const baseUrl = "http://containerd";
+    this.#session = new Http2SessionManager(baseUrl, {}, { createConnection: () => net.connect(options.socketPath) });
+    const transport = createGrpcTransport({ baseUrl, interceptors: [withNamespace], sessionManager: this.#session });
     this.containers = createClient(Containers, transport);
     this.content = createClient(Content, transport);
     this.events = createClient(Events, transport);
@@ -59,6 +58,11 @@ export class ContainerdConnection {
     this.snapshots = createClient(Snapshots, transport);
     this.tasks = createClient(Tasks, transport);
     this.version = createClient(Version, transport);
+  }
+
+  /** Closes the HTTP/2 session; calls in flight fail. A later call would open a new session. */
+  close(): void {
+    this.#session.abort();
   }
 
   /** Call options that attach a lease, so what the call creates is held until the lease ends. */

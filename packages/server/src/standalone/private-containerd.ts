@@ -129,16 +129,20 @@ export class PrivateContainerd {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     const conn = this.connect("default");
     let lastError: unknown;
-    while (Date.now() < deadline) {
-      if (existsSync(this.socketPath)) {
-        try {
-          await conn.version.version({}, { timeoutMs: 1000 });
-          return;
-        } catch (err) {
-          lastError = err;
+    try {
+      while (Date.now() < deadline) {
+        if (existsSync(this.socketPath)) {
+          try {
+            await conn.version.version({}, { timeoutMs: 1000 });
+            return;
+          } catch (err) {
+            lastError = err;
+          }
         }
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    } finally {
+      conn.close();
     }
     throw new Error(`no answer on ${this.socketPath} after ${READY_TIMEOUT_MS} ms: ${String(lastError)}`);
   }
