@@ -80,7 +80,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     },
     "/api/v1/agent/logs": {
       method: "GET",
-      async handle(req, res, url) {
+      async handle(_req, res, url) {
         const sandboxId = sandboxIdSchema.safeParse(url.searchParams.get("sandboxId") ?? "");
         if (!sandboxId.success) throw invalidArgument("sandboxId", "must be a DNS-1123 label");
         const follow = parseBool(url.searchParams.get("follow"), "follow");

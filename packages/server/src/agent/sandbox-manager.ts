@@ -278,7 +278,10 @@ export class SandboxManager {
     } catch (err) {
       await rm(identity.logPath, { force: true });
       if (err instanceof FsbError && err.field === "command") {
-        throw new FsbError(err.code, err.message.replace(/^command: /, ""), { cause: err, field: "sandbox.command" });
+        throw new FsbError(err.code, err.message.replace(/^command: /, ""), {
+          cause: err,
+          field: "sandbox.command",
+        });
       }
       throw err;
     }

@@ -48,8 +48,16 @@ export class ContainerdConnection {
     };
     // The authority is irrelevant on a unix socket; the URL only has to parse.
     const baseUrl = "http://containerd";
-    this.#session = new Http2SessionManager(baseUrl, {}, { createConnection: () => net.connect(options.socketPath) });
-    const transport = createGrpcTransport({ baseUrl, interceptors: [withNamespace], sessionManager: this.#session });
+    this.#session = new Http2SessionManager(
+      baseUrl,
+      {},
+      { createConnection: () => net.connect(options.socketPath) },
+    );
+    const transport = createGrpcTransport({
+      baseUrl,
+      interceptors: [withNamespace],
+      sessionManager: this.#session,
+    });
     this.containers = createClient(Containers, transport);
     this.content = createClient(Content, transport);
     this.events = createClient(Events, transport);

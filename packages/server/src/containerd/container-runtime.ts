@@ -315,7 +315,8 @@ export class ContainerRuntime {
 }
 
 /** runc reports a command it cannot exec like this; it is the caller's mistake, not ours. */
-const execFailure = /exec: "([^"]*)": (executable file not found in \$PATH|stat [^:]*: no such file or directory|permission denied)/;
+const execFailure =
+  /exec: "([^"]*)": (executable file not found in \$PATH|stat [^:]*: no such file or directory|permission denied)/;
 
 /** INVALID_ARGUMENT naming the command when runc could not exec it, else undefined. */
 export function commandError(err: unknown): FsbError | undefined {
