@@ -167,7 +167,7 @@ export function parseAgentConfig(
         DEFAULT_CAPACITY,
         1,
         MAX_CAPACITY,
-        "capacity",
+        flag("capacity") === undefined ? "AGENT_CAPACITY" : "--capacity",
       ),
       token,
       insecure: insecure && !token,

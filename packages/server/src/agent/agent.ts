@@ -45,7 +45,7 @@ export class Agent {
     this.#server = createAgentServer({ config, manager, images, metrics, logger, ready: () => this.#ready });
   }
 
-  /** The port actually bound (differs from the configured one when that is 0). */
+  /** The port the API is bound to. */
   get port(): number {
     return (this.#server.address() as AddressInfo).port;
   }

@@ -240,22 +240,22 @@ export class SandboxManager {
 
   async #createContainer(spec: SandboxSpec, record: SandboxRecord): Promise<void> {
     const { identity } = record;
-    const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
-      if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
-        throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "sandbox.image" });
-      }
-      throw err;
-    });
-    const oci = buildSandboxOciSpec(spec, image.config, {
-      agentId: this.#config.agentId,
-      runtime: this.#config.runtime,
-      network: this.#config.network,
-      agentPid: process.pid,
-    });
-    await mkdir(this.#config.logDir, { recursive: true });
-    // A log left by an earlier sandbox of the same id must not show up in this one's output.
-    await rm(identity.logPath, { force: true });
     try {
+      const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
+        if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
+          throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "image" });
+        }
+        throw err;
+      });
+      const oci = buildSandboxOciSpec(spec, image.config, {
+        agentId: this.#config.agentId,
+        runtime: this.#config.runtime,
+        network: this.#config.network,
+        agentPid: process.pid,
+      });
+      await mkdir(this.#config.logDir, { recursive: true });
+      // A log left by an earlier sandbox of the same id must not show up in this one's output.
+      await rm(identity.logPath, { force: true });
       const { pid } = await this.#runtime.create({
         id: spec.sandboxId,
         image,
@@ -277,13 +277,7 @@ export class SandboxManager {
       this.#log.info({ sandboxId: spec.sandboxId, name: spec.name, pid }, "sandbox started");
     } catch (err) {
       await rm(identity.logPath, { force: true });
-      if (err instanceof FsbError && err.field === "command") {
-        throw new FsbError(err.code, err.message.replace(/^command: /, ""), {
-          cause: err,
-          field: "sandbox.command",
-        });
-      }
-      throw err;
+      throw asRequestError(err);
     }
   }
 
@@ -370,6 +364,15 @@ export class SandboxManager {
       endpoints: identity.exposedPorts.map((port) => `${this.#config.advertiseAddress}:${port}`),
     };
   }
+}
+
+/** Lower layers name fields of the sandbox (`command`); the API names them from the request root. */
+function asRequestError(err: unknown): unknown {
+  if (!(err instanceof FsbError) || !err.field || err.field.startsWith("sandbox.")) return err;
+  const message = err.message.startsWith(`${err.field}: `)
+    ? err.message.slice(err.field.length + 2)
+    : err.message;
+  return new FsbError(err.code, message, { cause: err, field: `sandbox.${err.field}` });
 }
 
 function stateFromTask(

@@ -105,19 +105,29 @@ export class PrivateContainerd {
   }
 
   /** Imports an OCI layout tarball as `<baseName>:<tag>` into `namespace` and unpacks it. */
-  async importImage(tarPath: string, baseName: string, namespace: string): Promise<void> {
+  importImage(tarPath: string, baseName: string, namespace: string): Promise<void> {
+    return PrivateContainerd.importImageTo(this.socketPath, tarPath, baseName, namespace);
+  }
+
+  /** The same, into any containerd. Idempotent: re-importing an image that is present is cheap. */
+  static async importImageTo(
+    socketPath: string,
+    tarPath: string,
+    baseName: string,
+    namespace: string,
+  ): Promise<void> {
     // Image import is setup tooling, not the data path, so the stock ctr client does it.
-    await execFileAsync("ctr", [
+    const args = [
       "--address",
-      this.socketPath,
+      socketPath,
       "--namespace",
       namespace,
       "images",
       "import",
       "--base-name",
       baseName,
-      tarPath,
-    ]);
+    ];
+    await execFileAsync("ctr", [...args, tarPath]);
   }
 
   /** A connection to this containerd in `namespace`. */
