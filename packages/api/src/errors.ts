@@ -13,7 +13,10 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   ResourceExhausted: "RESOURCE_EXHAUSTED",
   FailedPrecondition: "FAILED_PRECONDITION",
+  /** A write lost an optimistic-concurrency race (stale resourceVersion): re-read and retry. */
   Aborted: "ABORTED",
+  /** A watch asked for a resourceVersion older than the store keeps: re-list, then watch again. */
+  OutOfRange: "OUT_OF_RANGE",
   Unimplemented: "UNIMPLEMENTED",
   Internal: "INTERNAL",
   Unavailable: "UNAVAILABLE",

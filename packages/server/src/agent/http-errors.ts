@@ -12,6 +12,7 @@ const statusByCode: Record<ErrorCode, number> = {
   [ErrorCode.ResourceExhausted]: 429,
   [ErrorCode.FailedPrecondition]: 412,
   [ErrorCode.Aborted]: 409,
+  [ErrorCode.OutOfRange]: 400,
   [ErrorCode.Unimplemented]: 501,
   [ErrorCode.Internal]: 500,
   [ErrorCode.Unavailable]: 503,

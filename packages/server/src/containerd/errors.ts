@@ -12,6 +12,7 @@ const codeMap: ReadonlyMap<Code, ErrorCode> = new Map([
   [Code.ResourceExhausted, ErrorCode.ResourceExhausted],
   [Code.FailedPrecondition, ErrorCode.FailedPrecondition],
   [Code.Aborted, ErrorCode.Aborted],
+  [Code.OutOfRange, ErrorCode.OutOfRange],
   [Code.Unimplemented, ErrorCode.Unimplemented],
   [Code.Unavailable, ErrorCode.Unavailable],
   [Code.Unauthenticated, ErrorCode.Unauthenticated],
