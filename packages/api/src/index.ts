@@ -43,6 +43,8 @@ export {
   validateDnsSubdomain,
   validateSandboxId,
 } from "./names.ts";
+export type { Condition, NewObject, ObjectMeta, StoredObject } from "./object-meta.ts";
+export { API_GROUP, API_VERSION, objectKey, splitObjectKey } from "./object-meta.ts";
 export { exposedPortsMaxCount, exposedPortsSchema, portSchema } from "./ports.ts";
 export type { Resources } from "./quantity.ts";
 export {
@@ -55,4 +57,23 @@ export {
   pidsSchema,
   resourcesSchema,
 } from "./quantity.ts";
+export type {
+  ConsistencyMode,
+  FailurePolicy,
+  Sandbox,
+  SandboxPool,
+  SandboxPoolSpec,
+  SandboxPoolStatus,
+  SandboxResources,
+  SandboxSpec,
+  SandboxStatus,
+} from "./sandbox-resource.ts";
+export {
+  DEFAULT_POOL,
+  DEFAULT_RECOVERY_TIMEOUT_SECONDS,
+  SANDBOX_FINALIZER,
+  SandboxCondition,
+  SandboxPhase,
+  SandboxReason,
+} from "./sandbox-resource.ts";
 export { formatFieldPath, fromZodError, parseOrThrow } from "./zod-error.ts";
