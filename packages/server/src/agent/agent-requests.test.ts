@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { parseCreateRequest, parseDeleteRequest } from "./agent-requests.ts";
-import type { SandboxSpec } from "./sandbox-spec.ts";
+import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 function assertInvalid(run: () => unknown, field: string | undefined): void {
   assert.throws(run, (err) => {
@@ -18,7 +18,7 @@ function assertInvalid(run: () => unknown, field: string | undefined): void {
 const minimal = { sandboxId: "sbx-1", name: "web", image: "busybox" };
 
 describe("parseCreateRequest accepts", () => {
-  const cases: Array<{ name: string; body: unknown; want: SandboxSpec }> = [
+  const cases: Array<{ name: string; body: unknown; want: AgentSandboxSpec }> = [
     {
       name: "a full body, normalising the image and parsing resources",
       body: {

@@ -10,7 +10,7 @@ import {
   sandboxIdSchema,
 } from "@fast-sandbox/api";
 import { z } from "zod";
-import type { SandboxSpec } from "./sandbox-spec.ts";
+import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 /** A process argument list is bounded so a request cannot make a spec larger than runc accepts. */
 const MAX_ARGS = 256;
@@ -57,7 +57,7 @@ const deleteBodySchema = z.strictObject({
 });
 
 /** Parses `POST /api/v1/agent/create`; INVALID_ARGUMENT names the offending field. */
-export function parseCreateRequest(body: unknown): SandboxSpec {
+export function parseCreateRequest(body: unknown): AgentSandboxSpec {
   const { sandbox } = parseOrThrow(createBodySchema, body);
   return {
     sandboxId: sandbox.sandboxId,

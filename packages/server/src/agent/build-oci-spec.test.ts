@@ -7,7 +7,7 @@ import { DEFAULT_PIDS_LIMIT, type OciSpec } from "../containerd/oci-spec.ts";
 import { SHIM_GROUP_ANNOTATION } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
 import { buildSandboxOciSpec, type SpecContext, shimGroup } from "./build-oci-spec.ts";
-import type { SandboxSpec } from "./sandbox-spec.ts";
+import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 const image: ImageConfig = {
   entrypoint: ["/bin/entry"],
@@ -16,7 +16,7 @@ const image: ImageConfig = {
   workingDir: "/app",
 };
 
-function sandbox(extra: Partial<SandboxSpec> = {}): SandboxSpec {
+function sandbox(extra: Partial<AgentSandboxSpec> = {}): AgentSandboxSpec {
   return {
     sandboxId: "sbx-1",
     name: "web",
@@ -158,7 +158,7 @@ describe("buildSandboxOciSpec resources", () => {
 });
 
 describe("buildSandboxOciSpec process (Kubernetes command/args semantics)", () => {
-  const cases: Array<{ name: string; extra: Partial<SandboxSpec>; args: string[] }> = [
+  const cases: Array<{ name: string; extra: Partial<AgentSandboxSpec>; args: string[] }> = [
     { name: "neither: image entrypoint then cmd", extra: {}, args: ["/bin/entry", "serve", "--port=80"] },
     {
       name: "command only: replaces entrypoint, drops cmd",
@@ -207,7 +207,7 @@ describe("buildSandboxOciSpec process (Kubernetes command/args semantics)", () =
     assert.deepEqual(oci.process.args, ["/bin/true"]);
   });
 
-  const noCommand: Array<{ name: string; config: ImageConfig; extra: Partial<SandboxSpec> }> = [
+  const noCommand: Array<{ name: string; config: ImageConfig; extra: Partial<AgentSandboxSpec> }> = [
     { name: "an empty image config and no command", config: {}, extra: {} },
     { name: "empty entrypoint and cmd and no command", config: { entrypoint: [], cmd: [] }, extra: {} },
     { name: "no command and only empty overrides", config: {}, extra: { command: [], args: [] } },

@@ -12,7 +12,7 @@ import { buildSpec, type OciSpec, type SpecOption } from "../containerd/oci-spec
 import { withHostname, withShimGroup } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
 import type { NetworkMode, RuntimeType } from "./agent-config.ts";
-import type { SandboxSpec } from "./sandbox-spec.ts";
+import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 /** The agent-level facts that shape every sandbox's spec. */
 export interface SpecContext {
@@ -24,7 +24,11 @@ export interface SpecContext {
 }
 
 /** Builds and validates the spec; throws INVALID_ARGUMENT/FAILED_PRECONDITION before containerd sees it. */
-export function buildSandboxOciSpec(spec: SandboxSpec, image: ImageConfig, context: SpecContext): OciSpec {
+export function buildSandboxOciSpec(
+  spec: AgentSandboxSpec,
+  image: ImageConfig,
+  context: SpecContext,
+): OciSpec {
   const options: SpecOption[] = [
     withImageConfig(image, {
       command: spec.command,

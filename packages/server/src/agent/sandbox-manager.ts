@@ -15,9 +15,9 @@ import type { AgentMetrics } from "./agent-metrics.ts";
 import { buildSandboxOciSpec } from "./build-oci-spec.ts";
 import {
   type AgentSandboxPhase,
+  type AgentSandboxSpec,
   identityFromLabels,
   type SandboxIdentity,
-  type SandboxSpec,
   sandboxLabels,
   specHash,
 } from "./sandbox-spec.ts";
@@ -122,7 +122,7 @@ export class SandboxManager {
   }
 
   /** Creates a sandbox, or returns the existing one if the same id was created with the same spec. */
-  async create(spec: SandboxSpec): Promise<SandboxStatus> {
+  async create(spec: AgentSandboxSpec): Promise<SandboxStatus> {
     const hash = specHash(spec);
     const existing = this.#records.get(spec.sandboxId);
     if (existing) return this.#repeatCreate(existing, hash);
@@ -238,7 +238,7 @@ export class SandboxManager {
     await Promise.allSettled(pending);
   }
 
-  async #createContainer(spec: SandboxSpec, record: SandboxRecord): Promise<void> {
+  async #createContainer(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
     const { identity } = record;
     try {
       const image = await this.#images.resolve(spec.image).catch((err: unknown) => {

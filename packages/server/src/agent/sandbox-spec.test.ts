@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Labels, managedByValue } from "@fast-sandbox/api";
-import { identityFromLabels, type SandboxSpec, sandboxLabels, specHash } from "./sandbox-spec.ts";
+import { type AgentSandboxSpec, identityFromLabels, sandboxLabels, specHash } from "./sandbox-spec.ts";
 
-function baseSpec(): SandboxSpec {
+function baseSpec(): AgentSandboxSpec {
   return {
     sandboxId: "sbx-1",
     name: "web",
@@ -35,7 +35,7 @@ describe("specHash", () => {
     assert.equal(specHash(baseSpec()), hash);
   });
 
-  const reorderings: Array<{ name: string; spec: () => SandboxSpec }> = [
+  const reorderings: Array<{ name: string; spec: () => AgentSandboxSpec }> = [
     {
       name: "env keys in another order",
       spec: () => ({ ...baseSpec(), env: { GAMMA: "3", ALPHA: "1", BETA: "2" } }),
@@ -74,7 +74,7 @@ describe("specHash", () => {
     });
   }
 
-  const changes: Array<{ name: string; change: Partial<SandboxSpec> }> = [
+  const changes: Array<{ name: string; change: Partial<AgentSandboxSpec> }> = [
     { name: "sandboxId", change: { sandboxId: "sbx-2" } },
     { name: "name", change: { name: "web-2" } },
     { name: "namespace", change: { namespace: "team-b" } },
@@ -133,7 +133,7 @@ describe("sandboxLabels", () => {
 });
 
 describe("sandboxLabels → identityFromLabels", () => {
-  const cases: Array<{ name: string; spec: SandboxSpec; pool: string }> = [
+  const cases: Array<{ name: string; spec: AgentSandboxSpec; pool: string }> = [
     { name: "a full spec", spec: baseSpec(), pool: "fast-pool" },
     {
       name: "a spec with no ports, no uid and the agent's pool",

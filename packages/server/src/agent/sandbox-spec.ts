@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { formatPortsLabel, Labels, managedByValue, parsePortsLabel, type Resources } from "@fast-sandbox/api";
 
 /** What a create asks the agent to run. The image name is already normalised. */
-export interface SandboxSpec {
+export interface AgentSandboxSpec {
   sandboxId: string;
   name: string;
   namespace: string;
@@ -42,7 +42,7 @@ export interface SandboxIdentity {
  * A stable hash of everything the create asked for, so a repeated create of the same id can be
  * told apart from a conflicting one. Keys are sorted so field order on the wire does not matter.
  */
-export function specHash(spec: SandboxSpec): string {
+export function specHash(spec: AgentSandboxSpec): string {
   const canonical = JSON.stringify(spec, (_key, value: unknown) =>
     value && typeof value === "object" && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -53,7 +53,7 @@ export function specHash(spec: SandboxSpec): string {
 
 /** The labels a sandbox's container carries: enough to prove ownership and rebuild state. */
 export function sandboxLabels(
-  spec: SandboxSpec,
+  spec: AgentSandboxSpec,
   facts: { agentId: string; pool: string; createdAt: Date; logPath: string },
 ): Record<string, string> {
   return {
