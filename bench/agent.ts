@@ -297,8 +297,14 @@ async function createDirectLease(conn: ContainerdConnection): Promise<void> {
   await conn.leases.create({ id: DIRECT_LEASE_ID, labels: { "containerd.io/gc.expire": expire } });
 }
 
+/**
+ * Deletes the run-wide lease. `sync` makes containerd run its garbage collection before answering,
+ * so the snapshot directories of removed containers are gone before containerd is stopped.
+ */
 async function dropDirectLease(conn: ContainerdConnection): Promise<void> {
-  await ignoreNotFound(`delete lease ${DIRECT_LEASE_ID}`, () => conn.leases.delete({ id: DIRECT_LEASE_ID }));
+  await ignoreNotFound(`delete lease ${DIRECT_LEASE_ID}`, () =>
+    conn.leases.delete({ id: DIRECT_LEASE_ID, sync: true }),
+  );
 }
 
 /** Removes every container in the bench namespace (leftovers of a crashed run, or of this one). */
@@ -485,7 +491,7 @@ async function cleanUp(parts: {
       say(`cleanup: ${what} failed: ${(err as Error).message}`);
     }
   };
-  // A run cut short leaves at most one container per path; each path removes its own first.
+  // A run cut short leaves the anchors and at most one container per path; each path removes its own first.
   for (const [id, benchPath] of parts.live) await step(`teardown of ${id}`, () => benchPath.teardown(id));
   const { agent, conn, runtime } = parts;
   if (agent) await step("stopping fsb-agent", () => agent.stop());
