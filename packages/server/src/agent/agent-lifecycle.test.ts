@@ -138,6 +138,25 @@ describe("agent lifecycle", () => {
     assert.equal((await agent.request("POST", "/api/v1/agent/delete", { sandboxId })).status, 200);
   });
 
+  it("keeps the log of a sandbox deleted with keepLog until a final delete", async () => {
+    const { sandboxId, body } = sandbox(["sh", "-c", "echo kept-output; exit 1"]);
+    assert.equal((await agent.request("POST", "/api/v1/agent/create", body)).status, 200);
+    await eventually(
+      () => status(sandboxId),
+      (s) => s?.phase === "Exited",
+    );
+    const kept = await agent.request("POST", "/api/v1/agent/delete", { sandboxId, keepLog: true });
+    assert.equal(kept.status, 200);
+    assert.deepEqual(await leftoversOf(conn, sandboxId), nothingLeft);
+    assert.equal(await status(sandboxId), undefined, "a deleted sandbox still holds a slot");
+    assert.match(await logs(sandboxId), /kept-output/);
+    assert.match(await logs(sandboxId, true), /kept-output/, "following a kept log must end at once");
+
+    assert.equal((await agent.request("POST", "/api/v1/agent/delete", { sandboxId })).status, 200);
+    const gone = await agent.request("GET", `/api/v1/agent/logs?sandboxId=${sandboxId}`);
+    assert.equal(gone.status, 404);
+  });
+
   it("is idempotent: the same create twice returns the same sandbox, a different spec conflicts", async () => {
     const { sandboxId, body } = sandbox(["sleep", "600"]);
     const first = await agent.request("POST", "/api/v1/agent/create", body);

@@ -245,17 +245,22 @@ describe("parseDeleteRequest", () => {
     {
       name: "an id alone",
       body: { sandboxId: "sbx-1" },
-      want: { sandboxId: "sbx-1", gracePeriodSeconds: undefined },
+      want: { sandboxId: "sbx-1", gracePeriodSeconds: undefined, keepLog: false },
     },
     {
       name: "grace period 0",
       body: { sandboxId: "sbx-1", gracePeriodSeconds: 0 },
-      want: { sandboxId: "sbx-1", gracePeriodSeconds: 0 },
+      want: { sandboxId: "sbx-1", gracePeriodSeconds: 0, keepLog: false },
     },
     {
       name: "grace period 3600",
       body: { sandboxId: "sbx-1", gracePeriodSeconds: 3600 },
-      want: { sandboxId: "sbx-1", gracePeriodSeconds: 3600 },
+      want: { sandboxId: "sbx-1", gracePeriodSeconds: 3600, keepLog: false },
+    },
+    {
+      name: "keepLog",
+      body: { sandboxId: "sbx-1", keepLog: true },
+      want: { sandboxId: "sbx-1", gracePeriodSeconds: undefined, keepLog: true },
     },
   ];
   for (const tc of accepted) {

@@ -54,6 +54,7 @@ const createBodySchema = z.strictObject({ sandbox: sandboxSchema });
 const deleteBodySchema = z.strictObject({
   sandboxId: sandboxIdSchema,
   gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS).optional(),
+  keepLog: z.boolean().optional(),
 });
 
 /** Parses `POST /api/v1/agent/create`; INVALID_ARGUMENT names the offending field. */
@@ -79,7 +80,12 @@ export function parseCreateRequest(body: unknown): AgentSandboxSpec {
 export function parseDeleteRequest(body: unknown): {
   sandboxId: string;
   gracePeriodSeconds: number | undefined;
+  keepLog: boolean;
 } {
   const parsed = parseOrThrow(deleteBodySchema, body);
-  return { sandboxId: parsed.sandboxId, gracePeriodSeconds: parsed.gracePeriodSeconds };
+  return {
+    sandboxId: parsed.sandboxId,
+    gracePeriodSeconds: parsed.gracePeriodSeconds,
+    keepLog: parsed.keepLog ?? false,
+  };
 }

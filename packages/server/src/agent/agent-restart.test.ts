@@ -1,6 +1,7 @@
 // Restart safety: sandboxes outlive the agent process, and a new agent re-adopts them with their logs.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Labels, managedByValue } from "@fast-sandbox/api";
 import {
   type AgentProcess,
   freePort,
@@ -12,6 +13,10 @@ import { TEST_IMAGE, TEST_NAMESPACE } from "../../../../test/harness/constants.t
 import { testConnection } from "../../../../test/harness/containerd.ts";
 import { eventually, leftoversOf, nothingLeft, processRuns } from "../../../../test/harness/leftovers.ts";
 import type { ContainerdConnection } from "../containerd/connection.ts";
+import { RUNC_SHIM } from "../containerd/container-runtime.ts";
+import { ImageResolver } from "../containerd/image-resolver.ts";
+import { buildSpec } from "../containerd/oci-spec.ts";
+import { specToAny } from "../containerd/spec-any.ts";
 
 describe("agent restart", () => {
   let conn: ContainerdConnection;
@@ -126,3 +131,63 @@ describe("agent restart", () => {
     assert.equal(st.body.sandboxes[0]?.phase, "Running");
   });
 });
+
+describe("agent start-up cleanup", () => {
+  it("removes a container left without a task and a snapshot left without a container", async () => {
+    const conn = await testConnection();
+    const agentId = `crash-${process.pid}`;
+    const images = new ImageResolver(conn);
+    const image = await images.resolve(TEST_IMAGE);
+    const halfContainer = `${agentId}-half`;
+    const lonelySnapshot = `${agentId}-snap`;
+    const owned = (id: string) => ({ ...ownership(agentId, id) });
+    // What a crash mid-create leaves: a labelled snapshot with no container, and a container with no task.
+    await conn.snapshots.prepare({
+      snapshotter: "overlayfs",
+      key: lonelySnapshot,
+      parent: image.chainId,
+      labels: owned(lonelySnapshot),
+    });
+    await conn.snapshots.prepare({
+      snapshotter: "overlayfs",
+      key: halfContainer,
+      parent: image.chainId,
+      labels: owned(halfContainer),
+    });
+    const logDir = await tempLogDir();
+    await conn.containers.create({
+      container: {
+        id: halfContainer,
+        image: TEST_IMAGE,
+        labels: {
+          ...owned(halfContainer),
+          [Labels.CreatedAt]: new Date().toISOString(),
+          [Labels.LogPath]: `${logDir}/${halfContainer}.log`,
+        },
+        runtime: { name: RUNC_SHIM },
+        spec: specToAny(buildSpec()),
+        snapshotter: "overlayfs",
+        snapshotKey: halfContainer,
+      },
+    });
+    const agent = await startAgentProcess({
+      socketPath: conn.socketPath,
+      namespace: TEST_NAMESPACE,
+      agentId,
+      logDir,
+    });
+    try {
+      assert.deepEqual(await leftoversOf(conn, halfContainer), nothingLeft);
+      assert.deepEqual(await leftoversOf(conn, lonelySnapshot), nothingLeft);
+      assert.equal((await agent.request("GET", "/api/v1/agent/status")).body.allocated, 0);
+    } finally {
+      await agent.stop();
+      await removeLogDir(logDir);
+      conn.close();
+    }
+  });
+});
+
+function ownership(agentId: string, id: string): Record<string, string> {
+  return { [Labels.ManagedBy]: managedByValue, [Labels.Agent]: agentId, [Labels.SandboxId]: id };
+}

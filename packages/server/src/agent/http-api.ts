@@ -1,5 +1,6 @@
 /** The agent's HTTP API (design §4): routing, bearer auth, body limits and the error boundary. */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { stat } from "node:fs/promises";
 import http from "node:http";
 import { ErrorCode, FsbError, invalidArgument, sandboxIdSchema, toFsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
@@ -56,8 +57,8 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     "/api/v1/agent/delete": {
       method: "POST",
       async handle(req, res) {
-        const { sandboxId, gracePeriodSeconds } = parseDeleteRequest(await readJson(req));
-        await manager.delete(sandboxId, gracePeriodSeconds);
+        const { sandboxId, gracePeriodSeconds, keepLog } = parseDeleteRequest(await readJson(req));
+        await manager.delete(sandboxId, { gracePeriodSeconds, keepLog });
         sendJson(res, 200, { success: true, sandboxId });
       },
     },
@@ -84,15 +85,18 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
         const sandboxId = sandboxIdSchema.safeParse(url.searchParams.get("sandboxId") ?? "");
         if (!sandboxId.success) throw invalidArgument("sandboxId", "must be a DNS-1123 label");
         const follow = parseBool(url.searchParams.get("follow"), "follow");
-        const sandbox = manager.get(sandboxId.data);
-        if (!sandbox)
+        const tracked = manager.get(sandboxId.data);
+        // A sandbox deleted with keepLog still has its log to read (not to follow).
+        const logPath = tracked?.logPath ?? manager.logPathOf(sandboxId.data);
+        if (!tracked && !(await fileExists(logPath))) {
           throw new FsbError(ErrorCode.NotFound, `sandbox ${sandboxId.data} not found on this agent`);
+        }
         const abort = new AbortController();
         res.on("close", () => abort.abort());
         res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
         res.flushHeaders();
         await streamLog(res, {
-          path: sandbox.logPath,
+          path: logPath,
           follow,
           signal: abort.signal,
           finished: () => {
@@ -212,6 +216,13 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
       cause: err,
     });
   }
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    (st) => st.isFile(),
+    () => false,
+  );
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -51,6 +51,14 @@ interface SandboxRecord {
   deleted?: Promise<void>;
 }
 
+/** Options of {@link SandboxManager.delete}. */
+export interface DeleteSandboxOptions {
+  /** SIGTERM→SIGKILL grace; the agent's default when unset. */
+  gracePeriodSeconds?: number | undefined;
+  /** Keep the log file after the container is gone (the controller does this for failed sandboxes). */
+  keepLog?: boolean;
+}
+
 /** Waits between attempts to re-subscribe to containerd's exit events. */
 const RESUBSCRIBE_DELAY_MS = 1000;
 
@@ -118,6 +126,16 @@ export class SandboxManager {
       }
       this.#records.set(container.id, { identity, ...stateFromTask(container) });
     }
+    // A crash between Snapshots.Prepare and Containers.Create leaves a snapshot with no container.
+    const containerIds = new Set(containers.map((c) => c.id));
+    const snapshots = await this.#runtime.listSnapshots({
+      [Labels.ManagedBy]: managedByValue,
+      [Labels.Agent]: this.#config.agentId,
+    });
+    for (const key of snapshots.filter((k) => !containerIds.has(k))) {
+      this.#log.info({ sandboxId: key }, "removing a snapshot left without its container");
+      await this.#runtime.removeSnapshot(key);
+    }
     this.#log.info({ adopted: this.#records.size }, "adopted sandboxes from containerd");
   }
 
@@ -144,7 +162,7 @@ export class SandboxManager {
         exposedPorts: spec.exposedPorts,
         specHash: hash,
         createdAt,
-        logPath: path.join(this.#config.logDir, `${spec.sandboxId}.log`),
+        logPath: this.logPathOf(spec.sandboxId),
       },
       phase: "Creating",
       pid: 0,
@@ -168,11 +186,13 @@ export class SandboxManager {
 
   /**
    * Deletes a sandbox gracefully. Unknown ids succeed, so a retried delete is harmless; a delete
-   * during the create of the same id waits for the create, then removes what it made.
+   * during the create of the same id waits for the create, then removes what it made. With
+   * `keepLog` the log file stays (readable through {@link logPathOf}) until a later delete without it.
    */
-  async delete(sandboxId: string, gracePeriodSeconds?: number): Promise<void> {
+  async delete(sandboxId: string, options: DeleteSandboxOptions = {}): Promise<void> {
+    const { gracePeriodSeconds, keepLog = false } = options;
     const record = this.#records.get(sandboxId);
-    if (!record) return this.#deleteUntracked(sandboxId, gracePeriodSeconds);
+    if (!record) return this.#deleteUntracked(sandboxId, gracePeriodSeconds, keepLog);
     if (record.deleted) return record.deleted;
     record.deleted = (async () => {
       await record.created?.catch(() => {});
@@ -180,7 +200,7 @@ export class SandboxManager {
       record.phase = "Deleting";
       const started = performance.now();
       await this.#runtime.delete(sandboxId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-      await rm(record.identity.logPath, { force: true });
+      if (!keepLog) await rm(record.identity.logPath, { force: true });
       this.#records.delete(sandboxId);
       this.#metrics.observeDelete((performance.now() - started) / 1000);
       this.#log.info({ sandboxId }, "sandbox deleted");
@@ -210,6 +230,11 @@ export class SandboxManager {
   get(sandboxId: string): { logPath: string; phase: AgentSandboxPhase } | undefined {
     const record = this.#records.get(sandboxId);
     return record && { logPath: record.identity.logPath, phase: record.phase };
+  }
+
+  /** Where a sandbox's log is (or was) kept; the id is a DNS label, so it cannot escape the log dir. */
+  logPathOf(sandboxId: string): string {
+    return path.join(this.#config.logDir, `${sandboxId}.log`);
   }
 
   /** Calls `listener` with a sandbox id whenever its process exits or the sandbox is deleted. */
@@ -296,16 +321,21 @@ export class SandboxManager {
     return this.#status(existing, undefined);
   }
 
-  async #deleteUntracked(sandboxId: string, gracePeriodSeconds: number | undefined): Promise<void> {
+  async #deleteUntracked(
+    sandboxId: string,
+    gracePeriodSeconds: number | undefined,
+    keepLog: boolean,
+  ): Promise<void> {
     // Not tracked, but a container of ours may still exist (for example a create that crashed): remove it too.
     const container = await this.#runtime.inspect(sandboxId).catch((err: unknown) => {
       if (err instanceof FsbError && err.code === ErrorCode.NotFound) return undefined;
       throw err;
     });
-    if (!container || container.labels[Labels.Agent] !== this.#config.agentId) return;
-    await this.#runtime.delete(sandboxId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-    const logPath = container.labels[Labels.LogPath];
-    if (logPath?.startsWith(`${this.#config.logDir}/`)) await rm(logPath, { force: true });
+    if (container?.labels[Labels.Agent] === this.#config.agentId) {
+      await this.#runtime.delete(sandboxId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
+    }
+    // A log kept by an earlier delete goes with the final one.
+    if (!keepLog) await rm(this.logPathOf(sandboxId), { force: true });
   }
 
   async #resync(): Promise<void> {

@@ -1,13 +1,12 @@
 /** Sandbox containers on containerd: create with rollback, inspect, graceful delete, list, exit events. */
-import { randomBytes } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, Labels } from "@fast-sandbox/api";
 import { TaskExitSchema } from "../../gen/containerd/events/task_pb.ts";
 import { OptionsSchema } from "../../gen/containerd/runc/options_pb.ts";
 import type { Container } from "../../gen/containerd/services/containers_pb.ts";
 import { type Process, Status } from "../../gen/containerd/types/task_pb.ts";
-import { ContainerdConnection } from "./connection.ts";
+import type { ContainerdConnection } from "./connection.ts";
 import { containerdCall, fromContainerdError, ignoreNotFound, isNotFound } from "./errors.ts";
 import type { ResolvedImage } from "./image-resolver.ts";
 import type { OciSpec } from "./oci-spec.ts";
@@ -21,8 +20,10 @@ const SIGTERM = 15;
 const SIGKILL = 9;
 /** How long to wait for a process to die after SIGKILL before declaring the delete stuck. */
 const KILL_WAIT_MS = 10_000;
-/** A lease left by a crashed create expires on its own, so GC can reclaim its snapshot. */
-const LEASE_EXPIRY_MS = 60 * 60 * 1000;
+/** A snapshot with this label is never garbage-collected; see #prepareSnapshot. */
+const GC_ROOT_LABEL = "containerd.io/gc.root";
+/** The container labels copied onto its snapshot, so an orphaned snapshot can be traced to its owner. */
+const SNAPSHOT_LABELS = [Labels.ManagedBy, Labels.SandboxId, Labels.Agent];
 
 /** Options of {@link ContainerRuntime.create}. */
 export interface CreateContainerOptions {
@@ -100,42 +101,24 @@ export class ContainerRuntime {
   async create(options: CreateContainerOptions): Promise<{ pid: number }> {
     const { id } = options;
     const undo: Array<() => Promise<void>> = [];
-    const leaseId = `fsb-create-${id}-${randomBytes(4).toString("hex")}`;
-    const leased = ContainerdConnection.withLease(leaseId);
     try {
-      await containerdCall(`create lease for ${id}`, () =>
-        this.#conn.leases.create({
-          id: leaseId,
-          labels: { "containerd.io/gc.expire": new Date(Date.now() + LEASE_EXPIRY_MS).toISOString() },
-        }),
-      );
-      const dropLease = () =>
-        ignoreNotFound(`delete lease ${leaseId}`, () => this.#conn.leases.delete({ id: leaseId }));
-      undo.push(dropLease);
-
-      const prepared = await this.#prepareSnapshot(options, leased);
-      undo.push(() => this.#removeSnapshot(id));
+      const prepared = await this.#prepareSnapshot(options);
+      undo.push(() => this.removeSnapshot(id));
 
       await containerdCall(`create container ${id}`, () =>
-        this.#conn.containers.create(
-          {
-            container: {
-              id,
-              labels: options.labels,
-              image: options.image.name,
-              runtime: { name: RUNC_SHIM, options: runcOptions(options.runtimeBinary) },
-              spec: specToAny(options.spec),
-              snapshotter: this.#snapshotter,
-              snapshotKey: id,
-            },
+        this.#conn.containers.create({
+          container: {
+            id,
+            labels: options.labels,
+            image: options.image.name,
+            runtime: { name: RUNC_SHIM, options: runcOptions(options.runtimeBinary) },
+            spec: specToAny(options.spec),
+            snapshotter: this.#snapshotter,
+            snapshotKey: id,
           },
-          leased,
-        ),
+        }),
       );
       undo.push(() => ignoreNotFound(`delete container ${id}`, () => this.#conn.containers.delete({ id })));
-      // The container now references its snapshot, so the lease has done its job.
-      undo.splice(undo.indexOf(dropLease), 1);
-      const leaseDropped = dropLease();
 
       const logUri = `file://${options.logPath}`;
       const created = await this.#conn.tasks
@@ -145,9 +128,7 @@ export class ContainerRuntime {
         });
       undo.push(() => this.#deleteTask(id, { gracePeriodMs: 0 }));
 
-      let pid = created.pid;
-      if (options.start !== false) pid = (await this.start(id)).pid;
-      await leaseDropped;
+      const pid = options.start === false ? created.pid : (await this.start(id)).pid;
       return { pid };
     } catch (err) {
       for (const step of undo.reverse()) {
@@ -157,6 +138,27 @@ export class ContainerRuntime {
       }
       throw err;
     }
+  }
+
+  /** Keys of snapshots whose labels all match (ours carry the container's ownership labels). */
+  async listSnapshots(labels: Record<string, string>): Promise<string[]> {
+    const keys: string[] = [];
+    await containerdCall("list snapshots", async () => {
+      for await (const page of this.#conn.snapshots.list({
+        snapshotter: this.#snapshotter,
+        filters: Object.keys(labels).length > 0 ? [labelFilter(labels)] : [],
+      })) {
+        for (const info of page.info) keys.push(info.name);
+      }
+    });
+    return keys;
+  }
+
+  /** Removes a snapshot; a missing one counts as removed. */
+  removeSnapshot(key: string): Promise<void> {
+    return ignoreNotFound(`remove snapshot ${key}`, () =>
+      this.#conn.snapshots.remove({ snapshotter: this.#snapshotter, key }),
+    );
   }
 
   /** Starts a created task (the fast half of a prewarmed create). */
@@ -174,7 +176,7 @@ export class ContainerRuntime {
   async delete(id: string, options: DeleteContainerOptions): Promise<void> {
     await this.#deleteTask(id, options);
     await ignoreNotFound(`delete container ${id}`, () => this.#conn.containers.delete({ id }));
-    await this.#removeSnapshot(id);
+    await this.removeSnapshot(id);
   }
 
   /** The container and its task; NOT_FOUND if the container does not exist. */
@@ -197,9 +199,7 @@ export class ContainerRuntime {
 
   /** Containers whose labels all match `labels`, with their tasks' live state. */
   async list(labels: Record<string, string>): Promise<ContainerStatus[]> {
-    const filter = Object.entries(labels)
-      .map(([key, value]) => `labels.${quote(key)}==${quote(value)}`)
-      .join(",");
+    const filter = labelFilter(labels);
     const [containers, tasks] = await Promise.all([
       containerdCall("list containers", () =>
         this.#conn.containers.list({ filters: filter ? [filter] : [] }),
@@ -239,16 +239,25 @@ export class ContainerRuntime {
     }
   }
 
-  async #prepareSnapshot(
-    options: CreateContainerOptions,
-    leased: ReturnType<typeof ContainerdConnection.withLease>,
-  ) {
+  /**
+   * Prepares the writable snapshot. It is a GC root, so no lease has to hold it until the container
+   * references it (one round trip less per create); we remove it ourselves on delete, and the
+   * ownership labels let a restarted agent or the janitor find one that a crash left behind.
+   */
+  async #prepareSnapshot(options: CreateContainerOptions) {
     const { id, image } = options;
+    const labels: Record<string, string> = { [GC_ROOT_LABEL]: new Date().toISOString() };
+    for (const key of SNAPSHOT_LABELS) {
+      const value = options.labels[key];
+      if (value !== undefined) labels[key] = value;
+    }
     try {
-      const response = await this.#conn.snapshots.prepare(
-        { snapshotter: this.#snapshotter, key: id, parent: image.chainId },
-        leased,
-      );
+      const response = await this.#conn.snapshots.prepare({
+        snapshotter: this.#snapshotter,
+        key: id,
+        parent: image.chainId,
+        labels,
+      });
       return response.mounts;
     } catch (err) {
       if (isNotFound(err)) {
@@ -306,12 +315,6 @@ export class ContainerRuntime {
       throw fromContainerdError(err, `kill task ${id}`);
     }
   }
-
-  #removeSnapshot(id: string): Promise<void> {
-    return ignoreNotFound(`remove snapshot ${id}`, () =>
-      this.#conn.snapshots.remove({ snapshotter: this.#snapshotter, key: id }),
-    );
-  }
 }
 
 /** runc reports a command it cannot exec like this; it is the caller's mistake, not ours. */
@@ -347,9 +350,11 @@ function runcOptions(binaryName: string | undefined) {
   };
 }
 
-/** containerd filter values are quoted so label keys with `/` and `.` parse as one token. */
-function quote(value: string): string {
-  return JSON.stringify(value);
+/** One containerd filter that ANDs label equalities; keys and values are quoted so `/` and `.` parse. */
+function labelFilter(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([key, value]) => `labels.${JSON.stringify(key)}==${JSON.stringify(value)}`)
+    .join(",");
 }
 
 function containerInfo(c: Container): Omit<ContainerStatus, "task"> {
