@@ -25,6 +25,11 @@ export interface AgentConfig {
   agentId: string;
   nodeName: string;
   pool: string;
+  /** Namespace of the pool (sandboxes of other namespaces are not placed here). */
+  namespace: string;
+  /** Controller to self-register with (standalone agents started by hand); unset = not registering. */
+  controllerUrl: string | undefined;
+  controllerToken: string | undefined;
   /** Host address that endpoints are reported with (the pod IP in Kubernetes). */
   advertiseAddress: string;
   listenAddress: string;
@@ -59,6 +64,9 @@ Flags:
   --agent-id ID                agent id, a DNS label (env AGENT_ID or POD_NAME; default from the hostname)
   --node-name NAME             node name (env NODE_NAME; default the hostname)
   --pool NAME                  pool this agent serves (env AGENT_POOL; default ${DEFAULT_POOL})
+  --namespace NS               namespace of that pool (env AGENT_NAMESPACE; default default)
+  --controller-url URL         register with this controller and keep heartbeating (env FSB_CONTROLLER_URL)
+  --controller-token-file PATH the controller's API token (or env FSB_TOKEN)
   --capacity N                 max sandboxes (env AGENT_CAPACITY; default ${DEFAULT_CAPACITY})
   --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
   --runtime container|gvisor   OCI runtime for sandboxes (default container)
@@ -99,6 +107,9 @@ export function parseAgentConfig(
         "agent-id": { type: "string" },
         "node-name": { type: "string" },
         pool: { type: "string" },
+        namespace: { type: "string" },
+        "controller-url": { type: "string" },
+        "controller-token-file": { type: "string" },
         capacity: { type: "string" },
         "log-dir": { type: "string" },
         runtime: { type: "string" },
@@ -122,6 +133,17 @@ export function parseAgentConfig(
   if (!isDnsLabel(agentId)) throw invalidArgument("--agent-id", `"${agentId}" must be a DNS-1123 label`);
   const pool = flag("pool") ?? env.AGENT_POOL ?? DEFAULT_POOL;
   if (!isDnsLabel(pool)) throw invalidArgument("--pool", `"${pool}" must be a DNS-1123 label`);
+
+  const namespace = flag("namespace") ?? env.AGENT_NAMESPACE ?? "default";
+  if (!isDnsLabel(namespace)) throw invalidArgument("--namespace", `"${namespace}" must be a DNS-1123 label`);
+  const controllerUrl = flag("controller-url") ?? env.FSB_CONTROLLER_URL;
+  if (controllerUrl !== undefined && !/^https?:\/\/[^/]+/.test(controllerUrl)) {
+    throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
+  }
+  const controllerTokenFile = flag("controller-token-file");
+  const controllerToken = controllerTokenFile
+    ? readFile(controllerTokenFile).trim()
+    : env.FSB_TOKEN || undefined;
 
   const runtime = flag("runtime") ?? "container";
   if (runtime !== "container" && runtime !== "gvisor") {
@@ -149,6 +171,9 @@ export function parseAgentConfig(
       agentId,
       nodeName: flag("node-name") ?? env.NODE_NAME ?? hostname,
       pool,
+      namespace,
+      controllerUrl,
+      controllerToken,
       advertiseAddress: flag("advertise-address") ?? env.POD_IP ?? "127.0.0.1",
       listenAddress: flag("listen-address") ?? "0.0.0.0",
       httpPort: intInRange(flag("http-port"), DEFAULT_HTTP_PORT, 1, 65535, "--http-port"),

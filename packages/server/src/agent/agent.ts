@@ -8,6 +8,7 @@ import { fromContainerdError } from "../containerd/errors.ts";
 import { ImageResolver } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
+import { keepRegistered, registrationFor } from "./controller-registration.ts";
 import { createAgentServer } from "./http-api.ts";
 import { SandboxManager } from "./sandbox-manager.ts";
 
@@ -24,6 +25,7 @@ export class Agent {
   readonly #conn: ContainerdConnection;
   readonly #exitWatch = new AbortController();
   #watching: Promise<void> | undefined;
+  #registering: Promise<void> | undefined;
   #ready = false;
 
   constructor(config: AgentConfig, logger: Logger) {
@@ -68,6 +70,15 @@ export class Agent {
       });
     });
     this.#ready = true;
+    if (this.config.controllerUrl) {
+      this.#registering = keepRegistered(
+        this.config.controllerUrl,
+        this.config.controllerToken,
+        registrationFor(this.config, this.port),
+        this.#log,
+        this.#exitWatch.signal,
+      );
+    }
     this.#log.info(
       {
         agentId: this.config.agentId,
@@ -87,6 +98,7 @@ export class Agent {
     await this.manager.drain();
     this.#exitWatch.abort();
     await this.#watching;
+    await this.#registering;
     await closed;
     this.#conn.close();
   }

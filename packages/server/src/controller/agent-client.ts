@@ -1,0 +1,138 @@
+/** The controller's client for the agent HTTP API (design §4): errors come back as FsbErrors. */
+import { ErrorCode, FsbError, isErrorCode } from "@fast-sandbox/api";
+
+/** Bounds a create: containerd's create+start is ~70 ms; seconds mean the node is in trouble. */
+const CREATE_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 5000;
+/** Deletes include the grace period, so their timeout is that plus this margin. */
+const DELETE_MARGIN_MS = 15_000;
+
+/** The create body the agent accepts (design §4). */
+export interface AgentCreateRequest {
+  sandboxId: string;
+  name: string;
+  namespace: string;
+  uid?: string;
+  pool?: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  exposedPorts?: number[];
+  resources?: { cpu?: string; memory?: string; pids?: number };
+}
+
+/** One sandbox as the agent reports it. */
+export interface AgentSandboxView {
+  sandboxId: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  pool: string;
+  image: string;
+  phase: "Creating" | "Running" | "Exited" | "Deleting";
+  taskState: string;
+  pid: number;
+  exitCode: number | null;
+  exitedAt: string | null;
+  createdAt: string;
+  endpoints: string[];
+}
+
+/** `GET /api/v1/agent/status`. */
+export interface AgentStatusView {
+  agentId: string;
+  nodeName: string;
+  pool: string;
+  runtime: string;
+  address: string;
+  capacity: number;
+  allocated: number;
+  images: string[];
+  sandboxes: AgentSandboxView[];
+}
+
+/** Talks to one agent. Connections are kept alive by fetch's pool, so calls cost one round trip. */
+export class AgentClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+
+  constructor(url: string, token: string | undefined) {
+    this.url = url.replace(/\/+$/, "");
+    this.#token = token;
+  }
+
+  async create(sandbox: AgentCreateRequest, signal?: AbortSignal): Promise<AgentSandboxView> {
+    return this.#call("POST", "/api/v1/agent/create", { sandbox }, CREATE_TIMEOUT_MS, signal);
+  }
+
+  async delete(
+    sandboxId: string,
+    options: { gracePeriodSeconds?: number; keepLog?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const timeout = (options.gracePeriodSeconds ?? 10) * 1000 + DELETE_MARGIN_MS;
+    await this.#call("POST", "/api/v1/agent/delete", { sandboxId, ...options }, timeout, signal);
+  }
+
+  async status(signal?: AbortSignal): Promise<AgentStatusView> {
+    return this.#call("GET", "/api/v1/agent/status", undefined, STATUS_TIMEOUT_MS, signal);
+  }
+
+  /** The log stream as a web ReadableStream; the caller cancels it (or aborts `signal`) to stop. */
+  async logs(sandboxId: string, follow: boolean, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const query = new URLSearchParams({ sandboxId, follow: String(follow) });
+    const res = await this.#fetch("GET", `/api/v1/agent/logs?${query}`, undefined, signal);
+    if (!res.ok) throw await errorFrom(res, this.url);
+    if (!res.body) return new ReadableStream({ start: (c) => c.close() });
+    return res.body;
+  }
+
+  async #call<T>(method: string, route: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const res = await this.#fetch(method, route, body, signal ? AbortSignal.any([signal, timeout]) : timeout);
+    if (!res.ok) throw await errorFrom(res, this.url);
+    return (await res.json()) as T;
+  }
+
+  async #fetch(method: string, route: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    try {
+      return await fetch(`${this.url}${route}`, {
+        method,
+        headers: {
+          ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal,
+      });
+    } catch (err) {
+      const timedOut = (err as Error).name === "TimeoutError";
+      throw new FsbError(
+        timedOut ? ErrorCode.DeadlineExceeded : ErrorCode.Unavailable,
+        `agent ${this.url} ${timedOut ? "did not answer in time" : "is unreachable"} (${method} ${route.split("?")[0]})`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+/** Rebuilds the agent's error (code, message, field) from its JSON body. */
+async function errorFrom(res: Response, url: string): Promise<FsbError> {
+  const text = await res.text().catch(() => "");
+  let error: { code?: unknown; message?: unknown; field?: unknown } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    // not our JSON (a proxy?): fall through
+  }
+  if (error && isErrorCode(error.code)) {
+    const field = typeof error.field === "string" ? error.field : undefined;
+    let message = typeof error.message === "string" ? error.message : "";
+    if (field && message.startsWith(`${field}: `)) message = message.slice(field.length + 2);
+    return new FsbError(error.code, message, field ? { field } : {});
+  }
+  const code = res.status === 401 ? ErrorCode.Unauthenticated : ErrorCode.Unavailable;
+  return new FsbError(code, `agent ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+}
