@@ -1,5 +1,6 @@
 /** Public surface of @fast-sandbox/api: shared types, validation and the error root. */
 
+export { canonicalJson } from "./canonical-json.ts";
 export type { EnvVar } from "./env.ts";
 export {
   envListSchema,
@@ -76,4 +77,21 @@ export {
   SandboxPhase,
   SandboxReason,
 } from "./sandbox-resource.ts";
+export {
+  argListSchema,
+  argSchema,
+  labelsSchema,
+  maxArgBytes,
+  maxArgs,
+  maxRecoveryTimeoutSeconds,
+  normalizeSandboxSpec,
+  sameSandboxSpec,
+  sandboxResourcesSchema,
+  sandboxSpecSchema,
+  timestampSchema,
+  validateLabels,
+  validateSandboxName,
+  validateSandboxSpec,
+  workingDirSchema,
+} from "./sandbox-validation.ts";
 export { formatFieldPath, fromZodError, parseOrThrow } from "./zod-error.ts";

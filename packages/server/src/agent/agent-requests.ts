@@ -1,5 +1,6 @@
 /** Wire schemas of the agent's HTTP API, and their translation into the agent's domain types. */
 import {
+  argListSchema,
   dnsLabelSchema,
   envMapSchema,
   exposedPortsSchema,
@@ -8,31 +9,15 @@ import {
   parseOrThrow,
   resourcesSchema,
   sandboxIdSchema,
+  workingDirSchema,
 } from "@fast-sandbox/api";
 import { z } from "zod";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
-/** A process argument list is bounded so a request cannot make a spec larger than runc accepts. */
-const MAX_ARGS = 256;
-const MAX_ARG_BYTES = 8 * 1024;
-const MAX_PATH_BYTES = 4096;
 /** Kubernetes UIDs are UUIDs; standalone mode makes its own, of the same alphabet. */
 const uidPattern = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 /** Longest grace period a caller may ask for; longer would hold a slot for too long. */
 export const MAX_GRACE_PERIOD_SECONDS = 3600;
-
-const argSchema = z
-  .string()
-  .refine((s) => !s.includes("\0"), "must not contain NUL")
-  .refine((s) => Buffer.byteLength(s) <= MAX_ARG_BYTES, `must be at most ${MAX_ARG_BYTES} bytes`);
-const argListSchema = z.array(argSchema).max(MAX_ARGS, `at most ${MAX_ARGS} entries`);
-
-const workingDirSchema = z
-  .string()
-  .refine((s) => s.startsWith("/"), "must be an absolute path")
-  .refine((s) => !s.includes("\0"), "must not contain NUL")
-  .refine((s) => !s.split("/").includes(".."), "must not contain '..'")
-  .refine((s) => Buffer.byteLength(s) <= MAX_PATH_BYTES, `must be at most ${MAX_PATH_BYTES} bytes`);
 
 const sandboxSchema = z.strictObject({
   sandboxId: sandboxIdSchema,

@@ -1,6 +1,13 @@
 /** The agent's domain view of a sandbox: what was asked for, its state, and how both live in labels. */
 import { createHash } from "node:crypto";
-import { formatPortsLabel, Labels, managedByValue, parsePortsLabel, type Resources } from "@fast-sandbox/api";
+import {
+  canonicalJson,
+  formatPortsLabel,
+  Labels,
+  managedByValue,
+  parsePortsLabel,
+  type Resources,
+} from "@fast-sandbox/api";
 
 /** What a create asks the agent to run. The image name is already normalised. */
 export interface AgentSandboxSpec {
@@ -43,12 +50,7 @@ export interface SandboxIdentity {
  * told apart from a conflicting one. Keys are sorted so field order on the wire does not matter.
  */
 export function specHash(spec: AgentSandboxSpec): string {
-  const canonical = JSON.stringify(spec, (_key, value: unknown) =>
-    value && typeof value === "object" && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
-  );
-  return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
+  return createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 32);
 }
 
 /** The labels a sandbox's container carries: enough to prove ownership and rebuild state. */

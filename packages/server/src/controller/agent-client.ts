@@ -89,7 +89,13 @@ export class AgentClient {
     return res.body;
   }
 
-  async #call<T>(method: string, route: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  async #call<T>(
+    method: string,
+    route: string,
+    body: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const res = await this.#fetch(method, route, body, signal ? AbortSignal.any([signal, timeout]) : timeout);
     if (!res.ok) throw await errorFrom(res, this.url);

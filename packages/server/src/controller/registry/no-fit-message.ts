@@ -60,7 +60,8 @@ function portsEverywhere(t: NoFitTally): string {
   const everywhere = [...t.portHits].filter(([, hits]) => hits === t.portBlocked).map(([port]) => port);
   if (everywhere.length === 1) return `port ${everywhere[0]} is in use on ${where}`;
   if (everywhere.length > 1) return `ports ${everywhere.join(", ")} are in use on ${where}`;
-  return `each of ${where} has a requested port in use (${hitList(t)})`;
+  // Only reachable with two or more agents: on a single one every taken port blocks "everywhere".
+  return `every one of the ${t.portBlocked} eligible agents has a requested port in use (${hitList(t)})`;
 }
 
 function portsPart(t: NoFitTally): string {

@@ -1,0 +1,219 @@
+// Table tests of planSandbox: every phase and observation leads to exactly one next step.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from "@fast-sandbox/api";
+import { type OnAgent, planSandbox, type SandboxDecision } from "./sandbox-plan.ts";
+
+const NOW = Date.parse("2026-11-22T12:00:00Z");
+const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
+
+function sandbox(
+  spec: Partial<SandboxSpec> = {},
+  status: SandboxStatus = {},
+  meta: Partial<Sandbox["metadata"]> = {},
+): Sandbox {
+  return {
+    apiVersion: "sandbox.fast.io/v1alpha1",
+    kind: "Sandbox",
+    metadata: {
+      name: "s",
+      namespace: "default",
+      uid: "u",
+      resourceVersion: "1",
+      generation: 1,
+      creationTimestamp: iso(-60_000),
+      labels: {},
+      annotations: {},
+      finalizers: ["sandbox.fast.io/cleanup"],
+      ...meta,
+    },
+    spec: { image: "busybox", ...spec },
+    status,
+  };
+}
+
+const readyFalse = (sinceMs: number): Condition[] => [
+  {
+    type: "Ready",
+    status: "False",
+    reason: "ContainerExited",
+    message: "",
+    lastTransitionTime: iso(-sinceMs),
+  },
+];
+const running: SandboxStatus = { phase: "Running", assignedAgent: "a1", sandboxID: "s-1" };
+const healthy = { healthy: true };
+const present = (phase: string, exitCode: number | null = null): OnAgent => ({
+  present: true,
+  phase,
+  exitCode,
+});
+
+describe("planSandbox", () => {
+  const cases: Array<{
+    name: string;
+    sb: Sandbox;
+    agent?: { healthy: boolean };
+    onAgent?: OnAgent;
+    want: SandboxDecision;
+  }> = [
+    {
+      name: "a new object gets the finalizer first",
+      sb: sandbox({}, {}, { finalizers: [] }),
+      want: { kind: "addFinalizer" },
+    },
+    { name: "a new object with the finalizer is scheduled", sb: sandbox(), want: { kind: "schedule" } },
+    {
+      name: "Pending without an agent is scheduled",
+      sb: sandbox({}, { phase: "Pending" }),
+      want: { kind: "schedule" },
+    },
+    {
+      name: "Bound starts the container on its agent",
+      sb: sandbox({}, { phase: "Bound", assignedAgent: "a1", sandboxID: "s-1" }),
+      agent: healthy,
+      want: { kind: "start" },
+    },
+    {
+      name: "Running and present waits",
+      sb: sandbox({}, running),
+      agent: healthy,
+      onAgent: present("Running"),
+      want: { kind: "wait" },
+    },
+    {
+      name: "Running before any report waits",
+      sb: sandbox({}, running),
+      agent: healthy,
+      want: { kind: "wait" },
+    },
+    {
+      name: "an exited container fails with its exit code",
+      sb: sandbox({}, running),
+      agent: healthy,
+      onAgent: present("Exited", 3),
+      want: { kind: "fail", reason: "ContainerExited", exitCode: 3 },
+    },
+    {
+      name: "a container missing from a healthy agent fails",
+      sb: sandbox({}, running),
+      agent: healthy,
+      onAgent: { present: false },
+      want: { kind: "fail", reason: "ContainerMissing", exitCode: undefined },
+    },
+    {
+      name: "an unhealthy agent loses the sandbox",
+      sb: sandbox({}, running),
+      agent: { healthy: false },
+      want: { kind: "lose" },
+    },
+    { name: "an unknown agent loses the sandbox", sb: sandbox({}, running), want: { kind: "lose" } },
+    {
+      name: "Manual failure only reports",
+      sb: sandbox({ failurePolicy: "Manual" }, { phase: "Failed", conditions: readyFalse(1000) }),
+      want: { kind: "wait" },
+    },
+    {
+      name: "AutoRecreate within the window recreates",
+      sb: sandbox({ failurePolicy: "AutoRecreate" }, { phase: "Failed", conditions: readyFalse(1000) }),
+      want: { kind: "recreate" },
+    },
+    {
+      name: "AutoRecreate recreates a Lost sandbox too",
+      sb: sandbox({ failurePolicy: "AutoRecreate" }, { phase: "Lost", conditions: readyFalse(1000) }),
+      want: { kind: "recreate" },
+    },
+    {
+      name: "AutoRecreate past the window stays failed",
+      sb: sandbox(
+        { failurePolicy: "AutoRecreate", recoveryTimeoutSeconds: 5 },
+        { phase: "Failed", conditions: readyFalse(6000) },
+      ),
+      want: { kind: "wait" },
+    },
+    {
+      name: "a recreation stuck in Pending past its window gives up",
+      sb: sandbox(
+        { failurePolicy: "AutoRecreate", recoveryTimeoutSeconds: 5 },
+        { phase: "Pending", recreations: 1, conditions: readyFalse(6000) },
+      ),
+      want: { kind: "giveUp" },
+    },
+    {
+      name: "a recreation in Pending within its window keeps scheduling",
+      sb: sandbox(
+        { failurePolicy: "AutoRecreate" },
+        { phase: "Pending", recreations: 1, conditions: readyFalse(1000) },
+      ),
+      want: { kind: "schedule" },
+    },
+    {
+      name: "a newer resetRevision resets",
+      sb: sandbox({ resetRevision: iso(-1000) }, { ...running, acceptedResetRevision: iso(-5000) }),
+      agent: healthy,
+      want: { kind: "reset" },
+    },
+    {
+      name: "an accepted resetRevision does nothing more",
+      sb: sandbox({ resetRevision: iso(-1000) }, { ...running, acceptedResetRevision: iso(-1000) }),
+      agent: healthy,
+      onAgent: present("Running"),
+      want: { kind: "wait" },
+    },
+    {
+      name: "a first resetRevision resets",
+      sb: sandbox({ resetRevision: iso(-1000) }, running),
+      agent: healthy,
+      want: { kind: "reset" },
+    },
+    {
+      name: "a Failed Manual sandbox can still be reset",
+      sb: sandbox({ resetRevision: iso(-1000) }, { phase: "Failed", conditions: readyFalse(9000) }),
+      want: { kind: "reset" },
+    },
+    {
+      name: "past expireTime expires",
+      sb: sandbox({ expireTime: iso(-1) }, running),
+      agent: healthy,
+      want: { kind: "expire" },
+    },
+    {
+      name: "before expireTime waits until it",
+      sb: sandbox({ expireTime: iso(30_000) }, running),
+      agent: healthy,
+      onAgent: present("Running"),
+      want: { kind: "wait", requeueAfterMs: 30_000 },
+    },
+    {
+      name: "Expired is final",
+      sb: sandbox({ expireTime: iso(-1) }, { phase: "Expired" }),
+      want: { kind: "wait" },
+    },
+    {
+      name: "expiry beats recovery",
+      sb: sandbox(
+        { expireTime: iso(-1), failurePolicy: "AutoRecreate" },
+        { phase: "Failed", conditions: readyFalse(1) },
+      ),
+      want: { kind: "expire" },
+    },
+    {
+      name: "deletion with the finalizer cleans up",
+      sb: sandbox({ expireTime: iso(-1) }, running, { deletionTimestamp: iso(-1) }),
+      want: { kind: "cleanup" },
+    },
+    {
+      name: "deletion without the finalizer waits for the store",
+      sb: sandbox({}, running, { deletionTimestamp: iso(-1), finalizers: [] }),
+      want: { kind: "wait" },
+    },
+  ];
+  for (const tc of cases) {
+    it(tc.name, () => {
+      assert.deepEqual(
+        planSandbox({ sandbox: tc.sb, now: NOW, agent: tc.agent, onAgent: tc.onAgent }),
+        tc.want,
+      );
+    });
+  }
+});

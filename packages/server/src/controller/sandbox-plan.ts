@@ -1,0 +1,107 @@
+/** Decides the next step for one Sandbox from what is observed (pure; the reconciler acts on it). */
+import {
+  DEFAULT_RECOVERY_TIMEOUT_SECONDS,
+  SANDBOX_FINALIZER,
+  type Sandbox,
+  SandboxCondition,
+  SandboxPhase,
+} from "@fast-sandbox/api";
+
+/** The sandbox as its agent last reported it: absent, or present with its agent-side phase. */
+export type OnAgent = { present: false } | { present: true; phase: string; exitCode: number | null };
+
+/** Everything the plan looks at. Time is passed in, so tests need no clock. */
+export interface SandboxObservation {
+  sandbox: Sandbox;
+  now: number;
+  /** The assigned agent's health in the registry; undefined when unassigned or not (yet) known. */
+  agent: { healthy: boolean } | undefined;
+  /** From the assigned agent's latest status taken after the sandbox started; undefined if none yet. */
+  onAgent: OnAgent | undefined;
+}
+
+/** One step. The reconciler does it, writes status, and reconciles again until `wait`. */
+export type SandboxDecision =
+  | { kind: "addFinalizer" }
+  | { kind: "cleanup" }
+  | { kind: "expire" }
+  | { kind: "reset" }
+  | { kind: "schedule" }
+  | { kind: "start" }
+  | { kind: "fail"; reason: "ContainerExited" | "ContainerMissing"; exitCode: number | undefined }
+  | { kind: "lose" }
+  | { kind: "recreate" }
+  | { kind: "giveUp" }
+  | { kind: "wait"; requeueAfterMs?: number };
+
+/** Phases in which the sandbox holds (or is getting) a container. */
+const activePhases = new Set<string>([SandboxPhase.Bound, SandboxPhase.Running]);
+
+/**
+ * Order matters: deletion beats everything, expiry beats recovery, a requested reset beats
+ * failure handling, and only then is the container's health looked at.
+ */
+export function planSandbox(o: SandboxObservation): SandboxDecision {
+  const { sandbox, now } = o;
+  const { metadata, spec } = sandbox;
+  const status = sandbox.status ?? {};
+  const phase = status.phase;
+
+  if (metadata.deletionTimestamp) {
+    return metadata.finalizers.includes(SANDBOX_FINALIZER) ? { kind: "cleanup" } : { kind: "wait" };
+  }
+  if (!metadata.finalizers.includes(SANDBOX_FINALIZER)) return { kind: "addFinalizer" };
+  if (phase === SandboxPhase.Expired) return { kind: "wait" };
+
+  const expireAt = spec.expireTime ? Date.parse(spec.expireTime) : Number.NaN;
+  if (!Number.isNaN(expireAt) && now >= expireAt) return { kind: "expire" };
+  const untilExpiry = Number.isNaN(expireAt) ? undefined : expireAt - now;
+
+  if (resetRequested(sandbox)) return { kind: "reset" };
+
+  if (phase === SandboxPhase.Failed || phase === SandboxPhase.Lost) {
+    if (spec.failurePolicy !== "AutoRecreate") return wait(untilExpiry);
+    return withinRecovery(sandbox, now) ? { kind: "recreate" } : wait(untilExpiry);
+  }
+
+  if (!status.assignedAgent || !status.sandboxID) {
+    // Pending: a recreation that cannot find room gives up once its recovery window has passed.
+    if ((status.recreations ?? 0) > 0 && !withinRecovery(sandbox, now)) return { kind: "giveUp" };
+    return { kind: "schedule" };
+  }
+  if (phase === SandboxPhase.Bound || !activePhases.has(phase ?? "")) return { kind: "start" };
+
+  // Running on an assigned agent: is it still there?
+  if (!o.agent?.healthy) return { kind: "lose" };
+  const onAgent = o.onAgent;
+  if (onAgent && !onAgent.present) return { kind: "fail", reason: "ContainerMissing", exitCode: undefined };
+  if (onAgent?.present && onAgent.phase === "Exited") {
+    return { kind: "fail", reason: "ContainerExited", exitCode: onAgent.exitCode ?? undefined };
+  }
+  return wait(untilExpiry);
+}
+
+/** A reset runs when spec.resetRevision is newer than the last one accepted. */
+export function resetRequested(sandbox: Sandbox): boolean {
+  const requested = sandbox.spec.resetRevision ? Date.parse(sandbox.spec.resetRevision) : Number.NaN;
+  if (Number.isNaN(requested)) return false;
+  const accepted = sandbox.status?.acceptedResetRevision
+    ? Date.parse(sandbox.status.acceptedResetRevision)
+    : Number.NaN;
+  return Number.isNaN(accepted) || requested > accepted;
+}
+
+/** Whether a failed sandbox is still inside its recovery window (measured from when Ready went False). */
+export function withinRecovery(sandbox: Sandbox, now: number): boolean {
+  const ready = sandbox.status?.conditions?.find((c) => c.type === SandboxCondition.Ready);
+  const since = ready?.status === "False" ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  if (Number.isNaN(since)) return true;
+  const windowMs = (sandbox.spec.recoveryTimeoutSeconds ?? DEFAULT_RECOVERY_TIMEOUT_SECONDS) * 1000;
+  return now - since <= windowMs;
+}
+
+function wait(untilExpiry: number | undefined): SandboxDecision {
+  return untilExpiry === undefined
+    ? { kind: "wait" }
+    : { kind: "wait", requeueAfterMs: Math.max(untilExpiry, 0) };
+}
