@@ -109,6 +109,20 @@ describe("planSandbox", () => {
     },
     { name: "an unknown agent loses the sandbox", sb: sandbox({}, running), want: { kind: "lose" } },
     {
+      name: "a Lost sandbox whose agent returns with it running is revived",
+      sb: sandbox({}, { ...running, phase: "Lost", conditions: readyFalse(1000) }),
+      agent: healthy,
+      onAgent: present("Running"),
+      want: { kind: "revive" },
+    },
+    {
+      name: "a Lost sandbox whose agent returns without it stays Lost (Manual)",
+      sb: sandbox({}, { ...running, phase: "Lost", conditions: readyFalse(1000) }),
+      agent: healthy,
+      onAgent: { present: false },
+      want: { kind: "wait" },
+    },
+    {
       name: "Manual failure only reports",
       sb: sandbox({ failurePolicy: "Manual" }, { phase: "Failed", conditions: readyFalse(1000) }),
       want: { kind: "wait" },

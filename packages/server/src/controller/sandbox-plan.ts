@@ -30,6 +30,7 @@ export type SandboxDecision =
   | { kind: "start" }
   | { kind: "fail"; reason: "ContainerExited" | "ContainerMissing"; exitCode: number | undefined }
   | { kind: "lose" }
+  | { kind: "revive" }
   | { kind: "recreate" }
   | { kind: "giveUp" }
   | { kind: "wait"; requeueAfterMs?: number };
@@ -59,6 +60,15 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
 
   if (resetRequested(sandbox)) return { kind: "reset" };
 
+  // A lost agent that comes back still running the container: the sandbox was never really gone.
+  if (
+    phase === SandboxPhase.Lost &&
+    o.agent?.healthy &&
+    o.onAgent?.present &&
+    o.onAgent.phase === "Running"
+  ) {
+    return { kind: "revive" };
+  }
   if (phase === SandboxPhase.Failed || phase === SandboxPhase.Lost) {
     if (spec.failurePolicy !== "AutoRecreate") return wait(untilExpiry);
     return withinRecovery(sandbox, now) ? { kind: "recreate" } : wait(untilExpiry);

@@ -123,11 +123,6 @@ export class IndexedHeap<T> {
     return undefined;
   }
 
-  /** The members in heap-array order (not sorted); for diagnostics and tests. */
-  values(): IterableIterator<T> {
-    return this.#items.values();
-  }
-
   // The least accepted member by one pass over all of them.
   #scan(accept: (item: T) => boolean): T | undefined {
     let best: T | undefined;
