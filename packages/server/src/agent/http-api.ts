@@ -85,6 +85,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
         const sandboxId = sandboxIdSchema.safeParse(url.searchParams.get("sandboxId") ?? "");
         if (!sandboxId.success) throw invalidArgument("sandboxId", "must be a DNS-1123 label");
         const follow = parseBool(url.searchParams.get("follow"), "follow");
+        const tailLines = parseTail(url.searchParams.get("tailLines"));
         const tracked = manager.get(sandboxId.data);
         // A sandbox deleted with keepLog still has its log to read (not to follow).
         const logPath = tracked?.logPath ?? manager.logPathOf(sandboxId.data);
@@ -98,6 +99,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
         await streamLog(res, {
           path: logPath,
           follow,
+          ...(tailLines === undefined ? {} : { tailLines }),
           signal: abort.signal,
           finished: () => {
             const now = manager.get(sandboxId.data);
@@ -235,6 +237,17 @@ function parseBool(raw: string | null, field: string): boolean {
   if (raw === null || raw === "" || raw === "false" || raw === "0") return false;
   if (raw === "true" || raw === "1") return true;
   throw invalidArgument(field, `"${raw}" is not true or false`);
+}
+
+/** Bounds a tail request; a million lines is far more than any terminal shows. */
+const MAX_TAIL_LINES = 1_000_000;
+
+function parseTail(raw: string | null): number | undefined {
+  if (raw === null || raw === "") return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_TAIL_LINES) {
+    throw invalidArgument("tailLines", `"${raw}" is not a whole number from 0 to ${MAX_TAIL_LINES}`);
+  }
+  return Number(raw);
 }
 
 /** Comparing digests keeps the comparison constant-time whatever the token lengths. */

@@ -1,10 +1,11 @@
 /** Streams a sandbox's persisted log file, and with `follow` keeps streaming until the sandbox exits. */
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 
 /** How often a follower looks for new output when no exit has been signalled. */
 const POLL_INTERVAL_MS = 100;
 const CHUNK_BYTES = 64 * 1024;
+const NEWLINE = 0x0a;
 
 /** Options of {@link streamLog}. */
 export interface StreamLogOptions {
@@ -16,6 +17,8 @@ export interface StreamLogOptions {
   signal: AbortSignal;
   /** Resolves early when something may have changed (an exit), to cut the poll short. */
   wake?: (resolve: () => void) => () => void;
+  /** Start this many lines before the current end instead of at the beginning. */
+  tailLines?: number;
 }
 
 /**
@@ -28,8 +31,9 @@ export async function streamLog(out: Writable, options: StreamLogOptions): Promi
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
-  let position = 0;
   const buffer = Buffer.alloc(CHUNK_BYTES);
+  let position =
+    file && options.tailLines !== undefined ? await tailOffset(file, buffer, options.tailLines) : 0;
   try {
     for (;;) {
       if (options.signal.aborted) return;
@@ -77,4 +81,27 @@ function drained(out: Writable, signal: AbortSignal): Promise<void> {
     out.once("drain", finish);
     signal.addEventListener("abort", finish, { once: true });
   });
+}
+
+/**
+ * The offset where the last `lines` lines begin, found by reading backwards in chunks, so a tail
+ * of a large log costs what the tail costs. A final newline does not start an empty last line.
+ */
+export async function tailOffset(file: FileHandle, buffer: Buffer, lines: number): Promise<number> {
+  const { size } = await file.stat();
+  if (lines <= 0) return size;
+  let newlines = 0;
+  let end = size;
+  while (end > 0) {
+    const length = Math.min(buffer.length, end);
+    const start = end - length;
+    await file.read(buffer, 0, length, start);
+    for (let i = length - 1; i >= 0; i--) {
+      if (buffer[i] !== NEWLINE || start + i === size - 1) continue;
+      newlines += 1;
+      if (newlines === lines) return start + i + 1;
+    }
+    end = start;
+  }
+  return 0;
 }

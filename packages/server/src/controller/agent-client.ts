@@ -81,8 +81,14 @@ export class AgentClient {
   }
 
   /** The log stream as a web ReadableStream; the caller cancels it (or aborts `signal`) to stop. */
-  async logs(sandboxId: string, follow: boolean, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  async logs(
+    sandboxId: string,
+    follow: boolean,
+    signal: AbortSignal,
+    tailLines?: number,
+  ): Promise<ReadableStream<Uint8Array>> {
     const query = new URLSearchParams({ sandboxId, follow: String(follow) });
+    if (tailLines !== undefined) query.set("tailLines", String(tailLines));
     const res = await this.#fetch("GET", `/api/v1/agent/logs?${query}`, undefined, signal);
     if (!res.ok) throw await errorFrom(res, this.url);
     if (!res.body) return new ReadableStream({ start: (c) => c.close() });
