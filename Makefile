@@ -1,5 +1,5 @@
 # Executables in bin/ are thin launchers that run the TypeScript entry points on the pinned Node 24.
-ENTRIES := fsb-agent
+ENTRIES := fsb-agent fsb-controller
 BINS := $(addprefix bin/,$(ENTRIES))
 
 .PHONY: build clean

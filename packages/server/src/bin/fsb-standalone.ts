@@ -1,14 +1,15 @@
 /**
- * Entry point of `npm start`: the whole system on one machine. For now that is containerd (the
- * node's if its socket answers, else a private one under .fsb-dev/) plus one agent; the control
- * plane joins it in a later step.
+ * Entry point of `npm start`: the whole system on one machine, in the foreground. containerd (the
+ * node's if its socket answers, else a private one under .fsb-dev/), then the controller with its
+ * embedded store and the default pool's agents as local processes. Ctrl-C stops all of it, in order.
  */
 import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
-import { Agent } from "../agent/agent.ts";
-import { parseAgentConfig } from "../agent/agent-config.ts";
 import { ContainerdConnection } from "../containerd/connection.ts";
+import { Controller } from "../controller/controller.ts";
+import { parseControllerConfig } from "../controller/controller-config.ts";
 import { PrivateContainerd } from "../standalone/private-containerd.ts";
 import { ensureTokenFile } from "../standalone/token-file.ts";
 
@@ -16,6 +17,8 @@ const root = path.resolve(import.meta.dirname, "../../../..");
 const stateDir = path.join(root, ".fsb-dev");
 const SYSTEM_SOCKET = "/run/containerd/containerd.sock";
 const NAMESPACE = "k8s.io";
+/** Agents of the default pool; the pool controller makes this elastic later. */
+const DEFAULT_AGENTS = 2;
 const logger = pino({ name: "fsb-standalone", level: process.env.LOG_LEVEL ?? "info" });
 
 async function reachable(socketPath: string): Promise<boolean> {
@@ -31,9 +34,9 @@ async function reachable(socketPath: string): Promise<boolean> {
   }
 }
 
-const useSystem =
+const systemSocket =
   process.env.FSB_CONTAINERD_SOCKET ?? ((await reachable(SYSTEM_SOCKET)) ? SYSTEM_SOCKET : undefined);
-const privateContainerd = useSystem
+const privateContainerd = systemSocket
   ? undefined
   : new PrivateContainerd({ dir: path.join(stateDir, "containerd") });
 if (privateContainerd) {
@@ -43,7 +46,7 @@ if (privateContainerd) {
     "started a private containerd",
   );
 }
-const socketPath = useSystem ?? privateContainerd!.socketPath;
+const socketPath = systemSocket ?? privateContainerd!.socketPath;
 // The local busybox image makes a first sandbox possible without any registry.
 await PrivateContainerd.importImageTo(
   socketPath,
@@ -52,50 +55,71 @@ await PrivateContainerd.importImageTo(
   NAMESPACE,
 );
 
-const tokenFile = path.join(stateDir, "agent-token");
-const token = process.env.FSB_AGENT_TOKEN || (await ensureTokenFile(tokenFile));
-const parsed = parseAgentConfig(
+const tokenFile = path.join(stateDir, "api-token");
+const token = process.env.FSB_TOKEN || (await ensureTokenFile(tokenFile));
+const agentToken = process.env.FSB_AGENT_TOKEN || (await ensureTokenFile(path.join(stateDir, "agent-token")));
+const parsed = parseControllerConfig(
   [
+    "--data-dir",
+    path.join(stateDir, "controller"),
     "--containerd-socket",
     socketPath,
     "--containerd-namespace",
     NAMESPACE,
-    "--log-dir",
-    path.join(stateDir, "logs"),
-    "--agent-id",
-    "standalone-agent",
+    "--local-agents",
+    process.env.FSB_LOCAL_AGENTS ?? String(DEFAULT_AGENTS),
     ...process.argv.slice(2),
   ],
-  { ...process.env, FSB_AGENT_TOKEN: token },
-  () => token,
+  { ...process.env, FSB_TOKEN: token, FSB_AGENT_TOKEN: agentToken },
+  (p) => p,
 );
 if (parsed.help) {
   process.stdout.write(parsed.usage);
   process.exit(0);
 }
-const agent = new Agent(parsed.config, logger.child({ component: "agent" }));
-await agent.start();
-
-process.stdout.write(`
-Fast Sandbox is running (standalone).
-  agent API   http://127.0.0.1:${agent.port}   token in ${process.env.FSB_AGENT_TOKEN ? "$FSB_AGENT_TOKEN" : tokenFile}
-  containerd  ${socketPath}${privateContainerd ? " (private)" : ""}
-
-Create a first sandbox:
-  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" \\
-    -d '{"sandbox":{"sandboxId":"hello-1","name":"hello","image":"busybox","command":["sh","-c","echo hello; sleep 3600"]}}' \\
-    http://127.0.0.1:${agent.port}/api/v1/agent/create
-
-Press Ctrl-C to stop (sandboxes keep running and are adopted on the next start).
-`);
+const controller = new Controller(parsed.config, logger.child({ component: "controller" }));
 
 let stopping = false;
-const shutdown = async () => {
+const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  await agent.stop();
+  logger.info({ signal }, "stopping: API, agents, store, then containerd");
+  await controller.stop().catch((err: unknown) => logger.error({ err }, "controller stop failed"));
   await privateContainerd?.stop();
   process.exit(0);
 };
-process.on("SIGINT", () => void shutdown());
-process.on("SIGTERM", () => void shutdown());
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+await controller.start();
+const endpoint = `http://127.0.0.1:${controller.apiPort}`;
+// Where the CLI looks first (./.fsb/config.yaml), so it works with no flags at all.
+await mkdir(path.join(root, ".fsb"), { recursive: true });
+await writeFile(
+  path.join(root, ".fsb/config.yaml"),
+  [
+    "# Written by `npm start` for the standalone system.",
+    "current-context: standalone",
+    "contexts:",
+    "  standalone:",
+    `    endpoint: ${endpoint}`,
+    `    tokenFile: ${process.env.FSB_TOKEN ? '""  # FSB_TOKEN is set' : tokenFile}`,
+    "    namespace: default",
+    "",
+  ].join("\n"),
+);
+
+process.stdout.write(`
+Fast Sandbox is running (standalone).
+  Fast-Path API  ${endpoint}   (gRPC, gRPC-Web and Connect on one port)
+  token          ${process.env.FSB_TOKEN ? "$FSB_TOKEN" : tokenFile}
+  metrics        http://127.0.0.1:${controller.metricsPort}/metrics
+  containerd     ${socketPath}${privateContainerd ? " (private)" : ""}
+
+Create a first sandbox:
+  curl -s -H "Authorization: Bearer $(cat ${tokenFile})" -H 'Content-Type: application/json' \\
+    -d '{"name":"hello","image":"busybox","command":["sh","-c","echo hello; sleep 3600"]}' \\
+    ${endpoint}/fastsandbox.v1.FastPathService/CreateSandbox
+
+Press Ctrl-C to stop everything.
+`);

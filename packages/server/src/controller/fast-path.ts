@@ -115,8 +115,9 @@ export class FastPath {
     try {
       const existing = await this.#existing(namespace, name);
       if (existing) {
+        const same = await this.#sameOrConflict(existing, spec);
         result = "existing";
-        return { sandbox: await this.#sameOrConflict(existing, spec), created: false };
+        return { sandbox: same, created: false };
       }
       const sandbox =
         mode === "fast"
@@ -126,6 +127,7 @@ export class FastPath {
       return { sandbox, created: true };
     } catch (err) {
       if (isFsbError(err, ErrorCode.ResourceExhausted)) result = "no_capacity";
+      else if (isFsbError(err, ErrorCode.AlreadyExists)) result = "conflict";
       throw err;
     } finally {
       this.#o.metrics.observeCreate(mode, result, (performance.now() - started) / 1000);

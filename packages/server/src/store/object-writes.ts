@@ -57,7 +57,8 @@ function validateLabels(value: unknown, field: string, checkSyntax: boolean): Re
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== "string") throw invalidArgument(`${field}[${JSON.stringify(k)}]`, "must be a string");
-    if (checkSyntax && !isLabelKey(k)) throw invalidArgument(field, `${JSON.stringify(k)} is not a label key`);
+    if (checkSyntax && !isLabelKey(k))
+      throw invalidArgument(field, `${JSON.stringify(k)} is not a label key`);
     if (checkSyntax && !isLabelValue(v)) {
       throw invalidArgument(`${field}[${JSON.stringify(k)}]`, `${JSON.stringify(v)} is not a label value`);
     }
@@ -86,7 +87,9 @@ function clientMeta(meta: Partial<ObjectMeta>): Pick<ObjectMeta, "labels" | "ann
   };
 }
 
-function requireObject(obj: unknown): asserts obj is { metadata: Partial<ObjectMeta> } & Record<string, unknown> {
+function requireObject(
+  obj: unknown,
+): asserts obj is { metadata: Partial<ObjectMeta> } & Record<string, unknown> {
   if (typeof obj !== "object" || obj === null) throw invalidArgument("object", "must be an object");
   const meta = (obj as { metadata?: unknown }).metadata;
   if (typeof meta !== "object" || meta === null) throw invalidArgument("metadata", "is required");

@@ -1,0 +1,81 @@
+// Controller flags: the seed's defaults, durations, bind addresses, and every bad value named.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ErrorCode, isFsbError } from "@fast-sandbox/api";
+import { bindAddress, parseControllerConfig } from "./controller-config.ts";
+import { parseDuration } from "./duration.ts";
+
+const env = { FSB_TOKEN: "t" };
+const parse = (argv: string[], e: Record<string, string> = env) => {
+  const parsed = parseControllerConfig(argv, e, () => "from-file\n");
+  if (parsed.help) throw new Error("unexpected help");
+  return parsed.config;
+};
+
+describe("parseControllerConfig", () => {
+  it("has the seed's defaults", () => {
+    const c = parse([]);
+    assert.deepEqual(c.api, { host: "", port: 9090 });
+    assert.deepEqual(c.metrics, { host: "", port: 9091 });
+    assert.deepEqual(c.health, { host: "", port: 5758 });
+    assert.equal(c.agentPort, 5758);
+    assert.equal(c.consistencyMode, "fast");
+    assert.equal(c.orphanTimeoutMs, 10_000);
+    assert.equal(c.probeIntervalMs, 2000);
+    assert.equal(c.lossTimeoutMs, 15_000);
+    assert.equal(c.token, "t");
+  });
+  it("reads the token file over the environment", () => {
+    assert.equal(parse(["--token-file", "/x"]).token, "from-file");
+  });
+  it("refuses to start without a token unless insecure", () => {
+    assert.throws(
+      () => parse([], {}),
+      (e: unknown) => isFsbError(e, ErrorCode.FailedPrecondition),
+    );
+    assert.equal(parse(["--insecure"], {}).insecure, true);
+  });
+  const bad: Array<{ name: string; argv: string[]; field: string }> = [
+    { name: "mode", argv: ["--fastpath-consistency-mode", "eventual"], field: "--fastpath-consistency-mode" },
+    {
+      name: "orphan timeout",
+      argv: ["--fastpath-orphan-timeout", "ten"],
+      field: "--fastpath-orphan-timeout",
+    },
+    { name: "bind address", argv: ["--metrics-bind-address", "9091"], field: "--metrics-bind-address" },
+    {
+      name: "loss not above probe",
+      argv: ["--agent-probe-interval", "5s", "--agent-loss-timeout", "5s"],
+      field: "--agent-loss-timeout",
+    },
+    { name: "relative data dir", argv: ["--data-dir", "data"], field: "--data-dir" },
+    { name: "pool", argv: ["--pool", "Pool"], field: "--pool" },
+    { name: "agent port", argv: ["--agent-port", "0"], field: "--agent-port" },
+  ];
+  for (const tc of bad) {
+    it(`rejects a bad ${tc.name}`, () =>
+      assert.throws(
+        () => parse(tc.argv),
+        (e: unknown) => isFsbError(e, ErrorCode.InvalidArgument) && e.field === tc.field,
+      ));
+  }
+});
+
+describe("parseDuration and bindAddress", () => {
+  const durations: Array<[string, number]> = [
+    ["500ms", 500],
+    ["10s", 10_000],
+    ["2m", 120_000],
+    ["1h30m", 5_400_000],
+    ["1.5s", 1500],
+  ];
+  for (const [raw, ms] of durations)
+    it(`${raw} is ${ms} ms`, () => assert.equal(parseDuration(raw, "d"), ms));
+  for (const raw of ["", "10", "s", "10x", "-1s", "1s2"]) {
+    it(`rejects "${raw}"`, () => assert.throws(() => parseDuration(raw, "d")));
+  }
+  it("parses hosts", () => {
+    assert.deepEqual(bindAddress("127.0.0.1:0", "f"), { host: "127.0.0.1", port: 0 });
+    assert.deepEqual(bindAddress("[::1]:9090", "f"), { host: "::1", port: 9090 });
+  });
+});

@@ -1,0 +1,193 @@
+/** fsb-controller's flags and environment, parsed and validated with no side effects. */
+import { parseArgs } from "node:util";
+import { type ConsistencyMode, ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import { parseDuration } from "./duration.ts";
+
+export interface BindAddress {
+  host: string;
+  port: number;
+}
+
+export interface ControllerConfig {
+  api: BindAddress;
+  metrics: BindAddress;
+  health: BindAddress;
+  /** Port agents listen on (Kubernetes mode calls pod IP:this port). */
+  agentPort: number;
+  consistencyMode: ConsistencyMode;
+  orphanTimeoutMs: number;
+  probeIntervalMs: number;
+  lossTimeoutMs: number;
+  dataDir: string;
+  token: string | undefined;
+  insecure: boolean;
+  agentToken: string | undefined;
+  workers: number;
+  logLevel: string;
+  /** Agents this controller launches as local processes (standalone); 0 = none. */
+  localAgents: number;
+  localAgentCapacity: number;
+  pool: string;
+  poolNamespace: string;
+  containerdSocket: string;
+  containerdNamespace: string;
+  agentLogDir: string;
+}
+
+export const usage = `Usage: fsb-controller [flags]
+
+Runs the Fast Sandbox control plane: the Fast-Path API, the scheduler and the reconcilers.
+
+Flags:
+  --api-bind-address ADDR          Fast-Path API: gRPC, gRPC-Web and Connect (default :9090)
+  --agent-port PORT                agent HTTP port (default 5758)
+  --metrics-bind-address ADDR      Prometheus endpoint (default :9091)
+  --health-probe-bind-address ADDR /healthz and /readyz (default :5758)
+  --fastpath-consistency-mode M    fast or strong (default fast)
+  --fastpath-orphan-timeout D      undo a fast create not recorded within D (default 10s)
+  --agent-probe-interval D         how often agents are asked for their status (default 2s)
+  --agent-loss-timeout D           silence after which an agent is lost (default 15s)
+  --data-dir DIR                   embedded store directory (default /var/lib/fast-sandbox)
+  --token-file PATH                API bearer token (or env FSB_TOKEN)
+  --insecure                       serve without a token (development only)
+  --agent-token-file PATH          token for calling agents (or env FSB_AGENT_TOKEN)
+  --workers N                      concurrent reconciles (default 8)
+  --local-agents N                 launch N agents as local processes (standalone; default 0)
+  --local-agent-capacity N         AGENT_CAPACITY of those agents (default 5)
+  --pool NAME                      pool of the local agents (default default-pool)
+  --pool-namespace NS              namespace of that pool (default default)
+  --containerd-socket PATH         containerd socket for local agents (default /run/containerd/containerd.sock)
+  --containerd-namespace NS        containerd namespace for local agents (default k8s.io)
+  --agent-log-dir DIR              log directory for local agents (default <data-dir>/logs)
+  --log-level LEVEL                pino log level (default info)
+  -h, --help                       show this help
+`;
+
+export type ParsedControllerArgs = { help: true; usage: string } | { help: false; config: ControllerConfig };
+
+export function parseControllerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): ParsedControllerArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "api-bind-address": { type: "string" },
+        "agent-port": { type: "string" },
+        "metrics-bind-address": { type: "string" },
+        "health-probe-bind-address": { type: "string" },
+        "fastpath-consistency-mode": { type: "string" },
+        "fastpath-orphan-timeout": { type: "string" },
+        "agent-probe-interval": { type: "string" },
+        "agent-loss-timeout": { type: "string" },
+        "data-dir": { type: "string" },
+        "token-file": { type: "string" },
+        insecure: { type: "boolean" },
+        "agent-token-file": { type: "string" },
+        workers: { type: "string" },
+        "local-agents": { type: "string" },
+        "local-agent-capacity": { type: "string" },
+        pool: { type: "string" },
+        "pool-namespace": { type: "string" },
+        "containerd-socket": { type: "string" },
+        "containerd-namespace": { type: "string" },
+        "agent-log-dir": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
+  }
+  if (values.help) return { help: true, usage };
+  const flag = (name: string) => values[name] as string | undefined;
+
+  const mode = flag("fastpath-consistency-mode") ?? "fast";
+  if (mode !== "fast" && mode !== "strong") {
+    throw invalidArgument("--fastpath-consistency-mode", `"${mode}" is not fast or strong`);
+  }
+  const insecure = values.insecure === true;
+  const tokenFile = flag("token-file");
+  const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
+  if (!token && !insecure) {
+    throw new FsbError(
+      ErrorCode.FailedPrecondition,
+      "no API token: set FSB_TOKEN or --token-file (or pass --insecure for local development)",
+    );
+  }
+  const agentTokenFile = flag("agent-token-file");
+  const agentToken = (agentTokenFile ? readFile(agentTokenFile).trim() : env.FSB_AGENT_TOKEN) || undefined;
+  const pool = flag("pool") ?? "default-pool";
+  if (!isDnsLabel(pool)) throw invalidArgument("--pool", `"${pool}" must be a DNS-1123 label`);
+  const poolNamespace = flag("pool-namespace") ?? "default";
+  if (!isDnsLabel(poolNamespace))
+    throw invalidArgument("--pool-namespace", `"${poolNamespace}" must be a DNS-1123 label`);
+  const dataDir = absolute(flag("data-dir") ?? "/var/lib/fast-sandbox", "--data-dir");
+  const probeIntervalMs = parseDuration(flag("agent-probe-interval") ?? "2s", "--agent-probe-interval");
+  const lossTimeoutMs = parseDuration(flag("agent-loss-timeout") ?? "15s", "--agent-loss-timeout");
+  if (lossTimeoutMs <= probeIntervalMs) {
+    throw invalidArgument("--agent-loss-timeout", "must be longer than --agent-probe-interval");
+  }
+
+  return {
+    help: false,
+    config: {
+      api: bindAddress(flag("api-bind-address") ?? ":9090", "--api-bind-address"),
+      metrics: bindAddress(flag("metrics-bind-address") ?? ":9091", "--metrics-bind-address"),
+      health: bindAddress(flag("health-probe-bind-address") ?? ":5758", "--health-probe-bind-address"),
+      agentPort: intInRange(flag("agent-port"), 5758, 1, 65535, "--agent-port"),
+      consistencyMode: mode,
+      orphanTimeoutMs: parseDuration(flag("fastpath-orphan-timeout") ?? "10s", "--fastpath-orphan-timeout"),
+      probeIntervalMs,
+      lossTimeoutMs,
+      dataDir,
+      token,
+      insecure: insecure && !token,
+      agentToken,
+      workers: intInRange(flag("workers"), 8, 1, 256, "--workers"),
+      logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
+      localAgents: intInRange(flag("local-agents"), 0, 0, 64, "--local-agents"),
+      localAgentCapacity: intInRange(flag("local-agent-capacity"), 5, 1, 1000, "--local-agent-capacity"),
+      pool,
+      poolNamespace,
+      containerdSocket: absolute(
+        flag("containerd-socket") ?? "/run/containerd/containerd.sock",
+        "--containerd-socket",
+      ),
+      containerdNamespace: flag("containerd-namespace") ?? "k8s.io",
+      agentLogDir: absolute(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
+    },
+  };
+}
+
+/** `:9090`, `127.0.0.1:9090` or `[::1]:9090`; an empty host means every interface. Port 0 picks a free one. */
+export function bindAddress(raw: string, field: string): BindAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) throw invalidArgument(field, `"${raw}" is not [host]:port`);
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+function intInRange(
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw invalidArgument(field, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw invalidArgument(field, `${value} is outside ${min}-${max}`);
+  return value;
+}
+
+function absolute(p: string, field: string): string {
+  if (!p.startsWith("/")) throw invalidArgument(field, `"${p}" must be an absolute path`);
+  return p;
+}

@@ -1,0 +1,239 @@
+/** fsb-controller as one runnable: store, registry, agents, reconciler and the Fast-Path API, started in order. */
+import path from "node:path";
+import { objectKey, type Sandbox, SandboxPhase } from "@fast-sandbox/api";
+import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import type { Logger } from "pino";
+import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import { Informer } from "../kube/informer.ts";
+import { WorkQueue } from "../kube/work-queue.ts";
+import type { ObjectStore } from "../store/object-store.ts";
+import { SqliteStore } from "../store/sqlite-store.ts";
+import { AgentMonitor } from "./agent-monitor.ts";
+import { handleRegistration, REGISTER_PATH } from "./agent-registration-route.ts";
+import type { ControllerConfig } from "./controller-config.ts";
+import { ControllerMetrics } from "./controller-metrics.ts";
+import { FastPath } from "./fast-path.ts";
+import { fastPathRpc } from "./fast-path-rpc.ts";
+import { LocalAgentLauncher } from "./local-agent-launcher.ts";
+import { OrphanCollector } from "./orphan-collector.ts";
+import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.ts";
+import { AgentRegistry } from "./registry/agent-registry.ts";
+import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
+import { StatusWaiters } from "./status-waiters.ts";
+
+/** Parts a test may replace (the store, to make writes fail). */
+export interface ControllerDeps {
+  store?: ObjectStore;
+}
+
+/**
+ * Start order makes the API honest: it listens only once the registry has been rebuilt from the
+ * store and from every agent's status, so the first create after a restart cannot double-allocate.
+ * Health answers from the start; /readyz turns 200 when the API does.
+ */
+export class Controller {
+  readonly config: ControllerConfig;
+  readonly registry = new AgentRegistry();
+  readonly #log: Logger;
+  readonly #deps: ControllerDeps;
+  readonly #abort = new AbortController();
+  readonly #background: Array<Promise<unknown>> = [];
+  #store: ObjectStore | undefined;
+  #api: ApiServer | undefined;
+  #health: PlainHttpServer | undefined;
+  #metricsServer: PlainHttpServer | undefined;
+  #launcher: LocalAgentLauncher | undefined;
+  #ready = false;
+
+  constructor(config: ControllerConfig, logger: Logger, deps: ControllerDeps = {}) {
+    this.config = config;
+    this.#log = logger;
+    this.#deps = deps;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get apiPort(): number | undefined {
+    return this.#api?.address?.port;
+  }
+
+  get healthPort(): number | undefined {
+    return this.#health?.port;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.#metricsServer?.port;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const signal = this.#abort.signal;
+    const log = this.#log;
+    this.#health = await startPlainHttpServer(config.health, {
+      "/healthz": async () => text(200, "ok"),
+      "/readyz": async () => (this.#ready ? text(200, "ready") : text(503, "starting")),
+    });
+
+    const store = this.#deps.store ?? new SqliteStore({ dir: path.join(config.dataDir, "store") });
+    this.#store = store;
+    const registry = this.registry;
+    const metrics = new ControllerMetrics(registry);
+    this.#metricsServer = await startPlainHttpServer(config.metrics, {
+      "/metrics": async () => ({
+        status: 200,
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
+    });
+
+    const informer = new Informer<Sandbox["spec"], Sandbox["status"]>(store, {
+      kind: SANDBOX_KIND,
+      logger: log,
+    });
+    const queue = new WorkQueue({
+      onError: (key, err) => log.warn({ sandbox: key, err }, "reconcile failed; will retry"),
+    });
+    const waiters = new StatusWaiters();
+    let fastPath: FastPath | undefined;
+    let orphans: OrphanCollector | undefined;
+    const monitor = new AgentMonitor({
+      registry,
+      logger: log,
+      defaultAgentToken: config.agentToken,
+      probeIntervalMs: config.probeIntervalMs,
+      lossTimeoutMs: config.lossTimeoutMs,
+      onAgentChanged: (agentId, status) => {
+        for (const s of informer.list()) {
+          if (s.status?.assignedAgent === agentId)
+            queue.add(objectKey(s.metadata.namespace, s.metadata.name));
+        }
+        if (status && this.#ready) orphans?.collect(agentId, status);
+      },
+    });
+    const reconciler = new SandboxReconciler({
+      store,
+      registry,
+      monitor,
+      logger: log,
+      onStatus: (s) => waiters.notify(s),
+    });
+    fastPath = new FastPath({
+      store,
+      registry,
+      monitor,
+      waiters,
+      enqueue: (key) => queue.add(key),
+      logger: log,
+      metrics,
+      defaultMode: config.consistencyMode,
+      orphanTimeoutMs: config.orphanTimeoutMs,
+    });
+    orphans = new OrphanCollector({
+      monitor,
+      registry,
+      logger: log,
+      metrics,
+      ownedSandboxIds: () =>
+        new Set(informer.list().flatMap((s) => (s.status?.sandboxID ? [s.status.sandboxID] : []))),
+      pendingSandboxIds: () => fastPath.pendingSandboxIds(),
+      orphanTimeoutMs: config.orphanTimeoutMs,
+    });
+
+    // 1. The store's view: every Sandbox, and the slots their containers hold.
+    const enqueue = (s: Sandbox) => queue.add(objectKey(s.metadata.namespace, s.metadata.name));
+    informer.addHandlers({ onAdd: enqueue, onUpdate: (_old, s) => enqueue(s), onDelete: enqueue });
+    this.#background.push(informer.run(signal));
+    await informer.waitForSync(signal);
+    for (const s of informer.list()) {
+      const { assignedAgent, sandboxID, phase } = s.status ?? {};
+      if (assignedAgent && sandboxID && (phase === SandboxPhase.Bound || phase === SandboxPhase.Running)) {
+        registry.restore(sandboxID, { agentId: assignedAgent, ports: s.spec.exposedPorts ?? [] });
+      }
+    }
+
+    // 2. The agents' view: launch or adopt local agents, then ask every agent what it runs.
+    if (config.localAgents > 0) {
+      this.#launcher = new LocalAgentLauncher({
+        count: config.localAgents,
+        capacity: config.localAgentCapacity,
+        pool: config.pool,
+        namespace: config.poolNamespace,
+        containerdSocket: config.containerdSocket,
+        containerdNamespace: config.containerdNamespace,
+        logDir: config.agentLogDir,
+        stateDir: path.join(config.dataDir, "agents"),
+        agentToken: config.agentToken,
+        logger: log,
+        onAgentUp: (registration) => {
+          monitor.register(registration);
+          void monitor.probe(registration.agentId);
+        },
+        onAgentDown: (agentId) => registry.markHealthy(agentId, false, Date.now()),
+      });
+      await this.#launcher.start();
+    }
+    await monitor.probeAll();
+    this.#background.push(monitor.run(signal));
+
+    // 3. Reconcile everything once, then serve.
+    this.#background.push(queue.run(config.workers, (key) => reconciler.reconcile(key), signal));
+    for (const s of informer.list()) enqueue(s);
+
+    const apiToken = config.token;
+    this.#api = createApiServer({
+      routes: (router) => router.service(FastPathService, fastPathRpc(fastPath)),
+      ...(apiToken ? { token: apiToken } : { insecure: true }),
+      logError: (err, context) => log.error({ err, ...context }, "internal error in an API call"),
+      extraHttpHandler: async (req, res) => {
+        const url = (req.url ?? "/").split("?")[0];
+        if (url === "/healthz" || url === "/readyz") {
+          res.statusCode = url === "/readyz" && !this.#ready ? 503 : 200;
+          res.end(res.statusCode === 200 ? "ok" : "starting");
+          return true;
+        }
+        if (url !== REGISTER_PATH) return false;
+        if (!this.#api?.isAuthorized(req)) {
+          res.statusCode = 401;
+          res.end(
+            JSON.stringify({ error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } }),
+          );
+          return true;
+        }
+        await handleRegistration(req, res, (registration) => {
+          if (monitor.register(registration)) void monitor.probe(registration.agentId);
+        });
+        return true;
+      },
+    });
+    await this.#api.listen(config.api.port, config.api.host || undefined);
+    this.#ready = true;
+    log.info(
+      {
+        api: this.apiPort,
+        metrics: this.metricsPort,
+        health: this.healthPort,
+        agents: monitor.agentIds().length,
+        mode: config.consistencyMode,
+      },
+      "controller ready",
+    );
+  }
+
+  /** Stops serving, then stops the loops, the local agents and the store, in that order. */
+  async stop(): Promise<void> {
+    this.#ready = false;
+    await this.#api?.close();
+    this.#abort.abort();
+    await Promise.allSettled(this.#background);
+    await this.#launcher?.stop();
+    await this.#store?.close();
+    await this.#metricsServer?.close();
+    await this.#health?.close();
+  }
+}
+
+function text(status: number, body: string) {
+  return { status, contentType: "text/plain", body };
+}
