@@ -61,7 +61,7 @@ interface Harness {
   baseUrl: string;
   logged: unknown[];
   sessions: Http2SessionManager[];
-  transport(kind: TransportKind, token?: string): Transport;
+  transport(kind: TransportKind, token?: string, url?: string): Transport;
   client(kind: TransportKind, token?: string): Client<typeof FastPathService>;
   stop(): Promise<void>;
 }

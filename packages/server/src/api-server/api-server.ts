@@ -93,7 +93,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     !token || token.check(headerValue(req.headers.authorization)) === undefined;
 
   async function handle(req: ApiRequest, res: ApiResponse): Promise<void> {
-    if (closing && res instanceof http.ServerResponse) res.setHeader("connection", "close");
+    if (req instanceof http2.Http2ServerRequest) drainUnreadBodyAfterResponse(req.stream);
+    else if (closing) res.setHeader("connection", "close");
     if (options.extraHttpHandler && (await options.extraHttpHandler(req, res))) return;
     if (token && !rpcPaths.has(pathOf(req))) {
       // RPCs are checked by the request gate, in their own protocol; other paths here.
@@ -203,6 +204,27 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     },
     isAuthorized,
   };
+}
+
+/** Request bytes an HTTP/2 error answer still reads and discards before it resets the stream. */
+const MAX_DRAIN_BYTES = 1024 * 1024;
+
+/**
+ * When an HTTP/2 response ends before anything read the request body (auth rejected, unknown path),
+ * Node resets the stream with RST_STREAM(NO_ERROR) while the client may still be sending it. That
+ * is legal, but some clients (curl 7.x) then report a framing error instead of the answer. So the
+ * unread body is drained instead (up to MAX_DRAIN_BYTES), and the stream ends normally. Runs on
+ * the stream's 'finish', before Node's own 'finish' listener makes that decision.
+ */
+function drainUnreadBodyAfterResponse(stream: http2.ServerHttp2Stream): void {
+  stream.once("finish", () => {
+    if (stream.readableFlowing !== null || stream.readableEnded || stream.destroyed) return;
+    let drained = 0;
+    stream.on("data", (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > MAX_DRAIN_BYTES) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
 }
 
 function pathOf(req: ApiRequest): string {

@@ -29,6 +29,8 @@ export interface ControllerConfig {
   localAgentCapacity: number;
   pool: string;
   poolNamespace: string;
+  /** Local agents are named `<prefix>-<n>`; the pool name by default. */
+  localAgentPrefix: string;
   containerdSocket: string;
   containerdNamespace: string;
   agentLogDir: string;
@@ -56,6 +58,7 @@ Flags:
   --local-agent-capacity N         AGENT_CAPACITY of those agents (default 5)
   --pool NAME                      pool of the local agents (default default-pool)
   --pool-namespace NS              namespace of that pool (default default)
+  --local-agent-prefix P           local agents are named P-0, P-1, ... (default the pool name)
   --containerd-socket PATH         containerd socket for local agents (default /run/containerd/containerd.sock)
   --containerd-namespace NS        containerd namespace for local agents (default k8s.io)
   --agent-log-dir DIR              log directory for local agents (default <data-dir>/logs)
@@ -94,6 +97,7 @@ export function parseControllerConfig(
         "local-agent-capacity": { type: "string" },
         pool: { type: "string" },
         "pool-namespace": { type: "string" },
+        "local-agent-prefix": { type: "string" },
         "containerd-socket": { type: "string" },
         "containerd-namespace": { type: "string" },
         "agent-log-dir": { type: "string" },
@@ -155,6 +159,7 @@ export function parseControllerConfig(
       localAgentCapacity: intInRange(flag("local-agent-capacity"), 5, 1, 1000, "--local-agent-capacity"),
       pool,
       poolNamespace,
+      localAgentPrefix: localAgentPrefix(flag("local-agent-prefix") ?? pool),
       containerdSocket: absolute(
         flag("containerd-socket") ?? "/run/containerd/containerd.sock",
         "--containerd-socket",
@@ -163,6 +168,14 @@ export function parseControllerConfig(
       agentLogDir: absolute(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
     },
   };
+}
+
+/** Agent ids are DNS labels with room for a `-<n>` suffix. */
+function localAgentPrefix(prefix: string): string {
+  if (!isDnsLabel(prefix) || prefix.length > 58) {
+    throw invalidArgument("--local-agent-prefix", `"${prefix}" must be a DNS-1123 label of at most 58 characters`);
+  }
+  return prefix;
 }
 
 /** `:9090`, `127.0.0.1:9090` or `[::1]:9090`; an empty host means every interface. Port 0 picks a free one. */

@@ -158,6 +158,7 @@ export class Controller {
       this.#launcher = new LocalAgentLauncher({
         count: config.localAgents,
         capacity: config.localAgentCapacity,
+        idPrefix: config.localAgentPrefix,
         pool: config.pool,
         namespace: config.poolNamespace,
         containerdSocket: config.containerdSocket,

@@ -18,6 +18,8 @@ const ADOPTED_POLL_MS = 2000;
 export interface LocalAgentLauncherOptions {
   count: number;
   capacity: number;
+  /** Agents are named `<idPrefix>-<n>`. */
+  idPrefix: string;
   pool: string;
   namespace: string;
   containerdSocket: string;
@@ -62,7 +64,7 @@ export class LocalAgentLauncher {
     const previous = await this.#readState();
     await Promise.all(
       Array.from({ length: this.#o.count }, async (_, index) => {
-        const agentId = `${this.#o.pool}-${index}`;
+        const agentId = `${this.#o.idPrefix}-${index}`;
         const known = previous.find((a) => a.agentId === agentId);
         if (known && (await this.#answers(known))) {
           this.#o.logger.info({ agentId, pid: known.pid }, "adopting a running local agent");

@@ -1,0 +1,182 @@
+/** Runs a real fsb-controller process (with its local agents) for end-to-end tests, and a client for it. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { freePort } from "./agent-process.ts";
+import { TEST_NAMESPACE } from "./constants.ts";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const entry = path.join(root, "packages/server/src/bin/fsb-controller.ts");
+const READY_TIMEOUT_MS = 60_000;
+
+export interface ControllerProcessOptions {
+  socketPath: string;
+  localAgents?: number;
+  capacity?: number;
+  mode?: "fast" | "strong";
+  orphanTimeout?: string;
+  probeInterval?: string;
+  lossTimeout?: string;
+  /** Reuse the data dir, ports and agent prefix of an earlier run (a restart). */
+  reuse?: ControllerProcess;
+  extraArgs?: string[];
+}
+
+export interface ControllerProcess {
+  url: string;
+  token: string;
+  agentToken: string;
+  dataDir: string;
+  agentPrefix: string;
+  ports: { api: number; metrics: number; health: number };
+  pid: number;
+  options: ControllerProcessOptions;
+  /** A Connect (JSON over HTTP/1.1) client with the token. */
+  client: Client<typeof FastPathService>;
+  /** A gRPC (HTTP/2) client with the token. */
+  grpc: Client<typeof FastPathService>;
+  /** A client with the given token (or none). */
+  clientWithToken(token: string | undefined): Client<typeof FastPathService>;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  output(): string;
+  /** Deletes every sandbox, waits until they are gone, stops the controller and removes its data. */
+  cleanup(): Promise<void>;
+}
+
+export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
+  const reuse = options.reuse;
+  const dataDir = reuse?.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "fsb-ctl-")));
+  const token = reuse?.token ?? randomBytes(16).toString("hex");
+  const agentToken = reuse?.agentToken ?? randomBytes(16).toString("hex");
+  const agentPrefix = reuse?.agentPrefix ?? `t${randomBytes(3).toString("hex")}`;
+  const ports = reuse?.ports ?? {
+    api: await freePort(),
+    metrics: await freePort(),
+    health: await freePort(),
+  };
+  const args = [
+    entry,
+    "--api-bind-address",
+    `127.0.0.1:${ports.api}`,
+    "--metrics-bind-address",
+    `127.0.0.1:${ports.metrics}`,
+    "--health-probe-bind-address",
+    `127.0.0.1:${ports.health}`,
+    "--data-dir",
+    dataDir,
+    "--local-agents",
+    String(options.localAgents ?? 2),
+    "--local-agent-capacity",
+    String(options.capacity ?? 3),
+    "--local-agent-prefix",
+    agentPrefix,
+    "--containerd-socket",
+    options.socketPath,
+    "--containerd-namespace",
+    TEST_NAMESPACE,
+    "--fastpath-consistency-mode",
+    options.mode ?? "fast",
+    "--fastpath-orphan-timeout",
+    options.orphanTimeout ?? "10s",
+    "--agent-probe-interval",
+    options.probeInterval ?? "300ms",
+    "--agent-loss-timeout",
+    options.lossTimeout ?? "3s",
+    "--log-level",
+    "warn",
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, FSB_TOKEN: token, FSB_AGENT_TOKEN: agentToken },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${ports.api}`;
+  await waitReady(`http://127.0.0.1:${ports.health}/readyz`, child, () => output);
+
+  const auth =
+    (t: string | undefined): Interceptor =>
+    (next) =>
+    (req) => {
+      if (t) req.header.set("authorization", `Bearer ${t}`);
+      return next(req);
+    };
+  const clientWithToken = (t: string | undefined) =>
+    createClient(
+      FastPathService,
+      createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(t)] }),
+    );
+  const client = clientWithToken(token);
+  const grpc = createClient(
+    FastPathService,
+    createGrpcTransport({ baseUrl: url, interceptors: [auth(token)] }),
+  );
+
+  const proc: ControllerProcess = {
+    url,
+    token,
+    agentToken,
+    dataDir,
+    agentPrefix,
+    ports,
+    pid: child.pid!,
+    options,
+    client,
+    grpc,
+    clientWithToken,
+    stop: () => terminate(child, "SIGTERM"),
+    kill9: () => terminate(child, "SIGKILL"),
+    output: () => output,
+    async cleanup() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const { sandboxes } = await client.listSandboxes({ namespace: "*" });
+        for (const s of sandboxes) {
+          await client
+            .deleteSandbox({ name: s.name, namespace: s.namespace, gracePeriodSeconds: 0 })
+            .catch(() => {});
+        }
+        const deadline = Date.now() + 30_000;
+        while (
+          Date.now() < deadline &&
+          (await client.listSandboxes({ namespace: "*" })).sandboxes.length > 0
+        ) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await terminate(child, "SIGTERM");
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return proc;
+}
+
+async function waitReady(readyz: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}:\n${output()}`);
+    try {
+      if ((await fetch(readyz)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await terminate(child, "SIGKILL");
+  throw new Error(`controller not ready after ${READY_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill(signal);
+  });
+}
