@@ -1,0 +1,243 @@
+// Crash recovery: a controller killed with -9 keeps every sandbox and double-allocates nothing;
+// a fast create whose record cannot be written leaves no container behind.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { pino } from "pino";
+import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
+import { Controller } from "../../packages/server/src/controller/controller.ts";
+import { parseControllerConfig } from "../../packages/server/src/controller/controller-config.ts";
+import type { ObjectStore } from "../../packages/server/src/store/object-store.ts";
+import { SqliteStore } from "../../packages/server/src/store/sqlite-store.ts";
+import { TEST_NAMESPACE } from "../harness/constants.ts";
+import { testConnection } from "../harness/containerd.ts";
+import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
+import { eventually, leftoversOf, nothingLeft } from "../harness/leftovers.ts";
+
+const isCode = (code: Code) => (err: unknown) => err instanceof ConnectError && err.code === code;
+
+async function localAgentPids(ctl: ControllerProcess): Promise<Record<string, number>> {
+  const agents = JSON.parse(
+    await readFile(path.join(ctl.dataDir, "agents/local-agents.json"), "utf8"),
+  ) as Array<{
+    agentId: string;
+    pid: number;
+  }>;
+  return Object.fromEntries(agents.map((a) => [a.agentId, a.pid]));
+}
+
+describe("controller kill -9 and restart", () => {
+  const conn = testConnection();
+  let ctl: ControllerProcess;
+
+  before(async () => {
+    // 2 agents x 2 slots: exactly four sandboxes fit.
+    ctl = await startControllerProcess({
+      socketPath: conn.socketPath,
+      localAgents: 2,
+      capacity: 2,
+      orphanTimeout: "3s",
+    });
+  });
+  after(async () => {
+    await ctl.cleanup();
+    conn.close();
+  });
+
+  it("keeps every recorded sandbox, adopts the agents, and double-allocates nothing", async () => {
+    const names = ["keep-a", "keep-b", "keep-c"];
+    const before = new Map<string, string>();
+    for (const name of names) {
+      const res = await ctl.client.createSandbox({
+        name,
+        image: "busybox",
+        command: ["sleep", "600"],
+        exposedPorts: [],
+      });
+      before.set(name, res.sandbox!.sandboxId);
+    }
+    // Recorded: each has the uid the store gave it.
+    for (const name of names)
+      await eventually(
+        () => ctl.client.getSandbox({ name }),
+        (s) => s.uid !== "",
+      );
+    const pids = await localAgentPids(ctl);
+
+    await ctl.kill9();
+    ctl = await startControllerProcess({ ...ctl.options, reuse: ctl });
+
+    assert.deepEqual(
+      await localAgentPids(ctl),
+      pids,
+      "the restarted controller started new agents instead of adopting",
+    );
+    const { sandboxes } = await ctl.client.listSandboxes({});
+    assert.deepEqual(
+      sandboxes.map((s) => [s.name, s.phase, s.sandboxId]).sort(),
+      names.map((n) => [n, "Running", before.get(n)]).sort(),
+    );
+    // One slot is left, and only one.
+    await ctl.client.createSandbox({ name: "keep-d", image: "busybox", command: ["sleep", "600"] });
+    await assert.rejects(
+      ctl.client.createSandbox({ name: "keep-e", image: "busybox", command: ["sleep", "600"] }),
+      isCode(Code.ResourceExhausted),
+    );
+  });
+
+  it("accounts for a fast create cut short by the crash: its slot is held, then its container is removed", async () => {
+    for (const s of (await ctl.client.listSandboxes({})).sandboxes) {
+      await ctl.client.deleteSandbox({ name: s.name, gracePeriodSeconds: 0 });
+    }
+    await eventually(
+      async () => (await ctl.client.listSandboxes({})).sandboxes.length,
+      (n) => n === 0,
+    );
+    for (const name of ["cut-a", "cut-b", "cut-c"]) {
+      await ctl.client.createSandbox({ name, image: "busybox", command: ["sleep", "600"] });
+    }
+    // Kill right after the answer: the fourth create's record may or may not have been written.
+    const last = await ctl.client.createSandbox({
+      name: "cut-d",
+      image: "busybox",
+      command: ["sleep", "600"],
+    });
+    await ctl.kill9();
+    ctl = await startControllerProcess({ ...ctl.options, reuse: ctl });
+
+    // All four slots are held (by objects or by the unrecorded container): nothing more fits.
+    await assert.rejects(
+      ctl.client.createSandbox({ name: "cut-e", image: "busybox", command: ["sleep", "600"] }),
+      isCode(Code.ResourceExhausted),
+    );
+    const recorded = await ctl.client.getSandbox({ name: "cut-d" }).then(
+      () => true,
+      () => false,
+    );
+    if (!recorded) {
+      // Unrecorded: removed once older than the orphan timeout, and its slot freed.
+      await eventually(
+        () => leftoversOf(conn, last.sandbox!.sandboxId),
+        (l) => !l.container,
+        15_000,
+      );
+      assert.deepEqual(await leftoversOf(conn, last.sandbox!.sandboxId), nothingLeft);
+      await eventually(
+        () =>
+          ctl.client.createSandbox({ name: "cut-e", image: "busybox", command: ["sleep", "600"] }).then(
+            () => true,
+            () => false,
+          ),
+        Boolean,
+        15_000,
+      );
+    }
+  });
+
+  let connection: Awaited<typeof conn> | undefined;
+  const conn_ = () => connection!;
+  before(async () => {
+    connection = await conn;
+  });
+});
+
+describe("fast mode when the record cannot be written", () => {
+  let conn: ContainerdConnection;
+  let controller: Controller;
+  let dataDir: string;
+
+  before(async () => {
+    conn = await testConnection();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "fsb-orphan-"));
+  });
+  after(async () => {
+    await controller?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    conn.close();
+  });
+
+  it("answers the create, then removes the container within the orphan timeout and frees the slot", async () => {
+    const real = new SqliteStore({ dir: path.join(dataDir, "store") });
+    // Only Sandbox creates fail; everything else is the real store.
+    const failing: ObjectStore = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === "create") {
+          return async () => {
+            throw new FsbError(ErrorCode.Unavailable, "store is down (injected)");
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const parsed = parseControllerConfig(
+      [
+        "--insecure",
+        "--data-dir",
+        dataDir,
+        "--api-bind-address",
+        "127.0.0.1:0",
+        "--metrics-bind-address",
+        "127.0.0.1:0",
+        "--health-probe-bind-address",
+        "127.0.0.1:0",
+        "--local-agents",
+        "1",
+        "--local-agent-capacity",
+        "1",
+        "--local-agent-prefix",
+        `orphan${process.pid}`,
+        "--containerd-socket",
+        conn.socketPath,
+        "--containerd-namespace",
+        TEST_NAMESPACE,
+        "--fastpath-orphan-timeout",
+        "1s",
+        "--agent-probe-interval",
+        "300ms",
+      ],
+      { FSB_AGENT_TOKEN: "agent-token" },
+      () => "",
+    );
+    assert.equal(parsed.help, false);
+    if (parsed.help) return;
+    controller = new Controller(parsed.config, pino({ level: "silent" }), { store: failing });
+    await controller.start();
+    const client = createClient(
+      FastPathService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${controller.apiPort}`, httpVersion: "1.1" }),
+    );
+
+    const created = await client.createSandbox({
+      name: "unrecorded",
+      image: "busybox",
+      command: ["sleep", "600"],
+    });
+    const sandboxId = created.sandbox!.sandboxId;
+    assert.equal(created.sandbox?.phase, "Running");
+    assert.equal((await leftoversOf(conn, sandboxId)).container, true);
+
+    const gone = await eventually(
+      () => leftoversOf(conn, sandboxId),
+      (l) => !l.container && !l.snapshot,
+      10_000,
+    );
+    assert.deepEqual(gone, nothingLeft);
+    await assert.rejects(client.getSandbox({ name: "unrecorded" }), isCode(Code.NotFound));
+    assert.equal(controller.registry.stats().slotsUsed, 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
+    assert.match(metrics, /fsb_orphans_removed_total\{reason="store_write_failed"\} 1/);
+  });
+
+  let connection: Awaited<typeof conn> | undefined;
+  const conn_ = () => connection!;
+  before(async () => {
+    connection = await conn;
+  });
+});
