@@ -33,10 +33,11 @@ async function localAgentPids(ctl: ControllerProcess): Promise<Record<string, nu
 }
 
 describe("controller kill -9 and restart", () => {
-  const conn = testConnection();
+  let conn: ContainerdConnection;
   let ctl: ControllerProcess;
 
   before(async () => {
+    conn = await testConnection();
     // 2 agents x 2 slots: exactly four sandboxes fit.
     ctl = await startControllerProcess({
       socketPath: conn.socketPath,
@@ -139,12 +140,6 @@ describe("controller kill -9 and restart", () => {
       );
     }
   });
-
-  let connection: Awaited<typeof conn> | undefined;
-  const conn_ = () => connection!;
-  before(async () => {
-    connection = await conn;
-  });
 });
 
 describe("fast mode when the record cannot be written", () => {
@@ -233,11 +228,5 @@ describe("fast mode when the record cannot be written", () => {
     assert.equal(controller.registry.stats().slotsUsed, 0);
     const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
     assert.match(metrics, /fsb_orphans_removed_total\{reason="store_write_failed"\} 1/);
-  });
-
-  let connection: Awaited<typeof conn> | undefined;
-  const conn_ = () => connection!;
-  before(async () => {
-    connection = await conn;
   });
 });
