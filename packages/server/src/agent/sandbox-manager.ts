@@ -105,6 +105,7 @@ export class SandboxManager {
    * running sandboxes and their logs. A container left without a task by a crash mid-create is removed.
    */
   async adopt(): Promise<void> {
+    await mkdir(this.#config.logDir, { recursive: true });
     const containers = await this.#runtime.list({
       [Labels.ManagedBy]: managedByValue,
       [Labels.Agent]: this.#config.agentId,
@@ -266,21 +267,22 @@ export class SandboxManager {
   async #createContainer(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
     const { identity } = record;
     try {
-      const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
-        if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
-          throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "image" });
-        }
-        throw err;
-      });
+      // A log left by an earlier sandbox of the same id must not show up in this one's output.
+      const [image] = await Promise.all([
+        this.#images.resolve(spec.image).catch((err: unknown) => {
+          if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
+            throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "image" });
+          }
+          throw err;
+        }),
+        rm(identity.logPath, { force: true }),
+      ]);
       const oci = buildSandboxOciSpec(spec, image.config, {
         agentId: this.#config.agentId,
         runtime: this.#config.runtime,
         network: this.#config.network,
         agentPid: process.pid,
       });
-      await mkdir(this.#config.logDir, { recursive: true });
-      // A log left by an earlier sandbox of the same id must not show up in this one's output.
-      await rm(identity.logPath, { force: true });
       const { pid } = await this.#runtime.create({
         id: spec.sandboxId,
         image,

@@ -36,6 +36,11 @@ const dummyService: Partial<ServiceImpl<typeof FastPathService>> = {
     if (req.name === "boom") throw new Error("disk /var/lib/fsb/secret.db is corrupt");
     return { name: req.name, namespace: req.namespace || "default", phase: "Running", image: "alpine" };
   },
+  async deleteSandbox() {
+    // A slow unary call: close() must let it finish.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return {};
+  },
   async *watchSandboxes(req) {
     if (req.namespace === "bad")
       throw new FsbError(ErrorCode.InvalidArgument, "must be a DNS label", { field: "namespace" });
@@ -43,6 +48,10 @@ const dummyService: Partial<ServiceImpl<typeof FastPathService>> = {
     yield { type: WatchEvent_Type.ADDED, sandbox: { name: "b", namespace: "default", phase: "Pending" } };
     yield { type: WatchEvent_Type.SYNCED };
     if (req.namespace === "later-fails") throw new FsbError(ErrorCode.OutOfRange, "watch too old; re-list");
+    if (req.namespace === "throws-late") {
+      // Fails after its stream was already ended by close(): must not become an unhandled rejection.
+      await new Promise((_, reject) => setTimeout(() => reject(new Error("late failure")), 300));
+    }
     // Deliberately ignores its signal: close() must end the stream anyway.
     await new Promise(() => {});
   },
@@ -559,14 +568,14 @@ describe("API server construction", () => {
 describe("API server close()", () => {
   it("ends open streams with Unavailable and returns promptly", async () => {
     const h = await startHarness({ shutdownGraceMs: 3_000 });
-    const watch = async (kind: TransportKind) => {
+    const watch = async (kind: TransportKind, namespace = "") => {
       const events: WatchEvent_Type[] = [];
       let synced!: () => void;
       const isSynced = new Promise<void>((resolve) => {
         synced = resolve;
       });
       const done = (async () => {
-        for await (const event of h.client(kind).watchSandboxes({})) {
+        for await (const event of h.client(kind).watchSandboxes({ namespace })) {
           events.push(event.type);
           if (event.type === WatchEvent_Type.SYNCED) synced();
         }
@@ -580,6 +589,7 @@ describe("API server close()", () => {
       watch("grpc-h2"),
       watch("connect-h2"),
       watch("grpc-web-h1"),
+      watch("grpc-h2", "throws-late"),
     ]);
     const started = performance.now();
     await h.server.close();
@@ -590,6 +600,21 @@ describe("API server close()", () => {
     }
     assert.ok(elapsed < 1_500, `close() took ${Math.round(elapsed)} ms`);
     await assert.rejects(h.client("connect-h1").getSandbox({ name: "late" }));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await h.stop();
+  });
+
+  it("lets unary calls in flight finish within the grace period", async () => {
+    const h = await startHarness({ shutdownGraceMs: 3_000 });
+    const calls = (["connect-h1", "grpc-h2", "grpc-web-h1"] as const).map((kind) =>
+      h.client(kind).deleteSandbox({ name: "slow" }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await h.server.close();
+    const elapsed = performance.now() - started;
+    for (const call of calls) await call;
+    assert.ok(elapsed >= 150 && elapsed < 2_000, `close() took ${Math.round(elapsed)} ms`);
     await h.stop();
   });
 });

@@ -39,9 +39,9 @@ export interface ApiServer {
   /** Starts listening; resolves once the port is bound. Port 0 picks a free port. */
   listen(port: number, host?: string): Promise<void>;
   /**
-   * Graceful stop: stops accepting, ends open streams with UNAVAILABLE ("server is shutting
-   * down"), lets unary calls finish within the grace period, then closes every connection.
-   * Idempotent.
+   * Graceful stop: stops accepting, ends open streams at once with UNAVAILABLE ("server is
+   * shutting down"), lets unary calls finish within the grace period, then closes every
+   * connection (which aborts the signals of calls still running). Idempotent.
    */
   close(): Promise<void>;
   /** The bound address once listening. */
@@ -79,9 +79,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       options.routes(router);
       for (const handler of router.handlers) rpcPaths.add(handler.requestPath);
     },
-    interceptors: [errorBoundary(log)],
+    interceptors: [errorBoundary(log, shutdown.signal)],
     requestGate: token ? bearerAuthGate(token) : undefined,
-    shutdownSignal: shutdown.signal,
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     fallback: (req, res) => sendError(res, 404, "unimplemented", `no procedure or path ${pathOf(req)}`),
   });

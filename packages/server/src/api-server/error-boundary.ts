@@ -5,13 +5,15 @@ import { type InternalErrorLogger, toConnectError } from "./error-codes.ts";
 /**
  * The API's error boundary. Unary calls: errors thrown by the implementation become ConnectErrors
  * (see {@link toConnectError}). Server streams: the same for errors raised while iterating, and
- * the stream ends with the abort reason as soon as the call's signal aborts (client gone,
- * deadline, server shutdown), even when the implementation is blocked and ignores its signal.
+ * the stream ends with the abort reason as soon as the call's signal or `shutdown` aborts (client
+ * gone, deadline, server stopping), even when the implementation is blocked and ignores its
+ * signal. Unary calls are not cut by `shutdown`: they may finish during the grace period.
  */
-export function errorBoundary(log: InternalErrorLogger): Interceptor {
+export function errorBoundary(log: InternalErrorLogger, shutdown?: AbortSignal): Interceptor {
   return (next) => async (req) => {
     const procedure = `/${req.service.typeName}/${req.method.name}`;
-    const convert = (err: unknown) => toConnectError(err, { procedure, log, signal: req.signal });
+    const signal = req.stream && shutdown ? AbortSignal.any([shutdown, req.signal]) : req.signal;
+    const convert = (err: unknown) => toConnectError(err, { procedure, log, signal });
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
@@ -19,7 +21,7 @@ export function errorBoundary(log: InternalErrorLogger): Interceptor {
       throw convert(err);
     }
     if (!res.stream) return res;
-    return { ...res, message: guardStream(res.message, req.signal, convert) };
+    return { ...res, message: guardStream(res.message, signal, convert) };
   };
 }
 
@@ -42,6 +44,7 @@ async function* guardStream<T>(
     for (;;) {
       let step: IteratorResult<T>;
       try {
+        // If the abort wins, a later failure of it.next() stays handled (race subscribed to it).
         step = await Promise.race([it.next(), aborted]);
       } catch (err) {
         throw convert(err);

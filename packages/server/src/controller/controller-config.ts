@@ -173,7 +173,10 @@ export function parseControllerConfig(
 /** Agent ids are DNS labels with room for a `-<n>` suffix. */
 function localAgentPrefix(prefix: string): string {
   if (!isDnsLabel(prefix) || prefix.length > 58) {
-    throw invalidArgument("--local-agent-prefix", `"${prefix}" must be a DNS-1123 label of at most 58 characters`);
+    throw invalidArgument(
+      "--local-agent-prefix",
+      `"${prefix}" must be a DNS-1123 label of at most 58 characters`,
+    );
   }
   return prefix;
 }

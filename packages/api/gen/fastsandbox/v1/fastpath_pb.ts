@@ -276,7 +276,8 @@ export type CreateResponse = Message<"fastsandbox.v1.CreateResponse"> & {
 
   /**
    * Time the server spent on this call, from receiving the request to replying, in milliseconds
-   * (fractional). Zero when `created` is false.
+   * (a double, so sub-millisecond precision is possible; not a 64-bit integer, so that JSON and
+   * JavaScript clients get a plain number).
    *
    * @generated from field: double create_latency_ms = 3;
    */
