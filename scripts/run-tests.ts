@@ -3,6 +3,7 @@
  * PID). Any container left in the test namespace afterwards fails the run: tests own their cleanup.
  */
 import { spawn } from "node:child_process";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
@@ -13,7 +14,11 @@ const patterns = process.argv.slice(2).length
   ? process.argv.slice(2)
   : ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"];
 
-const containerd = new PrivateContainerd({ dir: path.join(root, ".fsb-dev/test-containerd") });
+// One containerd per run, so runs side by side (a developer and CI, or two terminals) never share one.
+const runsDir = path.join(root, ".fsb-dev/test-runs");
+await removeDeadRuns(runsDir);
+const runDir = path.join(runsDir, String(process.pid));
+const containerd = new PrivateContainerd({ dir: runDir });
 let exitCode = 1;
 try {
   await containerd.start();
@@ -29,8 +34,30 @@ try {
   console.error("[tests] harness failure:", err);
 } finally {
   await containerd.stop();
+  await rm(runDir, { recursive: true, force: true }).catch(() => {});
 }
 process.exit(exitCode);
+
+/** A run that crashed leaves its directory (and maybe its containerd); both go once its PID is gone. */
+async function removeDeadRuns(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    const leftover = new PrivateContainerd({ dir: path.join(dir, entry) });
+    await leftover.stopLeftover();
+    await rm(path.join(dir, entry), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function runNodeTest(globs: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {

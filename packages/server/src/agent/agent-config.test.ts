@@ -36,6 +36,9 @@ describe("parseAgentConfig defaults", () => {
     const { agentId, nodeName, ...rest } = config;
     assert.deepEqual(rest, {
       pool: "default-pool",
+      namespace: "default",
+      controllerUrl: undefined,
+      controllerToken: undefined,
       advertiseAddress: "127.0.0.1",
       listenAddress: "0.0.0.0",
       httpPort: 5758,

@@ -28,6 +28,13 @@ const unreachableErrnos = new Set(["ENOENT", "ECONNREFUSED", "EPIPE", "ECONNRESE
 export function fromContainerdError(err: unknown, action: string): FsbError {
   if (err instanceof FsbError) return err;
   if (err instanceof ConnectError) {
+    // The transport wraps socket failures; a containerd that is down is UNAVAILABLE, not a bug.
+    const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (errno && unreachableErrnos.has(errno)) {
+      return new FsbError(ErrorCode.Unavailable, `containerd: ${action}: socket unreachable (${errno})`, {
+        cause: err,
+      });
+    }
     const code = codeMap.get(err.code) ?? ErrorCode.Internal;
     return new FsbError(code, `containerd: ${action}: ${err.rawMessage}`, { cause: err });
   }

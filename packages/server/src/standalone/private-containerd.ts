@@ -53,7 +53,7 @@ export class PrivateContainerd {
   /** Starts containerd and resolves once it answers on its socket. */
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await this.#stopLeftover();
+    await this.stopLeftover();
     const configPath = path.join(this.dir, "config.toml");
     await writeFile(configPath, this.#config());
     await rm(this.socketPath, { force: true });
@@ -161,7 +161,7 @@ export class PrivateContainerd {
    * A previous run that crashed may have left its containerd running. Its PID file says which
    * process it was; we stop it only if that PID still runs containerd with our config.
    */
-  async #stopLeftover(): Promise<void> {
+  async stopLeftover(): Promise<void> {
     const pid = Number.parseInt(await readFile(this.#pidFile, "utf8").catch(() => ""), 10);
     if (!Number.isInteger(pid) || pid <= 0) return;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");

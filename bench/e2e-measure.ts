@@ -1,0 +1,110 @@
+/** The end-to-end benchmark's loops: sequential creates (concurrency 1) and bursts of creates in flight at once. */
+import type { E2ePath, PathName } from "./e2e-paths.ts";
+
+/** A progress line is printed every this many sequential iterations. */
+const PROGRESS_EVERY = 10;
+
+/** One path's timed creates at one concurrency. */
+export interface PathSamples {
+  /** Each create's own latency at the client, in milliseconds, in the order they were taken. */
+  ms: number[];
+  /** How many timed creates ran on each agent (or floor shim group). */
+  placements: Record<string, number>;
+}
+
+export type SamplesByPath = Record<PathName, PathSamples>;
+
+export interface SequentialOptions {
+  runs: number;
+  warmup: number;
+}
+
+export interface ConcurrentOptions {
+  /** Creates in flight at once, per burst. */
+  concurrency: number;
+  rounds: number;
+  warmupRounds: number;
+  /** The burst's creates are spread over this many floor shim groups, as the controller spreads them over its agents. */
+  lanes: number;
+}
+
+function emptySamples(): SamplesByPath {
+  const empty = (): PathSamples => ({ ms: [], placements: {} });
+  return { fast: empty(), strong: empty(), floor: empty() };
+}
+
+function record(samples: PathSamples, ms: number, placedOn: string): void {
+  samples.ms.push(ms);
+  samples.placements[placedOn] = (samples.placements[placedOn] ?? 0) + 1;
+}
+
+/** The paths starting at a different one each iteration, so no path always follows the same other path. */
+function rotated(paths: readonly E2ePath[], iteration: number): E2ePath[] {
+  const shift = iteration % paths.length;
+  return [...paths.slice(shift), ...paths.slice(0, shift)];
+}
+
+/**
+ * One create at a time: per iteration each path creates once, then removes it (untimed, waiting
+ * until it is gone), so only the anchors keep running between creates.
+ */
+export async function measureSequential(
+  paths: readonly E2ePath[],
+  options: SequentialOptions,
+  signal: AbortSignal,
+  say: (message: string) => void,
+): Promise<SamplesByPath> {
+  const samples = emptySamples();
+  const total = options.warmup + options.runs;
+  for (let i = 0; i < total; i++) {
+    const warm = i < options.warmup;
+    for (const benchPath of rotated(paths, i)) {
+      signal.throwIfAborted();
+      const id = `e2e-${benchPath.name}-c1-${warm ? `w${i}` : i - options.warmup}`;
+      const sample = await benchPath.create(id, 0);
+      await benchPath.remove([id]);
+      if (!warm) record(samples[benchPath.name], sample.ms, sample.placedOn);
+    }
+    const done = i + 1 - options.warmup;
+    if (done === 0) say(`concurrency 1: ${options.warmup} warm-up iteration(s) done`);
+    else if (done > 0 && (done % PROGRESS_EVERY === 0 || done === options.runs)) {
+      say(`concurrency 1: ${done}/${options.runs} timed iterations`);
+    }
+  }
+  return samples;
+}
+
+/**
+ * Bursts: per round each path starts `concurrency` creates in the same tick and times each one on
+ * its own; once all have settled they are removed together (untimed) before the next path's burst.
+ */
+export async function measureConcurrent(
+  paths: readonly E2ePath[],
+  options: ConcurrentOptions,
+  signal: AbortSignal,
+  say: (message: string) => void,
+): Promise<SamplesByPath> {
+  const samples = emptySamples();
+  const total = options.warmupRounds + options.rounds;
+  const label = `concurrency ${options.concurrency}`;
+  for (let round = 0; round < total; round++) {
+    const warm = round < options.warmupRounds;
+    const tag = warm ? `w${round}` : String(round - options.warmupRounds);
+    for (const benchPath of rotated(paths, round)) {
+      signal.throwIfAborted();
+      const ids = Array.from(
+        { length: options.concurrency },
+        (_, k) => `e2e-${benchPath.name}-c${options.concurrency}-${tag}-${k}`,
+      );
+      // allSettled: on a failure no create is still in flight when the clean-up lists what to remove.
+      const results = await Promise.allSettled(ids.map((id, k) => benchPath.create(id, k % options.lanes)));
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      await benchPath.remove(ids);
+      if (warm) continue;
+      for (const r of results) if (r.status === "fulfilled") record(samples[benchPath.name], r.value.ms, r.value.placedOn);
+    }
+    say(`${label}: ${warm ? `warm-up round ${round + 1}` : `round ${round + 1 - options.warmupRounds}/${options.rounds}`} done`);
+  }
+  return samples;
+}
