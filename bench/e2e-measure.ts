@@ -102,9 +102,12 @@ export async function measureConcurrent(
       if (failed) throw failed.reason;
       await benchPath.remove(ids);
       if (warm) continue;
-      for (const r of results) if (r.status === "fulfilled") record(samples[benchPath.name], r.value.ms, r.value.placedOn);
+      for (const r of results)
+        if (r.status === "fulfilled") record(samples[benchPath.name], r.value.ms, r.value.placedOn);
     }
-    say(`${label}: ${warm ? `warm-up round ${round + 1}` : `round ${round + 1 - options.warmupRounds}/${options.rounds}`} done`);
+    say(
+      `${label}: ${warm ? `warm-up round ${round + 1}` : `round ${round + 1 - options.warmupRounds}/${options.rounds}`} done`,
+    );
   }
   return samples;
 }

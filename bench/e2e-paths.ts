@@ -70,7 +70,9 @@ export function apiPath(client: FastPathClient, name: "fast" | "strong"): E2ePat
       const ms = performance.now() - started;
       const sandbox = response.sandbox;
       if (!response.created || sandbox?.phase !== "Running") {
-        throw new Error(`${name} create of ${id} answered created=${response.created}, phase ${sandbox?.phase}`);
+        throw new Error(
+          `${name} create of ${id} answered created=${response.created}, phase ${sandbox?.phase}`,
+        );
       }
       return { ms, placedOn: sandbox.agent };
     },
@@ -100,7 +102,9 @@ async function waitGone(client: FastPathClient, ids: readonly string[]): Promise
     const left = sandboxes.filter((s) => wanted.has(s.name));
     if (left.length === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`sandboxes still present ${GONE_TIMEOUT_MS} ms after delete: ${left.map((s) => s.name)}`);
+      throw new Error(
+        `sandboxes still present ${GONE_TIMEOUT_MS} ms after delete: ${left.map((s) => s.name)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, GONE_POLL_MS));
   }
@@ -129,7 +133,14 @@ export function floorPath(
     async create(id, lane) {
       const agentId = floorAgentId(lane);
       const spec = parseCreateRequest({
-        sandbox: { sandboxId: id, name: id, namespace: SANDBOX_NAMESPACE, pool: POOL, image: TEST_IMAGE, command: COMMAND },
+        sandbox: {
+          sandboxId: id,
+          name: id,
+          namespace: SANDBOX_NAMESPACE,
+          pool: POOL,
+          image: TEST_IMAGE,
+          command: COMMAND,
+        },
       });
       const oci = buildSandboxOciSpec(spec, image.config, {
         agentId,
@@ -137,7 +148,12 @@ export function floorPath(
         network: { kind: "agent" },
         agentPid: process.pid,
       });
-      const labels = sandboxLabels(spec, { agentId, pool: POOL, createdAt: new Date(), logPath: logPath(id) });
+      const labels = sandboxLabels(spec, {
+        agentId,
+        pool: POOL,
+        createdAt: new Date(),
+        logPath: logPath(id),
+      });
       const snapshotLabels = {
         [GC_ROOT_LABEL]: new Date().toISOString(),
         [Labels.ManagedBy]: labels[Labels.ManagedBy] ?? "",

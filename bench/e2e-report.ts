@@ -4,8 +4,8 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { promisify } from "node:util";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import type { PathName } from "./e2e-paths.ts";
 import type { SamplesByPath } from "./e2e-measure.ts";
+import type { PathName } from "./e2e-paths.ts";
 import { formatTable, type LatencySummary, ms, summarize } from "./stats.ts";
 
 const execFileAsync = promisify(execFile);
@@ -86,7 +86,11 @@ export function loadAverage(): number {
 }
 
 /** Reduces one concurrency's samples to summaries and the two target checks. */
-export function concurrencyResult(concurrency: number, method: string, samples: SamplesByPath): ConcurrencyResult {
+export function concurrencyResult(
+  concurrency: number,
+  method: string,
+  samples: SamplesByPath,
+): ConcurrencyResult {
   const summaries = PATH_ORDER.map((name) => summarize(name, samples[name].ms));
   const p50 = (name: PathName) => summaries.find((s) => s.path === name)?.p50 ?? Number.NaN;
   const fastOverFloor = p50("fast") / p50("floor");

@@ -80,6 +80,30 @@ async function containerPid(ctl: ControllerProcess, agentId: string, sandboxId: 
   return sandbox.pid;
 }
 
+/** Records every state a sandbox passes through, as `phase:exitCode:readyReason`, until stopped. */
+function recordStates(ctl: ControllerProcess, name: string): { seen: string[]; stop(): Promise<void> } {
+  const abort = new AbortController();
+  const seen: string[] = [];
+  const watching = (async () => {
+    try {
+      for await (const event of ctl.client.watchSandboxes({}, { signal: abort.signal })) {
+        const s = event.sandbox;
+        if (s?.name !== name) continue;
+        seen.push(`${s.phase}:${s.exitCode ?? ""}:${condition(s, "Ready")?.reason ?? ""}`);
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      abort.abort();
+      await watching;
+    },
+  };
+}
+
 async function readLogs(ctl: ControllerProcess, name: string): Promise<string> {
   let text = "";
   for await (const chunk of ctl.client.getSandboxLogs({ name })) text += Buffer.from(chunk.data).toString();
@@ -220,6 +244,7 @@ describe("recreation, reset and updates", () => {
     assert.equal(created.failurePolicy, FailurePolicy.AUTO_RECREATE);
     const recorded = await waitFor(ctl, "phoenix", (s) => s.uid !== "", "recorded");
 
+    const states = recordStates(ctl, "phoenix");
     const pid = await containerPid(ctl, created.agent, created.sandboxId);
     process.kill(pid, "SIGKILL");
 
@@ -237,6 +262,11 @@ describe("recreation, reset and updates", () => {
     assert.deepEqual(condition(back, "Ready"), { status: "True", reason: "Started", message: "" });
     assert.deepEqual(await leftoversOf(await conn, created.sandboxId), nothingLeft);
     assert.ok(processRuns(await containerPid(ctl, back.agent, back.sandboxId)));
+    await states.stop();
+    // Seen as an exit by SIGKILL (128 + 9), then rescheduled.
+    const failedAt = states.seen.indexOf("Failed:137:ContainerExited");
+    assert.ok(failedAt >= 0, states.seen.join(" "));
+    assert.ok(states.seen.indexOf("Pending::ContainerExited", failedAt) > failedAt, states.seen.join(" "));
 
     await deleteAndWait(ctl, "phoenix");
   });

@@ -297,7 +297,9 @@ describe("image affinity", () => {
     await rejectsWith(
       ctl.client.createSandbox({ name: "aff-4", ...SLEEP }),
       Code.FailedPrecondition,
-      new RegExp(`${TEST_IMAGE.replaceAll(".", "\\.")}`),
+      new RegExp(
+        `image ${TEST_IMAGE.replaceAll(".", "\\.")} is not on this node \\(containerd namespace ${EMPTY_NAMESPACE}\\)`,
+      ),
     );
     await rejectsWith(ctl.client.getSandbox({ name: "aff-4" }), Code.NotFound);
     assert.deepEqual(await new ContainerRuntime(await emptyConn).list({}), []);

@@ -1,0 +1,325 @@
+/** Benchmark: sandbox create latency at the client through a real fsb-controller (fast and strong mode) vs. the bare containerd floor. */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Labels, managedByValue } from "@fast-sandbox/api";
+import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
+import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
+import { ImageResolver } from "../packages/server/src/containerd/image-resolver.ts";
+import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
+import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
+import { type ControllerProcess, startControllerProcess } from "../test/harness/controller-process.ts";
+import { measureConcurrent, measureSequential } from "./e2e-measure.ts";
+import { apiPath, type E2ePath, floorAgentId, floorPath, SNAPSHOTTER } from "./e2e-paths.ts";
+import {
+  concurrencyResult,
+  describeMachine,
+  type E2eResult,
+  formatReport,
+  loadAverage,
+  TARGET_FAST_OVER_FLOOR,
+  TARGET_STRONG_MINUS_FAST_MS,
+} from "./e2e-report.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+/** The benchmark's own containerd, never the system's nor the dev/test/agent-bench ones. */
+const CONTAINERD_DIR = path.join(root, ".fsb-dev/bench-e2e-containerd");
+/** The controller's local agents create their containers in this namespace. */
+const AGENT_NAMESPACE = "fsb-bench-e2e";
+/** The floor's containers live apart, so no agent or orphan collector ever sees them. */
+const FLOOR_NAMESPACE = "fsb-bench-e2e-floor";
+/** Local agents the controller launches; the floor uses as many shim groups. */
+const AGENTS = 4;
+/** Per agent: one anchor plus a burst's share (16 / 4), with room to spare. */
+const AGENT_CAPACITY = 8;
+/** The controller's defaults: probe every 2 s, lose an agent after 15 s of silence. */
+const PROBE_INTERVAL = "2s";
+const LOSS_TIMEOUT = "15s";
+const BURST_CONCURRENCY = 16;
+const DEFAULT_RUNS = 50;
+/** Fewer samples make p95/p99 meaningless. */
+const MIN_RUNS = 30;
+const DEFAULT_ROUNDS = 5;
+/** Untimed sequential iterations per path first, so shims, page cache and JIT are warm. */
+const DEFAULT_WARMUP = 3;
+/** Untimed bursts per path before the timed ones. */
+const WARMUP_ROUNDS = 1;
+/** How long a local agent gets to exit after SIGTERM before it is killed (clean-up safety net). */
+const AGENT_STOP_TIMEOUT_MS = 15_000;
+const STOP_POLL_MS = 50;
+/** Conventional exit status after SIGINT. */
+const EXIT_INTERRUPTED = 130;
+const CLIENT =
+  "gRPC over HTTP/2 (connect-node gRPC transport, one session kept open and reused), timed in the benchmark process";
+
+interface BenchOptions {
+  runs: number;
+  rounds: number;
+  warmup: number;
+  json: boolean;
+}
+
+const usage = `Usage: node bench/e2e.ts [--runs N] [--rounds N] [--warmup N] [--json]
+
+Measures CreateSandbox of busybox \`sleep 3600\` (image cached) at the client, through a real
+fsb-controller with ${AGENTS} local agents, in fast and in strong mode, against the bare containerd
+floor (Prepare, Containers.Create, Tasks.Create, Tasks.Start), on a private containerd; first one
+create at a time, then ${BURST_CONCURRENCY} in flight at once.
+
+  --runs N     timed sequential runs per path (default ${DEFAULT_RUNS}, at least ${MIN_RUNS})
+  --rounds N   timed bursts of ${BURST_CONCURRENCY} per path (default ${DEFAULT_ROUNDS})
+  --warmup N   untimed sequential runs per path first (default ${DEFAULT_WARMUP})
+  --json       print the results, with every sample, as JSON instead of tables
+`;
+
+function parseOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      runs: { type: "string" },
+      rounds: { type: "string" },
+      warmup: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return undefined;
+  const runs = wholeNumber(values.runs, DEFAULT_RUNS, "--runs");
+  if (runs < MIN_RUNS) throw new Error(`--runs must be at least ${MIN_RUNS}, got ${runs}`);
+  const rounds = wholeNumber(values.rounds, DEFAULT_ROUNDS, "--rounds");
+  if (rounds < 1) throw new Error("--rounds must be at least 1");
+  return {
+    runs,
+    rounds,
+    warmup: wholeNumber(values.warmup, DEFAULT_WARMUP, "--warmup"),
+    json: !!values.json,
+  };
+}
+
+function wholeNumber(raw: string | undefined, fallback: number, flag: string): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${flag} must be a whole number, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Progress and diagnostics go to stderr, so stdout holds only the report. */
+function say(message: string): void {
+  process.stderr.write(`[bench:e2e] ${message}\n`);
+}
+
+/** Removes every container (and any snapshot of ours without one) in a namespace: leftovers of a crash, or of this run. */
+async function removeAll(runtime: ContainerRuntime): Promise<number> {
+  const containers = await runtime.list({});
+  for (const c of containers) await runtime.delete(c.id, { gracePeriodMs: 0 });
+  const snapshots = await runtime.listSnapshots({ [Labels.ManagedBy]: managedByValue });
+  for (const key of snapshots) await runtime.removeSnapshot(key);
+  return containers.length;
+}
+
+/**
+ * One anchor sandbox per agent and per floor shim group, kept for the whole run: a shim exits with
+ * the last container of its group, so without anchors every sequential create would pay for a new
+ * shim. The controller places least-loaded first, so creating the anchors one by one spreads them.
+ */
+async function createAnchors(api: E2ePath, floor: E2ePath): Promise<void> {
+  const agents = new Set<string>();
+  for (let i = 0; i < AGENTS; i++) agents.add((await api.create(`e2e-anchor-${i}`, i)).placedOn);
+  if (agents.size !== AGENTS) {
+    throw new Error(`the ${AGENTS} anchors landed on ${agents.size} agent(s) (${[...agents]}), not one each`);
+  }
+  for (let lane = 0; lane < AGENTS; lane++) await floor.create(`e2e-floor-anchor-${lane}`, lane);
+  say(
+    `anchors on agents ${[...agents].sort().join(", ")} and floor shim groups ${floorAgentId(0)}…${AGENTS - 1}`,
+  );
+}
+
+/** The local agents' PIDs, from the state file the controller's launcher keeps in its data dir. */
+async function localAgentPids(ctl: ControllerProcess): Promise<Array<{ agentId: string; pid: number }>> {
+  const file = path.join(ctl.dataDir, "agents", "local-agents.json");
+  const parsed = JSON.parse(await readFile(file, "utf8").catch(() => "[]")) as unknown;
+  return Array.isArray(parsed) ? (parsed as Array<{ agentId: string; pid: number }>) : [];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Safety net for a controller that died without stopping its agents: stops them by PID, if still theirs. */
+async function stopStrayAgents(agents: Array<{ agentId: string; pid: number }>): Promise<void> {
+  for (const { agentId, pid } of agents) {
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes("fsb-agent") || !cmdline.includes(agentId)) continue;
+    say(`cleanup: local agent ${agentId} (pid ${pid}) outlived the controller; stopping it`);
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + AGENT_STOP_TIMEOUT_MS;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (!options) {
+    process.stdout.write(usage);
+    return 0;
+  }
+
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    say("interrupted; cleaning up");
+    interrupt.abort(new Error("interrupted"));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const containerd = new PrivateContainerd({ dir: CONTAINERD_DIR });
+  const parts: CleanupParts = { containerd, runtimes: [], conns: [], agents: [] };
+  let status = 0;
+  try {
+    await containerd.start();
+    say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
+    for (const namespace of [AGENT_NAMESPACE, FLOOR_NAMESPACE]) {
+      await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, namespace);
+      const conn = containerd.connect(namespace);
+      const runtime = new ContainerRuntime(conn, { snapshotter: SNAPSHOTTER });
+      parts.conns.push(conn);
+      parts.runtimes.push(runtime);
+      const stale = await removeAll(runtime);
+      if (stale > 0) say(`removed ${stale} container(s) left in ${namespace} by an earlier run`);
+    }
+    const [, floorConn] = parts.conns as [ContainerdConnection, ContainerdConnection];
+    const [, floorRuntime] = parts.runtimes as [ContainerRuntime, ContainerRuntime];
+    const image = await new ImageResolver(floorConn).resolve(TEST_IMAGE);
+    const machine = await describeMachine(floorConn);
+    parts.floorLogDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-e2e-floor-"));
+
+    const ctl = await startControllerProcess({
+      socketPath: containerd.socketPath,
+      localAgents: AGENTS,
+      capacity: AGENT_CAPACITY,
+      probeInterval: PROBE_INTERVAL,
+      lossTimeout: LOSS_TIMEOUT,
+      // The harness names the test namespace; the last occurrence of a flag wins.
+      extraArgs: ["--containerd-namespace", AGENT_NAMESPACE],
+    });
+    parts.ctl = ctl;
+    parts.agents = await localAgentPids(ctl);
+    say(`fsb-controller pid ${ctl.pid} on ${ctl.url}, agents ${parts.agents.map((a) => a.pid).join(", ")}`);
+
+    const fast = apiPath(ctl.grpc, "fast");
+    const floor = floorPath(floorConn, floorRuntime, image, parts.floorLogDir);
+    const paths = [fast, apiPath(ctl.grpc, "strong"), floor];
+    await createAnchors(fast, floor);
+
+    const date = new Date().toISOString();
+    const loadStart = loadAverage();
+    const sequential = await measureSequential(paths, options, interrupt.signal, say);
+    const burst = await measureConcurrent(
+      paths,
+      { concurrency: BURST_CONCURRENCY, rounds: options.rounds, warmupRounds: WARMUP_ROUNDS, lanes: AGENTS },
+      interrupt.signal,
+      say,
+    );
+    const result: E2eResult = {
+      date,
+      machine,
+      setup: {
+        containerdDir: path.relative(root, CONTAINERD_DIR),
+        agents: AGENTS,
+        capacity: AGENT_CAPACITY,
+        probeInterval: PROBE_INTERVAL,
+        client: CLIENT,
+      },
+      loadAverage: { start: loadStart, end: loadAverage() },
+      targets: { fastOverFloor: TARGET_FAST_OVER_FLOOR, strongMinusFastMs: TARGET_STRONG_MINUS_FAST_MS },
+      results: [
+        concurrencyResult(
+          1,
+          `${options.runs} runs per path after ${options.warmup} warm-up, one at a time, interleaved fast/strong/floor (rotating)`,
+          sequential,
+        ),
+        concurrencyResult(
+          BURST_CONCURRENCY,
+          `${options.rounds} rounds × ${BURST_CONCURRENCY} in flight per path after ${WARMUP_ROUNDS} warm-up round, ` +
+            "each create timed on its own, interleaved (rotating)",
+          burst,
+        ),
+      ],
+    };
+    process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : formatReport(result)}\n`);
+  } catch (err) {
+    if (interrupt.signal.aborted) {
+      status = EXIT_INTERRUPTED;
+    } else {
+      say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (parts.ctl) say(`controller output:\n${parts.ctl.output()}`);
+      status = 1;
+    }
+  } finally {
+    const cleanupStatus = await cleanUp(parts);
+    if (status === 0) status = cleanupStatus;
+  }
+  return status;
+}
+
+interface CleanupParts {
+  containerd: PrivateContainerd;
+  ctl?: ControllerProcess;
+  agents: Array<{ agentId: string; pid: number }>;
+  /** Agent namespace first, then the floor's. */
+  conns: ContainerdConnection[];
+  runtimes: ContainerRuntime[];
+  floorLogDir?: string;
+}
+
+/** Tears everything down in order; each step runs even if an earlier one failed. Returns 1 on any failure. */
+async function cleanUp(parts: CleanupParts): Promise<number> {
+  let status = 0;
+  const step = async (what: string, action: () => Promise<unknown>) => {
+    try {
+      await action();
+    } catch (err) {
+      status = 1;
+      say(`cleanup: ${what} failed: ${(err as Error).message}`);
+    }
+  };
+  const { ctl } = parts;
+  if (ctl) {
+    // Deletes every sandbox through the API (anchors included) and waits until they are gone, then stops the controller.
+    await step("deleting sandboxes through the API", () => ctl.cleanup());
+    await step("stopping fsb-controller", () => ctl.stop());
+    await step("stopping stray local agents", () => stopStrayAgents(parts.agents));
+    await step(`removing ${ctl.dataDir}`, () => rm(ctl.dataDir, { recursive: true, force: true }));
+  }
+  // Whatever is still in our namespaces (floor containers, anything the API left) is ours: remove it before containerd goes.
+  for (const runtime of parts.runtimes) {
+    await step("removing leftover containers", async () => {
+      const left = await removeAll(runtime);
+      if (left > 0) say(`cleanup: removed ${left} leftover container(s)`);
+    });
+  }
+  for (const conn of parts.conns) conn.close();
+  const { floorLogDir } = parts;
+  if (floorLogDir)
+    await step(`removing ${floorLogDir}`, () => rm(floorLogDir, { recursive: true, force: true }));
+  await step("stopping containerd", () => parts.containerd.stop());
+  return status;
+}
+
+// The gRPC sessions would hold the loop open; the report is written, so exit.
+process.exit(await main());
