@@ -118,6 +118,7 @@ export class Controller {
       monitor,
       logger: log,
       onStatus: (s) => waiters.notify(s),
+      unknownAgentGraceUntil: Date.now() + config.lossTimeoutMs,
     });
     fastPath = new FastPath({
       store,

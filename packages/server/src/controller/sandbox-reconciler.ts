@@ -41,6 +41,11 @@ export interface SandboxReconcilerOptions {
   now?: () => number;
   /** Called after every status write, so create calls waiting on a phase wake up at once. */
   onStatus?: (sandbox: Sandbox) => void;
+  /**
+   * Until this time (epoch ms) an agent the registry does not know yet is not taken for lost: after
+   * a controller restart, agents that register themselves come back with their next heartbeat.
+   */
+  unknownAgentGraceUntil?: number;
 }
 
 /** What a reconcile asks of its queue. */
@@ -71,6 +76,8 @@ export class SandboxReconciler {
       throw err;
     }
     for (let step = 0; step < MAX_STEPS; step++) {
+      const waitForAgent = this.#awaitingUnknownAgent(sandbox);
+      if (waitForAgent !== undefined) return { requeueAfterMs: waitForAgent };
       const decision = this.#plan(sandbox);
       if (decision.kind === "wait") {
         return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
@@ -81,6 +88,17 @@ export class SandboxReconciler {
       sandbox = next.sandbox;
     }
     return { requeueAfterMs: 0 };
+  }
+
+  /** Milliseconds to wait for the assigned agent to (re-)register, or undefined to go on planning. */
+  #awaitingUnknownAgent(sandbox: Sandbox): number | undefined {
+    const { assignedAgent, phase } = sandbox.status ?? {};
+    if (!assignedAgent || sandbox.metadata.deletionTimestamp) return undefined;
+    if (phase !== SandboxPhase.Running && phase !== SandboxPhase.Bound) return undefined;
+    const agent = this.#o.registry.agent(assignedAgent);
+    if (agent && !agent.placeholder) return undefined;
+    const left = (this.#o.unknownAgentGraceUntil ?? 0) - this.#now();
+    return left > 0 ? Math.min(left, UNKNOWN_AGENT_RETRY_MS) : undefined;
   }
 
   #plan(sandbox: Sandbox): SandboxDecision {
