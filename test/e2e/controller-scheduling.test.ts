@@ -50,7 +50,10 @@ async function waitHealthyAgents(ctl: ControllerProcess, n: number): Promise<voi
   );
   assert.ok(
     text.includes(line),
-    `expected ${line}:\n${text.split("\n").filter((l) => l.startsWith("fsb_registry"))}`,
+    `expected ${line}:\n${text
+      .split("\n")
+      .filter((l) => l.startsWith("fsb_registry"))
+      .join("\n")}`,
   );
 }
 
