@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
+import { isProcessAlive } from "../packages/server/src/core/process-alive.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR, TEST_NAMESPACE } from "../test/harness/constants.ts";
 
@@ -43,19 +44,10 @@ async function removeDeadRuns(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   for (const entry of entries) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || isProcessAlive(pid)) continue;
     const leftover = new PrivateContainerd({ dir: path.join(dir, entry) });
     await leftover.stopLeftover();
     await rm(path.join(dir, entry), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

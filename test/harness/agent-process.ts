@@ -2,9 +2,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../../packages/server/src/core/free-port.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const entry = path.join(root, "packages/server/src/bin/fsb-agent.ts");
@@ -51,17 +51,7 @@ export interface AgentProcess {
   output(): string;
 }
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
-}
+export { freePort };
 
 /** A fresh log directory for one agent. */
 export function tempLogDir(): Promise<string> {

@@ -2,6 +2,7 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import { absolutePath, intInRange } from "../core/config-values.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -177,13 +178,13 @@ export function parseAgentConfig(
       advertiseAddress: flag("advertise-address") ?? env.POD_IP ?? "127.0.0.1",
       listenAddress: flag("listen-address") ?? "0.0.0.0",
       httpPort: intInRange(flag("http-port"), DEFAULT_HTTP_PORT, 1, 65535, "--http-port"),
-      containerdSocket: absolute(
+      containerdSocket: absolutePath(
         flag("containerd-socket") ?? DEFAULT_CONTAINERD_SOCKET,
         "--containerd-socket",
       ),
       containerdNamespace: flag("containerd-namespace") ?? DEFAULT_CONTAINERD_NAMESPACE,
       snapshotter: flag("snapshotter") ?? "overlayfs",
-      logDir: absolute(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
+      logDir: absolutePath(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
       runtime,
       runscBinary,
       network: networkMode(flag("network") ?? "agent"),
@@ -217,25 +218,6 @@ function agentIdFromHostname(hostname: string): string {
     .slice(0, 63)
     .replace(/-+$/, "");
   return label || "agent";
-}
-
-function intInRange(
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  field: string,
-): number {
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw)) throw invalidArgument(field, `"${raw}" is not a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw invalidArgument(field, `${value} is outside ${min}-${max}`);
-  return value;
-}
-
-function absolute(p: string, field: string): string {
-  if (!p.startsWith("/")) throw invalidArgument(field, `"${p}" must be an absolute path`);
-  return p;
 }
 
 function networkMode(raw: string): NetworkMode {

@@ -1,6 +1,7 @@
 /** Knows every agent: registers them, probes their status, and tells the registry who is alive. */
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../agent/controller-registration.ts";
+import { sleep, systemClock } from "../kube/clock.ts";
 import { AgentClient, type AgentSandboxView, type AgentStatusView } from "./agent-client.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import type { OnAgent } from "./sandbox-plan.ts";
@@ -134,7 +135,7 @@ export class AgentMonitor {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.probeAll();
-      await sleep(this.#o.probeIntervalMs, signal);
+      await sleep(systemClock, this.#o.probeIntervalMs, signal);
     }
   }
 
@@ -194,16 +195,4 @@ export class AgentMonitor {
 
 function portsOf(endpoints: string[]): number[] {
   return endpoints.map((e) => Number(e.slice(e.lastIndexOf(":") + 1))).filter((p) => p > 0);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -1,6 +1,7 @@
 /** fsb-controller's flags and environment, parsed and validated with no side effects. */
 import { parseArgs } from "node:util";
 import { type ConsistencyMode, ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import { absolutePath, intInRange } from "../core/config-values.ts";
 import { parseDuration } from "./duration.ts";
 
 export interface BindAddress {
@@ -131,7 +132,7 @@ export function parseControllerConfig(
   const poolNamespace = flag("pool-namespace") ?? "default";
   if (!isDnsLabel(poolNamespace))
     throw invalidArgument("--pool-namespace", `"${poolNamespace}" must be a DNS-1123 label`);
-  const dataDir = absolute(flag("data-dir") ?? "/var/lib/fast-sandbox", "--data-dir");
+  const dataDir = absolutePath(flag("data-dir") ?? "/var/lib/fast-sandbox", "--data-dir");
   const probeIntervalMs = parseDuration(flag("agent-probe-interval") ?? "2s", "--agent-probe-interval");
   const lossTimeoutMs = parseDuration(flag("agent-loss-timeout") ?? "15s", "--agent-loss-timeout");
   if (lossTimeoutMs <= probeIntervalMs) {
@@ -160,12 +161,12 @@ export function parseControllerConfig(
       pool,
       poolNamespace,
       localAgentPrefix: localAgentPrefix(flag("local-agent-prefix") ?? pool),
-      containerdSocket: absolute(
+      containerdSocket: absolutePath(
         flag("containerd-socket") ?? "/run/containerd/containerd.sock",
         "--containerd-socket",
       ),
       containerdNamespace: flag("containerd-namespace") ?? "k8s.io",
-      agentLogDir: absolute(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
+      agentLogDir: absolutePath(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
     },
   };
 }
@@ -187,23 +188,4 @@ export function bindAddress(raw: string, field: string): BindAddress {
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) throw invalidArgument(field, `"${raw}" is not [host]:port`);
   return { host: m[1] ?? m[2] ?? "", port };
-}
-
-function intInRange(
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  field: string,
-): number {
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw)) throw invalidArgument(field, `"${raw}" is not a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw invalidArgument(field, `${value} is outside ${min}-${max}`);
-  return value;
-}
-
-function absolute(p: string, field: string): string {
-  if (!p.startsWith("/")) throw invalidArgument(field, `"${p}" must be an absolute path`);
-  return p;
 }

@@ -2,10 +2,11 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../agent/controller-registration.ts";
+import { freePort } from "../core/free-port.ts";
+import { isProcessAlive } from "../core/process-alive.ts";
 
 const agentEntry = path.resolve(import.meta.dirname, "../bin/fsb-agent.ts");
 /** An agent answers /healthz within ~100 ms of start here; the bound covers a loaded CI machine. */
@@ -146,7 +147,7 @@ export class LocalAgentLauncher {
   #watchAdopted(agent: LocalAgent): void {
     const check = () => {
       if (this.#stopping || this.#agents.get(agent.agentId) !== agent) return;
-      if (isAlive(agent.pid)) return this.#later(check, ADOPTED_POLL_MS);
+      if (isProcessAlive(agent.pid)) return this.#later(check, ADOPTED_POLL_MS);
       this.#o.logger.warn({ agentId: agent.agentId }, "adopted local agent is gone; starting a new one");
       this.#o.onAgentDown(agent.agentId);
       void this.#launch(agent.agentId, agent.port).then(() => this.#writeState());
@@ -177,7 +178,7 @@ export class LocalAgentLauncher {
 
   async #waitReady(agent: LocalAgent): Promise<boolean> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && isAlive(agent.pid)) {
+    while (Date.now() < deadline && isProcessAlive(agent.pid)) {
       if (await this.#answers(agent)) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -186,7 +187,7 @@ export class LocalAgentLauncher {
 
   /** Whether a process that answers as this agent listens on the port (a PID alone could be reused). */
   async #answers(agent: LocalAgent): Promise<boolean> {
-    if (!isAlive(agent.pid)) return false;
+    if (!isProcessAlive(agent.pid)) return false;
     try {
       const res = await fetch(`http://127.0.0.1:${agent.port}/api/v1/agent/status`, {
         headers: this.#o.agentToken ? { authorization: `Bearer ${this.#o.agentToken}` } : {},
@@ -213,31 +214,10 @@ export class LocalAgentLauncher {
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function stopPid(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
+  if (!isProcessAlive(pid)) return;
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
+  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
 }
