@@ -5,7 +5,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { FailurePolicy, type SandboxInfo } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import {
+  FailurePolicy,
+  type SandboxInfo,
+  WatchEvent_Type,
+} from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { AgentStatusView } from "../../packages/server/src/controller/agent-client.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
@@ -81,20 +85,30 @@ async function containerPid(ctl: ControllerProcess, agentId: string, sandboxId: 
 }
 
 /** Records every state a sandbox passes through, as `phase:exitCode:readyReason`, until stopped. */
-function recordStates(ctl: ControllerProcess, name: string): { seen: string[]; stop(): Promise<void> } {
+async function recordStates(
+  ctl: ControllerProcess,
+  name: string,
+): Promise<{ seen: string[]; stop(): Promise<void> }> {
   const abort = new AbortController();
   const seen: string[] = [];
+  let synced = () => {};
+  const isSynced = new Promise<void>((resolve) => (synced = resolve));
   const watching = (async () => {
     try {
       for await (const event of ctl.client.watchSandboxes({}, { signal: abort.signal })) {
+        if (event.type === WatchEvent_Type.SYNCED) synced();
         const s = event.sandbox;
         if (s?.name !== name) continue;
         seen.push(`${s.phase}:${s.exitCode ?? ""}:${condition(s, "Ready")?.reason ?? ""}`);
       }
     } catch (err) {
       if (!abort.signal.aborted) throw err;
+    } finally {
+      synced();
     }
   })();
+  // Only once the initial list is through is every later change certain to be seen.
+  await isSynced;
   return {
     seen,
     async stop() {
@@ -244,7 +258,7 @@ describe("recreation, reset and updates", () => {
     assert.equal(created.failurePolicy, FailurePolicy.AUTO_RECREATE);
     const recorded = await waitFor(ctl, "phoenix", (s) => s.uid !== "", "recorded");
 
-    const states = recordStates(ctl, "phoenix");
+    const states = await recordStates(ctl, "phoenix");
     const pid = await containerPid(ctl, created.agent, created.sandboxId);
     process.kill(pid, "SIGKILL");
 

@@ -31,7 +31,7 @@ async function rejectsWith(promise: Promise<unknown>, code: Code, pattern?: RegE
 /** The message the registry gives when every agent of the default pool is full. */
 function poolFull(name: string, agents: number, used: number, total: number): RegExp {
   return new RegExp(
-    `^cannot place sandbox "${name}-[0-9a-f]{8}" in pool "default-pool" of namespace "default": ` +
+    `^cannot place sandbox "default/${name}" in pool "default-pool" of namespace "default": ` +
       `all ${agents} agents are full \\(${used} of ${total} slots used\\)$`,
   );
 }
@@ -206,7 +206,7 @@ describe("exposed ports", () => {
       ctl.client.createSandbox({ name: "port-b", ...SLEEP, exposedPorts: [PORT] }),
       Code.ResourceExhausted,
       new RegExp(
-        `^cannot place sandbox "port-b-[0-9a-f]{8}" in pool "default-pool" of namespace "default": ` +
+        `^cannot place sandbox "default/port-b" in pool "default-pool" of namespace "default": ` +
           `port ${PORT} is in use on all 2 eligible agents$`,
       ),
     );
@@ -296,13 +296,12 @@ describe("image affinity", () => {
     assert.match(await metrics(ctl), /fsb_registry_slots\{state="used"\} 4\n/);
   });
 
-  it("falls back to an agent without the image only when no other has room, which fails clearly and leaves nothing", async () => {
+  it("does not fall back to an agent without the image when those with it are full, and leaves nothing", async () => {
+    // Agents do not pull: an idle agent without the image is no place for it.
     await rejectsWith(
       ctl.client.createSandbox({ name: "aff-4", ...SLEEP }),
-      Code.FailedPrecondition,
-      new RegExp(
-        `image ${TEST_IMAGE.replaceAll(".", "\\.")} is not on this node \\(containerd namespace ${EMPTY_NAMESPACE}\\)`,
-      ),
+      Code.ResourceExhausted,
+      /^cannot place sandbox "default\/aff-4" in pool "default-pool" of namespace "default": all 2 agents are full/,
     );
     await rejectsWith(ctl.client.getSandbox({ name: "aff-4" }), Code.NotFound);
     assert.deepEqual(await new ContainerRuntime(await emptyConn).list({}), []);

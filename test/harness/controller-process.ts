@@ -49,7 +49,20 @@ export interface ControllerProcess {
   cleanup(): Promise<void>;
 }
 
+/** Free ports are picked before the controller binds them; another process may win the race. */
+const PORT_RACE_ATTEMPTS = 3;
+
 export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (options.reuse || attempt >= PORT_RACE_ATTEMPTS || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(options: ControllerProcessOptions): Promise<ControllerProcess> {
   const reuse = options.reuse;
   const dataDir = reuse?.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "fsb-ctl-")));
   const token = reuse?.token ?? randomBytes(16).toString("hex");

@@ -70,12 +70,14 @@ export const SandboxCondition = {
 export const SandboxReason = {
   Allocated: "Allocated",
   NoCapacity: "NoCapacity",
+  ImageNotCached: "ImageNotCached",
   AgentCreateFailed: "AgentCreateFailed",
   Started: "Started",
   ContainerExited: "ContainerExited",
   AgentLost: "AgentLost",
   Expired: "Expired",
   Recreating: "Recreating",
+  Resetting: "Resetting",
   Deleting: "Deleting",
 } as const;
 

@@ -196,8 +196,16 @@ describe("agent lifecycle", () => {
   });
 
   it("SIGKILLs a process that ignores SIGTERM once the grace period ends", async () => {
-    const { sandboxId, body } = sandbox(["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]);
+    const { sandboxId, body } = sandbox([
+      "sh",
+      "-c",
+      "trap '' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
     assert.equal((await agent.request("POST", "/api/v1/agent/create", body)).status, 200);
+    await eventually(
+      () => logs(sandboxId),
+      (t) => t.includes("ready"),
+    );
     const started = Date.now();
     const res = await agent.request("POST", "/api/v1/agent/delete", { sandboxId, gracePeriodSeconds: 2 });
     const took = Date.now() - started;
@@ -208,8 +216,17 @@ describe("agent lifecycle", () => {
   });
 
   it("stops a process that handles SIGTERM without waiting for the grace period", async () => {
-    const { sandboxId, body } = sandbox(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+    const { sandboxId, body } = sandbox([
+      "sh",
+      "-c",
+      "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
     assert.equal((await agent.request("POST", "/api/v1/agent/create", body)).status, 200);
+    // Until the trap is set, PID 1 has no handler and the kernel drops SIGTERM.
+    await eventually(
+      () => logs(sandboxId),
+      (t) => t.includes("ready"),
+    );
     const started = Date.now();
     const res = await agent.request("POST", "/api/v1/agent/delete", { sandboxId, gracePeriodSeconds: 30 });
     assert.equal(res.status, 200);

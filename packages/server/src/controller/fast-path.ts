@@ -27,6 +27,7 @@ import { agentCreateRequest } from "./agent-request.ts";
 import { setCondition } from "./conditions.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import { persistFastCreate } from "./fast-create-persist.ts";
+import { allocateSandbox } from "./placement.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { newSandboxId } from "./sandbox-id.ts";
 import { GRACE_ANNOTATION, SANDBOX_KIND } from "./sandbox-reconciler.ts";
@@ -290,13 +291,7 @@ export class FastPath {
   ): Promise<Sandbox> {
     const key = objectKey(namespace, name);
     const sandboxId = newSandboxId(name);
-    const allocation = this.#o.registry.allocate({
-      key: sandboxId,
-      pool: spec.poolRef ?? "default-pool",
-      namespace,
-      image: spec.image,
-      ports: spec.exposedPorts ?? [],
-    });
+    const allocation = allocateSandbox(this.#o.registry, { namespace, name, spec }, sandboxId);
     const now = new Date(this.#now());
     const sandbox: Sandbox = {
       apiVersion: API_VERSION,

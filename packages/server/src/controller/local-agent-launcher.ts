@@ -13,6 +13,8 @@ const agentEntry = path.resolve(import.meta.dirname, "../bin/fsb-agent.ts");
 const READY_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 15_000;
+/** Attempts to bring an agent up, each on a fresh port after the first. */
+const LAUNCH_ATTEMPTS = 3;
 /** How often an adopted agent (not our child any more) is checked for liveness. */
 const ADOPTED_POLL_MS = 2000;
 
@@ -73,7 +75,7 @@ export class LocalAgentLauncher {
           this.#watchAdopted(known);
           this.#o.onAgentUp(this.#registration(known));
         } else {
-          await this.#launch(agentId, known?.port ?? (await freePort()));
+          await this.#launchWithRetry(agentId, known?.port);
         }
       }),
     );
@@ -91,6 +93,28 @@ export class LocalAgentLauncher {
 
   agents(): LocalAgent[] {
     return [...this.#agents.values()];
+  }
+
+  /** Launches on `port` (or a free one); if the agent does not come up, tries again on fresh ports. */
+  async #launchWithRetry(agentId: string, port: number | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#launch(agentId, port ?? (await freePort()));
+      } catch (err) {
+        if (attempt >= LAUNCH_ATTEMPTS || this.#stopping) throw err;
+        this.#o.logger.warn({ agentId, err }, "local agent did not start; trying another port");
+        port = undefined;
+      }
+    }
+  }
+
+  async #relaunch(agentId: string): Promise<void> {
+    try {
+      await this.#launchWithRetry(agentId, undefined);
+      await this.#writeState();
+    } catch (err) {
+      this.#o.logger.error({ agentId, err }, "could not restart local agent");
+    }
   }
 
   async #launch(agentId: string, port: number): Promise<void> {
@@ -135,9 +159,12 @@ export class LocalAgentLauncher {
       if (this.#stopping || this.#agents.get(agentId) !== agent) return;
       this.#o.logger.warn({ agentId, code, signal }, "local agent exited; restarting it");
       this.#o.onAgentDown(agentId);
-      this.#later(() => void this.#launch(agentId, port).then(() => this.#writeState()));
+      // A fresh port: the old one may have been taken meanwhile, and that would loop forever.
+      this.#later(() => void this.#relaunch(agentId));
     });
     if (!(await this.#waitReady(agent))) {
+      this.#agents.delete(agentId);
+      await stopPid(agent.pid);
       throw new Error(`local agent ${agentId} did not become healthy; see ${logFile}`);
     }
     this.#o.logger.info({ agentId, pid: agent.pid, port }, "local agent up");
@@ -150,7 +177,7 @@ export class LocalAgentLauncher {
       if (isProcessAlive(agent.pid)) return this.#later(check, ADOPTED_POLL_MS);
       this.#o.logger.warn({ agentId: agent.agentId }, "adopted local agent is gone; starting a new one");
       this.#o.onAgentDown(agent.agentId);
-      void this.#launch(agent.agentId, agent.port).then(() => this.#writeState());
+      void this.#relaunch(agent.agentId);
     };
     this.#later(check, ADOPTED_POLL_MS);
   }

@@ -41,6 +41,13 @@ const readyFalse = (sinceMs: number): Condition[] => [
     lastTransitionTime: iso(-sinceMs),
   },
 ];
+const scheduledFalse = (reason: string): Condition => ({
+  type: "Scheduled",
+  status: "False",
+  reason,
+  message: "",
+  lastTransitionTime: iso(-1000),
+});
 const running: SandboxStatus = { phase: "Running", assignedAgent: "a1", sandboxID: "s-1" };
 const healthy = { healthy: true };
 const present = (phase: string, exitCode: number | null = null): OnAgent => ({
@@ -149,15 +156,27 @@ describe("planSandbox", () => {
       name: "a recreation stuck in Pending past its window gives up",
       sb: sandbox(
         { failurePolicy: "AutoRecreate", recoveryTimeoutSeconds: 5 },
-        { phase: "Pending", recreations: 1, conditions: readyFalse(6000) },
+        { phase: "Pending", recreations: 1, conditions: [...readyFalse(6000), scheduledFalse("Recreating")] },
       ),
       want: { kind: "giveUp" },
+    },
+    {
+      name: "a reset pending long after an old failure does not give up (regression)",
+      sb: sandbox(
+        { failurePolicy: "AutoRecreate", recoveryTimeoutSeconds: 5 },
+        {
+          phase: "Pending",
+          recreations: 2,
+          conditions: [...readyFalse(60_000), scheduledFalse("Resetting")],
+        },
+      ),
+      want: { kind: "schedule" },
     },
     {
       name: "a recreation in Pending within its window keeps scheduling",
       sb: sandbox(
         { failurePolicy: "AutoRecreate" },
-        { phase: "Pending", recreations: 1, conditions: readyFalse(1000) },
+        { phase: "Pending", recreations: 1, conditions: [...readyFalse(1000), scheduledFalse("Recreating")] },
       ),
       want: { kind: "schedule" },
     },

@@ -5,6 +5,7 @@ import {
   type Sandbox,
   SandboxCondition,
   SandboxPhase,
+  SandboxReason,
 } from "@fast-sandbox/api";
 
 /** The sandbox as its agent last reported it: absent, or present with its agent-side phase. */
@@ -75,8 +76,12 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
   }
 
   if (!status.assignedAgent || !status.sandboxID) {
-    // Pending: a recreation that cannot find room gives up once its recovery window has passed.
-    if ((status.recreations ?? 0) > 0 && !withinRecovery(sandbox, now)) return { kind: "giveUp" };
+    // Pending: a recreation after a failure that cannot find room gives up once its recovery
+    // window has passed. A reset is a request, not a recovery: it never gives up.
+    const scheduled = status.conditions?.find((c) => c.type === SandboxCondition.Scheduled);
+    if (scheduled?.reason === SandboxReason.Recreating && !withinRecovery(sandbox, now)) {
+      return { kind: "giveUp" };
+    }
     return { kind: "schedule" };
   }
   if (phase === SandboxPhase.Bound || !activePhases.has(phase ?? "")) return { kind: "start" };

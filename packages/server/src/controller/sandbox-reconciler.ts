@@ -18,6 +18,7 @@ import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
 import { agentCreateRequest } from "./agent-request.ts";
 import { setCondition } from "./conditions.ts";
+import { allocateSandbox } from "./placement.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { newSandboxId } from "./sandbox-id.ts";
 import { planSandbox, type SandboxDecision } from "./sandbox-plan.ts";
@@ -29,6 +30,8 @@ export const GRACE_ANNOTATION = "sandbox.fast.io/delete-grace-seconds";
 const MAX_STEPS = 8;
 /** Retry delay when no agent has room; capacity frees up as sandboxes go. */
 const NO_CAPACITY_RETRY_MS = 1000;
+/** Retry delay when no agent has the image; loading one into a node takes a person or a pipeline. */
+const IMAGE_RETRY_MS = 5000;
 /** Retry delay when the assigned agent is not known yet (the controller just restarted). */
 const UNKNOWN_AGENT_RETRY_MS = 500;
 
@@ -222,12 +225,13 @@ export class SandboxReconciler {
           await this.#writeStatus(sandbox, {
             ...unassigned(status),
             phase: SandboxPhase.Pending,
+            recreations: (status.recreations ?? 0) + 1,
             ...(sandbox.spec.resetRevision ? { acceptedResetRevision: sandbox.spec.resetRevision } : {}),
             conditions: this.#condition(
               status,
               SandboxCondition.Scheduled,
               "False",
-              SandboxReason.Recreating,
+              SandboxReason.Resetting,
               "reset requested",
             ),
           }),
@@ -270,15 +274,15 @@ export class SandboxReconciler {
     const spec = sandbox.spec;
     let allocation: ReturnType<AgentRegistry["allocate"]>;
     try {
-      allocation = this.#o.registry.allocate({
-        key: sandboxId,
-        pool: spec.poolRef || "default-pool",
-        namespace: sandbox.metadata.namespace,
-        image: spec.image,
-        ports: spec.exposedPorts ?? [],
-      });
+      allocation = allocateSandbox(
+        this.#o.registry,
+        { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, spec },
+        sandboxId,
+      );
     } catch (err) {
-      if (!isFsbError(err, ErrorCode.ResourceExhausted)) throw err;
+      const noRoom = isFsbError(err, ErrorCode.ResourceExhausted);
+      if (!noRoom && !isFsbError(err, ErrorCode.FailedPrecondition)) throw err;
+      // Room or the image may appear later (sandboxes end, images get loaded): stay Pending and look again.
       await this.#writeStatus(sandbox, {
         ...status,
         phase: SandboxPhase.Pending,
@@ -286,11 +290,11 @@ export class SandboxReconciler {
           status,
           SandboxCondition.Scheduled,
           "False",
-          SandboxReason.NoCapacity,
+          noRoom ? SandboxReason.NoCapacity : SandboxReason.ImageNotCached,
           err.message,
         ),
       });
-      return { requeueAfterMs: NO_CAPACITY_RETRY_MS };
+      return { requeueAfterMs: noRoom ? NO_CAPACITY_RETRY_MS : IMAGE_RETRY_MS };
     }
     try {
       return next(

@@ -825,3 +825,43 @@ function bruteForce(
   });
   return eligible[0]?.id;
 }
+
+describe("AgentRegistry with requireImage (agents that cannot pull)", () => {
+  const withImage = (id: string) => agentInfo(id, { images: ["alpine"] });
+
+  it("never places on an agent without the image, however idle it is", () => {
+    const registry = registryWith([withImage("cached"), agentInfo("empty")]);
+    load(registry, "cached", 4);
+    assert.equal(registry.allocate(request("a", { requireImage: true })).agentId, "cached");
+  });
+
+  it("answers RESOURCE_EXHAUSTED naming the sandbox when every agent with the image is full", () => {
+    const registry = registryWith([withImage("cached"), agentInfo("empty")]);
+    load(registry, "cached", 5);
+    assertFsbError(
+      () => registry.allocate(request("b", { requireImage: true, displayName: "team/b" })),
+      ErrorCode.ResourceExhausted,
+      (err) => {
+        assert.match(err.message, /^cannot place sandbox "team\/b"/);
+        assert.match(err.message, /its only agent is full \(5 of 5 slots used\)/);
+      },
+    );
+  });
+
+  it("answers FAILED_PRECONDITION on the image when no agent in the pool has it", () => {
+    const registry = registryWith([agentInfo("empty-1"), agentInfo("empty-2")]);
+    assertFsbError(
+      () => registry.allocate(request("c", { requireImage: true })),
+      ErrorCode.FailedPrecondition,
+      (err) => {
+        assert.equal(err.field, "image");
+        assert.match(err.message, /docker\.io\/library\/alpine:latest is not on any agent of pool/);
+      },
+    );
+  });
+
+  it("still falls back to any agent without requireImage (the default)", () => {
+    const registry = registryWith([agentInfo("empty")]);
+    assert.equal(registry.allocate(request("d")).agentId, "empty");
+  });
+});

@@ -23,6 +23,13 @@ export interface AllocationRequest {
   preferAgent?: string;
   /** Never chosen (e.g. agents that just failed to create this sandbox). */
   avoidAgents?: readonly string[];
+  /**
+   * Only agents that have the image cached qualify (agents that cannot pull). With none in the
+   * pool having it at all, the error is FAILED_PRECONDITION instead of RESOURCE_EXHAUSTED.
+   */
+  requireImage?: boolean;
+  /** How messages name the sandbox (e.g. `namespace/name`); the key when absent. */
+  displayName?: string;
 }
 
 /** A held slot (and ports) on one agent. */
@@ -246,8 +253,11 @@ export class AgentRegistry {
     const avoid = request.avoidAgents?.length ? new Set(request.avoidAgents) : undefined;
 
     const pool = this.#pools.get(poolKey(namespace, poolName));
+    const requireImage = request.requireImage === true;
     const fits = (agent: AgentState): boolean =>
-      (avoid === undefined || !avoid.has(agent.info.id)) && this.#ports.allFree(agent.info.address, ports);
+      (avoid === undefined || !avoid.has(agent.info.id)) &&
+      (!requireImage || agent.images.has(image)) &&
+      this.#ports.allFree(agent.info.address, ports);
 
     let chosen: AgentState | undefined;
     if (request.preferAgent !== undefined && pool !== undefined) {
@@ -257,12 +267,21 @@ export class AgentRegistry {
       }
     }
     if (chosen === undefined && pool !== undefined) {
-      chosen = pool.byImage.get(image)?.find(fits) ?? pool.open.find(fits);
+      chosen = pool.byImage.get(image)?.find(fits) ?? (requireImage ? undefined : pool.open.find(fits));
     }
     if (chosen === undefined) {
+      const name = request.displayName ?? key;
+      if (requireImage && pool !== undefined && ![...pool.agents].some((a) => a.images.has(image))) {
+        throw new FsbError(
+          ErrorCode.FailedPrecondition,
+          `image ${image} is not on any agent of pool "${poolName}" in namespace "${namespace}"; ` +
+            "agents do not pull images, so load it into the nodes' containerd first",
+          { field: "image" },
+        );
+      }
       throw new FsbError(
         ErrorCode.ResourceExhausted,
-        noFitMessage(this.#tally(key, namespace, poolName, ports, avoid)),
+        noFitMessage(this.#tally(name, namespace, poolName, ports, avoid, requireImage ? image : undefined)),
       );
     }
     return this.#view(this.#reserve(key, chosen, ports));
@@ -457,6 +476,7 @@ export class AgentRegistry {
     poolName: string,
     ports: readonly number[],
     avoid: ReadonlySet<string> | undefined,
+    image: string | undefined,
   ): NoFitTally {
     const tally: NoFitTally = {
       key,
@@ -483,6 +503,8 @@ export class AgentRegistry {
     }
     const hits = tally.portHits as Map<number, number>;
     for (const agent of pool.agents) {
+      // With the image required, agents without it are not candidates at all.
+      if (image !== undefined && !agent.images.has(image)) continue;
       tally.total++;
       if (avoid?.has(agent.info.id)) tally.avoided++;
       else if (!agent.info.healthy) tally.unhealthy++;

@@ -5,7 +5,7 @@
  * registry applies them: avoided, unhealthy, draining, full, ports.
  */
 export interface NoFitTally {
-  /** The sandbox's key, `namespace/name`. */
+  /** How the sandbox is named in the message (`namespace/name`, or its key). */
   key: string;
   namespace: string;
   pool: string;
