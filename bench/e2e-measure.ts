@@ -1,4 +1,5 @@
 /** The end-to-end benchmark's loops: sequential creates (concurrency 1) and bursts of creates in flight at once. */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { E2ePath, PathName } from "./e2e-paths.ts";
 
 /** A progress line is printed every this many sequential iterations. */
@@ -17,6 +18,8 @@ export type SamplesByPath = Record<PathName, PathSamples>;
 export interface SequentialOptions {
   runs: number;
   warmup: number;
+  /** Idle time after each removal, so the next create does not share the CPUs with its teardown. */
+  settleMs: number;
 }
 
 export interface ConcurrentOptions {
@@ -26,6 +29,8 @@ export interface ConcurrentOptions {
   warmupRounds: number;
   /** The burst's creates are spread over this many floor shim groups, as the controller spreads them over its agents. */
   lanes: number;
+  /** Idle time after each burst's removal (the kernel tears down cgroups and mounts after the deletes return). */
+  settleMs: number;
 }
 
 function emptySamples(): SamplesByPath {
@@ -38,10 +43,22 @@ function record(samples: PathSamples, ms: number, placedOn: string): void {
   samples.placements[placedOn] = (samples.placements[placedOn] ?? 0) + 1;
 }
 
-/** The paths starting at a different one each iteration, so no path always follows the same other path. */
-function rotated(paths: readonly E2ePath[], iteration: number): E2ePath[] {
-  const shift = iteration % paths.length;
-  return [...paths.slice(shift), ...paths.slice(0, shift)];
+/** Every ordering of `items`, in a fixed order. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+/**
+ * Iteration i runs the paths in the i-th of all their orderings, cyclically. Over a full cycle every
+ * path goes first, second and last equally often and follows each other path equally often, so
+ * the leftovers of one path's teardown do not always land on the same other path.
+ */
+function orderings(paths: readonly E2ePath[]): (iteration: number) => E2ePath[] {
+  const all = permutations(paths);
+  return (iteration) => all[iteration % all.length] ?? [...paths];
 }
 
 /**
@@ -55,14 +72,16 @@ export async function measureSequential(
   say: (message: string) => void,
 ): Promise<SamplesByPath> {
   const samples = emptySamples();
+  const order = orderings(paths);
   const total = options.warmup + options.runs;
   for (let i = 0; i < total; i++) {
     const warm = i < options.warmup;
-    for (const benchPath of rotated(paths, i)) {
+    for (const benchPath of order(warm ? i : i - options.warmup)) {
       signal.throwIfAborted();
       const id = `e2e-${benchPath.name}-c1-${warm ? `w${i}` : i - options.warmup}`;
       const sample = await benchPath.create(id, 0);
       await benchPath.remove([id]);
+      await sleep(options.settleMs);
       if (!warm) record(samples[benchPath.name], sample.ms, sample.placedOn);
     }
     const done = i + 1 - options.warmup;
@@ -85,12 +104,14 @@ export async function measureConcurrent(
   say: (message: string) => void,
 ): Promise<SamplesByPath> {
   const samples = emptySamples();
+  const order = orderings(paths);
   const total = options.warmupRounds + options.rounds;
   const label = `concurrency ${options.concurrency}`;
   for (let round = 0; round < total; round++) {
     const warm = round < options.warmupRounds;
     const tag = warm ? `w${round}` : String(round - options.warmupRounds);
-    for (const benchPath of rotated(paths, round)) {
+    // Warm-up rounds do not count towards the ordering cycle, so the timed rounds complete whole cycles.
+    for (const benchPath of order(warm ? round : round - options.warmupRounds)) {
       signal.throwIfAborted();
       const ids = Array.from(
         { length: options.concurrency },
@@ -101,13 +122,16 @@ export async function measureConcurrent(
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
       await benchPath.remove(ids);
+      await sleep(options.settleMs);
       if (warm) continue;
-      for (const r of results)
+      for (const r of results) {
         if (r.status === "fulfilled") record(samples[benchPath.name], r.value.ms, r.value.placedOn);
+      }
     }
-    say(
-      `${label}: ${warm ? `warm-up round ${round + 1}` : `round ${round + 1 - options.warmupRounds}/${options.rounds}`} done`,
-    );
+    const done = warm
+      ? `warm-up round ${round + 1}`
+      : `round ${round + 1 - options.warmupRounds}/${options.rounds}`;
+    say(`${label}: ${done} done`);
   }
   return samples;
 }

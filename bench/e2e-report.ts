@@ -35,14 +35,16 @@ export interface RunSetup {
   agents: number;
   capacity: number;
   probeInterval: string;
+  /** fsb-controller's --workers, as the report states it. */
+  workers: string;
   client: string;
 }
 
 /** One concurrency's results: the summaries and the two design targets. */
 export interface ConcurrencyResult {
   concurrency: number;
-  /** How the samples were taken, in words (runs, rounds, warm-up). */
-  method: string;
+  /** How the samples were taken, in words (runs, rounds, warm-up, order), one line each. */
+  method: string[];
   summaries: LatencySummary[];
   fastOverFloor: number;
   fastOverFloorMet: boolean;
@@ -88,7 +90,7 @@ export function loadAverage(): number {
 /** Reduces one concurrency's samples to summaries and the two target checks. */
 export function concurrencyResult(
   concurrency: number,
-  method: string,
+  method: string[],
   samples: SamplesByPath,
 ): ConcurrencyResult {
   const summaries = PATH_ORDER.map((name) => summarize(name, samples[name].ms));
@@ -124,7 +126,8 @@ function placementText(placements: Record<string, number>): string {
 
 function concurrencyReport(result: ConcurrencyResult): string[] {
   return [
-    `concurrency ${result.concurrency}: ${result.method}`,
+    `concurrency ${result.concurrency}:`,
+    ...result.method.map((line) => `  ${line}`),
     "",
     formatTable(result.summaries),
     "",
@@ -146,7 +149,7 @@ export function formatReport(result: E2eResult): string {
     `load:       1-min load average ${result.loadAverage.start.toFixed(LOAD_DECIMALS)} at start, ` +
       `${result.loadAverage.end.toFixed(LOAD_DECIMALS)} at end`,
     `controller: fsb-controller process, ${setup.agents} local agents × capacity ${setup.capacity}, ` +
-      `probe interval ${setup.probeInterval}`,
+      `probe interval ${setup.probeInterval}, workers ${setup.workers}`,
     `client:     ${setup.client}`,
     "shims:      one anchor sandbox per agent and per floor shim group for the whole run",
     "",

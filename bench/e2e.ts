@@ -37,14 +37,22 @@ const AGENT_CAPACITY = 8;
 const PROBE_INTERVAL = "2s";
 const LOSS_TIMEOUT = "15s";
 const BURST_CONCURRENCY = 16;
-const DEFAULT_RUNS = 50;
+/** 9 full cycles of the 6 path orders (see e2e-measure.ts). */
+const DEFAULT_RUNS = 54;
 /** Fewer samples make p95/p99 meaningless. */
 const MIN_RUNS = 30;
-const DEFAULT_ROUNDS = 5;
+/** One full cycle of the 6 path orders. */
+const DEFAULT_ROUNDS = 6;
 /** Untimed sequential iterations per path first, so shims, page cache and JIT are warm. */
 const DEFAULT_WARMUP = 3;
+/** fsb-controller's --workers default, stated in the report when the flag is not given. */
+const CONTROLLER_DEFAULT_WORKERS = 8;
 /** Untimed bursts per path before the timed ones. */
 const WARMUP_ROUNDS = 1;
+/** Idle time after each sequential removal, the same for every path (untimed). */
+const SEQUENTIAL_SETTLE_MS = 50;
+/** Idle time after each burst's removal: 16 containers' cgroups and mounts go away after the deletes return. */
+const BURST_SETTLE_MS = 500;
 /** How long a local agent gets to exit after SIGTERM before it is killed (clean-up safety net). */
 const AGENT_STOP_TIMEOUT_MS = 15_000;
 const STOP_POLL_MS = 50;
@@ -57,10 +65,12 @@ interface BenchOptions {
   runs: number;
   rounds: number;
   warmup: number;
+  /** fsb-controller's --workers; undefined keeps the controller's default. */
+  workers: number | undefined;
   json: boolean;
 }
 
-const usage = `Usage: node bench/e2e.ts [--runs N] [--rounds N] [--warmup N] [--json]
+const usage = `Usage: node bench/e2e.ts [--runs N] [--rounds N] [--warmup N] [--workers N] [--json]
 
 Measures CreateSandbox of busybox \`sleep 3600\` (image cached) at the client, through a real
 fsb-controller with ${AGENTS} local agents, in fast and in strong mode, against the bare containerd
@@ -70,6 +80,8 @@ create at a time, then ${BURST_CONCURRENCY} in flight at once.
   --runs N     timed sequential runs per path (default ${DEFAULT_RUNS}, at least ${MIN_RUNS})
   --rounds N   timed bursts of ${BURST_CONCURRENCY} per path (default ${DEFAULT_ROUNDS})
   --warmup N   untimed sequential runs per path first (default ${DEFAULT_WARMUP})
+  --workers N  passed to fsb-controller as --workers (concurrent reconciles, which bound
+               strong-mode creates in flight; default: the controller's own, ${CONTROLLER_DEFAULT_WORKERS})
   --json       print the results, with every sample, as JSON instead of tables
 `;
 
@@ -82,6 +94,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       runs: { type: "string" },
       rounds: { type: "string" },
       warmup: { type: "string" },
+      workers: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -91,10 +104,13 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
   if (runs < MIN_RUNS) throw new Error(`--runs must be at least ${MIN_RUNS}, got ${runs}`);
   const rounds = wholeNumber(values.rounds, DEFAULT_ROUNDS, "--rounds");
   if (rounds < 1) throw new Error("--rounds must be at least 1");
+  const workers = values.workers === undefined ? undefined : wholeNumber(values.workers, 0, "--workers");
+  if (workers === 0) throw new Error("--workers must be at least 1");
   return {
     runs,
     rounds,
     warmup: wholeNumber(values.warmup, DEFAULT_WARMUP, "--warmup"),
+    workers,
     json: !!values.json,
   };
 }
@@ -124,16 +140,21 @@ async function removeAll(runtime: ContainerRuntime): Promise<number> {
  * the last container of its group, so without anchors every sequential create would pay for a new
  * shim. The controller places least-loaded first, so creating the anchors one by one spreads them.
  */
-async function createAnchors(api: E2ePath, floor: E2ePath): Promise<void> {
+async function createAnchors(api: E2ePath, floor: E2ePath): Promise<{ api: string[]; floor: string[] }> {
+  const ids = {
+    api: Array.from({ length: AGENTS }, (_, i) => `e2e-anchor-${i}`),
+    floor: Array.from({ length: AGENTS }, (_, lane) => `e2e-floor-anchor-${lane}`),
+  };
   const agents = new Set<string>();
-  for (let i = 0; i < AGENTS; i++) agents.add((await api.create(`e2e-anchor-${i}`, i)).placedOn);
+  for (const [i, id] of ids.api.entries()) agents.add((await api.create(id, i)).placedOn);
   if (agents.size !== AGENTS) {
     throw new Error(`the ${AGENTS} anchors landed on ${agents.size} agent(s) (${[...agents]}), not one each`);
   }
-  for (let lane = 0; lane < AGENTS; lane++) await floor.create(`e2e-floor-anchor-${lane}`, lane);
+  for (const [lane, id] of ids.floor.entries()) await floor.create(id, lane);
   say(
     `anchors on agents ${[...agents].sort().join(", ")} and floor shim groups ${floorAgentId(0)}…${AGENTS - 1}`,
   );
+  return ids;
 }
 
 /** The local agents' PIDs, from the state file the controller's launcher keeps in its data dir. */
@@ -215,7 +236,11 @@ async function main(): Promise<number> {
       probeInterval: PROBE_INTERVAL,
       lossTimeout: LOSS_TIMEOUT,
       // The harness names the test namespace; the last occurrence of a flag wins.
-      extraArgs: ["--containerd-namespace", AGENT_NAMESPACE],
+      extraArgs: [
+        "--containerd-namespace",
+        AGENT_NAMESPACE,
+        ...(options.workers === undefined ? [] : ["--workers", String(options.workers)]),
+      ],
     });
     parts.ctl = ctl;
     parts.agents = await localAgentPids(ctl);
@@ -224,17 +249,30 @@ async function main(): Promise<number> {
     const fast = apiPath(ctl.grpc, "fast");
     const floor = floorPath(floorConn, floorRuntime, image, parts.floorLogDir);
     const paths = [fast, apiPath(ctl.grpc, "strong"), floor];
-    await createAnchors(fast, floor);
+    const anchors = await createAnchors(fast, floor);
 
     const date = new Date().toISOString();
     const loadStart = loadAverage();
-    const sequential = await measureSequential(paths, options, interrupt.signal, say);
-    const burst = await measureConcurrent(
+    const sequential = await measureSequential(
       paths,
-      { concurrency: BURST_CONCURRENCY, rounds: options.rounds, warmupRounds: WARMUP_ROUNDS, lanes: AGENTS },
+      { runs: options.runs, warmup: options.warmup, settleMs: SEQUENTIAL_SETTLE_MS },
       interrupt.signal,
       say,
     );
+    const burst = await measureConcurrent(
+      paths,
+      {
+        concurrency: BURST_CONCURRENCY,
+        rounds: options.rounds,
+        warmupRounds: WARMUP_ROUNDS,
+        lanes: AGENTS,
+        settleMs: BURST_SETTLE_MS,
+      },
+      interrupt.signal,
+      say,
+    );
+    await fast.remove(anchors.api);
+    await floor.remove(anchors.floor);
     const result: E2eResult = {
       date,
       machine,
@@ -243,6 +281,8 @@ async function main(): Promise<number> {
         agents: AGENTS,
         capacity: AGENT_CAPACITY,
         probeInterval: PROBE_INTERVAL,
+        workers:
+          options.workers === undefined ? `${CONTROLLER_DEFAULT_WORKERS} (default)` : String(options.workers),
         client: CLIENT,
       },
       loadAverage: { start: loadStart, end: loadAverage() },
@@ -250,13 +290,19 @@ async function main(): Promise<number> {
       results: [
         concurrencyResult(
           1,
-          `${options.runs} runs per path after ${options.warmup} warm-up, one at a time, interleaved fast/strong/floor (rotating)`,
+          [
+            `${options.runs} runs per path after ${options.warmup} warm-up, one at a time`,
+            `paths interleaved in all 6 orders in turn, ${SEQUENTIAL_SETTLE_MS} ms idle after each delete`,
+          ],
           sequential,
         ),
         concurrencyResult(
           BURST_CONCURRENCY,
-          `${options.rounds} rounds × ${BURST_CONCURRENCY} in flight per path after ${WARMUP_ROUNDS} warm-up round, ` +
-            "each create timed on its own, interleaved (rotating)",
+          [
+            `${options.rounds} round${options.rounds === 1 ? "" : "s"} × ${BURST_CONCURRENCY} in flight per path ` +
+              `after ${WARMUP_ROUNDS} warm-up round, each create timed on its own`,
+            `paths interleaved in all 6 orders in turn, ${BURST_SETTLE_MS} ms idle after each batch delete`,
+          ],
           burst,
         ),
       ],
@@ -298,26 +344,37 @@ async function cleanUp(parts: CleanupParts): Promise<number> {
       say(`cleanup: ${what} failed: ${(err as Error).message}`);
     }
   };
-  const { ctl } = parts;
-  if (ctl) {
+  const { ctl, containerd } = parts;
+  if (ctl && isAlive(ctl.pid)) {
     // Deletes every sandbox through the API (anchors included) and waits until they are gone, then stops the controller.
     await step("deleting sandboxes through the API", () => ctl.cleanup());
+  }
+  if (ctl) {
     await step("stopping fsb-controller", () => ctl.stop());
     await step("stopping stray local agents", () => stopStrayAgents(parts.agents));
     await step(`removing ${ctl.dataDir}`, () => rm(ctl.dataDir, { recursive: true, force: true }));
   }
-  // Whatever is still in our namespaces (floor containers, anything the API left) is ours: remove it before containerd goes.
-  for (const runtime of parts.runtimes) {
-    await step("removing leftover containers", async () => {
+  // A Ctrl-C reaches the whole process group, containerd included, while the shims keep running:
+  // start it again (it finds them through its state dir) so their containers can be removed.
+  if (parts.runtimes.length > 0 && !(containerd.pid && isAlive(containerd.pid))) {
+    await step("restarting containerd to remove leftovers", async () => {
+      await containerd.start();
+      say(`containerd restarted (pid ${containerd.pid}) to remove what the run left`);
+    });
+  }
+  // Whatever is still in our namespaces (after a failure: floor containers, anything the API left) is ours.
+  for (const [i, runtime] of parts.runtimes.entries()) {
+    const namespace = parts.conns[i]?.namespace;
+    await step(`removing leftover containers in ${namespace}`, async () => {
       const left = await removeAll(runtime);
-      if (left > 0) say(`cleanup: removed ${left} leftover container(s)`);
+      if (left > 0) say(`cleanup: removed ${left} leftover container(s) in ${namespace}`);
     });
   }
   for (const conn of parts.conns) conn.close();
   const { floorLogDir } = parts;
   if (floorLogDir)
     await step(`removing ${floorLogDir}`, () => rm(floorLogDir, { recursive: true, force: true }));
-  await step("stopping containerd", () => parts.containerd.stop());
+  await step("stopping containerd", () => containerd.stop());
   return status;
 }
 

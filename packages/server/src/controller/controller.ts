@@ -4,6 +4,7 @@ import { objectKey, type Sandbox, SandboxPhase } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { Logger } from "pino";
 import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import { VERSION } from "../core/version.ts";
 import { Informer } from "../kube/informer.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
 import type { ObjectStore } from "../store/object-store.ts";
@@ -190,6 +191,12 @@ export class Controller {
       logError: (err, context) => log.error({ err, ...context }, "internal error in an API call"),
       extraHttpHandler: async (req, res) => {
         const url = (req.url ?? "/").split("?")[0];
+        if (url === "/version") {
+          res.statusCode = 200;
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ version: VERSION, node: process.version }));
+          return true;
+        }
         if (url === "/healthz" || url === "/readyz") {
           res.statusCode = url === "/readyz" && !this.#ready ? 503 : 200;
           res.end(res.statusCode === 200 ? "ok" : "starting");

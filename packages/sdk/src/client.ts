@@ -1,0 +1,117 @@
+/** The Fast Sandbox client: where to connect, with which token, and the resource methods. */
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import type { CallOptions } from "./call-options.ts";
+import { type ConfigOverrides, resolveConfig } from "./config.ts";
+import { toSdkError } from "./errors.ts";
+import { Sandboxes } from "./sandboxes.ts";
+
+/** A call without its own timeout gets this one: a create is ~70 ms, a strong one waits for Running. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Options of {@link FastSandbox}. Anything unset comes from env (`FSB_ENDPOINT`, `FSB_TOKEN`, `FSB_NAMESPACE`) or the config files. */
+export interface FastSandboxOptions extends ConfigOverrides {
+  /** `connect` (JSON-capable, HTTP/1.1; the default) or `grpc` (HTTP/2). */
+  protocol?: "connect" | "grpc";
+  /** Default timeout of each call, in milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * Connects to Fast Sandbox. With no options it finds a standalone system started by `npm start`.
+ *
+ * @example
+ * import { FastSandbox } from "@fast-sandbox/sdk";
+ * const fsb = new FastSandbox();                      // endpoint and token from env or ~/.fsb/config.yaml
+ * const box = await fsb.sandboxes.create({ image: "busybox", command: ["echo", "hi"] });
+ * for await (const text of box.logs({ follow: true })) process.stdout.write(text);
+ */
+export class FastSandbox {
+  readonly endpoint: string;
+  readonly namespace: string;
+  readonly sandboxes: Sandboxes;
+  readonly #rpc: Client<typeof FastPathService>;
+  readonly #timeoutMs: number;
+
+  constructor(options: FastSandboxOptions = {}) {
+    const config = resolveConfig(options);
+    this.endpoint = config.endpoint;
+    this.namespace = config.namespace;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const token = config.token;
+    const auth: Interceptor = (next) => (req) => {
+      if (token) req.header.set("authorization", `Bearer ${token}`);
+      return next(req);
+    };
+    const transport =
+      options.protocol === "grpc"
+        ? createGrpcTransport({ baseUrl: this.endpoint, interceptors: [auth] })
+        : createConnectTransport({ baseUrl: this.endpoint, httpVersion: "1.1", interceptors: [auth] });
+    this.#rpc = createClient(FastPathService, transport);
+    this.sandboxes = new Sandboxes(
+      {
+        rpc: this.#rpc,
+        namespace: this.namespace,
+        unary: (o, call) => this.#unary(o, call),
+        translate: (err) => toSdkError(err, this.endpoint),
+      },
+      (name, o) => this.logs(name, o),
+    );
+  }
+
+  /**
+   * A sandbox's output as text chunks. With `follow` it keeps streaming until the process exits
+   * (or `signal` aborts); `tailLines` starts that many lines before the end.
+   */
+  async *logs(
+    name: string,
+    options: { namespace?: string; follow?: boolean; tailLines?: number } & CallOptions = {},
+  ): AsyncGenerator<string> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.#rpc.getSandboxLogs(
+        {
+          name,
+          namespace: options.namespace ?? this.namespace,
+          follow: options.follow ?? false,
+          ...(options.tailLines !== undefined ? { tailLines: options.tailLines } : {}),
+        },
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        },
+      )) {
+        const text = decoder.decode(chunk.data, { stream: true });
+        if (text) yield text;
+      }
+      const rest = decoder.decode();
+      if (rest) yield rest;
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw toSdkError(err, this.endpoint);
+    }
+  }
+
+  /** The server's version (`GET /version` on the API port). */
+  async serverVersion(options: CallOptions = {}): Promise<{ version: string; node: string }> {
+    return this.#unary(options, async (signal) => {
+      const res = await fetch(new URL("/version", this.endpoint), { signal });
+      if (!res.ok) throw new Error(`GET /version answered ${res.status}`);
+      return (await res.json()) as { version: string; node: string };
+    });
+  }
+
+  async #unary<T>(
+    options: CallOptions,
+    call: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<T>,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    try {
+      return await call(signal, options.timeoutMs ?? this.#timeoutMs);
+    } catch (err) {
+      throw toSdkError(err, this.endpoint);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/** Where a client finds Fast Sandbox: options > env > ./.fsb/config.yaml > ~/.fsb/config.yaml, with named contexts. */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parse, stringify } from "yaml";
+
+/** The endpoint a standalone system (`npm start`) serves on. */
+export const DEFAULT_ENDPOINT = "http://127.0.0.1:9090";
+export const DEFAULT_NAMESPACE = "default";
+
+/** One named target: a standalone system, a cluster, ... */
+export interface ContextConfig {
+  endpoint?: string;
+  /** The token itself; prefer `tokenFile` so the config can be shared. */
+  token?: string;
+  /** A file holding the token (as `npm start` writes it). */
+  tokenFile?: string;
+  namespace?: string;
+}
+
+/** The config file: contexts by name, and which one is current. */
+export interface ConfigFile {
+  "current-context"?: string;
+  contexts?: Record<string, ContextConfig>;
+}
+
+/** What a client ends up using, and where each part came from (for `config view` and error hints). */
+export interface ResolvedConfig {
+  endpoint: string;
+  token: string | undefined;
+  namespace: string;
+  context: string | undefined;
+  /** The config files that were read, nearest first. */
+  files: string[];
+}
+
+/** Explicit settings (flags, constructor options); they win over everything else. */
+export interface ConfigOverrides {
+  endpoint?: string | undefined;
+  token?: string | undefined;
+  namespace?: string | undefined;
+  context?: string | undefined;
+}
+
+/** The outside world config resolution reads; injectable so resolution is testable. */
+export interface ConfigEnvironment {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  home: string;
+  readFile: (file: string) => string | undefined;
+}
+
+export function defaultEnvironment(): ConfigEnvironment {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    home: os.homedir(),
+    readFile: (file) => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** The two config file locations, nearest first. */
+export function configPaths(environment: Pick<ConfigEnvironment, "cwd" | "home">): string[] {
+  return [
+    path.join(environment.cwd, ".fsb", "config.yaml"),
+    path.join(environment.home, ".fsb", "config.yaml"),
+  ];
+}
+
+/** Parses a config file; a file that is not valid YAML of the right shape throws with its path. */
+export function parseConfigFile(text: string, file: string): ConfigFile {
+  let parsed: unknown;
+  try {
+    parsed = parse(text) ?? {};
+  } catch (err) {
+    throw new Error(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error(`${file} must hold a YAML mapping`);
+  const config = parsed as ConfigFile;
+  if (
+    config.contexts !== undefined &&
+    (typeof config.contexts !== "object" || Array.isArray(config.contexts))
+  ) {
+    throw new Error(`${file}: contexts must be a mapping of name to settings`);
+  }
+  return config;
+}
+
+export function formatConfigFile(config: ConfigFile): string {
+  return stringify(config);
+}
+
+/**
+ * Resolves each setting separately, so the token may come from a file while the namespace comes
+ * from the environment. The context is the one named (override, FSB_CONTEXT) or the nearest file's
+ * current-context.
+ */
+export function resolveConfig(
+  overrides: ConfigOverrides = {},
+  environment = defaultEnvironment(),
+): ResolvedConfig {
+  const files: Array<{ file: string; config: ConfigFile }> = [];
+  for (const file of configPaths(environment)) {
+    const text = environment.readFile(file);
+    if (text !== undefined) files.push({ file, config: parseConfigFile(text, file) });
+  }
+  const contextName =
+    overrides.context ??
+    environment.env.FSB_CONTEXT ??
+    files.find((f) => f.config["current-context"])?.config["current-context"];
+  const contexts = contextName
+    ? files.map((f) => f.config.contexts?.[contextName]).filter((c) => c !== undefined)
+    : [];
+  if (overrides.context && contexts.length === 0) {
+    throw new Error(
+      `no context "${overrides.context}" in ${files.map((f) => f.file).join(" or ") || "any config file"}`,
+    );
+  }
+  const fromContext = <K extends keyof ContextConfig>(key: K) =>
+    contexts.find((c) => c[key] !== undefined)?.[key];
+  const tokenFile = fromContext("tokenFile");
+  const tokenFromFile = tokenFile ? environment.readFile(tokenFile)?.trim() || undefined : undefined;
+  return {
+    endpoint:
+      overrides.endpoint || environment.env.FSB_ENDPOINT || fromContext("endpoint") || DEFAULT_ENDPOINT,
+    token: overrides.token || environment.env.FSB_TOKEN || fromContext("token") || tokenFromFile,
+    namespace:
+      overrides.namespace || environment.env.FSB_NAMESPACE || fromContext("namespace") || DEFAULT_NAMESPACE,
+    context: contextName,
+    files: files.map((f) => f.file),
+  };
+}

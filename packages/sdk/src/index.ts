@@ -1,0 +1,34 @@
+/**
+ * @fast-sandbox/sdk: the TypeScript client of Fast Sandbox.
+ *
+ * @example
+ * import { FastSandbox } from "@fast-sandbox/sdk";
+ * const fsb = new FastSandbox({ endpoint: "http://127.0.0.1:9090", token: process.env.FSB_TOKEN });
+ * const box = await fsb.sandboxes.create({ name: "hello", image: "busybox", command: ["echo", "hi"] });
+ */
+export type { CallOptions } from "./call-options.ts";
+export { FastSandbox, type FastSandboxOptions } from "./client.ts";
+export {
+  type ConfigFile,
+  type ConfigOverrides,
+  type ContextConfig,
+  configPaths,
+  DEFAULT_ENDPOINT,
+  DEFAULT_NAMESPACE,
+  formatConfigFile,
+  parseConfigFile,
+  type ResolvedConfig,
+  resolveConfig,
+} from "./config.ts";
+export {
+  AlreadyExistsError,
+  AuthError,
+  CapacityError,
+  FastSandboxError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from "./errors.ts";
+export { Sandbox, type WaitOptions } from "./sandbox.ts";
+export type { Phase, SandboxCondition, SandboxDetails } from "./sandbox-info.ts";
+export type { CreateSandboxOptions, SandboxEvent, Sandboxes, UpdateSandboxOptions } from "./sandboxes.ts";

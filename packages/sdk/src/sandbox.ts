@@ -1,0 +1,120 @@
+/** A handle on one sandbox: its details plus the operations that concern it. */
+import type { CallOptions } from "./call-options.ts";
+import { FastSandboxError } from "./errors.ts";
+import type { Phase, SandboxDetails } from "./sandbox-info.ts";
+
+/** What a handle needs from its client; kept narrow so the handle stays a plain value plus verbs. */
+export interface SandboxOps {
+  get(name: string, options: { namespace: string } & CallOptions): Promise<SandboxDetails>;
+  delete(
+    name: string,
+    options: { namespace: string; gracePeriodSeconds?: number; wait?: boolean } & CallOptions,
+  ): Promise<void>;
+  logs(
+    name: string,
+    options: { namespace: string; follow?: boolean; tailLines?: number } & CallOptions,
+  ): AsyncIterable<string>;
+  watchOne(name: string, namespace: string, signal: AbortSignal): AsyncIterable<SandboxDetails | undefined>;
+}
+
+/** Options of {@link Sandbox.waitUntil}. */
+export interface WaitOptions extends CallOptions {}
+
+/**
+ * A sandbox as returned by create, get and list.
+ *
+ * @example
+ * const box = await fsb.sandboxes.create({ name: "web", image: "busybox", command: ["httpd", "-f"] });
+ * console.log(box.name, box.id, box.endpoints);
+ * for await (const text of box.logs({ follow: true })) process.stdout.write(text);
+ * await box.delete();
+ */
+export class Sandbox {
+  /** The details as of the last call that returned them (see {@link refresh}). */
+  details: SandboxDetails;
+  /** False when a create found this sandbox already existing with the same spec. */
+  readonly created: boolean;
+  readonly #ops: SandboxOps;
+
+  constructor(details: SandboxDetails, ops: SandboxOps, created = true) {
+    this.details = details;
+    this.#ops = ops;
+    this.created = created;
+  }
+
+  get name(): string {
+    return this.details.name;
+  }
+  get namespace(): string {
+    return this.details.namespace;
+  }
+  /** The current container's id (changes on recreate and reset). */
+  get id(): string {
+    return this.details.id;
+  }
+  get phase(): Phase {
+    return this.details.phase;
+  }
+  get endpoints(): string[] {
+    return this.details.endpoints;
+  }
+  get agent(): string {
+    return this.details.agent;
+  }
+
+  /** Reloads the details from the server. */
+  async refresh(options: CallOptions = {}): Promise<this> {
+    this.details = await this.#ops.get(this.name, { namespace: this.namespace, ...options });
+    return this;
+  }
+
+  /** Deletes the sandbox; with `wait`, resolves once it is gone. */
+  delete(options: { gracePeriodSeconds?: number; wait?: boolean } & CallOptions = {}): Promise<void> {
+    return this.#ops.delete(this.name, { namespace: this.namespace, ...options });
+  }
+
+  /** Its output (stdout and stderr as written), as text chunks. */
+  logs(options: { follow?: boolean; tailLines?: number } & CallOptions = {}): AsyncIterable<string> {
+    return this.#ops.logs(this.name, { namespace: this.namespace, ...options });
+  }
+
+  /**
+   * Resolves when the sandbox reaches `phase` (or `until` holds), watching rather than polling.
+   * Rejects if it is deleted first, or on timeout.
+   */
+  async waitUntil(
+    phase: Phase | ((details: SandboxDetails) => boolean),
+    options: WaitOptions = {},
+  ): Promise<this> {
+    const done = typeof phase === "function" ? phase : (d: SandboxDetails) => d.phase === phase;
+    if (done(this.details)) return this;
+    const abort = new AbortController();
+    const signals = [abort.signal, ...(options.signal ? [options.signal] : [])];
+    if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs));
+    const signal = AbortSignal.any(signals);
+    try {
+      for await (const details of this.#ops.watchOne(this.name, this.namespace, signal)) {
+        if (!details)
+          throw new FastSandboxError(`sandbox ${this.namespace}/${this.name} was deleted`, {
+            code: "not_found",
+          });
+        this.details = details;
+        if (done(details)) return this;
+      }
+    } catch (err) {
+      if (signal.aborted && !abort.signal.aborted) {
+        throw new FastSandboxError(
+          `sandbox ${this.name} did not reach ${typeof phase === "string" ? phase : "the state"} in time`,
+          {
+            code: "deadline_exceeded",
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    } finally {
+      abort.abort();
+    }
+    throw new FastSandboxError(`watch of sandbox ${this.name} ended early`, { code: "unavailable" });
+  }
+}
