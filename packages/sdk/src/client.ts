@@ -69,6 +69,9 @@ export class FastSandbox {
     options: { namespace?: string; follow?: boolean; tailLines?: number } & CallOptions = {},
   ): AsyncGenerator<string> {
     const decoder = new TextDecoder();
+    // Ending the iteration early does not end the HTTP stream by itself: abort it on the way out.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     try {
       for await (const chunk of this.#rpc.getSandboxLogs(
         {
@@ -88,8 +91,10 @@ export class FastSandbox {
       const rest = decoder.decode();
       if (rest) yield rest;
     } catch (err) {
-      if (options.signal?.aborted) return;
+      if (signal.aborted) return;
       throw toSdkError(err, this.endpoint);
+    } finally {
+      stop.abort();
     }
   }
 

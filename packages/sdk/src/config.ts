@@ -32,6 +32,8 @@ export interface ResolvedConfig {
   context: string | undefined;
   /** The config files that were read, nearest first. */
   files: string[];
+  /** Where each setting came from: `flag`, `env FSB_TOKEN`, `context NAME in FILE`, `tokenFile FILE`, `default`. */
+  sources: Record<"endpoint" | "token" | "namespace", string | undefined>;
 }
 
 /** Explicit settings (flags, constructor options); they win over everything else. */
@@ -123,17 +125,46 @@ export function resolveConfig(
       `no context "${overrides.context}" in ${files.map((f) => f.file).join(" or ") || "any config file"}`,
     );
   }
-  const fromContext = <K extends keyof ContextConfig>(key: K) =>
-    contexts.find((c) => c[key] !== undefined)?.[key];
+  /** The nearest file's value for `key` in the chosen context, and where it was found. */
+  const fromContext = (key: keyof ContextConfig) => {
+    for (const { file, config } of files) {
+      const value = contextName ? config.contexts?.[contextName]?.[key] : undefined;
+      if (value !== undefined) return { value, source: `context ${contextName} in ${file}` };
+    }
+    return undefined;
+  };
+  const pick = (
+    key: "endpoint" | "token" | "namespace",
+    envName: string,
+    ...rest: Array<{ value: string | undefined; source: string } | undefined>
+  ) =>
+    [
+      { value: overrides[key], source: "flag" },
+      { value: environment.env[envName], source: `env ${envName}` },
+      ...rest,
+    ].find((c) => c?.value);
   const tokenFile = fromContext("tokenFile");
-  const tokenFromFile = tokenFile ? environment.readFile(tokenFile)?.trim() || undefined : undefined;
+  const tokenFromFile = tokenFile?.value
+    ? environment.readFile(tokenFile.value)?.trim() || undefined
+    : undefined;
+  const endpoint = pick("endpoint", "FSB_ENDPOINT", fromContext("endpoint"));
+  const token = pick(
+    "token",
+    "FSB_TOKEN",
+    fromContext("token"),
+    tokenFile && { value: tokenFromFile, source: `tokenFile ${tokenFile.value} (${tokenFile.source})` },
+  );
+  const namespace = pick("namespace", "FSB_NAMESPACE", fromContext("namespace"));
   return {
-    endpoint:
-      overrides.endpoint || environment.env.FSB_ENDPOINT || fromContext("endpoint") || DEFAULT_ENDPOINT,
-    token: overrides.token || environment.env.FSB_TOKEN || fromContext("token") || tokenFromFile,
-    namespace:
-      overrides.namespace || environment.env.FSB_NAMESPACE || fromContext("namespace") || DEFAULT_NAMESPACE,
+    endpoint: endpoint?.value || DEFAULT_ENDPOINT,
+    token: token?.value,
+    namespace: namespace?.value || DEFAULT_NAMESPACE,
     context: contextName,
     files: files.map((f) => f.file),
+    sources: {
+      endpoint: endpoint?.source ?? "default",
+      token: token?.source,
+      namespace: namespace?.source ?? "default",
+    },
   };
 }

@@ -92,6 +92,15 @@ export class Sandbox {
     const signals = [abort.signal, ...(options.signal ? [options.signal] : [])];
     if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs));
     const signal = AbortSignal.any(signals);
+    const target = typeof phase === "string" ? phase : "the awaited state";
+    // The watch ends quietly when its signal aborts; tell a timeout or a cancel apart from a broken stream.
+    const stopped = (cause?: unknown): FastSandboxError =>
+      options.signal?.aborted
+        ? new FastSandboxError(`waiting for sandbox ${this.name} was cancelled`, { code: "cancelled", cause })
+        : new FastSandboxError(`sandbox ${this.name} did not reach ${target} in time`, {
+            code: "deadline_exceeded",
+            cause,
+          });
     try {
       for await (const details of this.#ops.watchOne(this.name, this.namespace, signal)) {
         if (!details)
@@ -101,16 +110,10 @@ export class Sandbox {
         this.details = details;
         if (done(details)) return this;
       }
+      if (signal.aborted) throw stopped();
     } catch (err) {
-      if (signal.aborted && !abort.signal.aborted) {
-        throw new FastSandboxError(
-          `sandbox ${this.name} did not reach ${typeof phase === "string" ? phase : "the state"} in time`,
-          {
-            code: "deadline_exceeded",
-            cause: err,
-          },
-        );
-      }
+      if (err instanceof FastSandboxError) throw err;
+      if (signal.aborted && !abort.signal.aborted) throw stopped(err);
       throw err;
     } finally {
       abort.abort();

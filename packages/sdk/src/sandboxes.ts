@@ -253,10 +253,13 @@ export class Sandboxes {
     } = {},
   ): AsyncGenerator<SandboxEvent> {
     const namespace = options.allNamespaces ? "*" : (options.namespace ?? this.#c.namespace);
+    // Ending the iteration early does not end the HTTP stream by itself: abort it on the way out.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     try {
       for await (const event of this.#c.rpc.watchSandboxes(
         { namespace, labelSelector: options.labelSelector ?? "" },
-        options.signal ? { signal: options.signal } : {},
+        { signal },
       )) {
         if (event.type === WatchEvent_Type.SYNCED) {
           yield { type: "synced" };
@@ -266,8 +269,10 @@ export class Sandboxes {
         if (type && event.sandbox) yield { type, sandbox: toDetails(event.sandbox) };
       }
     } catch (err) {
-      if (options.signal?.aborted) return;
+      if (signal.aborted) return;
       throw this.#c.translate(err);
+    } finally {
+      stop.abort();
     }
   }
 

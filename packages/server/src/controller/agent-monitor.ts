@@ -164,7 +164,7 @@ export class AgentMonitor {
         lastHeartbeat: known.lastSuccess,
         runtime: status.runtime,
       });
-      this.#restoreSlots(agentId, status.sandboxes);
+      this.#restoreSlots(agentId, status.sandboxes, startedAt);
       const digest = status.sandboxes.map((s) => `${s.sandboxId}:${s.phase}:${s.exitCode}`).join(",");
       if (!wasHealthy || digest !== known.digest) this.#o.onAgentChanged(agentId, status);
       known.digest = digest;
@@ -184,10 +184,12 @@ export class AgentMonitor {
    * before a restart, or never recorded it (a fast-mode create cut short). Recording them here is
    * what makes double allocation impossible after a restart.
    */
-  #restoreSlots(agentId: string, sandboxes: AgentSandboxView[]): void {
+  #restoreSlots(agentId: string, sandboxes: AgentSandboxView[], probedAt: number): void {
     for (const s of sandboxes) {
       const held = this.#o.registry.allocationOf(s.sandboxId);
       if (held?.agentId === agentId) continue;
+      // Deleted while this answer was on its way: the report is older than the release.
+      if (!held && this.#o.registry.releasedSince(s.sandboxId, probedAt)) continue;
       this.#o.registry.restore(s.sandboxId, { agentId, ports: portsOf(s.endpoints) });
     }
   }

@@ -865,3 +865,26 @@ describe("AgentRegistry with requireImage (agents that cannot pull)", () => {
     assert.equal(registry.allocate(request("d")).agentId, "empty");
   });
 });
+
+describe("AgentRegistry release memory", () => {
+  it("remembers a release, so a report taken before it does not restore the slot (regression)", () => {
+    let now = 1_000;
+    const registry = new AgentRegistry({ now: () => now });
+    registry.upsertAgent(agentInfo("a"));
+    registry.allocate(request("x", { key: "sb-x" }));
+    const probeStartedAt = now;
+    now += 10;
+    registry.release("sb-x");
+    assert.equal(registry.releasedSince("sb-x", probeStartedAt), true);
+    assert.equal(
+      registry.releasedSince("sb-x", now + 1),
+      false,
+      "a report taken after the release may restore it",
+    );
+    now += 61_000;
+    registry.release("other");
+    registry.allocate(request("y", { key: "sb-y" }));
+    registry.release("sb-y");
+    assert.equal(registry.releasedSince("sb-x", probeStartedAt), false, "old releases are forgotten");
+  });
+});

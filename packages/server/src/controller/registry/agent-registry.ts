@@ -128,7 +128,13 @@ function checkPort(port: unknown, field: string): number {
  * justifies can never interleave with another allocation. Allocation costs O(log n) in the pool's
  * size when the best agents fit, and never more than O(n).
  */
+/** How long a release is remembered: longer than any status probe can be in flight. */
+const RELEASE_MEMORY_MS = 60_000;
+
 export class AgentRegistry {
+  readonly #now: () => number;
+  /** Recent releases by key, oldest first, so a stale report cannot bring a freed slot back. */
+  readonly #released = new Map<string, number>();
   readonly #agents = new Map<string, AgentState>();
   readonly #pools = new Map<string, PoolIndex>();
   readonly #allocations = new Map<string, AllocationRecord>();
@@ -288,16 +294,30 @@ export class AgentRegistry {
   }
 
   /** Frees the slot and ports held under `key`; returns whether there was anything to free. */
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
   release(key: string): boolean {
     const record = this.#allocations.get(key);
     if (record === undefined) return false;
     this.#allocations.delete(key);
+    this.#remember(key);
     if (record.bookedAt !== undefined) this.#ports.free(record.bookedAt, record.ports);
     const agent = record.agent;
     agent.keys.delete(key);
     if (!agent.registered && agent.keys.size === 0) this.#agents.delete(agent.info.id);
     else this.#requeue(agent);
     return true;
+  }
+
+  /**
+   * Whether `key` was released at or after `since` (epoch ms). A status report taken before that
+   * release still lists the sandbox; restoring from it would resurrect a freed slot.
+   */
+  releasedSince(key: string, since: number): boolean {
+    const at = this.#released.get(key);
+    return at !== undefined && at >= since;
   }
 
   /**
@@ -521,6 +541,17 @@ export class AgentRegistry {
       }
     }
     return tally;
+  }
+
+  #remember(key: string): void {
+    const now = this.#now();
+    this.#released.delete(key);
+    this.#released.set(key, now);
+    // Insertion order is release order: drop from the front until the rest is recent.
+    for (const [old, at] of this.#released) {
+      if (now - at <= RELEASE_MEMORY_MS) break;
+      this.#released.delete(old);
+    }
   }
 
   #view(record: AllocationRecord): Allocation {
