@@ -202,12 +202,19 @@ export class Controller {
           res.end(res.statusCode === 200 ? "ok" : "starting");
           return true;
         }
-        if (url !== REGISTER_PATH) return false;
+        if (url !== REGISTER_PATH && url !== AGENTS_PATH) return false;
         if (!this.#api?.isAuthorized(req)) {
           res.statusCode = 401;
           res.end(
             JSON.stringify({ error: { code: "UNAUTHENTICATED", message: "missing or wrong bearer token" } }),
           );
+          return true;
+        }
+        if (url === AGENTS_PATH) {
+          // The janitor asks which agents exist: a container of an agent that is gone is an orphan.
+          res.statusCode = 200;
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ agents: agentList(registry) }));
           return true;
         }
         await handleRegistration(req, res, (registration) => {
@@ -241,6 +248,24 @@ export class Controller {
     await this.#metricsServer?.close();
     await this.#health?.close();
   }
+}
+
+/** `GET /api/v1/agents`: every agent the registry knows (placeholders are agents not heard from yet). */
+const AGENTS_PATH = "/api/v1/agents";
+
+function agentList(registry: AgentRegistry) {
+  return registry.agents().map((a) => ({
+    agentId: a.id,
+    nodeName: a.nodeName,
+    pool: a.pool,
+    namespace: a.namespace,
+    url: a.url,
+    healthy: a.healthy,
+    registered: !a.placeholder,
+    capacity: a.capacity,
+    allocated: a.allocated,
+    lastHeartbeat: a.lastHeartbeat ? new Date(a.lastHeartbeat).toISOString() : null,
+  }));
 }
 
 function text(status: number, body: string) {
