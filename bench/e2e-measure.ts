@@ -1,6 +1,6 @@
 /** The end-to-end benchmark's loops: sequential creates (concurrency 1) and bursts of creates in flight at once. */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { E2ePath, PathName } from "./e2e-paths.ts";
+import type { CreateSample, E2ePath, PathName } from "./e2e-paths.ts";
 
 /** A progress line is printed every this many sequential iterations. */
 const PROGRESS_EVERY = 10;
@@ -11,6 +11,8 @@ export interface PathSamples {
   ms: number[];
   /** How many timed creates ran on each agent (or floor shim group). */
   placements: Record<string, number>;
+  /** The server-reported latency of each create, same order as `ms` (API paths only; JSON output). */
+  serverMs: number[];
 }
 
 export type SamplesByPath = Record<PathName, PathSamples>;
@@ -34,13 +36,14 @@ export interface ConcurrentOptions {
 }
 
 function emptySamples(): SamplesByPath {
-  const empty = (): PathSamples => ({ ms: [], placements: {} });
+  const empty = (): PathSamples => ({ ms: [], placements: {}, serverMs: [] });
   return { fast: empty(), strong: empty(), floor: empty() };
 }
 
-function record(samples: PathSamples, ms: number, placedOn: string): void {
-  samples.ms.push(ms);
-  samples.placements[placedOn] = (samples.placements[placedOn] ?? 0) + 1;
+function record(samples: PathSamples, sample: CreateSample): void {
+  samples.ms.push(sample.ms);
+  samples.placements[sample.placedOn] = (samples.placements[sample.placedOn] ?? 0) + 1;
+  if (sample.serverMs !== undefined) samples.serverMs.push(sample.serverMs);
 }
 
 /** Every ordering of `items`, in a fixed order. */
@@ -82,7 +85,7 @@ export async function measureSequential(
       const sample = await benchPath.create(id, 0);
       await benchPath.remove([id]);
       await sleep(options.settleMs);
-      if (!warm) record(samples[benchPath.name], sample.ms, sample.placedOn);
+      if (!warm) record(samples[benchPath.name], sample);
     }
     const done = i + 1 - options.warmup;
     if (done === 0) say(`concurrency 1: ${options.warmup} warm-up iteration(s) done`);
@@ -125,7 +128,7 @@ export async function measureConcurrent(
       await sleep(options.settleMs);
       if (warm) continue;
       for (const r of results) {
-        if (r.status === "fulfilled") record(samples[benchPath.name], r.value.ms, r.value.placedOn);
+        if (r.status === "fulfilled") record(samples[benchPath.name], r.value);
       }
     }
     const done = warm

@@ -36,6 +36,8 @@ export interface CreateSample {
   ms: number;
   /** The agent (fast, strong) or floor shim group the sandbox ran on. */
   placedOn: string;
+  /** The server's own account of the call (CreateResponse.create_latency_ms); API paths only. */
+  serverMs?: number;
 }
 
 /** One way of getting a running sandbox: a timed create and an untimed removal. */
@@ -74,7 +76,7 @@ export function apiPath(client: FastPathClient, name: "fast" | "strong"): E2ePat
           `${name} create of ${id} answered created=${response.created}, phase ${sandbox?.phase}`,
         );
       }
-      return { ms, placedOn: sandbox.agent };
+      return { ms, placedOn: sandbox.agent, serverMs: response.createLatencyMs };
     },
     async remove(ids) {
       await Promise.all(

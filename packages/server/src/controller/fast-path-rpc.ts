@@ -31,7 +31,7 @@ export function fastPathRpc(fastPath: FastPath): ServiceImpl<typeof FastPathServ
       return {
         sandbox: toSandboxInfo(sandbox),
         created,
-        createLatencyMs: Math.round(performance.now() - started),
+        createLatencyMs: performance.now() - started,
       };
     },
     async deleteSandbox(req) {

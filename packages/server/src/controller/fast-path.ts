@@ -350,7 +350,13 @@ export class FastPath {
       settle();
       throw err;
     }
-    void persistFastCreate({
+    // After the reply: node:sqlite writes synchronously, and a WAL checkpoint must not delay the answer.
+    setImmediate(() => void this.#persist(sandbox, key, settle));
+    return sandbox;
+  }
+
+  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<void> {
+    return persistFastCreate({
       store: this.#o.store,
       monitor: this.#o.monitor,
       registry: this.#o.registry,
@@ -359,12 +365,18 @@ export class FastPath {
       sandbox,
       deadline: this.#now() + this.#o.orphanTimeoutMs,
       now: this.#now,
-    }).finally(() => {
-      this.#pending.delete(key);
-      this.#o.enqueue(key);
-      settle();
-    });
-    return sandbox;
+    }).then(
+      () => {
+        this.#pending.delete(key);
+        this.#o.enqueue(key);
+        settle();
+      },
+      (err: unknown) => {
+        this.#o.logger.error({ err, sandbox: key }, "recording a fast create failed");
+        this.#pending.delete(key);
+        settle();
+      },
+    );
   }
 
   async #createStrong(
