@@ -89,6 +89,9 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     String(options.capacity ?? 3),
     "--local-agent-prefix",
     agentPrefix,
+    // Parallel test controllers must not race for the same fixed agent ports.
+    "--agent-port",
+    "0",
     "--containerd-socket",
     options.socketPath,
     "--containerd-namespace",

@@ -10,12 +10,17 @@ import { pino } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
 import { Controller } from "../controller/controller.ts";
 import { parseControllerConfig } from "../controller/controller-config.ts";
+import { type JanitorProcess, startJanitorProcess } from "../janitor/janitor-process.ts";
 import { PrivateContainerd } from "../standalone/private-containerd.ts";
 import { ensureTokenFile } from "../standalone/token-file.ts";
 
 const root = path.resolve(import.meta.dirname, "../../../..");
 const stateDir = path.join(root, ".fsb-dev");
 const SYSTEM_SOCKET = "/run/containerd/containerd.sock";
+/** The system containerd's state directory (task bundles), for the janitor. */
+const SYSTEM_STATE_DIR = "/run/containerd";
+/** The janitor's metrics; the controller has :9091. */
+const JANITOR_METRICS = "127.0.0.1:9092";
 const NAMESPACE = "k8s.io";
 /** Agents of the default pool; the pool controller makes this elastic later. */
 const DEFAULT_AGENTS = 2;
@@ -68,6 +73,10 @@ const parsed = parseControllerConfig(
     NAMESPACE,
     "--local-agents",
     process.env.FSB_LOCAL_AGENTS ?? String(DEFAULT_AGENTS),
+    // The agents take :5758 and up (the seed's agent port); the probes, also served on the API
+    // port, move out of their way.
+    "--health-probe-bind-address",
+    "127.0.0.1:9092",
     ...process.argv.slice(2),
   ],
   { ...process.env, FSB_TOKEN: token, FSB_AGENT_TOKEN: agentToken },
@@ -78,12 +87,15 @@ if (parsed.help) {
   process.exit(0);
 }
 const controller = new Controller(parsed.config, logger.child({ component: "controller" }));
+let janitor: JanitorProcess | undefined;
 
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, "stopping: API, agents, store, then containerd");
+  logger.info({ signal }, "stopping: janitor, API, agents, store, then containerd");
+  // The janitor goes first: with the controller gone it could not prove anything, so it would idle.
+  await janitor?.stop().catch((err: unknown) => logger.error({ err }, "janitor stop failed"));
   await controller.stop().catch((err: unknown) => logger.error({ err }, "controller stop failed"));
   await privateContainerd?.stop();
   process.exit(0);
@@ -93,6 +105,20 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
 await controller.start();
 const endpoint = `http://127.0.0.1:${controller.apiPort}`;
+// The node janitor beside the agents: it removes orphan containers and leftovers once the controller can say who owns what.
+janitor = startJanitorProcess({
+  controllerUrl: endpoint,
+  token: parsed.config.token,
+  containerdSocket: parsed.config.containerdSocket,
+  containerdNamespace: parsed.config.containerdNamespace,
+  containerdState:
+    process.env.FSB_CONTAINERD_STATE ??
+    (privateContainerd ? path.join(privateContainerd.dir, "state") : SYSTEM_STATE_DIR),
+  logDir: parsed.config.agentLogDir,
+  metricsBindAddress: JANITOR_METRICS,
+  outputFile: path.join(stateDir, "janitor.log"),
+  logger: logger.child({ component: "janitor" }),
+});
 // Where the CLI looks first (./.fsb/config.yaml), so it works with no flags at all.
 await mkdir(path.join(root, ".fsb"), { recursive: true });
 await writeFile(
@@ -114,6 +140,7 @@ Fast Sandbox is running (standalone).
   Fast-Path API  ${endpoint}   (gRPC, gRPC-Web and Connect on one port)
   token          ${process.env.FSB_TOKEN ? "$FSB_TOKEN" : tokenFile}
   metrics        http://127.0.0.1:${controller.metricsPort}/metrics
+  janitor        pid ${janitor.pid}, metrics http://${JANITOR_METRICS}/metrics, output ${path.join(stateDir, "janitor.log")}
   containerd     ${socketPath}${privateContainerd ? " (private)" : ""}
 
 Create a first sandbox:

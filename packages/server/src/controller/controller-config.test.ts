@@ -50,7 +50,7 @@ describe("parseControllerConfig", () => {
     },
     { name: "relative data dir", argv: ["--data-dir", "data"], field: "--data-dir" },
     { name: "pool", argv: ["--pool", "Pool"], field: "--pool" },
-    { name: "agent port", argv: ["--agent-port", "0"], field: "--agent-port" },
+    { name: "agent port", argv: ["--agent-port", "70000"], field: "--agent-port" },
   ];
   for (const tc of bad) {
     it(`rejects a bad ${tc.name}`, () =>

@@ -13,7 +13,10 @@ export interface ControllerConfig {
   api: BindAddress;
   metrics: BindAddress;
   health: BindAddress;
-  /** Port agents listen on (Kubernetes mode calls pod IP:this port). */
+  /**
+   * Port agents listen on: local agents take this one and the next ones (0 = any free port);
+   * in Kubernetes mode, the port the controller calls on each agent Pod.
+   */
   agentPort: number;
   consistencyMode: ConsistencyMode;
   orphanTimeoutMs: number;
@@ -43,7 +46,7 @@ Runs the Fast Sandbox control plane: the Fast-Path API, the scheduler and the re
 
 Flags:
   --api-bind-address ADDR          Fast-Path API: gRPC, gRPC-Web and Connect (default :9090)
-  --agent-port PORT                agent HTTP port (default 5758)
+  --agent-port PORT                agent HTTP port; local agents use PORT, PORT+1, ... (0 = any; default 5758)
   --metrics-bind-address ADDR      Prometheus endpoint (default :9091)
   --health-probe-bind-address ADDR /healthz and /readyz (default :5758)
   --fastpath-consistency-mode M    fast or strong (default fast)
@@ -145,7 +148,7 @@ export function parseControllerConfig(
       api: bindAddress(flag("api-bind-address") ?? ":9090", "--api-bind-address"),
       metrics: bindAddress(flag("metrics-bind-address") ?? ":9091", "--metrics-bind-address"),
       health: bindAddress(flag("health-probe-bind-address") ?? ":5758", "--health-probe-bind-address"),
-      agentPort: intInRange(flag("agent-port"), 5758, 1, 65535, "--agent-port"),
+      agentPort: intInRange(flag("agent-port"), 5758, 0, 65535, "--agent-port"),
       consistencyMode: mode,
       orphanTimeoutMs: parseDuration(flag("fastpath-orphan-timeout") ?? "10s", "--fastpath-orphan-timeout"),
       probeIntervalMs,

@@ -161,6 +161,7 @@ export class Controller {
         count: config.localAgents,
         capacity: config.localAgentCapacity,
         idPrefix: config.localAgentPrefix,
+        basePort: config.agentPort,
         pool: config.pool,
         namespace: config.poolNamespace,
         containerdSocket: config.containerdSocket,

@@ -23,6 +23,8 @@ export interface LocalAgentLauncherOptions {
   capacity: number;
   /** Agents are named `<idPrefix>-<n>`. */
   idPrefix: string;
+  /** Agent n first tries port `basePort + n` (taken → any free port); 0 = any free port. */
+  basePort: number;
   pool: string;
   namespace: string;
   containerdSocket: string;
@@ -75,7 +77,7 @@ export class LocalAgentLauncher {
           this.#watchAdopted(known);
           this.#o.onAgentUp(this.#registration(known));
         } else {
-          await this.#launchWithRetry(agentId, known?.port);
+          await this.#launchWithRetry(agentId, known?.port ?? this.#preferredPort(index));
         }
       }),
     );
@@ -180,6 +182,11 @@ export class LocalAgentLauncher {
       void this.#relaunch(agent.agentId);
     };
     this.#later(check, ADOPTED_POLL_MS);
+  }
+
+  #preferredPort(index: number): number | undefined {
+    const port = this.#o.basePort > 0 ? this.#o.basePort + index : 0;
+    return port > 0 && port <= 65535 ? port : undefined;
   }
 
   #later(fn: () => void, ms = RESTART_DELAY_MS): void {
