@@ -17,6 +17,8 @@ export interface AgentMonitorOptions {
   lossTimeoutMs: number;
   /** Called when something about an agent changed that sandboxes on it may care about. */
   onAgentChanged: (agentId: string, status: AgentStatusView | undefined) => void;
+  /** Called with every successful status answer, changed or not (for periodic sweeps). */
+  onStatus?: (agentId: string, status: AgentStatusView) => void;
   now?: () => number;
 }
 
@@ -168,6 +170,7 @@ export class AgentMonitor {
       const digest = status.sandboxes.map((s) => `${s.sandboxId}:${s.phase}:${s.exitCode}`).join(",");
       if (!wasHealthy || digest !== known.digest) this.#o.onAgentChanged(agentId, status);
       known.digest = digest;
+      this.#o.onStatus?.(agentId, status);
     } catch (err) {
       if (this.#agents.get(agentId) !== known) return;
       const silentFor = this.#now() - known.lastSuccess;

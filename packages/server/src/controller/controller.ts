@@ -110,7 +110,10 @@ export class Controller {
           if (s.status?.assignedAgent === agentId)
             queue.add(objectKey(s.metadata.namespace, s.metadata.name));
         }
-        if (status && this.#ready) orphans?.collect(agentId, status);
+      },
+      // Every answer, not only changed ones: an unowned container just sits there unchanged.
+      onStatus: (agentId, status) => {
+        if (this.#ready) orphans?.collect(agentId, status);
       },
     });
     const reconciler = new SandboxReconciler({
