@@ -17,8 +17,6 @@ import { withCgroupsPath, withHostNetwork } from "./linux-options.ts";
 import { buildSpec } from "./oci-spec.ts";
 import { withShimGroup } from "./spec-options.ts";
 
-console.log("FILE-START", Date.now());
-process.on("exit", () => console.log("EXIT", Date.now()));
 describe("containerd runtime", () => {
   let conn: ContainerdConnection;
   let runtime: ContainerRuntime;
@@ -64,8 +62,6 @@ describe("containerd runtime", () => {
     for (const id of made) await runtime.delete(id, { gracePeriodMs: 0 });
     await rm(logDir, { recursive: true, force: true });
     conn.close();
-    conn.close();
-    console.log("AFTER-DONE", Date.now());
   });
 
   it("resolves an image by any spelling to its config and the chain id of an existing snapshot", async () => {

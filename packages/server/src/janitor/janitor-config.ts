@@ -1,0 +1,156 @@
+/** fsb-janitor's flags and environment, parsed and validated with no side effects. */
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
+import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
+import { type BindAddress, bindAddress } from "../controller/controller-config.ts";
+import { parseDuration } from "../controller/duration.ts";
+import { absolutePath } from "../core/config-values.ts";
+
+export interface JanitorConfig {
+  containerdSocket: string;
+  containerdNamespace: string;
+  /** containerd's state directory, where task bundles live. */
+  containerdState: string;
+  snapshotter: string;
+  /** The node this janitor cleans; it names the node in logs. */
+  nodeName: string;
+  orphanTimeoutMs: number;
+  scanIntervalMs: number;
+  /** Report what would be removed; remove nothing. */
+  dryRun: boolean;
+  metrics: BindAddress;
+  controllerUrl: string;
+  token: string | undefined;
+  insecure: boolean;
+  /** The agents' sandbox log directory. */
+  logDir: string;
+  logRetentionMs: number;
+  logLevel: string;
+}
+
+/** Shorter than this, a container whose object is being written could look orphaned. */
+const MIN_ORPHAN_TIMEOUT_MS = 1000;
+/** Scans list every container of the namespace; more often than this only adds load. */
+const MIN_SCAN_INTERVAL_MS = 1000;
+
+export const usage = `Usage: fsb-janitor [flags]
+
+Removes what Fast Sandbox left on this node: orphan containers (no Sandbox object, a different
+object of the same name, a stale incarnation, or an agent that is gone), snapshots without a
+container, log files past retention and bundle directories of failed creates. It only ever
+touches containers labelled managed-by fast-sandbox whose sandbox-id label is their own id.
+
+Flags:
+  --controller-url URL          the controller's API, which says who owns what (env FSB_CONTROLLER_URL; required)
+  --token-file PATH             the controller's API token (or env FSB_TOKEN)
+  --insecure                    call the controller without a token (development only)
+  --containerd-socket PATH      containerd socket (default /run/containerd/containerd.sock)
+  --containerd-namespace NS     containerd namespace of the agents (default k8s.io)
+  --containerd-state DIR        containerd state directory, for task bundles (default /run/containerd)
+  --snapshotter NAME            the agents' snapshotter (default overlayfs)
+  --node-name NAME              this node (env NODE_NAME; default the hostname)
+  --orphan-timeout D            never remove anything younger than D (default 10s)
+  --scan-interval D             time between scans (default 30s)
+  --log-dir DIR                 the agents' sandbox log directory (default ${DEFAULT_LOG_DIR})
+  --log-retention D             keep a removed sandbox's log file this long after its last write (default 1h)
+  --dry-run                     report orphans and leftovers, remove nothing
+  --metrics-bind-address ADDR   Prometheus endpoint (default :9093)
+  --log-level LEVEL             pino log level (default info)
+  -h, --help                    show this help
+`;
+
+export type ParsedJanitorArgs = { help: true; usage: string } | { help: false; config: JanitorConfig };
+
+export function parseJanitorConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): ParsedJanitorArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "controller-url": { type: "string" },
+        "token-file": { type: "string" },
+        insecure: { type: "boolean" },
+        "containerd-socket": { type: "string" },
+        "containerd-namespace": { type: "string" },
+        "containerd-state": { type: "string" },
+        snapshotter: { type: "string" },
+        "node-name": { type: "string" },
+        "orphan-timeout": { type: "string" },
+        "scan-interval": { type: "string" },
+        "log-dir": { type: "string" },
+        "log-retention": { type: "string" },
+        "dry-run": { type: "boolean" },
+        "metrics-bind-address": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
+  }
+  if (values.help) return { help: true, usage };
+  const flag = (name: string) => values[name] as string | undefined;
+
+  const controllerUrl = flag("controller-url") ?? env.FSB_CONTROLLER_URL;
+  if (controllerUrl === undefined || controllerUrl === "") {
+    throw new FsbError(
+      ErrorCode.FailedPrecondition,
+      "no controller: set --controller-url or FSB_CONTROLLER_URL (the janitor removes nothing it cannot prove unowned)",
+    );
+  }
+  if (!/^https?:\/\/[^/]+/.test(controllerUrl)) {
+    throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
+  }
+  const insecure = values.insecure === true;
+  const tokenFile = flag("token-file");
+  const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
+  if (!token && !insecure) {
+    throw new FsbError(
+      ErrorCode.FailedPrecondition,
+      "no API token: set FSB_TOKEN or --token-file (or pass --insecure for local development)",
+    );
+  }
+  const orphanTimeoutMs = parseDuration(flag("orphan-timeout") ?? "10s", "--orphan-timeout");
+  if (orphanTimeoutMs < MIN_ORPHAN_TIMEOUT_MS) {
+    throw invalidArgument("--orphan-timeout", `must be at least ${MIN_ORPHAN_TIMEOUT_MS} ms`);
+  }
+  const scanIntervalMs = parseDuration(flag("scan-interval") ?? "30s", "--scan-interval");
+  if (scanIntervalMs < MIN_SCAN_INTERVAL_MS) {
+    throw invalidArgument("--scan-interval", `must be at least ${MIN_SCAN_INTERVAL_MS} ms`);
+  }
+  const containerdNamespace = flag("containerd-namespace") ?? "k8s.io";
+  if (containerdNamespace === "" || containerdNamespace.includes("/")) {
+    throw invalidArgument("--containerd-namespace", `"${containerdNamespace}" is not a namespace`);
+  }
+
+  return {
+    help: false,
+    config: {
+      containerdSocket: absolutePath(
+        flag("containerd-socket") ?? "/run/containerd/containerd.sock",
+        "--containerd-socket",
+      ),
+      containerdNamespace,
+      containerdState: absolutePath(flag("containerd-state") ?? "/run/containerd", "--containerd-state"),
+      snapshotter: flag("snapshotter") ?? "overlayfs",
+      nodeName: flag("node-name") ?? env.NODE_NAME ?? os.hostname(),
+      orphanTimeoutMs,
+      scanIntervalMs,
+      dryRun: values["dry-run"] === true,
+      metrics: bindAddress(flag("metrics-bind-address") ?? ":9093", "--metrics-bind-address"),
+      controllerUrl,
+      token,
+      insecure: insecure && !token,
+      logDir: absolutePath(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
+      logRetentionMs: parseDuration(flag("log-retention") ?? "1h", "--log-retention"),
+      logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
+    },
+  };
+}
