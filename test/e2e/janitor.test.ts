@@ -164,6 +164,14 @@ describe("node janitor", () => {
     });
     logDir = path.join(ctl.dataDir, "logs");
     agentId = `${ctl.agentPrefix}-0`;
+    // The controller keeps its agent list back until agents have had the loss timeout to re-register.
+    await eventually(
+      async () =>
+        (await fetch(`${ctl.url}/api/v1/agents`, { headers: { authorization: `Bearer ${ctl.token}` } }))
+          .status,
+      (status) => status === 200,
+      15_000,
+    );
   });
 
   after(async () => {

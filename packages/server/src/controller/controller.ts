@@ -116,13 +116,14 @@ export class Controller {
         if (this.#ready) orphans?.collect(agentId, status);
       },
     });
+    const agentsSettledAt = Date.now() + config.lossTimeoutMs;
     const reconciler = new SandboxReconciler({
       store,
       registry,
       monitor,
       logger: log,
       onStatus: (s) => waiters.notify(s),
-      unknownAgentGraceUntil: Date.now() + config.lossTimeoutMs,
+      unknownAgentGraceUntil: agentsSettledAt,
     });
     fastPath = new FastPath({
       store,
@@ -216,6 +217,17 @@ export class Controller {
         }
         if (url === AGENTS_PATH) {
           // The janitor asks which agents exist: a container of an agent that is gone is an orphan.
+          // Until self-registered agents have had their loss timeout to heartbeat after a restart,
+          // "not in the list" does not mean gone, so the list is not given out yet.
+          if (Date.now() < agentsSettledAt) {
+            res.statusCode = 503;
+            res.end(
+              JSON.stringify({
+                error: { code: "UNAVAILABLE", message: "agent list not settled yet after start" },
+              }),
+            );
+            return true;
+          }
           res.statusCode = 200;
           res.setHeader("content-type", "application/json");
           res.end(JSON.stringify({ agents: agentList(registry) }));
