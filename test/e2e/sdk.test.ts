@@ -42,7 +42,7 @@ describe("SDK", () => {
   it("creates, gets, lists, updates, resets and deletes through a Sandbox handle", async () => {
     const box = await fsb.sandboxes.create({
       name: "sdk-a",
-      ...SLEEP,
+      ...SERVE,
       labels: { team: "a" },
       exposedPorts: [18600],
     });
@@ -53,7 +53,7 @@ describe("SDK", () => {
 
     const again = await fsb.sandboxes.create({
       name: "sdk-a",
-      ...SLEEP,
+      ...SERVE,
       labels: { team: "a" },
       exposedPorts: [18600],
     });

@@ -152,7 +152,8 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
 
 /** A tmux session on a private server socket: a real terminal for prompts, spinners and colour. */
 export interface TerminalSession {
-  capture(): Promise<string>;
+  /** The screen as text; with `escapes`, with its colours and attributes as SGR sequences. */
+  capture(options?: { escapes?: boolean }): Promise<string>;
   sendKeys(...keys: string[]): Promise<void>;
   waitFor(pattern: RegExp): Promise<string>;
   /** Kills this session (by its name) and with it the private server. */
@@ -165,7 +166,8 @@ export async function startTerminal(command: string): Promise<TerminalSession> {
   const tmux = (...args: string[]) => run("tmux", ["-L", name, ...args]);
   // The trailing sleep keeps the pane (and its output) until the test kills the session.
   await tmux("new-session", "-d", "-s", name, "-x", "200", "-y", "50", `${command}; sleep 600`);
-  const capture = async () => (await tmux("capture-pane", "-p", "-t", name)).stdout;
+  const capture = async (o: { escapes?: boolean } = {}) =>
+    (await tmux("capture-pane", "-p", ...(o.escapes ? ["-e"] : []), "-t", name)).stdout;
   return {
     capture,
     async sendKeys(...keys) {

@@ -18,7 +18,8 @@ export function outputFormat(command: Command): OutputFormat | undefined {
   if (value === undefined) return undefined;
   const formats = declared.get(command) ?? [];
   const path = commandPath(command);
-  if (formats.length === 0) throw new UsageError(`${path} does not take -o/--output`);
+  if (formats.length === 0)
+    throw new UsageError(`${path} does not take -o/--output`, `see \`${path} --help\``);
   if (!formats.includes(value as OutputFormat))
     throw new UsageError(`${path} cannot print "-o ${value}"`, `use -o ${formats.join(", -o ")}`);
   return value as OutputFormat;

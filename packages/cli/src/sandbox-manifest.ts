@@ -227,6 +227,7 @@ function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** The yaml library's messages end their first line with ":" before a code excerpt. */
 function firstLine(text: string): string {
-  return text.split("\n")[0] ?? text;
+  return (text.split("\n")[0] ?? text).replace(/:$/, "");
 }

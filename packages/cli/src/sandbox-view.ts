@@ -1,4 +1,4 @@
-/** How one sandbox reads in text: a short summary, a table row, shortened images and ages. */
+/** How one sandbox reads in text: a short summary, endpoints, expiry and shortened images. */
 import type { SandboxDetails } from "@fast-sandbox/sdk";
 import { formatAge } from "./duration.ts";
 import { colourPhase, type Style } from "./style.ts";

@@ -20,10 +20,12 @@ export function columnWidths(rows: Cell[][], minimums: number[] = []): number[] 
 
 /** One line; the last column is not padded, so lines carry no trailing spaces. */
 export function formatRow(row: Cell[], widths: number[]): string {
+  const last = row.findLastIndex((cell) => textOf(cell) !== "");
   return row
+    .slice(0, last + 1)
     .map((cell, i) => {
       const text = textOf(cell);
-      const padded = i === row.length - 1 ? text : text.padEnd(widths[i] ?? 0);
+      const padded = i === last ? text : text.padEnd(widths[i] ?? 0);
       return typeof cell === "string" ? padded : cell.colour(text) + padded.slice(text.length);
     })
     .join(GAP);

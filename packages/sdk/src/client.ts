@@ -1,5 +1,5 @@
 /** The Fast Sandbox client: where to connect, with which token, and the resource methods. */
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { CallOptions } from "./call-options.ts";
@@ -100,8 +100,17 @@ export class FastSandbox {
 
   /** The server's version (`GET /version` on the API port). */
   async serverVersion(options: CallOptions = {}): Promise<{ version: string; node: string }> {
-    return this.#unary(options, async (signal) => {
-      const res = await fetch(new URL("/version", this.endpoint), { signal });
+    return this.#unary(options, async (signal, timeoutMs) => {
+      // A plain fetch: give it the deadline and the error codes a Connect call would have.
+      const deadline = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+      const res = await fetch(new URL("/version", this.endpoint), {
+        signal: deadline ? AbortSignal.any([signal, deadline]) : signal,
+      }).catch((err: unknown) => {
+        if (deadline?.aborted)
+          throw new ConnectError(`GET /version timed out after ${timeoutMs} ms`, Code.DeadlineExceeded);
+        if (signal.aborted) throw err;
+        throw new ConnectError(String(err), Code.Unavailable, undefined, undefined, err);
+      });
       if (!res.ok) throw new Error(`GET /version answered ${res.status}`);
       return (await res.json()) as { version: string; node: string };
     });

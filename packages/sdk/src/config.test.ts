@@ -71,4 +71,23 @@ describe("resolveConfig", () => {
       /\/work\/proj\/\.fsb\/config\.yaml is not valid YAML/,
     );
   });
+  it("says where each setting came from (for `fsb-ctl config view`)", () => {
+    const files = {
+      [LOCAL]: "current-context: c\ncontexts:\n  c:\n    tokenFile: /secrets/t\n",
+      [HOME]: "contexts:\n  c:\n    endpoint: http://cluster:9090\n",
+      "/secrets/t": "s3cret\n",
+    };
+    assert.deepEqual(resolveConfig({}, environment(files, { FSB_NAMESPACE: "team-a" })).sources, {
+      context: `current-context in ${LOCAL}`,
+      endpoint: `context c in ${HOME}`,
+      token: `tokenFile /secrets/t (context c in ${LOCAL})`,
+      namespace: "env FSB_NAMESPACE",
+    });
+    assert.deepEqual(resolveConfig({ endpoint: "http://flag:1", context: "c" }, environment(files)).sources, {
+      context: "flag",
+      endpoint: "flag",
+      token: `tokenFile /secrets/t (context c in ${LOCAL})`,
+      namespace: "default",
+    });
+  });
 });

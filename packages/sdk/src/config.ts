@@ -32,8 +32,11 @@ export interface ResolvedConfig {
   context: string | undefined;
   /** The config files that were read, nearest first. */
   files: string[];
-  /** Where each setting came from: `flag`, `env FSB_TOKEN`, `context NAME in FILE`, `tokenFile FILE`, `default`. */
-  sources: Record<"endpoint" | "token" | "namespace", string | undefined>;
+  /**
+   * Where each setting came from: `flag`, `env FSB_TOKEN`, `context NAME in FILE`, `tokenFile FILE (…)`,
+   * `current-context in FILE` or `default`; undefined when unset.
+   */
+  sources: Record<"endpoint" | "token" | "namespace" | "context", string | undefined>;
 }
 
 /** Explicit settings (flags, constructor options); they win over everything else. */
@@ -113,10 +116,15 @@ export function resolveConfig(
     const text = environment.readFile(file);
     if (text !== undefined) files.push({ file, config: parseConfigFile(text, file) });
   }
+  const currentIn = files.find((f) => f.config["current-context"]);
   const contextName =
-    overrides.context ??
-    environment.env.FSB_CONTEXT ??
-    files.find((f) => f.config["current-context"])?.config["current-context"];
+    overrides.context ?? environment.env.FSB_CONTEXT ?? currentIn?.config["current-context"];
+  const contextSource =
+    overrides.context !== undefined
+      ? "flag"
+      : environment.env.FSB_CONTEXT !== undefined
+        ? "env FSB_CONTEXT"
+        : currentIn && `current-context in ${currentIn.file}`;
   const contexts = contextName
     ? files.map((f) => f.config.contexts?.[contextName]).filter((c) => c !== undefined)
     : [];
@@ -165,6 +173,7 @@ export function resolveConfig(
       endpoint: endpoint?.source ?? "default",
       token: token?.source,
       namespace: namespace?.source ?? "default",
+      context: contextSource,
     },
   };
 }

@@ -1,4 +1,5 @@
 /** `fsb-ctl list` (`ls`): the sandboxes of a namespace as a table, data, or a stream of changes. */
+import type { SandboxEvent } from "@fast-sandbox/sdk";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import { UsageError } from "../cli-error.ts";
@@ -21,9 +22,9 @@ export function registerList(program: Command, ctx: CliContext): void {
     .alias("ls")
     .summary("list sandboxes")
     .description(
-      "List sandboxes: NAME, PHASE, IMAGE, AGENT, ENDPOINTS and AGE (-o wide adds ID, POOL, MODE,\n" +
-        "EXPIRES and LABELS; -o name prints names only). With --watch it keeps printing a row for\n" +
-        "every change (PHASE `Deleted` once one is gone) until Ctrl-C; -o json then prints one\n" +
+      "List sandboxes: NAME, PHASE, IMAGE, AGENT, ENDPOINTS and AGE (-o wide adds ID, POOL, MODE, " +
+        "EXPIRES and LABELS; -o name prints names only). With --watch it keeps printing a row for " +
+        "every change (PHASE `Deleted` once one is gone) until Ctrl-C; -o json then prints one " +
         "{type, sandbox} object per line.",
     )
     .option("-A, --all-namespaces", "list every namespace")
@@ -51,7 +52,8 @@ export function registerList(program: Command, ctx: CliContext): void {
       now: Date.now(),
     };
     if (flags.watch) {
-      if (format === "name") throw new UsageError("--watch cannot print -o name", "use -o wide, -o json or -o yaml");
+      if (format === "name")
+        throw new UsageError("--watch cannot print -o name", "use -o wide, -o json or -o yaml");
       await watch(ctx, client.sandboxes.watch({ ...scope, signal: interruptSignal() }), format, table);
       return;
     }
@@ -74,7 +76,7 @@ export function registerList(program: Command, ctx: CliContext): void {
 /** Rows for the initial list, printed together once it is complete, then one row per change. */
 async function watch(
   ctx: CliContext,
-  events: ReturnType<import("@fast-sandbox/sdk").Sandboxes["watch"]>,
+  events: AsyncIterable<SandboxEvent>,
   format: string | undefined,
   table: SandboxTableOptions,
 ): Promise<void> {

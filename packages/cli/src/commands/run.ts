@@ -39,8 +39,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .summary("create a sandbox")
     .description(
       "Create a sandbox and print its name, id, agent, endpoints and how long the create took.\n\n" +
-        "With --image or -f it creates at once. With neither, it opens $EDITOR (vi if unset) on a\n" +
-        "commented YAML template, or on your last edit of NAME, then asks before creating.\n" +
+        "With --image or -f it creates at once. With neither, it opens $EDITOR (vi if unset) on a " +
+        "commented YAML template, or on your last edit of NAME, then asks before creating. " +
         "Flags override the file's values; env and labels are merged.",
     )
     .argument("[name]", "the sandbox's name (generated when omitted with --image)")
@@ -131,7 +131,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     if (!options.image)
       throw new UsageError("no image given", "pass --image IMAGE, -f FILE, or neither to edit a template");
     const label = options.name ?? "sandbox";
-    if (edited && !flags.yes && !(await confirm(`Create sandbox ${label}?`, ctx.io.stdin, ctx.io.stdout))) {
+    if (edited && !flags.yes && !(await confirm(`Create sandbox ${label}?`, ctx.io.stdin, ctx.io.stderr))) {
       throw new CliError(`cancelled: sandbox ${label} not created`, {
         hint: `your edit is kept for the next \`fsb-ctl run ${label}\``,
       });
@@ -216,13 +216,10 @@ function merge(
 }
 
 function edit(name: string, namespace: string, ctx: CliContext): SandboxManifest | undefined {
+  const cache = new EditCache(cacheDir(ctx.io.env, ctx.io.home));
+  const text = editManifest({ name, namespace, cache, env: ctx.io.env });
   try {
-    return editManifest({
-      name,
-      namespace,
-      cache: new EditCache(cacheDir(ctx.io.env, ctx.io.home)),
-      env: ctx.io.env,
-    });
+    return parseSandboxManifest(text, `your edit of ${name}`);
   } catch (err) {
     throw new CliError((err as Error).message, {
       hint: `your edit is kept: run \`fsb-ctl run ${name}\` again to fix it`,

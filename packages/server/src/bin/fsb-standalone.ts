@@ -19,8 +19,8 @@ const stateDir = path.join(root, ".fsb-dev");
 const SYSTEM_SOCKET = "/run/containerd/containerd.sock";
 /** The system containerd's state directory (task bundles), for the janitor. */
 const SYSTEM_STATE_DIR = "/run/containerd";
-/** The janitor's metrics; the controller has :9091. */
-const JANITOR_METRICS = "127.0.0.1:9092";
+/** The janitor's metrics, beside the controller's (:9091) and its probes (:9092). */
+const JANITOR_METRICS = "127.0.0.1:9093";
 const NAMESPACE = "k8s.io";
 /** Agents of the default pool; the pool controller makes this elastic later. */
 const DEFAULT_AGENTS = 2;

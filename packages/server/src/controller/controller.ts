@@ -105,7 +105,7 @@ export class Controller {
       defaultAgentToken: config.agentToken,
       probeIntervalMs: config.probeIntervalMs,
       lossTimeoutMs: config.lossTimeoutMs,
-      onAgentChanged: (agentId, status) => {
+      onAgentChanged: (agentId) => {
         for (const s of informer.list()) {
           if (s.status?.assignedAgent === agentId)
             queue.add(objectKey(s.metadata.namespace, s.metadata.name));

@@ -1,0 +1,80 @@
+// The bash completion script, run by bash: commands, flags, subcommands and argument choices.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import { createCliContext } from "./cli-context.ts";
+import { completionScript } from "./completion-script.ts";
+import { buildProgram } from "./program.ts";
+
+const io = {
+  stdin: new PassThrough(),
+  stdout: new PassThrough(),
+  stderr: new PassThrough(),
+  env: {},
+  cwd: "/",
+  home: "/",
+  args: [],
+};
+const { command: program } = buildProgram(createCliContext(io));
+
+/** What bash offers after `words` (the last one being the word under the cursor). */
+function complete(...words: string[]): string[] {
+  const script = completionScript(program, "bash");
+  const line = `COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _fsb_ctl; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  // PATH without fsb-ctl: sandbox names then complete to nothing instead of calling a server.
+  return execFileSync("bash", ["-c", `${script}\n${line}`], { env: { PATH: "/usr/bin:/bin" } })
+    .toString()
+    .split("\n")
+    .filter(Boolean);
+}
+
+describe("bash completion", () => {
+  const cases: Array<[string[], string[]]> = [
+    [
+      ["fsb-ctl", "r"],
+      ["run", "rm", "reset"],
+    ],
+    [
+      ["fsb-ctl", "-n", "team", "l"],
+      ["list", "ls", "logs"],
+    ],
+    [["fsb-ctl", "run", "--im"], ["--image"]],
+    [
+      ["fsb-ctl", "ls", "-o", ""],
+      ["json", "yaml", "wide", "name"],
+    ],
+    [
+      ["fsb-ctl", "run", "--mode", ""],
+      ["fast", "strong"],
+    ],
+    [
+      ["fsb-ctl", "config", ""],
+      ["view", "set", "use-context"],
+    ],
+    [
+      ["fsb-ctl", "config", "set", ""],
+      ["endpoint", "token", "token-file", "namespace"],
+    ],
+    [
+      ["fsb-ctl", "completion", ""],
+      ["bash", "zsh"],
+    ],
+    [
+      ["fsb-ctl", "logs", "--t"],
+      ["--tail", "--token"],
+    ],
+  ];
+  for (const [words, expected] of cases) {
+    it(`offers ${expected.join(" ")} after "${words.slice(1).join(" ")}"`, () => {
+      assert.deepEqual(complete(...words), expected);
+    });
+  }
+
+  it("serves zsh through bashcompinit", () => {
+    assert.match(
+      completionScript(program, "zsh"),
+      /bashcompinit && bashcompinit\n[\s\S]*complete -F _fsb_ctl fsb-ctl/,
+    );
+  });
+});

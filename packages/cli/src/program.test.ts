@@ -1,0 +1,116 @@
+// The command tree without a server: help with examples everywhere, -o checks, and how errors read.
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import { NotFoundError } from "@fast-sandbox/sdk";
+import { CommanderError } from "commander";
+import { type CliIo, createCliContext } from "./cli-context.ts";
+import { CliError, ExitCode } from "./cli-error.ts";
+import { buildProgram } from "./program.ts";
+import { describeError, reportError } from "./report-error.ts";
+
+function fakeIo(args: string[] = []): CliIo & { out(): string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  stderr.on("data", (d: Buffer) => (out += d.toString()));
+  return {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    env: {},
+    cwd: "/nowhere",
+    home: "/nowhere",
+    args,
+    out: () => out,
+  };
+}
+
+async function help(path: string[]): Promise<string> {
+  const io = fakeIo();
+  const { command } = buildProgram(createCliContext(io));
+  await assert.rejects(command.parseAsync([...path, "--help"], { from: "user" }), (err: unknown) => {
+    assert.ok(err instanceof CommanderError && err.exitCode === 0, String(err));
+    return true;
+  });
+  return io.out();
+}
+
+describe("fsb-ctl program", () => {
+  const { command: program } = buildProgram(createCliContext(fakeIo()));
+  const paths = program.commands.flatMap((c) =>
+    c.commands.length ? [[c.name()], ...c.commands.map((s) => [c.name(), s.name()])] : [[c.name()]],
+  );
+
+  it("has the commands of the issue", () => {
+    assert.deepEqual(
+      program.commands.map((c) => [c.name(), ...c.aliases()].join("|")),
+      ["run", "list|ls", "get", "logs", "delete|rm", "update", "reset", "config", "version", "completion"],
+    );
+  });
+
+  for (const path of paths) {
+    it(`shows examples and the global flags in \`${path.join(" ")} --help\``, async () => {
+      const text = await help(path);
+      assert.match(text, /\nExamples:\n {2}# .+\n {2}\$ .*fsb-ctl /);
+      for (const flag of ["--endpoint", "--token", "--namespace", "--context", "--output"])
+        assert.ok(text.includes(flag), `${path.join(" ")} --help lacks ${flag}`);
+    });
+  }
+
+  it("says how to remove a label in update's help", async () => {
+    assert.match(await help(["update"]), /remove it with KEY-/);
+  });
+
+  it("refuses -o for a command that prints no data, before running it", async () => {
+    const io = fakeIo();
+    const { command } = buildProgram(createCliContext(io));
+    await assert.rejects(
+      command.parseAsync(["logs", "x", "-o", "json"], { from: "user" }),
+      /logs does not take -o/,
+    );
+  });
+});
+
+describe("describeError", () => {
+  it("turns commander's messages into one line with a hint for the command", () => {
+    const report = describeError(
+      new CommanderError(1, "commander.unknownOption", "error: unknown option '--x'"),
+      "run",
+    );
+    assert.deepEqual(report, {
+      message: "unknown option '--x'",
+      hint: "see `fsb-ctl run --help`",
+      exitCode: ExitCode.usage,
+    });
+  });
+
+  it("keeps commander's suggestion as the hint", () => {
+    const err = new CommanderError(
+      1,
+      "commander.unknownCommand",
+      "error: unknown command 'lst'\n(Did you mean ls?)",
+    );
+    assert.equal(describeError(err, undefined).hint, "did you mean ls?");
+  });
+
+  it("keeps the SDK's hint and exits 1", () => {
+    const err = new NotFoundError("sandbox default/x not found", {
+      code: "not_found",
+      hint: "check the name",
+    });
+    assert.deepEqual(describeError(err, "get"), {
+      message: "sandbox default/x not found",
+      hint: "check the name",
+      exitCode: 1,
+    });
+  });
+
+  it("writes one Error line and one hint line, without colour off a terminal", () => {
+    const io = fakeIo();
+    const code = reportError(new CliError("two\nlines", { hint: "do this" }), "run", io.stderr, {});
+    assert.equal(code, 1);
+    assert.equal(io.out(), "Error: two; lines\nhint: do this\n");
+  });
+});
