@@ -21,6 +21,8 @@ export interface PersistFastCreateOptions {
   sandbox: Sandbox;
   /** Epoch ms by which the object must be stored (create time + --fastpath-orphan-timeout). */
   deadline: number;
+  /** Called once the create is given up, before its container goes, so reads stop showing it first. */
+  onGiveUp?: () => void;
   now: () => number;
 }
 
@@ -64,6 +66,7 @@ export async function persistFastCreate(o: PersistFastCreateOptions): Promise<bo
     { err: lastError, sandbox: key },
     "fast-mode create could not be recorded; removing its container",
   );
+  o.onGiveUp?.();
   const sandboxId = sandbox.status.sandboxID!;
   const client = o.monitor.client(sandbox.status.assignedAgent!);
   try {

@@ -365,6 +365,7 @@ export class FastPath {
       sandbox,
       deadline: this.#now() + this.#o.orphanTimeoutMs,
       now: this.#now,
+      onGiveUp: () => this.#pending.delete(key),
     }).then(
       () => {
         this.#pending.delete(key);
