@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(containerd runc busybox-static umoci tmux)
+APT_PACKAGES=(containerd runc runsc busybox-static umoci tmux)
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 missing=()

@@ -57,7 +57,7 @@ describe("self-registered agents", () => {
     logDir = await tempLogDir();
     agentPort = await freePort();
     // No local agents: the external agent is the whole pool.
-    ctl = await startControllerProcess({ socketPath: conn.socketPath, localAgents: 0, lossTimeout: "4s" });
+    ctl = await startControllerProcess({ socketPath: conn.socketPath, localAgents: 0, lossTimeout: "8s" });
     await writeFile(path.join(scratch, "token"), ctl.token, { mode: 0o600 });
     await startAgent();
   });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import os from "node:os";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError, isDnsLabel } from "@fast-sandbox/api";
-import { type AgentConfig, parseAgentConfig } from "./agent-config.ts";
+import { type AgentConfig, DEFAULT_RUNSC_BINARY, parseAgentConfig } from "./agent-config.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -218,6 +218,13 @@ describe("parseAgentConfig env and flags", () => {
       want: ["gvisor", "/opt/runsc"],
     },
     {
+      name: "--runtime gvisor defaults --runsc-binary to the project's wrapper",
+      argv: ["--runtime", "gvisor"],
+      env: TOKEN_ENV,
+      got: (c) => c.runscBinary,
+      want: DEFAULT_RUNSC_BINARY,
+    },
+    {
       name: "--runsc-binary wins over FSB_RUNSC_BINARY",
       argv: ["--runtime", "gvisor", "--runsc-binary", "/flag/runsc"],
       env: { ...TOKEN_ENV, FSB_RUNSC_BINARY: "/env/runsc" },
@@ -324,11 +331,6 @@ describe("parseAgentConfig bad values", () => {
     { name: "--agent-id of 64 characters", argv: ["--agent-id", "a".repeat(64)], field: "--agent-id" },
     { name: "--pool Bad.Pool", argv: ["--pool", "Bad.Pool"], field: "--pool" },
     { name: "--runtime foo", argv: ["--runtime", "foo"], field: "--runtime" },
-    {
-      name: "--runtime gvisor without --runsc-binary",
-      argv: ["--runtime", "gvisor"],
-      field: "--runsc-binary",
-    },
     { name: "relative --log-dir", argv: ["--log-dir", "logs"], field: "--log-dir" },
     {
       name: "relative --containerd-socket",

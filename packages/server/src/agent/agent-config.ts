@@ -1,5 +1,6 @@
 /** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
 import { absolutePath, intInRange } from "../core/config-values.ts";
@@ -14,6 +15,8 @@ export const DEFAULT_LOG_DIR = "/var/log/fast-sandbox";
 export const DEFAULT_POOL = "default-pool";
 /** Time between SIGTERM and SIGKILL when a delete does not say. */
 export const DEFAULT_GRACE_PERIOD_SECONDS = 10;
+/** The runsc wrapper shipped in this repository (scripts/runsc-wrapper.sh): `--runsc-binary` for gvisor by default. */
+export const DEFAULT_RUNSC_BINARY = path.resolve(import.meta.dirname, "../../../../scripts/runsc-wrapper.sh");
 /** Upper bound of a sandbox's capacity setting; beyond it an agent is a node, not a slot pool. */
 const MAX_CAPACITY = 1000;
 
@@ -71,7 +74,8 @@ Flags:
   --capacity N                 max sandboxes (env AGENT_CAPACITY; default ${DEFAULT_CAPACITY})
   --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
   --runtime container|gvisor   OCI runtime for sandboxes (default container)
-  --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY)
+  --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY;
+                               default ${DEFAULT_RUNSC_BINARY})
   --network agent|host|PATH    network namespace sandboxes join (default agent)
   --grace-period SECONDS       default SIGTERM→SIGKILL grace on delete (default ${DEFAULT_GRACE_PERIOD_SECONDS})
   --token-file PATH            file holding the API bearer token (or env FSB_AGENT_TOKEN)
@@ -150,7 +154,8 @@ export function parseAgentConfig(
   if (runtime !== "container" && runtime !== "gvisor") {
     throw invalidArgument("--runtime", `"${runtime}" is not one of container, gvisor`);
   }
-  const runscBinary = flag("runsc-binary") ?? env.FSB_RUNSC_BINARY;
+  const runscBinary =
+    flag("runsc-binary") ?? env.FSB_RUNSC_BINARY ?? (runtime === "gvisor" ? DEFAULT_RUNSC_BINARY : undefined);
   if (runtime === "gvisor" && !runscBinary) {
     throw invalidArgument("--runsc-binary", "gvisor needs the runsc wrapper that the runc shim runs");
   }
