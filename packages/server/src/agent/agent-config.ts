@@ -1,9 +1,8 @@
 /** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
-import { absolutePath, intInRange } from "../core/config-values.ts";
+import { absolutePath, intInRange, parseFlags } from "../core/config-values.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -96,42 +95,37 @@ export function parseAgentConfig(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => string,
 ): ParsedAgentArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "containerd-socket": { type: "string" },
-        "containerd-namespace": { type: "string" },
-        snapshotter: { type: "string" },
-        "http-port": { type: "string" },
-        "listen-address": { type: "string" },
-        "advertise-address": { type: "string" },
-        "agent-id": { type: "string" },
-        "node-name": { type: "string" },
-        pool: { type: "string" },
-        namespace: { type: "string" },
-        "controller-url": { type: "string" },
-        "controller-token-file": { type: "string" },
-        capacity: { type: "string" },
-        "log-dir": { type: "string" },
-        runtime: { type: "string" },
-        "runsc-binary": { type: "string" },
-        network: { type: "string" },
-        "grace-period": { type: "string" },
-        "token-file": { type: "string" },
-        insecure: { type: "boolean" },
-        "log-level": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
-  }
-  if (values.help) return { help: true, usage };
-  const flag = (name: string) => values[name] as string | undefined;
+  const flags = parseFlags(
+    argv,
+    {
+      strings: [
+        "containerd-socket",
+        "containerd-namespace",
+        "snapshotter",
+        "http-port",
+        "listen-address",
+        "advertise-address",
+        "agent-id",
+        "node-name",
+        "pool",
+        "namespace",
+        "controller-url",
+        "controller-token-file",
+        "capacity",
+        "log-dir",
+        "runtime",
+        "runsc-binary",
+        "network",
+        "grace-period",
+        "token-file",
+        "log-level",
+      ],
+      booleans: ["insecure"],
+    },
+    usage,
+  );
+  if (flags.help) return { help: true, usage };
+  const flag = flags.string;
 
   const hostname = os.hostname();
   const agentId = flag("agent-id") ?? env.AGENT_ID ?? env.POD_NAME ?? agentIdFromHostname(hostname);
@@ -160,7 +154,7 @@ export function parseAgentConfig(
     throw invalidArgument("--runsc-binary", "gvisor needs the runsc wrapper that the runc shim runs");
   }
 
-  const insecure = values.insecure === true;
+  const insecure = flags.bool("insecure");
   const tokenFile = flag("token-file");
   let token = env.FSB_AGENT_TOKEN || undefined;
   if (tokenFile) token = readFile(tokenFile).trim() || undefined;

@@ -1,7 +1,6 @@
 /** fsb-controller's flags and environment, parsed and validated with no side effects. */
-import { parseArgs } from "node:util";
 import { type ConsistencyMode, ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
-import { absolutePath, intInRange } from "../core/config-values.ts";
+import { absolutePath, intInRange, parseFlags } from "../core/config-values.ts";
 import { parseDuration } from "./duration.ts";
 
 export interface BindAddress {
@@ -77,49 +76,44 @@ export function parseControllerConfig(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => string,
 ): ParsedControllerArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "api-bind-address": { type: "string" },
-        "agent-port": { type: "string" },
-        "metrics-bind-address": { type: "string" },
-        "health-probe-bind-address": { type: "string" },
-        "fastpath-consistency-mode": { type: "string" },
-        "fastpath-orphan-timeout": { type: "string" },
-        "agent-probe-interval": { type: "string" },
-        "agent-loss-timeout": { type: "string" },
-        "data-dir": { type: "string" },
-        "token-file": { type: "string" },
-        insecure: { type: "boolean" },
-        "agent-token-file": { type: "string" },
-        workers: { type: "string" },
-        "local-agents": { type: "string" },
-        "local-agent-capacity": { type: "string" },
-        pool: { type: "string" },
-        "pool-namespace": { type: "string" },
-        "local-agent-prefix": { type: "string" },
-        "containerd-socket": { type: "string" },
-        "containerd-namespace": { type: "string" },
-        "agent-log-dir": { type: "string" },
-        "log-level": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
-  }
-  if (values.help) return { help: true, usage };
-  const flag = (name: string) => values[name] as string | undefined;
+  const flags = parseFlags(
+    argv,
+    {
+      strings: [
+        "api-bind-address",
+        "agent-port",
+        "metrics-bind-address",
+        "health-probe-bind-address",
+        "fastpath-consistency-mode",
+        "fastpath-orphan-timeout",
+        "agent-probe-interval",
+        "agent-loss-timeout",
+        "data-dir",
+        "token-file",
+        "agent-token-file",
+        "workers",
+        "local-agents",
+        "local-agent-capacity",
+        "pool",
+        "pool-namespace",
+        "local-agent-prefix",
+        "containerd-socket",
+        "containerd-namespace",
+        "agent-log-dir",
+        "log-level",
+      ],
+      booleans: ["insecure"],
+    },
+    usage,
+  );
+  if (flags.help) return { help: true, usage };
+  const flag = flags.string;
 
   const mode = flag("fastpath-consistency-mode") ?? "fast";
   if (mode !== "fast" && mode !== "strong") {
     throw invalidArgument("--fastpath-consistency-mode", `"${mode}" is not fast or strong`);
   }
-  const insecure = values.insecure === true;
+  const insecure = flags.bool("insecure");
   const tokenFile = flag("token-file");
   const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
   if (!token && !insecure) {

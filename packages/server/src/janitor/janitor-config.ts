@@ -1,11 +1,10 @@
 /** fsb-janitor's flags and environment, parsed and validated with no side effects. */
 import os from "node:os";
-import { parseArgs } from "node:util";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
 import { type BindAddress, bindAddress } from "../controller/controller-config.ts";
 import { parseDuration } from "../controller/duration.ts";
-import { absolutePath } from "../core/config-values.ts";
+import { absolutePath, parseFlags } from "../core/config-values.ts";
 
 export interface JanitorConfig {
   containerdSocket: string;
@@ -67,36 +66,30 @@ export function parseJanitorConfig(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => string,
 ): ParsedJanitorArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "controller-url": { type: "string" },
-        "token-file": { type: "string" },
-        insecure: { type: "boolean" },
-        "containerd-socket": { type: "string" },
-        "containerd-namespace": { type: "string" },
-        "containerd-state": { type: "string" },
-        snapshotter: { type: "string" },
-        "node-name": { type: "string" },
-        "orphan-timeout": { type: "string" },
-        "scan-interval": { type: "string" },
-        "log-dir": { type: "string" },
-        "log-retention": { type: "string" },
-        "dry-run": { type: "boolean" },
-        "metrics-bind-address": { type: "string" },
-        "log-level": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
-  }
-  if (values.help) return { help: true, usage };
-  const flag = (name: string) => values[name] as string | undefined;
+  const flags = parseFlags(
+    argv,
+    {
+      strings: [
+        "controller-url",
+        "token-file",
+        "containerd-socket",
+        "containerd-namespace",
+        "containerd-state",
+        "snapshotter",
+        "node-name",
+        "orphan-timeout",
+        "scan-interval",
+        "log-dir",
+        "log-retention",
+        "metrics-bind-address",
+        "log-level",
+      ],
+      booleans: ["insecure", "dry-run"],
+    },
+    usage,
+  );
+  if (flags.help) return { help: true, usage };
+  const flag = flags.string;
 
   const controllerUrl = flag("controller-url") ?? env.FSB_CONTROLLER_URL;
   if (controllerUrl === undefined || controllerUrl === "") {
@@ -108,7 +101,7 @@ export function parseJanitorConfig(
   if (!/^https?:\/\/[^/]+/.test(controllerUrl)) {
     throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
   }
-  const insecure = values.insecure === true;
+  const insecure = flags.bool("insecure");
   const tokenFile = flag("token-file");
   const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
   if (!token && !insecure) {
@@ -143,7 +136,7 @@ export function parseJanitorConfig(
       nodeName: flag("node-name") ?? env.NODE_NAME ?? os.hostname(),
       orphanTimeoutMs,
       scanIntervalMs,
-      dryRun: values["dry-run"] === true,
+      dryRun: flags.bool("dry-run"),
       metrics: bindAddress(flag("metrics-bind-address") ?? ":9093", "--metrics-bind-address"),
       controllerUrl,
       token,
