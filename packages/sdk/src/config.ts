@@ -70,7 +70,12 @@ export function defaultEnvironment(): ConfigEnvironment {
   };
 }
 
-/** The two config file locations, nearest first. */
+/**
+ * The two config file locations, nearest first.
+ *
+ * @example
+ * configPaths({ cwd: process.cwd(), home: os.homedir() }); // [".../.fsb/config.yaml", "~/.fsb/config.yaml"]
+ */
 export function configPaths(environment: Pick<ConfigEnvironment, "cwd" | "home">): string[] {
   return [
     path.join(environment.cwd, ".fsb", "config.yaml"),
@@ -78,7 +83,12 @@ export function configPaths(environment: Pick<ConfigEnvironment, "cwd" | "home">
   ];
 }
 
-/** Parses a config file; a file that is not valid YAML of the right shape throws with its path. */
+/**
+ * Parses a config file; a file that is not valid YAML of the right shape throws with its path.
+ *
+ * @example
+ * const config = parseConfigFile("current-context: local\ncontexts:\n  local: {endpoint: http://127.0.0.1:9090}\n", "config.yaml");
+ */
 export function parseConfigFile(text: string, file: string): ConfigFile {
   let parsed: unknown;
   try {
@@ -98,6 +108,12 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   return config;
 }
 
+/**
+ * Serialises a config file (what `fsb-ctl config set` writes).
+ *
+ * @example
+ * await writeFile(".fsb/config.yaml", formatConfigFile({ "current-context": "local", contexts: { local: { endpoint } } }));
+ */
 export function formatConfigFile(config: ConfigFile): string {
   return stringify(config);
 }
@@ -106,6 +122,9 @@ export function formatConfigFile(config: ConfigFile): string {
  * Resolves each setting separately, so the token may come from a file while the namespace comes
  * from the environment. The context is the one named (override, FSB_CONTEXT) or the nearest file's
  * current-context.
+ *
+ * @example
+ * const { endpoint, token, namespace } = resolveConfig({ context: "cluster" });
  */
 export function resolveConfig(
   overrides: ConfigOverrides = {},

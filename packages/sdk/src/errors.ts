@@ -25,37 +25,73 @@ export class FastSandboxError extends Error {
   }
 }
 
-/** The sandbox (or its namespace) does not exist. */
+/**
+ * The sandbox (or its namespace) does not exist.
+ *
+ * @example
+ * const box = await fsb.sandboxes.get("web").catch((e) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
+ */
 export class NotFoundError extends FastSandboxError {
   override name = "NotFoundError";
 }
 
-/** The name is taken by a sandbox with a different spec (or one being deleted). */
+/**
+ * The name is taken by a sandbox with a different spec (or one being deleted).
+ *
+ * @example
+ * try { await fsb.sandboxes.create({ name: "web", image: "nginx" }); }
+ * catch (e) { if (e instanceof AlreadyExistsError) await fsb.sandboxes.delete("web", { wait: true }); }
+ */
 export class AlreadyExistsError extends FastSandboxError {
   override name = "AlreadyExistsError";
 }
 
-/** No agent in the pool has a free slot (and the requested ports). */
+/**
+ * No agent in the pool has a free slot (and the requested ports).
+ *
+ * @example
+ * catch (e) { if (e instanceof CapacityError) console.error(`${e.message} (${e.hint})`); }
+ */
 export class CapacityError extends FastSandboxError {
   override name = "CapacityError";
 }
 
-/** The token is missing or wrong. */
+/**
+ * The token is missing or wrong.
+ *
+ * @example
+ * catch (e) { if (e instanceof AuthError) console.error("set FSB_TOKEN:", e.hint); }
+ */
 export class AuthError extends FastSandboxError {
   override name = "AuthError";
 }
 
-/** The request is invalid; `field` names what. */
+/**
+ * The request is invalid; `field` names what.
+ *
+ * @example
+ * catch (e) { if (e instanceof InvalidArgumentError) console.error(`bad ${e.field}: ${e.message}`); }
+ */
 export class InvalidArgumentError extends FastSandboxError {
   override name = "InvalidArgumentError";
 }
 
-/** The server (or an agent behind it) cannot be reached right now. */
+/**
+ * The server (or an agent behind it) cannot be reached right now; retrying later may work.
+ *
+ * @example
+ * catch (e) { if (e instanceof UnavailableError) await new Promise((r) => setTimeout(r, 1000)); }
+ */
 export class UnavailableError extends FastSandboxError {
   override name = "UnavailableError";
 }
 
-/** Turns anything a call threw into a FastSandboxError with a hint; `endpoint` makes hints concrete. */
+/**
+ * Turns anything a call threw into a FastSandboxError with a hint; `endpoint` makes hints concrete.
+ *
+ * @example
+ * const err = toSdkError(new ConnectError("no such sandbox", Code.NotFound), "http://127.0.0.1:9090");
+ */
 export function toSdkError(err: unknown, endpoint: string): FastSandboxError {
   if (err instanceof FastSandboxError) return err;
   const connect = ConnectError.from(err);
