@@ -1,26 +1,18 @@
 // The Fast-Path API end to end: a real controller, its local agents and the test containerd.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { ConsistencyMode, WatchEvent_Type } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { TEST_IMAGE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import { eventually, leftoversOf, nothingLeft } from "../harness/leftovers.ts";
+import { rejectsWith } from "../harness/rpc-assert.ts";
 
 const typeName = Object.fromEntries(Object.entries(WatchEvent_Type).map(([k, v]) => [v, k])) as Record<
   number,
   string
 >;
-
-async function rejectsWith(promise: Promise<unknown>, code: Code, pattern?: RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof ConnectError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.rawMessage, pattern);
-    return true;
-  });
-}
 
 describe("Fast-Path API", () => {
   let ctl: ControllerProcess;

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import {
   FailurePolicy,
   type SandboxInfo,
@@ -14,21 +14,13 @@ import type { AgentStatusView } from "../../packages/server/src/controller/agent
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import { eventually, leftoversOf, nothingLeft, processRuns } from "../harness/leftovers.ts";
+import { rejectsWith } from "../harness/rpc-assert.ts";
 
 /**
  * Stops at once on SIGTERM: a plain `sleep` as PID 1 ignores it, and reset and expiry stop the
  * container gracefully (10 s by default) before SIGKILL.
  */
 const SERVE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"];
-
-async function rejectsWith(promise: Promise<unknown>, code: Code, pattern?: RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof ConnectError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.rawMessage, pattern);
-    return true;
-  });
-}
 
 function condition(info: SandboxInfo, type: string) {
   const c = info.conditions.find((x) => x.type === type);

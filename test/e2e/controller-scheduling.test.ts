@@ -14,19 +14,11 @@ import { TEST_IMAGE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import { eventually, leftoversOf, nothingLeft } from "../harness/leftovers.ts";
+import { rejectsWith } from "../harness/rpc-assert.ts";
 
 /** A containerd namespace of the test containerd that holds no image. */
 const EMPTY_NAMESPACE = "fsb-test-empty";
 const SLEEP = { image: "busybox", command: ["sleep", "600"] };
-
-async function rejectsWith(promise: Promise<unknown>, code: Code, pattern?: RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof ConnectError, String(err));
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.rawMessage, pattern);
-    return true;
-  });
-}
 
 /** The message the registry gives when every agent of the default pool is full. */
 function poolFull(name: string, agents: number, used: number, total: number): RegExp {
