@@ -1,8 +1,8 @@
 /** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
 import os from "node:os";
 import path from "node:path";
-import { ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
-import { absolutePath, intInRange, parseFlags } from "../core/config-values.ts";
+import { invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import { absolutePath, intInRange, parseFlags, readToken, requireToken } from "../core/config-values.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -139,10 +139,7 @@ export function parseAgentConfig(
   if (controllerUrl !== undefined && !/^https?:\/\/[^/]+/.test(controllerUrl)) {
     throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
   }
-  const controllerTokenFile = flag("controller-token-file");
-  const controllerToken = controllerTokenFile
-    ? readFile(controllerTokenFile).trim()
-    : env.FSB_TOKEN || undefined;
+  const controllerToken = readToken(flag("controller-token-file"), env.FSB_TOKEN, readFile);
 
   const runtime = flag("runtime") ?? "container";
   if (runtime !== "container" && runtime !== "gvisor") {
@@ -155,15 +152,11 @@ export function parseAgentConfig(
   }
 
   const insecure = flags.bool("insecure");
-  const tokenFile = flag("token-file");
-  let token = env.FSB_AGENT_TOKEN || undefined;
-  if (tokenFile) token = readFile(tokenFile).trim() || undefined;
-  if (!token && !insecure) {
-    throw new FsbError(
-      ErrorCode.FailedPrecondition,
-      "no API token: set FSB_AGENT_TOKEN or --token-file (or pass --insecure for local development)",
-    );
-  }
+  const token = requireToken(
+    { file: flag("token-file"), envName: "FSB_AGENT_TOKEN", insecure },
+    env,
+    readFile,
+  );
 
   return {
     help: false,

@@ -1,6 +1,6 @@
 /** fsb-controller's flags and environment, parsed and validated with no side effects. */
-import { type ConsistencyMode, ErrorCode, FsbError, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
-import { absolutePath, intInRange, parseFlags } from "../core/config-values.ts";
+import { type ConsistencyMode, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import { absolutePath, intInRange, parseFlags, readToken, requireToken } from "../core/config-values.ts";
 import { parseDuration } from "./duration.ts";
 
 export interface BindAddress {
@@ -114,16 +114,8 @@ export function parseControllerConfig(
     throw invalidArgument("--fastpath-consistency-mode", `"${mode}" is not fast or strong`);
   }
   const insecure = flags.bool("insecure");
-  const tokenFile = flag("token-file");
-  const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
-  if (!token && !insecure) {
-    throw new FsbError(
-      ErrorCode.FailedPrecondition,
-      "no API token: set FSB_TOKEN or --token-file (or pass --insecure for local development)",
-    );
-  }
-  const agentTokenFile = flag("agent-token-file");
-  const agentToken = (agentTokenFile ? readFile(agentTokenFile).trim() : env.FSB_AGENT_TOKEN) || undefined;
+  const token = requireToken({ file: flag("token-file"), envName: "FSB_TOKEN", insecure }, env, readFile);
+  const agentToken = readToken(flag("agent-token-file"), env.FSB_AGENT_TOKEN, readFile);
   const pool = flag("pool") ?? "default-pool";
   if (!isDnsLabel(pool)) throw invalidArgument("--pool", `"${pool}" must be a DNS-1123 label`);
   const poolNamespace = flag("pool-namespace") ?? "default";

@@ -57,3 +57,31 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, usage: strin
     bool: (name) => values[name] === true,
   };
 }
+
+/** A bearer token from a file (which wins) or an environment value; blank counts as none. */
+export function readToken(
+  file: string | undefined,
+  envValue: string | undefined,
+  readFile: (path: string) => string,
+): string | undefined {
+  return (file ? readFile(file).trim() : envValue) || undefined;
+}
+
+/**
+ * The token an API needs, read as {@link readToken}. Without one, only `insecure` lets the process
+ * start: an open port that controls containers must be a deliberate choice.
+ */
+export function requireToken(
+  options: { file: string | undefined; envName: string; insecure: boolean },
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+): string | undefined {
+  const token = readToken(options.file, env[options.envName], readFile);
+  if (!token && !options.insecure) {
+    throw new FsbError(
+      ErrorCode.FailedPrecondition,
+      `no API token: set ${options.envName} or --token-file (or pass --insecure for local development)`,
+    );
+  }
+  return token;
+}

@@ -4,7 +4,7 @@ import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
 import { type BindAddress, bindAddress } from "../controller/controller-config.ts";
 import { parseDuration } from "../controller/duration.ts";
-import { absolutePath, parseFlags } from "../core/config-values.ts";
+import { absolutePath, parseFlags, requireToken } from "../core/config-values.ts";
 
 export interface JanitorConfig {
   containerdSocket: string;
@@ -102,14 +102,7 @@ export function parseJanitorConfig(
     throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
   }
   const insecure = flags.bool("insecure");
-  const tokenFile = flag("token-file");
-  const token = (tokenFile ? readFile(tokenFile).trim() : env.FSB_TOKEN) || undefined;
-  if (!token && !insecure) {
-    throw new FsbError(
-      ErrorCode.FailedPrecondition,
-      "no API token: set FSB_TOKEN or --token-file (or pass --insecure for local development)",
-    );
-  }
+  const token = requireToken({ file: flag("token-file"), envName: "FSB_TOKEN", insecure }, env, readFile);
   const orphanTimeoutMs = parseDuration(flag("orphan-timeout") ?? "10s", "--orphan-timeout");
   if (orphanTimeoutMs < MIN_ORPHAN_TIMEOUT_MS) {
     throw invalidArgument("--orphan-timeout", `must be at least ${MIN_ORPHAN_TIMEOUT_MS} ms`);
