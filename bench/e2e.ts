@@ -7,6 +7,7 @@ import { Labels, managedByValue } from "@fast-sandbox/api";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
 import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
 import { ImageResolver } from "../packages/server/src/containerd/image-resolver.ts";
+import { isProcessAlive } from "../packages/server/src/core/process-alive.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
 import { type ControllerProcess, startControllerProcess } from "../test/harness/controller-process.ts";
@@ -164,26 +165,18 @@ async function localAgentPids(ctl: ControllerProcess): Promise<Array<{ agentId: 
   return Array.isArray(parsed) ? (parsed as Array<{ agentId: string; pid: number }>) : [];
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Safety net for a controller that died without stopping its agents: stops them by PID, if still theirs. */
 async function stopStrayAgents(agents: Array<{ agentId: string; pid: number }>): Promise<void> {
   for (const { agentId, pid } of agents) {
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) continue;
     const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
     if (!cmdline.includes("fsb-agent") || !cmdline.includes(agentId)) continue;
     say(`cleanup: local agent ${agentId} (pid ${pid}) outlived the controller; stopping it`);
     process.kill(pid, "SIGTERM");
     const deadline = Date.now() + AGENT_STOP_TIMEOUT_MS;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, STOP_POLL_MS));
-    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    while (isProcessAlive(pid) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+    if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
   }
 }
 
@@ -345,7 +338,7 @@ async function cleanUp(parts: CleanupParts): Promise<number> {
     }
   };
   const { ctl, containerd } = parts;
-  if (ctl && isAlive(ctl.pid)) {
+  if (ctl && isProcessAlive(ctl.pid)) {
     // Deletes every sandbox through the API (anchors included) and waits until they are gone, then stops the controller.
     await step("deleting sandboxes through the API", () => ctl.cleanup());
   }
@@ -356,7 +349,7 @@ async function cleanUp(parts: CleanupParts): Promise<number> {
   }
   // A Ctrl-C reaches the whole process group, containerd included, while the shims keep running:
   // start it again (it finds them through its state dir) so their containers can be removed.
-  if (parts.runtimes.length > 0 && !(containerd.pid && isAlive(containerd.pid))) {
+  if (parts.runtimes.length > 0 && !(containerd.pid && isProcessAlive(containerd.pid))) {
     await step("restarting containerd to remove leftovers", async () => {
       await containerd.start();
       say(`containerd restarted (pid ${containerd.pid}) to remove what the run left`);
