@@ -99,7 +99,9 @@ export class SandboxReconciler {
     if (!assignedAgent || sandbox.metadata.deletionTimestamp) return undefined;
     if (phase !== SandboxPhase.Running && phase !== SandboxPhase.Bound) return undefined;
     const agent = this.#o.registry.agent(assignedAgent);
-    if (agent && !agent.placeholder) return undefined;
+    // Registered and answered at least once: its health is real. A registration not yet probed
+    // (lastHeartbeat 0) says nothing about health yet.
+    if (agent && !agent.placeholder && agent.lastHeartbeat > 0) return undefined;
     const left = (this.#o.unknownAgentGraceUntil ?? 0) - this.#now();
     return left > 0 ? Math.min(left, UNKNOWN_AGENT_RETRY_MS) : undefined;
   }
