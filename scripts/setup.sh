@@ -12,6 +12,9 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+# kubectl renders the deploy/ kustomization in the manifest checks. Any kubectl will do; Debian's
+# kubernetes-client is installed only when none is on the PATH (it would clash with another package's).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing system packages: ${missing[*]}; run as root or install them with apt-get"
