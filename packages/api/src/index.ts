@@ -58,6 +58,14 @@ export {
   pidsSchema,
   resourcesSchema,
 } from "./quantity.ts";
+export {
+  PoolDefaults,
+  PoolLimits,
+  poolCapacitySchema,
+  poolSpecSchema,
+  prewarmTemplateSchema,
+  validatePoolSpec,
+} from "./pool-validation.ts";
 export type {
   ConsistencyMode,
   FailurePolicy,
