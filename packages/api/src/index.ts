@@ -46,7 +46,17 @@ export {
 } from "./names.ts";
 export type { Condition, NewObject, ObjectMeta, StoredObject } from "./object-meta.ts";
 export { API_GROUP, API_VERSION, objectKey, splitObjectKey } from "./object-meta.ts";
+export {
+  PoolDefaults,
+  PoolLimits,
+  poolCapacitySchema,
+  poolSpecSchema,
+  prewarmTemplateSchema,
+  validatePoolSpec,
+} from "./pool-validation.ts";
 export { exposedPortsMaxCount, exposedPortsSchema, portSchema } from "./ports.ts";
+export type { PrewarmTemplateSpec } from "./prewarm-key.ts";
+export { prewarmKey } from "./prewarm-key.ts";
 export type { Resources } from "./quantity.ts";
 export {
   cpuSchema,
@@ -58,14 +68,6 @@ export {
   pidsSchema,
   resourcesSchema,
 } from "./quantity.ts";
-export {
-  PoolDefaults,
-  PoolLimits,
-  poolCapacitySchema,
-  poolSpecSchema,
-  prewarmTemplateSchema,
-  validatePoolSpec,
-} from "./pool-validation.ts";
 export type {
   ConsistencyMode,
   FailurePolicy,

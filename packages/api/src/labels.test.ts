@@ -25,6 +25,10 @@ describe("Labels", () => {
     ["CreatedAt", "sandbox.fast.io/created-at"],
     ["LogPath", "sandbox.fast.io/log-path"],
     ["ManagedBy", "sandbox.fast.io/managed-by"],
+    ["ContainerId", "sandbox.fast.io/container-id"],
+    ["Prewarm", "sandbox.fast.io/prewarm"],
+    ["PrewarmKey", "sandbox.fast.io/prewarm-key"],
+    ["ImageDigest", "sandbox.fast.io/image-digest"],
   ];
   for (const [key, value] of expected) {
     it(`${key} is ${value}`, () => {
@@ -57,6 +61,32 @@ describe("isManagedContainer", () => {
     ["id mismatch", owned, "sbx-2", false],
     ["missing sandbox id", { [Labels.ManagedBy]: "fast-sandbox" }, "sbx-1", false],
     ["sandbox id that is a path", { ...owned, [Labels.SandboxId]: "../x" }, "../x", false],
+    ["taken prewarm: container-id label is the id", { ...owned, [Labels.ContainerId]: "pw-1" }, "pw-1", true],
+    ["container-id label of another container", { ...owned, [Labels.ContainerId]: "pw-1" }, "pw-2", false],
+    [
+      "container-id matches but no manager",
+      { [Labels.SandboxId]: "sbx-1", [Labels.ContainerId]: "pw-1" },
+      "pw-1",
+      false,
+    ],
+    [
+      "container-id matches but no sandbox id",
+      { [Labels.ManagedBy]: "fast-sandbox", [Labels.ContainerId]: "pw-1" },
+      "pw-1",
+      false,
+    ],
+    [
+      "container-id matches but the sandbox id is not a DNS label",
+      { ...owned, [Labels.SandboxId]: "../x", [Labels.ContainerId]: "pw-1" },
+      "pw-1",
+      false,
+    ],
+    [
+      "untaken prewarm: both labels are the id",
+      { ...owned, [Labels.SandboxId]: "pw-1", [Labels.ContainerId]: "pw-1" },
+      "pw-1",
+      true,
+    ],
   ];
   for (const [name, labels, id, expected] of cases) {
     it(name, () => {

@@ -10,12 +10,35 @@ export const managedByValue = "fast-sandbox";
 
 /**
  * Label and annotation keys on containerd containers. The janitor proves a container is ours with these
- * (managed-by, then sandbox-id matching the container id) before it deletes anything, and recovery after a
- * restart rebuilds its state from them, so every fact needed for either must be here.
+ * (managed-by, then sandbox-id or container-id matching the container id; see {@link isManagedContainer})
+ * before it deletes anything, and recovery after a restart rebuilds its state from them, so every fact
+ * needed for either must be here.
  */
 export const Labels = {
-  /** The sandbox id; equals the containerd container id, so a mismatch means someone else's container. */
+  /**
+   * The sandbox id. It equals the containerd container id, except for a container taken from the
+   * prewarm pool: container ids cannot be renamed, so that one keeps its own id (recorded in
+   * {@link Labels.ContainerId}) and gets the sandbox's id here when a create takes it.
+   */
   SandboxId: "sandbox.fast.io/sandbox-id",
+  /**
+   * The containerd container id, on containers made ahead of demand (prewarm), which keep their id when
+   * a create takes them and relabels them as its sandbox. Equal to the container id, it proves ownership
+   * as sandbox-id does for the others.
+   */
+  ContainerId: "sandbox.fast.io/container-id",
+  /**
+   * `true` on a container an agent keeps created but not started for a pool's prewarm template; it has
+   * no Sandbox object until a create takes it (and the take removes this label).
+   */
+  Prewarm: "sandbox.fast.io/prewarm",
+  /** The prewarm template key (`prewarmKey`) a prewarmed container was made for: which creates it serves. */
+  PrewarmKey: "sandbox.fast.io/prewarm-key",
+  /**
+   * Digest of the image a prewarmed container was made from; a take compares it with the image's
+   * digest now, so an image re-tagged on the node is never served from an old container.
+   */
+  ImageDigest: "sandbox.fast.io/image-digest",
   /** The user-facing sandbox name, so a container can be traced back to the request that made it. */
   Name: "sandbox.fast.io/name",
   /** The Kubernetes namespace of the sandbox, needed with the name to find its owning object. */
@@ -45,15 +68,18 @@ export type LabelKey = (typeof Labels)[keyof typeof Labels];
 
 /**
  * Whether `labels` mark a container as created by Fast Sandbox for `containerId`: managed-by is
- * {@link managedByValue} and sandbox-id equals the id. Both must hold before anything is deleted.
+ * {@link managedByValue}, the sandbox-id label is a DNS label, and either it equals the container id
+ * or the container-id label does (a prewarmed container taken by a sandbox of another id). This must
+ * hold before anything is deleted.
  */
 export function isManagedContainer(
   labels: Readonly<Record<string, string>> | undefined,
   containerId: string,
 ): boolean {
-  if (labels === undefined) return false;
+  if (labels === undefined || labels[Labels.ManagedBy] !== managedByValue) return false;
   const sandboxId = labels[Labels.SandboxId];
-  return labels[Labels.ManagedBy] === managedByValue && isDnsLabel(sandboxId) && sandboxId === containerId;
+  if (!isDnsLabel(sandboxId)) return false;
+  return sandboxId === containerId || (isDnsLabel(containerId) && labels[Labels.ContainerId] === containerId);
 }
 
 /** Renders ports for {@link Labels.Ports}: `[80, 443]` becomes `80,443`. */

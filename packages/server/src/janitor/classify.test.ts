@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Labels, managedByValue } from "@fast-sandbox/api";
-import { type ClassifiedContainer, classify, createdAtOf, PREWARM_LABEL, type Verdict } from "./classify.ts";
+import { type ClassifiedContainer, classify, createdAtOf, type Verdict } from "./classify.ts";
 import { Ownership, type SandboxOwner } from "./ownership.ts";
 
 const NOW = Date.parse("2030-01-01T12:00:00Z");
@@ -17,11 +17,11 @@ const ownership = (sandboxes: SandboxOwner[], agents = ["agent-a", "placeholder-
 /** A container as an agent labels it, with overrides (undefined removes a label). */
 function container(
   overrides: Record<string, string | undefined> = {},
-  options: { id?: string; createdAt?: Date } = {},
+  options: { id?: string; createdAt?: Date; sandboxIdLabel?: string } = {},
 ): ClassifiedContainer {
   const labels: Record<string, string> = {
     [Labels.ManagedBy]: managedByValue,
-    [Labels.SandboxId]: options.id ?? ID,
+    [Labels.SandboxId]: options.sandboxIdLabel ?? options.id ?? ID,
     [Labels.Name]: "web",
     [Labels.Namespace]: "default",
     [Labels.Uid]: "uid-web",
@@ -170,21 +170,83 @@ const cases: Array<{ name: string; container: ClassifiedContainer; owners: Owner
   },
   {
     name: "prewarmed container of a live agent, no object: kept",
-    container: container({ [PREWARM_LABEL]: "true", [Labels.Name]: "", [Labels.Uid]: "" }),
+    container: container({ [Labels.Prewarm]: "true", [Labels.Name]: "", [Labels.Uid]: "" }),
     owners: ownership([]),
     want: { action: "keep", reason: "prewarm" },
   },
   {
     name: "prewarmed container of a gone agent: orphan",
-    container: container({ [PREWARM_LABEL]: "true", [Labels.Agent]: "agent-gone" }),
+    container: container({ [Labels.Prewarm]: "true", [Labels.Agent]: "agent-gone" }),
     owners: ownership([]),
     want: { action: "orphan", reason: "agent-gone" },
   },
   {
     name: "a prewarm label other than true is no prewarm",
-    container: container({ [PREWARM_LABEL]: "false" }),
+    container: container({ [Labels.Prewarm]: "false" }),
     owners: ownership([]),
     want: { action: "orphan", reason: "object-gone" },
+  },
+  {
+    name: "untaken prewarmed container (its own sandbox and container id) of a live agent: kept",
+    container: container(
+      {
+        [Labels.Prewarm]: "true",
+        [Labels.ContainerId]: "pw-0a1b2c3d-1",
+        [Labels.Name]: "",
+        [Labels.Uid]: "",
+      },
+      { id: "pw-0a1b2c3d-1" },
+    ),
+    owners: ownership([]),
+    want: { action: "keep", reason: "prewarm" },
+  },
+  {
+    name: "taken prewarmed container: judged as the sandbox it runs, which its object owns",
+    container: container(
+      { [Labels.ContainerId]: "pw-0a1b2c3d-1" },
+      { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID },
+    ),
+    owners: ownership([web]),
+    want: { action: "keep", reason: "owned" },
+  },
+  {
+    name: "taken prewarmed container whose object is gone: object gone",
+    container: container(
+      { [Labels.ContainerId]: "pw-0a1b2c3d-1" },
+      { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID },
+    ),
+    owners: ownership([]),
+    want: { action: "orphan", reason: "object-gone" },
+  },
+  {
+    name: "taken prewarmed container whose object moved to another incarnation: stale incarnation",
+    container: container(
+      { [Labels.ContainerId]: "pw-0a1b2c3d-1" },
+      { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID },
+    ),
+    owners: ownership([{ ...web, sandboxId: "web-99999999" }]),
+    want: { action: "orphan", reason: "stale-incarnation" },
+  },
+  {
+    name: "taken prewarmed container of a recreated object (other uid): uid mismatch",
+    container: container(
+      { [Labels.ContainerId]: "pw-0a1b2c3d-1", [Labels.Uid]: "uid-old" },
+      { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID },
+    ),
+    owners: ownership([web]),
+    want: { action: "orphan", reason: "uid-mismatch" },
+  },
+  {
+    name: "sandbox id of another container and no container-id label: never touched",
+    container: container({}, { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID }),
+    owners: ownership([]),
+    want: { action: "keep", reason: "not-managed" },
+  },
+  {
+    name: "container-id label naming another container: never touched",
+    container: container({ [Labels.ContainerId]: "pw-other" }, { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID }),
+    owners: ownership([]),
+    want: { action: "keep", reason: "not-managed" },
   },
 ];
 

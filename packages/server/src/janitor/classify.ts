@@ -3,11 +3,8 @@ import { isManagedContainer, Labels } from "@fast-sandbox/api";
 import type { ContainerStatus } from "../containerd/container-runtime.ts";
 import type { Ownership } from "./ownership.ts";
 
-/**
- * Marks a container an agent keeps created-but-not-started for a pool's prewarm template; it has
- * no Sandbox object until a create takes it. (Move to `Labels` when prewarming lands.)
- */
-export const PREWARM_LABEL = "sandbox.fast.io/prewarm";
+/** @deprecated The key moved to {@link Labels.Prewarm}; this alias remains for the e2e janitor test. */
+export const PREWARM_LABEL = Labels.Prewarm;
 
 /** Why a container is an orphan; a metric label, so the set is closed. */
 export type OrphanReason =
@@ -22,7 +19,7 @@ export type OrphanReason =
 
 /** Why a container is kept. */
 export type KeepReason =
-  /** Not provably ours (managed-by and sandbox-id = container id): never touched. */
+  /** Not provably ours (managed-by, and sandbox-id or container-id = container id): never touched. */
   | "not-managed"
   /** Younger than the orphan timeout: its object may simply not be written yet. */
   | "young"
@@ -44,7 +41,9 @@ export type ClassifiedContainer = Pick<ContainerStatus, "id" | "labels" | "creat
 /**
  * Decides whether `container` is an orphan. Pure: `ownership` is one read of the control plane's
  * view and `now` the clock (ms). Only a container provably ours and older than the orphan timeout
- * can be an orphan; see the reasons for the rest.
+ * can be an orphan; see the reasons for the rest. A container is judged as the sandbox its
+ * sandbox-id label names: for a prewarmed container that a create took, that is the sandbox it now
+ * runs, not its own container id; one not taken yet is kept while its agent exists.
  */
 export function classify(
   container: ClassifiedContainer,
@@ -58,12 +57,13 @@ export function classify(
   // An age we cannot establish is no proof of orphanhood.
   if (createdAt === undefined || now - createdAt < options.orphanTimeoutMs) return keep("young");
   if (!ownership.hasAgent(labels[Labels.Agent] ?? "")) return orphan("agent-gone");
-  if (labels[PREWARM_LABEL] === "true") return keep("prewarm");
+  if (labels[Labels.Prewarm] === "true") return keep("prewarm");
 
   // An empty uid label is a fast-mode create labelled before its object got a uid: not a mismatch.
   const uid = labels[Labels.Uid] ?? "";
   const differentObject = (objectUid: string) => uid !== "" && objectUid !== "" && uid !== objectUid;
-  const current = ownership.ownerOfContainer(id);
+  // isManagedContainer proved the label a DNS label; it differs from `id` for a taken prewarmed container.
+  const current = ownership.ownerOfContainer(labels[Labels.SandboxId] ?? id);
   if (current) return differentObject(current.uid) ? orphan("uid-mismatch") : keep("owned");
   const named = ownership.byName(labels[Labels.Namespace] ?? "", labels[Labels.Name] ?? "");
   if (!named) return orphan("object-gone");

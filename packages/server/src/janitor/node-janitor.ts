@@ -1,5 +1,5 @@
 /** One janitor pass over a node: find orphan containers and leftovers, re-check each with fresh reads, remove. */
-import { rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCode, isFsbError, Labels } from "@fast-sandbox/api";
 import type { Logger } from "pino";
@@ -267,17 +267,31 @@ export class NodeJanitor {
   /**
    * The log path label names the log; it goes with the container unless an object still points
    * at this sandbox (a Lost sandbox keeps its log until deleted). Only a file in our log dir named
-   * after the container is removed here; anything else waits for the retention pass.
+   * after the container is removed here; anything else waits for the retention pass. A kept log of
+   * a taken prewarmed container (named after its container id) is renamed after its sandbox, as the
+   * agent does on a delete that keeps the log, so the retention pass and the agent find it by sandbox id.
    */
   async #removeLogOf(container: ContainerStatus, owners: Ownership): Promise<void> {
     const logPath = container.labels[Labels.LogPath] ?? "";
     const expected = path.join(this.#o.logDir, `${container.id}.log`);
-    if (logPath !== expected || owners.ownerOfContainer(container.id)) return;
+    // classify proved the sandbox-id label a DNS label, so it names a file in the log dir.
+    const sandboxId = container.labels[Labels.SandboxId] ?? container.id;
+    if (logPath !== expected) return;
     try {
-      await rm(logPath, { force: true });
+      if (!owners.ownerOfContainer(sandboxId)) await rm(logPath, { force: true });
+      else if (sandboxId !== container.id) {
+        await rename(logPath, path.join(this.#o.logDir, `${sandboxId}.log`)).catch(
+          (err: NodeJS.ErrnoException) => {
+            if (err.code !== "ENOENT") throw err;
+          },
+        );
+      }
     } catch (err) {
       this.#o.metrics.removalFailed("log");
-      this.#log.warn({ err, sandboxId: container.id }, "could not remove an orphan's log file");
+      this.#log.warn(
+        { err, sandboxId, containerId: container.id },
+        "could not remove or keep an orphan's log file",
+      );
     }
   }
 

@@ -7,15 +7,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Any, EmptySchema, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Any, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file services/containers.proto.
  */
 export const file_services_containers: GenFile = /*@__PURE__*/
-  fileDesc("ChlzZXJ2aWNlcy9jb250YWluZXJzLnByb3RvEiFjb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEipQMKCUNvbnRhaW5lchIKCgJpZBgBIAEoCRJICgZsYWJlbHMYAiADKAsyOC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyLkxhYmVsc0VudHJ5Eg0KBWltYWdlGAMgASgJEkUKB3J1bnRpbWUYBCABKAsyNC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyLlJ1bnRpbWUSIgoEc3BlYxgFIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSEwoLc25hcHNob3R0ZXIYBiABKAkSFAoMc25hcHNob3Rfa2V5GAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGj4KB1J1bnRpbWUSDAoEbmFtZRgBIAEoCRIlCgdvcHRpb25zGAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiEKE0dldENvbnRhaW5lclJlcXVlc3QSCgoCaWQYASABKAkiVwoUR2V0Q29udGFpbmVyUmVzcG9uc2USPwoJY29udGFpbmVyGAEgASgLMiwuY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkNvbnRhaW5lciIoChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSDwoHZmlsdGVycxgBIAMoCSJaChZMaXN0Q29udGFpbmVyc1Jlc3BvbnNlEkAKCmNvbnRhaW5lcnMYASADKAsyLC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyIlkKFkNyZWF0ZUNvbnRhaW5lclJlcXVlc3QSPwoJY29udGFpbmVyGAEgASgLMiwuY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkNvbnRhaW5lciJaChdDcmVhdGVDb250YWluZXJSZXNwb25zZRI/Cgljb250YWluZXIYASABKAsyLC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyIiQKFkRlbGV0ZUNvbnRhaW5lclJlcXVlc3QSCgoCaWQYASABKAky3wMKCkNvbnRhaW5lcnMSdgoDR2V0EjYuY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkdldENvbnRhaW5lclJlcXVlc3QaNy5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuR2V0Q29udGFpbmVyUmVzcG9uc2USewoETGlzdBI4LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5MaXN0Q29udGFpbmVyc1JlcXVlc3QaOS5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuTGlzdENvbnRhaW5lcnNSZXNwb25zZRJ/CgZDcmVhdGUSOS5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ3JlYXRlQ29udGFpbmVyUmVxdWVzdBo6LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5DcmVhdGVDb250YWluZXJSZXNwb25zZRJbCgZEZWxldGUSOS5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuRGVsZXRlQ29udGFpbmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eWIGcHJvdG8z", [file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("ChlzZXJ2aWNlcy9jb250YWluZXJzLnByb3RvEiFjb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEipQMKCUNvbnRhaW5lchIKCgJpZBgBIAEoCRJICgZsYWJlbHMYAiADKAsyOC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyLkxhYmVsc0VudHJ5Eg0KBWltYWdlGAMgASgJEkUKB3J1bnRpbWUYBCABKAsyNC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyLlJ1bnRpbWUSIgoEc3BlYxgFIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSEwoLc25hcHNob3R0ZXIYBiABKAkSFAoMc25hcHNob3Rfa2V5GAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGj4KB1J1bnRpbWUSDAoEbmFtZRgBIAEoCRIlCgdvcHRpb25zGAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIiEKE0dldENvbnRhaW5lclJlcXVlc3QSCgoCaWQYASABKAkiVwoUR2V0Q29udGFpbmVyUmVzcG9uc2USPwoJY29udGFpbmVyGAEgASgLMiwuY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkNvbnRhaW5lciIoChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSDwoHZmlsdGVycxgBIAMoCSJaChZMaXN0Q29udGFpbmVyc1Jlc3BvbnNlEkAKCmNvbnRhaW5lcnMYASADKAsyLC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyIlkKFkNyZWF0ZUNvbnRhaW5lclJlcXVlc3QSPwoJY29udGFpbmVyGAEgASgLMiwuY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkNvbnRhaW5lciJaChdDcmVhdGVDb250YWluZXJSZXNwb25zZRI/Cgljb250YWluZXIYASABKAsyLC5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuQ29udGFpbmVyIooBChZVcGRhdGVDb250YWluZXJSZXF1ZXN0Ej8KCWNvbnRhaW5lchgBIAEoCzIsLmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5Db250YWluZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIloKF1VwZGF0ZUNvbnRhaW5lclJlc3BvbnNlEj8KCWNvbnRhaW5lchgBIAEoCzIsLmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5Db250YWluZXIiJAoWRGVsZXRlQ29udGFpbmVyUmVxdWVzdBIKCgJpZBgBIAEoCTLgBAoKQ29udGFpbmVycxJ2CgNHZXQSNi5jb250YWluZXJkLnNlcnZpY2VzLmNvbnRhaW5lcnMudjEuR2V0Q29udGFpbmVyUmVxdWVzdBo3LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5HZXRDb250YWluZXJSZXNwb25zZRJ7CgRMaXN0EjguY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkxpc3RDb250YWluZXJzUmVxdWVzdBo5LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5MaXN0Q29udGFpbmVyc1Jlc3BvbnNlEn8KBkNyZWF0ZRI5LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5DcmVhdGVDb250YWluZXJSZXF1ZXN0GjouY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLkNyZWF0ZUNvbnRhaW5lclJlc3BvbnNlEn8KBlVwZGF0ZRI5LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5VcGRhdGVDb250YWluZXJSZXF1ZXN0GjouY29udGFpbmVyZC5zZXJ2aWNlcy5jb250YWluZXJzLnYxLlVwZGF0ZUNvbnRhaW5lclJlc3BvbnNlElsKBkRlbGV0ZRI5LmNvbnRhaW5lcmQuc2VydmljZXMuY29udGFpbmVycy52MS5EZWxldGVDb250YWluZXJSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5YgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message containerd.services.containers.v1.Container
@@ -194,6 +194,45 @@ export const CreateContainerResponseSchema: GenMessage<CreateContainerResponse> 
   messageDesc(file_services_containers, 6);
 
 /**
+ * @generated from message containerd.services.containers.v1.UpdateContainerRequest
+ */
+export type UpdateContainerRequest = Message<"containerd.services.containers.v1.UpdateContainerRequest"> & {
+  /**
+   * @generated from field: containerd.services.containers.v1.Container container = 1;
+   */
+  container?: Container | undefined;
+
+  /**
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message containerd.services.containers.v1.UpdateContainerRequest.
+ * Use `create(UpdateContainerRequestSchema)` to create a new message.
+ */
+export const UpdateContainerRequestSchema: GenMessage<UpdateContainerRequest> = /*@__PURE__*/
+  messageDesc(file_services_containers, 7);
+
+/**
+ * @generated from message containerd.services.containers.v1.UpdateContainerResponse
+ */
+export type UpdateContainerResponse = Message<"containerd.services.containers.v1.UpdateContainerResponse"> & {
+  /**
+   * @generated from field: containerd.services.containers.v1.Container container = 1;
+   */
+  container?: Container | undefined;
+};
+
+/**
+ * Describes the message containerd.services.containers.v1.UpdateContainerResponse.
+ * Use `create(UpdateContainerResponseSchema)` to create a new message.
+ */
+export const UpdateContainerResponseSchema: GenMessage<UpdateContainerResponse> = /*@__PURE__*/
+  messageDesc(file_services_containers, 8);
+
+/**
  * @generated from message containerd.services.containers.v1.DeleteContainerRequest
  */
 export type DeleteContainerRequest = Message<"containerd.services.containers.v1.DeleteContainerRequest"> & {
@@ -208,7 +247,7 @@ export type DeleteContainerRequest = Message<"containerd.services.containers.v1.
  * Use `create(DeleteContainerRequestSchema)` to create a new message.
  */
 export const DeleteContainerRequestSchema: GenMessage<DeleteContainerRequest> = /*@__PURE__*/
-  messageDesc(file_services_containers, 7);
+  messageDesc(file_services_containers, 9);
 
 /**
  * @generated from service containerd.services.containers.v1.Containers
@@ -237,6 +276,14 @@ export const Containers: GenService<{
     methodKind: "unary";
     input: typeof CreateContainerRequestSchema;
     output: typeof CreateContainerResponseSchema;
+  },
+  /**
+   * @generated from rpc containerd.services.containers.v1.Containers.Update
+   */
+  update: {
+    methodKind: "unary";
+    input: typeof UpdateContainerRequestSchema;
+    output: typeof UpdateContainerResponseSchema;
   },
   /**
    * @generated from rpc containerd.services.containers.v1.Containers.Delete

@@ -1,0 +1,34 @@
+/** The identity of a prewarm template: which creates a prewarmed container can serve. */
+import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical-json.ts";
+import { normalizeImageName } from "./image-ref.ts";
+
+/** What a prewarmed container is made from; a create must ask for exactly this to take one. */
+export interface PrewarmTemplateSpec {
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Hex digits of the key: 64 bits, so distinct templates of one pool never collide in practice. */
+const KEY_HEX_DIGITS = 16;
+
+/**
+ * A short stable hex key of a template: the first 16 hex digits of the SHA-256 of its canonical JSON,
+ * with the image normalised and absent lists and env as empty. So `busybox` and
+ * `docker.io/library/busybox:latest` share a key, env order does not matter, and any difference in
+ * command, args or env values gives another key. The controller and the agents compute it alike.
+ *
+ * @example
+ * prewarmKey({ image: "busybox", command: ["sleep", "3600"] }); // "3f0c…" (16 hex digits)
+ */
+export function prewarmKey(template: PrewarmTemplateSpec): string {
+  const canonical = canonicalJson({
+    image: normalizeImageName(template.image),
+    command: template.command ?? [],
+    args: template.args ?? [],
+    env: template.env ?? {},
+  });
+  return createHash("sha256").update(canonical).digest("hex").slice(0, KEY_HEX_DIGITS);
+}
