@@ -51,6 +51,23 @@ export interface AgentStatusView {
   allocated: number;
   images: string[];
   sandboxes: AgentSandboxView[];
+  /** Prewarmed containers; absent from agents that predate prewarming. */
+  prewarm?: AgentPrewarmStatus;
+}
+
+/** One prewarm template as the agent sends and reports it (`PUT /api/v1/agent/prewarm`). */
+export interface AgentPrewarmTemplate {
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  count: number;
+}
+
+/** The prewarm part of an agent's status. */
+export interface AgentPrewarmStatus {
+  limit: number;
+  templates: Array<{ key: string; image: string; count: number; ready: number; error?: string }>;
 }
 
 /** Talks to one agent. Connections are kept alive by fetch's pool, so calls cost one round trip. */
@@ -78,6 +95,11 @@ export class AgentClient {
 
   async status(signal?: AbortSignal): Promise<AgentStatusView> {
     return this.#call("GET", "/api/v1/agent/status", undefined, STATUS_TIMEOUT_MS, signal);
+  }
+
+  /** Replaces the agent's prewarm templates (the whole desired set); answers its prewarm status. */
+  async setPrewarm(templates: AgentPrewarmTemplate[], signal?: AbortSignal): Promise<AgentPrewarmStatus> {
+    return this.#call("PUT", "/api/v1/agent/prewarm", { templates }, STATUS_TIMEOUT_MS, signal);
   }
 
   /** The log stream as a web ReadableStream; the caller cancels it (or aborts `signal`) to stop. */

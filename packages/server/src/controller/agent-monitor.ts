@@ -91,6 +91,15 @@ export class AgentMonitor {
     this.#o.onAgentChanged(agentId, undefined);
   }
 
+  /**
+   * Drops an agent that was stopped on purpose after it drained: it has no sandboxes, so nothing
+   * becomes Lost, and it leaves the registry altogether.
+   */
+  remove(agentId: string): void {
+    this.#agents.delete(agentId);
+    this.#o.registry.removeAgent(agentId);
+  }
+
   client(agentId: string): AgentClient | undefined {
     return this.#agents.get(agentId)?.client;
   }
@@ -165,6 +174,7 @@ export class AgentMonitor {
         healthy: true,
         lastHeartbeat: known.lastSuccess,
         runtime: status.runtime,
+        prewarm: Object.fromEntries((status.prewarm?.templates ?? []).map((t) => [t.key, t.ready])),
       });
       this.#restoreSlots(agentId, status.sandboxes, startedAt);
       const digest = status.sandboxes.map((s) => `${s.sandboxId}:${s.phase}:${s.exitCode}`).join(",");

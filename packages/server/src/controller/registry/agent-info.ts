@@ -21,6 +21,8 @@ export interface AgentInfo {
   lastHeartbeat: number;
   /** `container` or `gvisor`. */
   runtime?: string;
+  /** Prewarmed containers ready to be taken, by prewarm key (see `prewarmKey`). */
+  prewarm?: Readonly<Record<string, number>>;
 }
 
 /** An agent as the registry reports it: its info plus its allocations. */

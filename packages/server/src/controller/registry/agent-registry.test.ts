@@ -888,3 +888,40 @@ describe("AgentRegistry release memory", () => {
     assert.equal(registry.releasedSince("sb-x", probeStartedAt), false, "old releases are forgotten");
   });
 });
+
+describe("prewarm preference", () => {
+  it("prefers an agent holding a ready prewarmed container over a less loaded one", () => {
+    const registry = registryWith([agentInfo("a"), agentInfo("b", { prewarm: { k1: 1 } })]);
+    load(registry, "b", 2);
+    assert.equal(registry.allocate(request("s1", { prewarmKey: "k1" })).agentId, "b");
+  });
+
+  it("counts a taken container, so the next create goes by load again", () => {
+    const registry = registryWith([agentInfo("a"), agentInfo("b", { prewarm: { k1: 1 } })]);
+    load(registry, "b", 2);
+    registry.allocate(request("s1", { prewarmKey: "k1" }));
+    assert.equal(registry.agent("b")?.prewarm?.k1, undefined);
+    assert.equal(registry.allocate(request("s2", { prewarmKey: "k1" })).agentId, "a");
+  });
+
+  it("ignores other keys, full holders and draining holders", () => {
+    const registry = registryWith([
+      agentInfo("a"),
+      agentInfo("b", { prewarm: { k1: 3 }, capacity: 1 }),
+      agentInfo("c", { prewarm: { k1: 3 } }),
+      agentInfo("d", { prewarm: { k2: 3 } }),
+    ]);
+    load(registry, "b", 1);
+    registry.setDraining("c", true);
+    load(registry, "d", 1);
+    assert.equal(registry.allocate(request("s1", { prewarmKey: "k1" })).agentId, "a");
+  });
+
+  it("a status refresh does not undo draining", () => {
+    const registry = registryWith([agentInfo("a")]);
+    registry.setDraining("a", true);
+    registry.upsertAgent(agentInfo("a"));
+    assert.equal(registry.agent("a")?.draining, true);
+    assertFsbError(() => registry.allocate(request("s1")), ErrorCode.ResourceExhausted);
+  });
+});

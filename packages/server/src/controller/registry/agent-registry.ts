@@ -30,6 +30,11 @@ export interface AllocationRequest {
   requireImage?: boolean;
   /** How messages name the sandbox (e.g. `namespace/name`); the key when absent. */
   displayName?: string;
+  /**
+   * The prewarm key of the sandbox's spec, when it could be started from a prewarmed container:
+   * agents holding a ready one are preferred, and the one chosen counts one fewer until it reports.
+   */
+  prewarmKey?: string;
 }
 
 /** A held slot (and ports) on one agent. */
@@ -72,6 +77,8 @@ export interface RegistryStats {
 interface AgentState {
   info: AgentInfo;
   images: ReadonlySet<string>;
+  /** Ready prewarmed containers by prewarm key; only keys with a count above 0. */
+  prewarm: Map<string, number>;
   /** False for a placeholder created by `restore` before the agent registered. */
   registered: boolean;
   keys: Set<string>;
@@ -87,6 +94,8 @@ interface PoolIndex {
   agents: Set<AgentState>;
   open: IndexedHeap<AgentState>;
   byImage: Map<string, IndexedHeap<AgentState>>;
+  /** Schedulable agents holding a ready prewarmed container, by prewarm key. */
+  byPrewarm: Map<string, IndexedHeap<AgentState>>;
 }
 
 interface AllocationRecord {
@@ -161,15 +170,31 @@ export class AgentRegistry {
       if (normalized !== undefined) images.add(normalized);
     }
 
+    const prewarm = new Map<string, number>();
+    for (const [key, ready] of Object.entries(info.prewarm ?? {})) {
+      if (Number.isInteger(ready) && ready > 0) prewarm.set(key, ready);
+    }
+
     let agent = this.#agents.get(id);
     if (agent === undefined) {
-      agent = { info, images, registered: true, keys: new Set(), pool: undefined, queued: false };
+      agent = { info, images, prewarm, registered: true, keys: new Set(), pool: undefined, queued: false };
       this.#agents.set(id, agent);
     } else {
       this.#detach(agent);
     }
-    agent.info = { ...info, id, address, healthy: info.healthy === true, images: [...images] };
+    // Draining is the controller's decision, not the agent's: a status refresh must not undo it.
+    const draining = info.draining ?? agent.info.draining;
+    agent.info = {
+      ...info,
+      id,
+      address,
+      healthy: info.healthy === true,
+      images: [...images],
+      draining,
+      prewarm: Object.fromEntries(prewarm),
+    };
     agent.images = images;
+    agent.prewarm = prewarm;
     agent.registered = true;
     this.#attach(agent);
     return this.#snapshot(agent);
@@ -272,6 +297,10 @@ export class AgentRegistry {
         chosen = preferred;
       }
     }
+    const prewarmKey = request.prewarmKey;
+    if (chosen === undefined && pool !== undefined && prewarmKey !== undefined) {
+      chosen = pool.byPrewarm.get(prewarmKey)?.find(fits);
+    }
     if (chosen === undefined && pool !== undefined) {
       chosen = pool.byImage.get(image)?.find(fits) ?? (requireImage ? undefined : pool.open.find(fits));
     }
@@ -290,6 +319,7 @@ export class AgentRegistry {
         noFitMessage(this.#tally(name, namespace, poolName, ports, avoid, requireImage ? image : undefined)),
       );
     }
+    if (prewarmKey !== undefined) this.#takePrewarm(chosen, prewarmKey);
     return this.#view(this.#reserve(key, chosen, ports));
   }
 
@@ -347,6 +377,7 @@ export class AgentRegistry {
       agent = {
         info: placeholderInfo(agentId),
         images: new Set(),
+        prewarm: new Map(),
         registered: false,
         keys: new Set(),
         pool: undefined,
@@ -422,6 +453,7 @@ export class AgentRegistry {
         agents: new Set(),
         open: new IndexedHeap(byLoadThenId),
         byImage: new Map(),
+        byPrewarm: new Map(),
       };
       this.#pools.set(key, pool);
     }
@@ -463,18 +495,31 @@ export class AgentRegistry {
     if (agent.queued) {
       pool.open.update(agent);
       for (const image of agent.images) pool.byImage.get(image)?.update(agent);
+      for (const key of agent.prewarm.keys()) pool.byPrewarm.get(key)?.update(agent);
       return;
     }
     pool.open.insert(agent);
-    for (const image of agent.images) {
-      let heap = pool.byImage.get(image);
-      if (heap === undefined) {
-        heap = new IndexedHeap(byLoadThenId);
-        pool.byImage.set(image, heap);
-      }
-      heap.insert(agent);
-    }
+    for (const image of agent.images) heapFor(pool.byImage, image).insert(agent);
+    for (const key of agent.prewarm.keys()) heapFor(pool.byPrewarm, key).insert(agent);
     agent.queued = true;
+  }
+
+  // One prewarmed container of `key` is being taken on `agent`: it counts one fewer until the agent reports again.
+  #takePrewarm(agent: AgentState, key: string): void {
+    const ready = agent.prewarm.get(key);
+    if (ready === undefined) return;
+    if (ready > 1) {
+      agent.prewarm.set(key, ready - 1);
+    } else {
+      agent.prewarm.delete(key);
+      const pool = agent.pool;
+      const heap = pool?.byPrewarm.get(key);
+      if (agent.queued && heap !== undefined) {
+        heap.remove(agent);
+        if (heap.size === 0) pool?.byPrewarm.delete(key);
+      }
+    }
+    agent.info.prewarm = Object.fromEntries(agent.prewarm);
   }
 
   #unqueue(agent: AgentState, pool: PoolIndex): void {
@@ -485,6 +530,12 @@ export class AgentRegistry {
       if (heap === undefined) continue;
       heap.remove(agent);
       if (heap.size === 0) pool.byImage.delete(image);
+    }
+    for (const key of agent.prewarm.keys()) {
+      const heap = pool.byPrewarm.get(key);
+      if (heap === undefined) continue;
+      heap.remove(agent);
+      if (heap.size === 0) pool.byPrewarm.delete(key);
     }
     agent.queued = false;
   }
@@ -574,6 +625,15 @@ export class AgentRegistry {
       placeholder: !agent.registered,
     };
   }
+}
+
+function heapFor(heaps: Map<string, IndexedHeap<AgentState>>, key: string): IndexedHeap<AgentState> {
+  let heap = heaps.get(key);
+  if (heap === undefined) {
+    heap = new IndexedHeap(byLoadThenId);
+    heaps.set(key, heap);
+  }
+  return heap;
 }
 
 // What a not-yet-registered agent looks like: no address, pool or capacity, so it is never chosen.
