@@ -2,9 +2,11 @@
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { CallOptions } from "./call-options.ts";
 import { type ConfigOverrides, resolveConfig } from "./config.ts";
-import { toSdkError } from "./errors.ts";
+import { type ResourceKind, toSdkError } from "./errors.ts";
+import { Pools } from "./pools.ts";
 import { Sandboxes } from "./sandboxes.ts";
 
 /** A call without its own timeout gets this one: a create is ~70 ms, a strong one waits for Running. */
@@ -26,11 +28,14 @@ export interface FastSandboxOptions extends ConfigOverrides {
  * const fsb = new FastSandbox();                      // endpoint and token from env or ~/.fsb/config.yaml
  * const box = await fsb.sandboxes.create({ image: "busybox", command: ["echo", "hi"] });
  * for await (const text of box.logs({ follow: true })) process.stdout.write(text);
+ * await fsb.pools.apply({ name: "small-pool", spec: { capacity: { poolMin: 1, poolMax: 2 } } });
  */
 export class FastSandbox {
   readonly endpoint: string;
   readonly namespace: string;
   readonly sandboxes: Sandboxes;
+  /** The pools of agents sandboxes run on. */
+  readonly pools: Pools;
   readonly #rpc: Client<typeof FastPathService>;
   readonly #timeoutMs: number;
 
@@ -58,6 +63,12 @@ export class FastSandbox {
       },
       (name, o) => this.logs(name, o),
     );
+    this.pools = new Pools({
+      rpc: createClient(SandboxPoolService, transport),
+      namespace: this.namespace,
+      unary: (o, call) => this.#unary(o, call, "pool"),
+      translate: (err) => toSdkError(err, this.endpoint, "pool"),
+    });
   }
 
   /**
@@ -119,13 +130,14 @@ export class FastSandbox {
   async #unary<T>(
     options: CallOptions,
     call: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<T>,
+    resource: ResourceKind = "sandbox",
   ): Promise<T> {
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     try {
       return await call(signal, options.timeoutMs ?? this.#timeoutMs);
     } catch (err) {
-      throw toSdkError(err, this.endpoint);
+      throw toSdkError(err, this.endpoint, resource);
     }
   }
 }

@@ -86,13 +86,21 @@ export class UnavailableError extends FastSandboxError {
   override name = "UnavailableError";
 }
 
+/** The kind of resource a call was about, so a hint names the right command. */
+export type ResourceKind = "sandbox" | "pool";
+
 /**
- * Turns anything a call threw into a FastSandboxError with a hint; `endpoint` makes hints concrete.
+ * Turns anything a call threw into a FastSandboxError with a hint; `endpoint` makes hints concrete
+ * and `resource` (default `sandbox`) picks hints for the resource the call was about.
  *
  * @example
  * const err = toSdkError(new ConnectError("no such sandbox", Code.NotFound), "http://127.0.0.1:9090");
  */
-export function toSdkError(err: unknown, endpoint: string): FastSandboxError {
+export function toSdkError(
+  err: unknown,
+  endpoint: string,
+  resource: ResourceKind = "sandbox",
+): FastSandboxError {
   if (err instanceof FastSandboxError) return err;
   const connect = ConnectError.from(err);
   const message = connect.rawMessage;
@@ -104,7 +112,10 @@ export function toSdkError(err: unknown, endpoint: string): FastSandboxError {
     case Code.NotFound:
       return new NotFoundError(message, {
         ...base,
-        hint: "check the name and namespace (`fsb-ctl list -A`)",
+        hint:
+          resource === "pool"
+            ? "check the name and namespace (`fsb-ctl pools list -A`)"
+            : "check the name and namespace (`fsb-ctl list -A`)",
       });
     case Code.AlreadyExists:
       return new AlreadyExistsError(message, {
@@ -132,6 +143,14 @@ export function toSdkError(err: unknown, endpoint: string): FastSandboxError {
         });
       }
       return new UnavailableError(message, { ...base, hint: "retry in a moment" });
+    case Code.FailedPrecondition:
+      // The one precondition of the pool API: a pool whose agents still run sandboxes.
+      return new FastSandboxError(
+        message,
+        resource === "pool"
+          ? { ...base, hint: "delete the pool's sandboxes first, or delete it with force (`--force`)" }
+          : base,
+      );
     case Code.DeadlineExceeded:
       return new FastSandboxError(message, {
         ...base,

@@ -5,6 +5,7 @@
  * import { FastSandbox } from "@fast-sandbox/sdk";
  * const fsb = new FastSandbox({ endpoint: "http://127.0.0.1:9090", token: process.env.FSB_TOKEN });
  * const box = await fsb.sandboxes.create({ name: "hello", image: "busybox", command: ["echo", "hi"] });
+ * const { outcome } = await fsb.pools.apply({ name: "small-pool", spec: { capacity: { poolMax: 2 } } });
  */
 export type { CallOptions } from "./call-options.ts";
 export { FastSandbox, type FastSandboxOptions } from "./client.ts";
@@ -29,6 +30,35 @@ export {
   NotFoundError,
   UnavailableError,
 } from "./errors.ts";
+/** A pool as the server reports it: spec with defaults, status, and its live agents. */
+export type {
+  EnvVar,
+  PoolAgent,
+  PoolCapacity,
+  PoolCondition,
+  PoolDetails,
+  PoolSpec,
+  PoolStatus,
+  PrewarmTemplate,
+  RuntimeType,
+} from "./pool-info.ts";
+/** What `fsb.pools.apply` takes: a SandboxPool manifest or the flat form. */
+export {
+  POOL_API_VERSION,
+  POOL_KIND,
+  type PoolInput,
+  type PoolManifest,
+  type PoolSpecInput,
+  type PrewarmTemplateInput,
+} from "./pool-request.ts";
+export type {
+  ApplyOutcome,
+  ApplyPoolResult,
+  DeletePoolOptions,
+  GetPoolOptions,
+  ListPoolsOptions,
+  Pools,
+} from "./pools.ts";
 export { Sandbox, type WaitOptions } from "./sandbox.ts";
 export type { Phase, SandboxCondition, SandboxDetails } from "./sandbox-info.ts";
 export type { CreateSandboxOptions, SandboxEvent, Sandboxes, UpdateSandboxOptions } from "./sandboxes.ts";

@@ -1,7 +1,6 @@
 /** `fsb.sandboxes`: create, get, list, update, reset, delete and watch sandboxes. */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
 import {
   ConsistencyMode,
   CreateRequestSchema,
@@ -9,6 +8,7 @@ import {
   type FastPathService,
   WatchEvent_Type,
 } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import type { CallContext } from "./call-context.ts";
 import type { CallOptions } from "./call-options.ts";
 import { FastSandboxError } from "./errors.ts";
 import { Sandbox, type SandboxOps } from "./sandbox.ts";
@@ -59,19 +59,6 @@ export type SandboxEvent =
   | { type: "deleted"; sandbox: SandboxDetails }
   | { type: "synced" };
 
-/** Call wrapper the client provides: applies the namespace default, timeouts and error translation. */
-export interface CallContext {
-  rpc: Client<typeof FastPathService>;
-  namespace: string;
-  /** Runs a unary call with the client's deadline and error translation. */
-  unary<T>(
-    options: CallOptions,
-    call: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<T>,
-  ): Promise<T>;
-  /** Translates a failure of a stream. */
-  translate(err: unknown): FastSandboxError;
-}
-
 const eventTypes: Record<number, "added" | "modified" | "deleted"> = {
   [WatchEvent_Type.ADDED]: "added",
   [WatchEvent_Type.MODIFIED]: "modified",
@@ -87,10 +74,10 @@ const eventTypes: Record<number, "added" | "modified" | "deleted"> = {
  * const all = await fsb.sandboxes.list({ labelSelector: "team=a" });
  */
 export class Sandboxes {
-  readonly #c: CallContext;
+  readonly #c: CallContext<typeof FastPathService>;
   readonly #ops: SandboxOps;
 
-  constructor(context: CallContext, logs: SandboxOps["logs"]) {
+  constructor(context: CallContext<typeof FastPathService>, logs: SandboxOps["logs"]) {
     this.#c = context;
     this.#ops = {
       get: (name, o) => this.get(name, o).then((s) => s.details),
