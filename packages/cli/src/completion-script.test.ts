@@ -64,12 +64,29 @@ describe("bash completion", () => {
       ["fsb-ctl", "logs", "--t"],
       ["--tail", "--token"],
     ],
+    [["fsb-ctl", "a"], ["apply"]],
+    [
+      ["fsb-ctl", "pools", ""],
+      ["list", "get", "delete"],
+    ],
+    [["fsb-ctl", "pools", "ls", "--a"], ["--all-namespaces"]],
+    [["fsb-ctl", "pools", "rm", "--f"], ["--force"]],
+    [
+      ["fsb-ctl", "apply", "-f", `${import.meta.dirname}/bin/fsb-c`],
+      [`${import.meta.dirname}/bin/fsb-ctl.ts`],
+    ],
   ];
   for (const [words, expected] of cases) {
     it(`offers ${expected.join(" ")} after "${words.slice(1).join(" ")}"`, () => {
       assert.deepEqual(complete(...words), expected);
     });
   }
+
+  it("completes pool names from `pools list -o name` for pools get and delete", () => {
+    const script = completionScript(program, "bash");
+    assert.match(script, /get\) if .*compgen -W "\$\(fsb-ctl pools list -o name 2>\/dev\/null\)"/);
+    assert.match(script, /delete\|rm\) if .*fsb-ctl pools list -o name/);
+  });
 
   it("serves zsh through bashcompinit", () => {
     assert.match(

@@ -1,11 +1,18 @@
 /** Shell completion scripts generated from the command tree, so they never drift from the commands. */
 import type { Command, Option } from "commander";
 
-const completesNames = new WeakSet<Command>();
+/** Commands whose argument is an existing object, and the command line that lists those names. */
+const completesNames = new WeakMap<Command, string>();
 
 /** Marks a command whose argument is an existing sandbox, completed from `fsb-ctl list -o name`. */
 export function completeSandboxNames(command: Command): Command {
-  completesNames.add(command);
+  completesNames.set(command, "fsb-ctl list -o name");
+  return command;
+}
+
+/** Marks a command whose argument is an existing pool, completed from `fsb-ctl pools list -o name`. */
+export function completePoolNames(command: Command): Command {
+  completesNames.set(command, "fsb-ctl pools list -o name");
   return command;
 }
 
@@ -59,7 +66,7 @@ _fsb_ctl() {
     esac
   done
   case $prev in
-    -f|--file) if [[ \${words[0]} == run ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
+    -f|--file) if [[ \${words[0]} == run || \${words[0]} == apply ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi ;;
 ${[...new Set(valueCases)].join("\n")}
   esac
   case \${words[0]} in
@@ -74,25 +81,26 @@ complete -F _fsb_ctl fsb-ctl
 function commandCase(command: Command, globals: string[]): string {
   const flags = [...command.options.flatMap(flagsOf), ...globals].join(" ");
   const options = `COMPREPLY=($(compgen -W "${flags}" -- "$cur"))`;
-  let operands = ":";
   if (command.commands.length) {
     const subs = command.commands.map((sub) => {
-      const choices = sub.registeredArguments[0]?.argChoices;
       const subFlags = [...sub.options.flatMap(flagsOf), ...globals].join(" ");
-      const reply = choices ? `compgen -W "${choices.join(" ")}" -- "$cur"` : ":";
-      return `        ${sub.name()}) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${subFlags}" -- "$cur")); elif [[ \${#words[@]} -eq 2 ]]; then COMPREPLY=($(${reply})); fi ;;`;
+      return `        ${[sub.name(), ...sub.aliases()].join("|")}) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${subFlags}" -- "$cur")); elif [[ \${#words[@]} -eq 2 ]]; then ${operandReply(sub)}; fi ;;`;
     });
     return `      case \${words[1]} in
         "") COMPREPLY=($(compgen -W "${command.commands.map((c) => c.name()).join(" ")}" -- "$cur")) ;;
 ${subs.join("\n")}
       esac ;;`;
   }
-  if (completesNames.has(command)) {
-    operands = `COMPREPLY=($(compgen -W "$(fsb-ctl list -o name 2>/dev/null)" -- "$cur"))`;
-  } else if (command.registeredArguments[0]?.argChoices) {
-    operands = `COMPREPLY=($(compgen -W "${command.registeredArguments[0].argChoices.join(" ")}" -- "$cur"))`;
-  }
-  return `      if [[ $cur == -* ]]; then ${options}; else ${operands}; fi ;;`;
+  return `      if [[ $cur == -* ]]; then ${options}; else ${operandReply(command)}; fi ;;`;
+}
+
+/** What completes a command's first operand: existing names, its choices, or nothing. */
+function operandReply(command: Command): string {
+  const lister = completesNames.get(command);
+  if (lister) return `COMPREPLY=($(compgen -W "$(${lister} 2>/dev/null)" -- "$cur"))`;
+  const choices = command.registeredArguments[0]?.argChoices;
+  if (choices) return `COMPREPLY=($(compgen -W "${choices.join(" ")}" -- "$cur"))`;
+  return ":";
 }
 
 function flagsOf(option: Option): string[] {

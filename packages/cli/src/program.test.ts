@@ -46,7 +46,20 @@ describe("fsb-ctl program", () => {
   it("has the commands of the issue", () => {
     assert.deepEqual(
       program.commands.map((c) => [c.name(), ...c.aliases()].join("|")),
-      ["run", "list|ls", "get", "logs", "delete|rm", "update", "reset", "config", "version", "completion"],
+      [
+        "run",
+        "list|ls",
+        "get",
+        "logs",
+        "delete|rm",
+        "update",
+        "reset",
+        "apply",
+        "pools",
+        "config",
+        "version",
+        "completion",
+      ],
     );
   });
 
@@ -61,6 +74,38 @@ describe("fsb-ctl program", () => {
 
   it("says how to remove a label in update's help", async () => {
     assert.match(await help(["update"]), /remove it with KEY-/);
+  });
+
+  it("has pools list|ls, get and delete|rm", () => {
+    const pools = program.commands.find((c) => c.name() === "pools");
+    assert.deepEqual(
+      pools?.commands.map((c) => [c.name(), ...c.aliases()].join("|")),
+      ["list|ls", "get", "delete|rm"],
+    );
+  });
+
+  it("shows a SandboxPool document in apply's help", async () => {
+    assert.match(await help(["apply"]), /kind: SandboxPool\n[\s\S]*capacity: \{poolMin: 1, poolMax: 10/);
+  });
+
+  it("refuses an -o that pools list cannot print, and any -o for pools delete", async () => {
+    const { command } = buildProgram(createCliContext(fakeIo()));
+    await assert.rejects(
+      command.parseAsync(["pools", "ls", "-o", "table"], { from: "user" }),
+      /pools list cannot print "-o table"/,
+    );
+    await assert.rejects(
+      command.parseAsync(["pools", "rm", "p", "-o", "json"], { from: "user" }),
+      /pools delete does not take -o/,
+    );
+  });
+
+  it("refuses apply without -f as a usage error", async () => {
+    const { command } = buildProgram(createCliContext(fakeIo()));
+    await assert.rejects(command.parseAsync(["apply"], { from: "user" }), (err: unknown) => {
+      assert.ok(err instanceof CliError && err.exitCode === ExitCode.usage, String(err));
+      return true;
+    });
   });
 
   it("refuses -o for a command that prints no data, before running it", async () => {

@@ -2,12 +2,14 @@
 import { Command } from "commander";
 import type { CliContext } from "./cli-context.ts";
 import { CLIENT_VERSION } from "./client-version.ts";
+import { registerApply } from "./commands/apply.ts";
 import { registerCompletion } from "./commands/completion.ts";
 import { registerConfig } from "./commands/config.ts";
 import { registerDelete } from "./commands/delete.ts";
 import { registerGet } from "./commands/get.ts";
 import { registerList } from "./commands/list.ts";
 import { registerLogs } from "./commands/logs.ts";
+import { registerPools } from "./commands/pools.ts";
 import { registerReset } from "./commands/reset.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerUpdate } from "./commands/update.ts";
@@ -25,7 +27,8 @@ export function buildProgram(ctx: CliContext): Program {
   let active: string | undefined;
   const program = new Command("fsb-ctl")
     .description(
-      "Create and manage Fast Sandbox sandboxes: isolated containers in milliseconds.\n\n" +
+      "Create and manage Fast Sandbox sandboxes (isolated containers in milliseconds) and the pools " +
+        "of agents they run on.\n\n" +
         "With no flags it finds the system `npm start` runs (./.fsb/config.yaml). Settings resolve as " +
         "flags > env (FSB_ENDPOINT, FSB_TOKEN, FSB_NAMESPACE, FSB_CONTEXT) > ./.fsb/config.yaml > " +
         "~/.fsb/config.yaml. Exit code 0 on success, 1 when an operation fails, 2 for a bad command line.",
@@ -56,6 +59,7 @@ export function buildProgram(ctx: CliContext): Program {
     ["fsb-ctl ls", "list sandboxes"],
     ["fsb-ctl logs hello -f", "follow its output"],
     ["fsb-ctl rm hello", "delete it"],
+    ["fsb-ctl apply -f pool.yaml && fsb-ctl pools ls", "declare a pool of agents, then list pools"],
     ["fsb-ctl COMMAND --help", "every command's flags, with examples"],
   ]);
   for (const register of [
@@ -66,6 +70,8 @@ export function buildProgram(ctx: CliContext): Program {
     registerDelete,
     registerUpdate,
     registerReset,
+    registerApply,
+    registerPools,
     registerConfig,
     registerVersion,
     registerCompletion,

@@ -5,14 +5,24 @@
 import type { CreateSandboxOptions } from "@fast-sandbox/sdk";
 import { parse } from "yaml";
 import { parseDuration, parseSeconds } from "./duration.ts";
+import {
+  compact,
+  firstLine,
+  knownKeys,
+  type Mapping,
+  mapping,
+  optional,
+  required,
+  string,
+  stringList,
+  stringMap,
+} from "./manifest-fields.ts";
 import { parseFailurePolicy, parseMode, parsePort } from "./sandbox-values.ts";
 
 /** What a manifest asks for: create options without the per-call ones. */
 export type SandboxManifest = Omit<CreateSandboxOptions, "signal" | "timeoutMs">;
 
 export const SANDBOX_API_VERSION = "sandbox.fast.io/v1alpha1";
-
-type Mapping = Record<string, unknown>;
 
 const FLAT_KEYS = [
   "name",
@@ -64,13 +74,18 @@ export function parseSandboxManifest(text: string, source: string): SandboxManif
   try {
     const root = mapping(doc, "the document");
     const declarative = "apiVersion" in root || "kind" in root || "spec" in root;
-    return declarative ? fromResource(root) : fromFlat(root);
+    return declarative ? sandboxFromResource(root) : fromFlat(root);
   } catch (err) {
     throw new Error(`${source}: ${(err as Error).message}`);
   }
 }
 
-function fromResource(root: Mapping): SandboxManifest {
+/**
+ * The declarative resource (apiVersion and kind optional here, checked when present), already
+ * parsed from YAML; throws an Error naming the field. `fsb-ctl apply` reads its Sandbox documents
+ * with this too.
+ */
+export function sandboxFromResource(root: Mapping): SandboxManifest {
   knownKeys(root, RESOURCE_KEYS, "");
   if (root.apiVersion !== undefined && root.apiVersion !== SANDBOX_API_VERSION)
     throw new Error(`apiVersion must be ${SANDBOX_API_VERSION}`);
@@ -123,65 +138,6 @@ function fromFlat(root: Mapping): SandboxManifest {
   });
 }
 
-function required<T>(value: unknown, field: string, read: (v: unknown) => T): T {
-  if (value === undefined || value === null || value === "") throw new FieldError(field, "is required");
-  return optional(value, field, read)!;
-}
-
-function optional<T>(value: unknown, field: string, read: (v: unknown) => T): T | undefined {
-  if (value === undefined || value === null) return undefined;
-  try {
-    return read(value);
-  } catch (err) {
-    if (err instanceof FieldError) throw new FieldError(joinPath(field, err.field), err.detail);
-    throw new FieldError(field, (err as Error).message);
-  }
-}
-
-/** A problem with one field; nested readers prepend their part of the path (`spec.env[2].name`). */
-class FieldError extends Error {
-  readonly field: string;
-  readonly detail: string;
-
-  constructor(field: string, detail: string) {
-    super(/^(is|must) /.test(detail) ? `${field} ${detail}` : `${field}: ${detail}`);
-    this.field = field;
-    this.detail = detail;
-  }
-}
-
-function joinPath(parent: string, child: string): string {
-  return child.startsWith("[") ? parent + child : `${parent}.${child}`;
-}
-
-function mapping(value: unknown, field: string): Mapping {
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new Error(`${field} must be a mapping`);
-  return value as Mapping;
-}
-
-function knownKeys(map: Mapping, known: string[], prefix: string): void {
-  const unknown = Object.keys(map).find((key) => !known.includes(key));
-  if (unknown !== undefined)
-    throw new Error(`unknown field ${prefix}${unknown} (known: ${known.map((k) => prefix + k).join(", ")})`);
-}
-
-function string(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  throw new Error("must be a string");
-}
-
-function stringList(value: unknown): string[] {
-  if (!Array.isArray(value)) throw new Error('must be a list, like ["sh", "-c", "echo hi"]');
-  return value.map((item, i) => optional(item, `[${i}]`, string) ?? "");
-}
-
-function stringMap(value: unknown): Record<string, string> {
-  const map = mapping(value, "it");
-  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, optional(v, k, string) ?? ""]));
-}
-
 /** A mapping (`NAME: value`) or the resource's list of `{name, value}`. */
 function envVars(value: unknown): Record<string, string> {
   if (!Array.isArray(value)) return stringMap(value);
@@ -210,7 +166,7 @@ function date(value: unknown): Date {
 }
 
 function resources(value: unknown): SandboxManifest["resources"] {
-  const map = mapping(value, "it");
+  const map = mapping(value);
   knownKeys(map, ["cpu", "memory", "pids"], "");
   return compact({
     cpu: optional(map.cpu, "cpu", string),
@@ -220,14 +176,4 @@ function resources(value: unknown): SandboxManifest["resources"] {
       return v;
     }),
   });
-}
-
-/** Drops unset keys, so "not in the file" never overrides anything when merged. */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** The yaml library's messages end their first line with ":" before a code excerpt. */
-function firstLine(text: string): string {
-  return (text.split("\n")[0] ?? text).replace(/:$/, "");
 }
