@@ -22,8 +22,22 @@ const SYSTEM_STATE_DIR = "/run/containerd";
 /** The janitor's metrics, beside the controller's (:9091) and its probes (:9092). */
 const JANITOR_METRICS = "127.0.0.1:9093";
 const NAMESPACE = "k8s.io";
-/** Agents of the default pool; the pool controller makes this elastic later. */
-const DEFAULT_AGENTS = 2;
+/**
+ * The default pool `npm start` creates on first start: 1 to 4 agents of 5 slots, keeping 2 slots
+ * free for the next creates and draining agents when more than 7 sit idle.
+ */
+const DEFAULT_POOL_FLAGS = [
+  "--local-agents",
+  "1",
+  "--pool-max",
+  "4",
+  "--local-agent-capacity",
+  "5",
+  "--pool-buffer-min",
+  "2",
+  "--pool-buffer-max",
+  "7",
+];
 const logger = pino({ name: "fsb-standalone", level: process.env.LOG_LEVEL ?? "info" });
 
 async function reachable(socketPath: string): Promise<boolean> {
@@ -71,8 +85,7 @@ const parsed = parseControllerConfig(
     socketPath,
     "--containerd-namespace",
     NAMESPACE,
-    "--local-agents",
-    process.env.FSB_LOCAL_AGENTS ?? String(DEFAULT_AGENTS),
+    ...DEFAULT_POOL_FLAGS,
     // The agents take :5758 and up (the seed's agent port); the probes, also served on the API
     // port, move out of their way.
     "--health-probe-bind-address",

@@ -1,5 +1,11 @@
 /** fsb-controller's flags and environment, parsed and validated with no side effects. */
-import { type ConsistencyMode, invalidArgument, isDnsLabel } from "@fast-sandbox/api";
+import {
+  type ConsistencyMode,
+  invalidArgument,
+  isDnsLabel,
+  PoolDefaults,
+  PoolLimits,
+} from "@fast-sandbox/api";
 import { absolutePath, intInRange, parseFlags, readToken, requireToken } from "../core/config-values.ts";
 import { parseDuration } from "./duration.ts";
 
@@ -27,16 +33,29 @@ export interface ControllerConfig {
   agentToken: string | undefined;
   workers: number;
   logLevel: string;
-  /** Agents this controller launches as local processes (standalone); 0 = none. */
-  localAgents: number;
-  localAgentCapacity: number;
+  /** How the pool controller starts agents: local processes (standalone), Pods, or not at all. */
+  agentLauncher: "local" | "kubernetes" | "none";
+  /**
+   * The pool `pool`/`poolNamespace` to create at start when it does not exist yet (from
+   * `--local-agents` and friends); later changes come through the API or the store.
+   */
+  seedPool: SeedPool | undefined;
   pool: string;
   poolNamespace: string;
-  /** Local agents are named `<prefix>-<n>`; the pool name by default. */
-  localAgentPrefix: string;
+  /** Local agents of the seed pool are named `<prefix>-<n>` (other pools `<prefix>-<pool>-<n>`); unset: by pool name. */
+  localAgentPrefix: string | undefined;
   containerdSocket: string;
   containerdNamespace: string;
   agentLogDir: string;
+}
+
+/** The spec of the pool created at start. */
+export interface SeedPool {
+  poolMin: number;
+  poolMax: number;
+  bufferMin: number;
+  bufferMax: number;
+  maxSandboxesPerPod: number;
 }
 
 export const usage = `Usage: fsb-controller [flags]
@@ -57,11 +76,15 @@ Flags:
   --insecure                       serve without a token (development only)
   --agent-token-file PATH          token for calling agents (or env FSB_AGENT_TOKEN)
   --workers N                      concurrent reconciles (default 8)
-  --local-agents N                 launch N agents as local processes (standalone; default 0)
-  --local-agent-capacity N         AGENT_CAPACITY of those agents (default 5)
-  --pool NAME                      pool of the local agents (default default-pool)
+  --agent-launcher KIND            how pools get agents: local (processes), kubernetes (Pods) or none (default local)
+  --local-agents N                 create the --pool pool at start, if absent, with poolMin N (default 0: don't)
+  --pool-max N                     its poolMax (default: the same as --local-agents)
+  --pool-buffer-min N              its bufferMin: free slots kept ready (default 0)
+  --pool-buffer-max N              its bufferMax: free slots above which agents drain (default 10)
+  --local-agent-capacity N         its maxSandboxesPerPod, each agent's AGENT_CAPACITY (default 5)
+  --pool NAME                      the pool created at start (default default-pool)
   --pool-namespace NS              namespace of that pool (default default)
-  --local-agent-prefix P           local agents are named P-0, P-1, ... (default the pool name)
+  --local-agent-prefix P           local agents are named P-0, P-1, ... (other pools P-<pool>-0; default by pool name)
   --containerd-socket PATH         containerd socket for local agents (default /run/containerd/containerd.sock)
   --containerd-namespace NS        containerd namespace for local agents (default k8s.io)
   --agent-log-dir DIR              log directory for local agents (default <data-dir>/logs)
@@ -92,7 +115,11 @@ export function parseControllerConfig(
         "token-file",
         "agent-token-file",
         "workers",
+        "agent-launcher",
         "local-agents",
+        "pool-max",
+        "pool-buffer-min",
+        "pool-buffer-max",
         "local-agent-capacity",
         "pool",
         "pool-namespace",
@@ -145,11 +172,11 @@ export function parseControllerConfig(
       agentToken,
       workers: intInRange(flag("workers"), 8, 1, 256, "--workers"),
       logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
-      localAgents: intInRange(flag("local-agents"), 0, 0, 64, "--local-agents"),
-      localAgentCapacity: intInRange(flag("local-agent-capacity"), 5, 1, 1000, "--local-agent-capacity"),
+      agentLauncher: agentLauncherKind(flag("agent-launcher") ?? "local"),
+      seedPool: seedPool(flag),
       pool,
       poolNamespace,
-      localAgentPrefix: localAgentPrefix(flag("local-agent-prefix") ?? pool),
+      localAgentPrefix: optionalPrefix(flag("local-agent-prefix")),
       containerdSocket: absolutePath(
         flag("containerd-socket") ?? "/run/containerd/containerd.sock",
         "--containerd-socket",
@@ -158,6 +185,45 @@ export function parseControllerConfig(
       agentLogDir: absolutePath(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
     },
   };
+}
+
+function agentLauncherKind(kind: string): ControllerConfig["agentLauncher"] {
+  if (kind !== "local" && kind !== "kubernetes" && kind !== "none") {
+    throw invalidArgument("--agent-launcher", `"${kind}" is not local, kubernetes or none`);
+  }
+  return kind;
+}
+
+/** The pool to create at start, or none without `--local-agents`. Bounds match the SandboxPool spec's. */
+function seedPool(flag: (name: string) => string | undefined): SeedPool | undefined {
+  const poolMin = intInRange(flag("local-agents"), 0, 0, PoolLimits.maxAgents, "--local-agents");
+  if (poolMin === 0) return undefined;
+  const poolMax = intInRange(flag("pool-max"), poolMin, 1, PoolLimits.maxAgents, "--pool-max");
+  if (poolMax < poolMin)
+    throw invalidArgument("--pool-max", `${poolMax} is less than --local-agents (${poolMin})`);
+  const bufferMin = intInRange(flag("pool-buffer-min"), 0, 0, PoolLimits.maxBuffer, "--pool-buffer-min");
+  const bufferMax = intInRange(
+    flag("pool-buffer-max"),
+    Math.max(PoolDefaults.bufferMax, bufferMin),
+    0,
+    PoolLimits.maxBuffer,
+    "--pool-buffer-max",
+  );
+  if (bufferMax < bufferMin) {
+    throw invalidArgument("--pool-buffer-max", `${bufferMax} is less than --pool-buffer-min (${bufferMin})`);
+  }
+  const maxSandboxesPerPod = intInRange(
+    flag("local-agent-capacity"),
+    PoolDefaults.maxSandboxesPerPod,
+    1,
+    PoolLimits.maxSandboxesPerPod,
+    "--local-agent-capacity",
+  );
+  return { poolMin, poolMax, bufferMin, bufferMax, maxSandboxesPerPod };
+}
+
+function optionalPrefix(prefix: string | undefined): string | undefined {
+  return prefix === undefined ? undefined : localAgentPrefix(prefix);
 }
 
 /** Agent ids are DNS labels with room for a `-<n>` suffix. */

@@ -1,7 +1,18 @@
 /** fsb-controller as one runnable: store, registry, agents, reconciler and the Fast-Path API, started in order. */
 import path from "node:path";
-import { objectKey, type Sandbox, SandboxPhase } from "@fast-sandbox/api";
+import {
+  API_VERSION,
+  ErrorCode,
+  isFsbError,
+  objectKey,
+  type Sandbox,
+  SandboxPhase,
+  type SandboxPool,
+  splitObjectKey,
+  validatePoolSpec,
+} from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { Logger } from "pino";
 import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
 import { VERSION } from "../core/version.ts";
@@ -15,9 +26,13 @@ import type { ControllerConfig } from "./controller-config.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
 import { FastPath } from "./fast-path.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
-import { LocalAgentLauncher } from "./local-agent-launcher.ts";
 import { OrphanCollector } from "./orphan-collector.ts";
 import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.ts";
+import type { AgentLauncher } from "./pool/agent-launcher.ts";
+import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
+import { PoolApi } from "./pool/pool-api.ts";
+import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
+import { poolRpc } from "./pool/pool-rpc.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
 import { StatusWaiters } from "./status-waiters.ts";
@@ -25,7 +40,12 @@ import { StatusWaiters } from "./status-waiters.ts";
 /** Parts a test may replace (the store, to make writes fail). */
 export interface ControllerDeps {
   store?: ObjectStore;
+  /** Replaces the launcher `--agent-launcher` picks (Kubernetes mode wires its Pod launcher here). */
+  launcher?: AgentLauncher;
 }
+
+/** How long the first start waits for the pools' first agents before it serves anyway. */
+const FIRST_AGENTS_TIMEOUT_MS = 30_000;
 
 /**
  * Start order makes the API honest: it listens only once the registry has been rebuilt from the
@@ -43,7 +63,8 @@ export class Controller {
   #api: ApiServer | undefined;
   #health: PlainHttpServer | undefined;
   #metricsServer: PlainHttpServer | undefined;
-  #launcher: LocalAgentLauncher | undefined;
+  #launcher: AgentLauncher | undefined;
+  #poolController: PoolController | undefined;
   #ready = false;
 
   constructor(config: ControllerConfig, logger: Logger, deps: ControllerDeps = {}) {
@@ -135,6 +156,9 @@ export class Controller {
       metrics,
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
+      onNoCapacity: (namespace, pool) => {
+        this.#poolController?.noteUnmetDemand(namespace, pool);
+      },
     });
     orphans = new OrphanCollector({
       monitor,
@@ -159,28 +183,38 @@ export class Controller {
       }
     }
 
-    // 2. The agents' view: launch or adopt local agents, then ask every agent what it runs.
-    if (config.localAgents > 0) {
-      this.#launcher = new LocalAgentLauncher({
-        count: config.localAgents,
-        capacity: config.localAgentCapacity,
-        idPrefix: config.localAgentPrefix,
-        basePort: config.agentPort,
-        pool: config.pool,
-        namespace: config.poolNamespace,
-        containerdSocket: config.containerdSocket,
-        containerdNamespace: config.containerdNamespace,
-        logDir: config.agentLogDir,
-        stateDir: path.join(config.dataDir, "agents"),
-        agentToken: config.agentToken,
-        logger: log,
-        onAgentUp: (registration) => {
-          monitor.register(registration);
-          void monitor.probe(registration.agentId);
-        },
-        onAgentDown: (agentId) => registry.markHealthy(agentId, false, Date.now()),
-      });
-      await this.#launcher.start();
+    // 2. The pools, and the agents' view: adopt or launch agents, then ask every agent what it runs.
+    const pools = new Informer<SandboxPool["spec"], SandboxPool["status"]>(store, {
+      kind: POOL_KIND,
+      logger: log,
+    });
+    this.#background.push(pools.run(signal));
+    await pools.waitForSync(signal);
+    if (config.seedPool) await seedPool(store, config, log);
+    const launcher = this.#deps.launcher ?? this.#localLauncher(monitor);
+    this.#launcher = launcher;
+    await launcher?.start(signal);
+    const poolQueue = new WorkQueue({
+      onError: (key, err) => log.warn({ pool: key, err }, "pool reconcile failed; will retry"),
+    });
+    const poolController = launcher
+      ? new PoolController({ store, pools, sandboxes: informer, registry, monitor, launcher, logger: log })
+      : undefined;
+    this.#poolController = poolController;
+    if (poolController) {
+      const enqueuePool = (p: SandboxPool) => poolQueue.add(objectKey(p.metadata.namespace, p.metadata.name));
+      pools.addHandlers({ onAdd: enqueuePool, onUpdate: (_old, p) => enqueuePool(p), onDelete: enqueuePool });
+      // One pass per pool before serving, so the first agents are on their way (or adopted).
+      const keys = new Set(pools.list().map((p) => objectKey(p.metadata.namespace, p.metadata.name)));
+      for (const ref of registry.pools()) keys.add(objectKey(ref.namespace, ref.pool));
+      for (const key of keys) {
+        await poolController
+          .reconcile(key)
+          .catch((err: unknown) => log.warn({ pool: key, err }, "first pool pass failed"));
+      }
+      this.#background.push(poolQueue.run(2, (key) => poolController.reconcile(key), signal));
+      for (const key of keys) poolQueue.add(key);
+      await waitForFirstAgents(launcher!, [...keys], registry, signal);
     }
     await monitor.probeAll();
     this.#background.push(monitor.run(signal));
@@ -189,9 +223,18 @@ export class Controller {
     this.#background.push(queue.run(config.workers, (key) => reconciler.reconcile(key), signal));
     for (const s of informer.list()) enqueue(s);
 
+    const poolApi = new PoolApi({
+      store,
+      registry,
+      launcher,
+      enqueue: (namespace, name) => poolQueue.add(objectKey(namespace, name)),
+    });
     const apiToken = config.token;
     this.#api = createApiServer({
-      routes: (router) => router.service(FastPathService, fastPathRpc(fastPath)),
+      routes: (router) => {
+        router.service(FastPathService, fastPathRpc(fastPath));
+        router.service(SandboxPoolService, poolRpc(poolApi));
+      },
       ...(apiToken ? { token: apiToken } : { insecure: true }),
       logError: (err, context) => log.error({ err, ...context }, "internal error in an API call"),
       extraHttpHandler: async (req, res) => {
@@ -253,6 +296,27 @@ export class Controller {
     );
   }
 
+  #localLauncher(monitor: AgentMonitor): AgentLauncher | undefined {
+    const { config } = this;
+    if (config.agentLauncher !== "local") return undefined;
+    return new LocalAgentLauncher({
+      idPrefix: config.localAgentPrefix,
+      defaultPool: { namespace: config.poolNamespace, name: config.pool },
+      basePort: config.agentPort,
+      containerdSocket: config.containerdSocket,
+      containerdNamespace: config.containerdNamespace,
+      logDir: config.agentLogDir,
+      stateDir: path.join(config.dataDir, "agents"),
+      agentToken: config.agentToken,
+      logger: this.#log,
+      onAgentUp: (registration) => {
+        monitor.register(registration);
+        void monitor.probe(registration.agentId);
+      },
+      onAgentDown: (agentId) => this.registry.markHealthy(agentId, false, Date.now()),
+    });
+  }
+
   /** Stops serving, then stops the loops, the local agents and the store, in that order. */
   async stop(): Promise<void> {
     this.#ready = false;
@@ -263,6 +327,60 @@ export class Controller {
     await this.#store?.close();
     await this.#metricsServer?.close();
     await this.#health?.close();
+  }
+}
+
+/** Creates the seed pool (`--local-agents` and friends) unless a pool of that name exists: then the store owns it. */
+async function seedPool(store: ObjectStore, config: ControllerConfig, log: Logger): Promise<void> {
+  const seed = config.seedPool!;
+  const spec = validatePoolSpec({
+    capacity: {
+      poolMin: seed.poolMin,
+      poolMax: seed.poolMax,
+      bufferMin: seed.bufferMin,
+      bufferMax: seed.bufferMax,
+    },
+    maxSandboxesPerPod: seed.maxSandboxesPerPod,
+  });
+  try {
+    await store.create({
+      apiVersion: API_VERSION,
+      kind: POOL_KIND,
+      metadata: { name: config.pool, namespace: config.poolNamespace },
+      spec,
+    });
+    log.info(
+      { pool: objectKey(config.poolNamespace, config.pool), capacity: spec.capacity },
+      "created the seed pool",
+    );
+  } catch (err) {
+    if (!isFsbError(err, ErrorCode.AlreadyExists)) throw err;
+  }
+}
+
+/**
+ * Waits until every launch the first pool passes asked for has answered (or failed), so a create
+ * right after the controller reports ready finds its agents. Bounded: a broken agent binary must
+ * not keep the API down.
+ */
+async function waitForFirstAgents(
+  launcher: AgentLauncher,
+  poolKeys: string[],
+  registry: AgentRegistry,
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + FIRST_AGENTS_TIMEOUT_MS;
+  while (!signal.aborted && Date.now() < deadline) {
+    const waiting = poolKeys.some((key) => {
+      const { namespace, name } = splitObjectKey(key);
+      return launcher
+        .agents({ namespace, name })
+        .some(
+          (a) => a.state === "starting" || (a.state === "running" && !registry.agent(a.agentId)?.healthy),
+        );
+    });
+    if (!waiting) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -27,7 +27,7 @@ import { agentCreateRequest } from "./agent-request.ts";
 import { setCondition } from "./conditions.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import { persistFastCreate } from "./fast-create-persist.ts";
-import { allocateSandbox } from "./placement.ts";
+import { allocateSandbox, type NoCapacityHook } from "./placement.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { newSandboxId } from "./sandbox-id.ts";
 import { GRACE_ANNOTATION, SANDBOX_KIND } from "./sandbox-reconciler.ts";
@@ -73,6 +73,8 @@ export interface FastPathOptions {
   defaultMode: ConsistencyMode;
   /** A fast create whose object is not stored within this time is undone. */
   orphanTimeoutMs: number;
+  /** Told when a create found its pool full (the pool controller scales on it). */
+  onNoCapacity?: NoCapacityHook;
   now?: () => number;
 }
 
@@ -291,7 +293,12 @@ export class FastPath {
   ): Promise<Sandbox> {
     const key = objectKey(namespace, name);
     const sandboxId = newSandboxId(name);
-    const allocation = allocateSandbox(this.#o.registry, { namespace, name, spec }, sandboxId);
+    const allocation = allocateSandbox(
+      this.#o.registry,
+      { namespace, name, spec },
+      sandboxId,
+      this.#o.onNoCapacity,
+    );
     const now = new Date(this.#now());
     const sandbox: Sandbox = {
       apiVersion: API_VERSION,

@@ -1,24 +1,60 @@
 /** Asks the registry for a slot for one incarnation of a sandbox: the one place that builds that request. */
-import { DEFAULT_POOL, objectKey, type SandboxSpec } from "@fast-sandbox/api";
+import {
+  DEFAULT_POOL,
+  ErrorCode,
+  envListToMap,
+  isFsbError,
+  objectKey,
+  prewarmKey,
+  type SandboxSpec,
+} from "@fast-sandbox/api";
 import type { AgentRegistry, Allocation } from "./registry/agent-registry.ts";
+
+/** Told when a pool had no free slot, so the pool controller can count the demand and scale. */
+export type NoCapacityHook = (namespace: string, pool: string) => void;
 
 /**
  * Agents here run only images already on their node (they do not pull), so the image is a hard
  * requirement: with no agent holding it the answer is FAILED_PRECONDITION, with all of those full
- * RESOURCE_EXHAUSTED. Among the agents that qualify, the least loaded wins.
+ * RESOURCE_EXHAUSTED. Among the agents that qualify, one holding a ready prewarmed container for
+ * exactly this spec wins, then the least loaded.
  */
 export function allocateSandbox(
   registry: AgentRegistry,
   sandbox: { namespace: string; name: string; spec: SandboxSpec },
   sandboxId: string,
+  onNoCapacity?: NoCapacityHook,
 ): Allocation {
-  return registry.allocate({
-    key: sandboxId,
-    displayName: objectKey(sandbox.namespace, sandbox.name),
-    pool: sandbox.spec.poolRef || DEFAULT_POOL,
-    namespace: sandbox.namespace,
-    image: sandbox.spec.image,
-    ports: sandbox.spec.exposedPorts ?? [],
-    requireImage: true,
+  const { spec } = sandbox;
+  const pool = spec.poolRef || DEFAULT_POOL;
+  const key = prewarmableKey(spec);
+  try {
+    return registry.allocate({
+      key: sandboxId,
+      displayName: objectKey(sandbox.namespace, sandbox.name),
+      pool,
+      namespace: sandbox.namespace,
+      image: spec.image,
+      ports: spec.exposedPorts ?? [],
+      requireImage: true,
+      ...(key === undefined ? {} : { prewarmKey: key }),
+    });
+  } catch (err) {
+    if (isFsbError(err, ErrorCode.ResourceExhausted)) onNoCapacity?.(sandbox.namespace, pool);
+    throw err;
+  }
+}
+
+/**
+ * The prewarm key of a spec an agent could serve from a prewarmed container: only image, command,
+ * args and env may be set, since a working dir or limits would make a different container.
+ */
+function prewarmableKey(spec: SandboxSpec): string | undefined {
+  if (spec.workingDir || spec.resources) return undefined;
+  return prewarmKey({
+    image: spec.image,
+    ...(spec.command?.length ? { command: spec.command } : {}),
+    ...(spec.args?.length ? { args: spec.args } : {}),
+    ...(spec.env?.length ? { env: envListToMap(spec.env) } : {}),
   });
 }

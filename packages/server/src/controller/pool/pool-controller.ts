@@ -1,0 +1,245 @@
+/** The SandboxPool reconciler: observes a pool, plans with planPool, then launches, drains, removes and writes status. */
+import {
+  envListToMap,
+  FsbError,
+  objectKey,
+  prewarmKey,
+  type Sandbox,
+  SandboxPhase,
+  type SandboxPool,
+  type SandboxPoolSpec,
+  type SandboxPoolStatus,
+  splitObjectKey,
+  validatePoolSpec,
+} from "@fast-sandbox/api";
+import type { Logger } from "pino";
+import type { Informer } from "../../kube/informer.ts";
+import type { HandlerResult } from "../../kube/work-queue.ts";
+import type { ObjectStore } from "../../store/object-store.ts";
+import type { AgentPrewarmTemplate } from "../agent-client.ts";
+import type { AgentMonitor } from "../agent-monitor.ts";
+import type { AgentRegistry } from "../registry/agent-registry.ts";
+import type { AgentLauncher, PoolRef } from "./agent-launcher.ts";
+import { type ObservedAgent, planPool } from "./pool-plan.ts";
+
+export const POOL_KIND = "SandboxPool";
+
+/** Pools are re-planned this often even without events: load and agent health change all the time. */
+export const POOL_RESYNC_MS = 1000;
+/** A create refused for lack of a slot counts as demand for this long, so load scales the pool. */
+const DEMAND_WINDOW_MS = 10_000;
+/** The same prewarm set is not pushed to an agent more often than this while it reports otherwise. */
+const PREWARM_PUSH_INTERVAL_MS = 5000;
+
+export interface PoolControllerOptions {
+  store: ObjectStore;
+  pools: Informer<SandboxPoolSpec, SandboxPoolStatus>;
+  sandboxes: Informer<Sandbox["spec"], Sandbox["status"]>;
+  registry: AgentRegistry;
+  monitor: AgentMonitor;
+  launcher: AgentLauncher;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Level-based: every pass re-reads the pool, its agents (launcher and registry) and the demand,
+ * and converges one step. The launcher remembers launches in flight, so a pass that runs before
+ * a new agent answers never launches a second one for the same need.
+ */
+export class PoolController {
+  readonly #o: PoolControllerOptions;
+  readonly #now: () => number;
+  readonly #demand = new Map<string, number[]>();
+  /** Per agent: the prewarm set last pushed and when, so a slow refill is not pushed again and again. */
+  readonly #pushed = new Map<string, { digest: string; at: number }>();
+
+  constructor(options: PoolControllerOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** A create found no free slot in the pool: counted as pending for a while. */
+  noteUnmetDemand(namespace: string, pool: string): void {
+    const key = objectKey(namespace, pool);
+    const now = this.#now();
+    const list = (this.#demand.get(key) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS);
+    list.push(now);
+    this.#demand.set(key, list);
+  }
+
+  async reconcile(key: string): Promise<HandlerResult> {
+    const { namespace, name } = splitObjectKey(key);
+    const ref: PoolRef = { namespace, name };
+    const pool = this.#o.pools.get(namespace, name);
+    if (!pool) {
+      // Deleted from the store: whatever it still runs drains and goes, as for a pool being deleted.
+      const leftovers = this.#o.launcher.agents(ref);
+      if (leftovers.length === 0) return {};
+      await this.#drainAll(ref);
+      return { requeueAfterMs: POOL_RESYNC_MS };
+    }
+
+    let spec: SandboxPoolSpec;
+    try {
+      spec = validatePoolSpec(pool.spec);
+    } catch (err) {
+      // Written straight to the store with a bad spec (kubectl): report it, do nothing else.
+      this.#o.logger.warn({ pool: key, err }, "pool spec is invalid; not scaling it");
+      return { requeueAfterMs: 10 * POOL_RESYNC_MS };
+    }
+
+    const now = this.#now();
+    const agents = this.#observeAgents(ref, spec);
+    const plan = planPool({
+      spec,
+      generation: pool.metadata.generation,
+      status: pool.status ?? {},
+      agents,
+      pending: this.#pending(ref, now),
+      deleting: pool.metadata.deletionTimestamp !== undefined,
+      now,
+    });
+
+    for (const id of plan.undrain) this.#o.registry.setDraining(id, false);
+    for (const id of plan.drain) this.#o.registry.setDraining(id, true);
+    if (plan.launch > 0 || plan.drain.length > 0 || plan.remove.length > 0) {
+      this.#o.logger.info(
+        { pool: key, desired: plan.desired, launch: plan.launch, drain: plan.drain, remove: plan.remove },
+        "scaling pool",
+      );
+    }
+    const launches = Array.from({ length: plan.launch }, () => this.#o.launcher.launch(pool));
+    const removals = plan.remove.map(async (id) => {
+      this.#o.monitor.remove(id);
+      this.#pushed.delete(id);
+      await this.#o.launcher.remove(ref, id);
+    });
+    await Promise.all([...launches, ...removals]);
+    this.#pushPrewarm(ref, spec);
+
+    if (plan.status !== pool.status) await this.#writeStatus(pool, plan.status);
+    return { requeueAfterMs: POOL_RESYNC_MS };
+  }
+
+  /** Agents of the pool as the launcher and the registry see them together. */
+  #observeAgents(ref: PoolRef, spec: SandboxPoolSpec): ObservedAgent[] {
+    const byId = new Map<string, ObservedAgent>();
+    for (const launched of this.#o.launcher.agents(ref)) {
+      byId.set(launched.agentId, {
+        id: launched.agentId,
+        launch: launched.state,
+        launchedAt: launched.launchedAt,
+        healthy: false,
+        draining: false,
+        capacity: spec.maxSandboxesPerPod ?? 5,
+        allocated: 0,
+      });
+    }
+    for (const a of this.#o.registry.agents()) {
+      if (a.placeholder || a.pool !== ref.name || a.namespace !== ref.namespace) continue;
+      const launched = byId.get(a.id);
+      byId.set(a.id, {
+        id: a.id,
+        launch: launched?.launch,
+        launchedAt: launched?.launchedAt,
+        healthy: a.healthy,
+        draining: a.draining === true,
+        capacity: a.capacity,
+        allocated: a.allocated,
+      });
+    }
+    return [...byId.values()];
+  }
+
+  /** Sandboxes of the pool waiting for a slot, plus recent creates it could not place. */
+  #pending(ref: PoolRef, now: number): number {
+    let waiting = 0;
+    for (const s of this.#o.sandboxes.list()) {
+      if (s.metadata.namespace !== ref.namespace || (s.spec.poolRef || "default-pool") !== ref.name) continue;
+      const phase = s.status?.phase;
+      if ((phase === undefined || phase === SandboxPhase.Pending) && !s.status?.assignedAgent) waiting++;
+    }
+    const key = objectKey(ref.namespace, ref.name);
+    const recent = (this.#demand.get(key) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS);
+    if (recent.length) this.#demand.set(key, recent);
+    else this.#demand.delete(key);
+    return waiting + recent.length;
+  }
+
+  async #drainAll(ref: PoolRef): Promise<void> {
+    for (const launched of this.#o.launcher.agents(ref)) {
+      if (launched.state === "stopping") continue;
+      this.#o.registry.setDraining(launched.agentId, true);
+      const allocated = this.#o.registry.agent(launched.agentId)?.allocated ?? 0;
+      if (allocated === 0) {
+        this.#o.monitor.remove(launched.agentId);
+        this.#pushed.delete(launched.agentId);
+        await this.#o.launcher.remove(ref, launched.agentId);
+      }
+    }
+  }
+
+  /**
+   * Every serving agent should hold the pool's prewarm set; a draining one none, so its containers
+   * are gone by the time it is removed. Pushes run in the background and never hold up a pass.
+   */
+  #pushPrewarm(ref: PoolRef, spec: SandboxPoolSpec): void {
+    const wanted = (spec.prewarm ?? []).map(
+      (t): AgentPrewarmTemplate => ({
+        image: t.image,
+        ...(t.command?.length ? { command: t.command } : {}),
+        ...(t.args?.length ? { args: t.args } : {}),
+        ...(t.env?.length ? { env: envListToMap(t.env) } : {}),
+        count: t.count,
+      }),
+    );
+    const now = this.#now();
+    for (const a of this.#o.registry.agents()) {
+      if (a.placeholder || !a.healthy || a.pool !== ref.name || a.namespace !== ref.namespace) continue;
+      const templates = a.draining ? [] : wanted;
+      const reported = this.#o.monitor.status(a.id)?.status.prewarm;
+      // Agents that predate prewarming report nothing: they are left alone unless prewarm is wanted.
+      if (reported === undefined && templates.length === 0) continue;
+      const want = digest(templates.map((t) => ({ key: prewarmKey(t), count: t.count })));
+      const have = digest(
+        (reported?.templates ?? []).filter((t) => t.count > 0).map((t) => ({ key: t.key, count: t.count })),
+      );
+      const last = this.#pushed.get(a.id);
+      if (want === have) {
+        this.#pushed.delete(a.id);
+        continue;
+      }
+      if (last && last.digest === want && now - last.at < PREWARM_PUSH_INTERVAL_MS) continue;
+      const client = this.#o.monitor.client(a.id);
+      if (!client) continue;
+      this.#pushed.set(a.id, { digest: want, at: now });
+      client.setPrewarm(templates).then(
+        () => void this.#o.monitor.probe(a.id),
+        (err: unknown) =>
+          this.#o.logger.warn(
+            { agentId: a.id, pool: objectKey(ref.namespace, ref.name), err },
+            "prewarm push failed",
+          ),
+      );
+    }
+  }
+
+  async #writeStatus(pool: SandboxPool, status: SandboxPoolStatus): Promise<void> {
+    try {
+      await this.#o.store.updateStatus({ ...pool, status });
+    } catch (err) {
+      // A conflict means a newer pool is on its way through the informer; the next pass writes.
+      if (err instanceof FsbError && (err.code === "ABORTED" || err.code === "NOT_FOUND")) return;
+      throw err;
+    }
+  }
+}
+
+function digest(list: Array<{ key: string; count: number }>): string {
+  return list
+    .filter((t) => t.count > 0)
+    .map((t) => `${t.key}=${t.count}`)
+    .sort()
+    .join(",");
+}
