@@ -1,6 +1,6 @@
 /**
  * Static checks run by `npm test` before the suite: types, lint and formatting, and generated
- * code that must match its .proto sources byte for byte.
+ * files that must match their sources byte for byte (code from .proto, CRDs from TypeScript).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -26,6 +26,8 @@ function step(name: string, command: string, args: string[]): void {
 step("typecheck", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
 step("lint", bin("biome"), ["check", "--error-on-warnings", "."]);
 checkGenerated();
+// The CRD YAML under deploy/base/crds/ must match what packages/api/src/crd/ generates.
+step("generated CRDs", process.execPath, ["scripts/gen-crds.ts", "--check"]);
 if (failed) process.exit(1);
 
 /** Regenerates into a scratch directory and compares with the committed gen/ trees. */

@@ -1,0 +1,100 @@
+/** The SandboxPool CRD's schema: the defaults and bounds of pool-validation.ts (PoolDefaults, PoolLimits). */
+import { PoolDefaults, PoolLimits } from "../pool-validation.ts";
+import type { SandboxPoolSpec, SandboxPoolStatus } from "../sandbox-resource.ts";
+import { argList, conditionList, count, customResourceDefinition, envList } from "./crd-common.ts";
+import { arraySchema, objectSchema } from "./json-schema-props.ts";
+
+type PrewarmTemplate = NonNullable<SandboxPoolSpec["prewarm"]>[number];
+
+// The cross-field rules (poolMin ≤ poolMax, bufferMin ≤ bufferMax) are the controller's: without
+// CEL a structural schema cannot compare two fields.
+const capacity = objectSchema<SandboxPoolSpec["capacity"]>(
+  {
+    poolMin: count("Fewest agents, even when idle.", {
+      maximum: PoolLimits.maxAgents,
+      default: PoolDefaults.poolMin,
+    }),
+    poolMax: count("Most agents.", {
+      minimum: 1,
+      maximum: PoolLimits.maxAgents,
+      default: PoolDefaults.poolMax,
+    }),
+    bufferMin: count("Free slots to keep ready for new sandboxes.", {
+      maximum: PoolLimits.maxBuffer,
+      default: PoolDefaults.bufferMin,
+    }),
+    bufferMax: count("Free slots beyond which idle agents are drained.", {
+      maximum: PoolLimits.maxBuffer,
+      default: PoolDefaults.bufferMax,
+    }),
+  },
+  { description: "How many agents the pool runs.", default: {} },
+);
+
+const prewarmTemplate = objectSchema<PrewarmTemplate>(
+  {
+    image: { description: "Image of the prewarmed containers.", type: "string", minLength: 1 },
+    command: argList("Entry point; a create matches only with the same command."),
+    args: argList("Arguments; a create matches only with the same args."),
+    env: envList("Environment; a create matches only with the same env."),
+    count: count("Containers each agent keeps created but not started.", {
+      maximum: PoolLimits.maxPrewarmCount,
+    }),
+  },
+  { required: ["image", "count"] },
+);
+
+export const sandboxPoolSpecSchema = objectSchema<SandboxPoolSpec>(
+  {
+    capacity,
+    maxSandboxesPerPod: count("Sandboxes per agent (its AGENT_CAPACITY).", {
+      minimum: 1,
+      maximum: PoolLimits.maxSandboxesPerPod,
+      default: PoolDefaults.maxSandboxesPerPod,
+    }),
+    runtimeType: {
+      description: "container: runc; gvisor: runsc behind the runc shim (no network).",
+      type: "string",
+      enum: ["container", "gvisor"],
+      default: PoolDefaults.runtimeType,
+    },
+    agentTemplate: {
+      description:
+        "A Pod template (metadata, spec) for the agent Pods; the controller adds what the agent needs to a container named agent.",
+      type: "object",
+      "x-kubernetes-preserve-unknown-fields": true,
+    },
+    prewarm: arraySchema(prewarmTemplate, {
+      description: "Containers agents keep created-but-not-started, so a matching create only starts one.",
+      maxItems: PoolLimits.maxPrewarmTemplates,
+      "x-kubernetes-list-type": "atomic",
+    }),
+  },
+  { description: "The pool's agents.", default: {} },
+);
+
+export const sandboxPoolStatusSchema = objectSchema<SandboxPoolStatus>(
+  {
+    observedGeneration: count("The generation this status describes.", { format: "int64" }),
+    currentAgents: count("Agents launched, starting ones included."),
+    readyAgents: count("Agents answering."),
+    totalSlots: count("Sandbox slots of the ready agents."),
+    allocatedSlots: count("Slots in use."),
+    conditions: conditionList("Ready and Scaling, with documented reasons."),
+  },
+  { description: "Written by the controller only." },
+);
+
+export const sandboxPoolCrd = customResourceDefinition({
+  names: { kind: "SandboxPool", plural: "sandboxpools", singular: "sandboxpool", shortName: "sbp" },
+  description: "A pool of Fast Sandbox agents that run Sandboxes.",
+  spec: sandboxPoolSpecSchema,
+  specRequired: false,
+  status: sandboxPoolStatusSchema,
+  printerColumns: [
+    { name: "Min", type: "integer", jsonPath: ".spec.capacity.poolMin" },
+    { name: "Max", type: "integer", jsonPath: ".spec.capacity.poolMax" },
+    { name: "Ready", type: "integer", jsonPath: ".status.readyAgents" },
+    { name: "Slots", type: "integer", jsonPath: ".status.totalSlots" },
+  ],
+});
