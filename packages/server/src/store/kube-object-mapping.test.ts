@@ -186,7 +186,11 @@ describe("toKubeUpdateBody", () => {
       metadata: { ...keptMeta, annotations: { note: "bye" } },
       spec: { image: "busybox:2" },
     });
-    assert.equal(body.metadata?.resourceVersion, "4711", "conflict-checked against the version read");
+    assert.equal(
+      (body.metadata as { resourceVersion?: string }).resourceVersion,
+      "4711",
+      "checked against the read",
+    );
   });
 });
 
