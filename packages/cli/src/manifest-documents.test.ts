@@ -9,6 +9,7 @@ const SMALL_POOL = `${HEAD}metadata:
   name: small-pool
   namespace: team-a
   labels: {tier: small}
+  annotations: {sandbox.fast.io/containerd-namespace: fsb-test}
 spec:
   capacity: {poolMin: 1, poolMax: 2}
   maxSandboxesPerPod: 2
@@ -32,7 +33,12 @@ describe("parseManifestDocuments", () => {
         pool: {
           apiVersion: "sandbox.fast.io/v1alpha1",
           kind: "SandboxPool",
-          metadata: { name: "small-pool", namespace: "team-a", labels: { tier: "small" } },
+          metadata: {
+            name: "small-pool",
+            namespace: "team-a",
+            labels: { tier: "small" },
+            annotations: { "sandbox.fast.io/containerd-namespace": "fsb-test" },
+          },
           spec: { capacity: { poolMin: 1, poolMax: 2 }, maxSandboxesPerPod: 2 },
         },
       },
@@ -130,8 +136,8 @@ status: {readyAgents: 1, agents: [{id: a-0}]}
     },
     {
       name: "an unknown metadata field",
-      text: `${HEAD}metadata: {name: p, annotations: {a: b}}\n`,
-      message: /^f, document 1: unknown field metadata\.annotations /,
+      text: `${HEAD}metadata: {name: p, finalizers: [a]}\n`,
+      message: /^f, document 1: unknown field metadata\.finalizers /,
     },
     {
       name: "a quoted number",

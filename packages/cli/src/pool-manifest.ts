@@ -26,6 +26,7 @@ const METADATA_KEYS = [
   "name",
   "namespace",
   "labels",
+  "annotations",
   "uid",
   "resourceVersion",
   "generation",
@@ -50,6 +51,7 @@ export function poolFromResource(root: Mapping): PoolManifest {
       name: required(metadata.name, "metadata.name", string),
       namespace: optional(metadata.namespace, "metadata.namespace", string),
       labels: optional(metadata.labels, "metadata.labels", stringMap),
+      annotations: optional(metadata.annotations, "metadata.annotations", stringMap),
     }),
     spec,
   });

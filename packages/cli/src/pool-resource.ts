@@ -18,6 +18,7 @@ export function toPoolResource(p: PoolDetails): Record<string, unknown> {
       generation: status.generation,
       creationTimestamp: p.createdAt,
       ...(Object.keys(p.labels).length ? { labels: p.labels } : {}),
+      ...(Object.keys(p.annotations).length ? { annotations: p.annotations } : {}),
     },
     spec: {
       capacity: p.spec.capacity,

@@ -50,6 +50,7 @@ function pool(overrides: Partial<PoolDetails> = {}): PoolDetails {
       },
     ],
     labels: {},
+    annotations: {},
     createdAt: new Date(NOW - 300_000),
     resourceVersion: "7",
     ...overrides,
@@ -185,7 +186,9 @@ describe("poolIsComingUp", () => {
 
 describe("toPoolResource", () => {
   it("prints a SandboxPool object with the spec, the status and the agents", () => {
-    const resource = JSON.parse(JSON.stringify(toPoolResource(pool({ labels: { tier: "small" } }))));
+    const resource = JSON.parse(
+      JSON.stringify(toPoolResource(pool({ labels: { tier: "small" }, annotations: { note: "x" } }))),
+    );
     assert.deepEqual(resource, {
       apiVersion: "sandbox.fast.io/v1alpha1",
       kind: "SandboxPool",
@@ -197,6 +200,7 @@ describe("toPoolResource", () => {
         generation: 1,
         creationTimestamp: "2026-05-01T12:05:00.000Z",
         labels: { tier: "small" },
+        annotations: { note: "x" },
       },
       spec: {
         capacity: { poolMin: 1, poolMax: 2, bufferMin: 0, bufferMax: 10 },

@@ -30,6 +30,7 @@ describe("toPoolDetails", () => {
         agentTemplate: { spec: { nodeSelector: { disk: "ssd" }, priority: 5 } },
       },
       labels: { team: "a" },
+      annotations: { note: "n" },
       createdAt: timestampFromDate(CREATED),
       generation: 3n,
       observedGeneration: 2n,
@@ -109,6 +110,7 @@ describe("toPoolDetails", () => {
         },
       ],
       labels: { team: "a" },
+      annotations: { note: "n" },
       createdAt: CREATED,
       resourceVersion: "17",
     });

@@ -90,6 +90,7 @@ export interface PoolDetails {
   status: PoolStatus;
   agents: PoolAgent[];
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   createdAt: Date | undefined;
   /** Opaque version of the SandboxPool object. */
   resourceVersion: string;
@@ -138,6 +139,7 @@ export function toPoolDetails(info: PoolInfo): PoolDetails {
       launchState: a.launchState as PoolAgent["launchState"],
     })),
     labels: { ...info.labels },
+    annotations: { ...info.annotations },
     createdAt: date(info.createdAt),
     resourceVersion: info.resourceVersion,
   };

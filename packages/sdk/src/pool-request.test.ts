@@ -35,7 +35,12 @@ describe("toApplyPoolRequest", () => {
       pool: {
         apiVersion: "sandbox.fast.io/v1alpha1",
         kind: "SandboxPool",
-        metadata: { name: "small-pool", namespace: "ns", labels: { team: "a" } },
+        metadata: {
+          name: "small-pool",
+          namespace: "ns",
+          labels: { team: "a" },
+          annotations: { "sandbox.fast.io/containerd-namespace": "fsb-test" },
+        },
         spec: {
           capacity: { poolMin: 1, poolMax: 2, bufferMin: 0, bufferMax: 4 },
           maxSandboxesPerPod: 2,
@@ -50,6 +55,7 @@ describe("toApplyPoolRequest", () => {
         name: "small-pool",
         namespace: "ns",
         labels: { team: "a" },
+        annotations: { "sandbox.fast.io/containerd-namespace": "fsb-test" },
         spec: {
           capacity: { poolMin: 1, poolMax: 2, bufferMin: 0, bufferMax: 4 },
           maxSandboxesPerPod: 2,

@@ -41,6 +41,11 @@ export interface PoolInput {
   namespace?: string;
   /** Replace the pool's labels. */
   labels?: Record<string, string>;
+  /**
+   * Replace the pool's annotations. Standalone reads `sandbox.fast.io/containerd-namespace`: the
+   * containerd namespace of that pool's local agents.
+   */
+  annotations?: Record<string, string>;
   spec?: PoolSpecInput;
 }
 
@@ -50,7 +55,12 @@ export interface PoolManifest {
   apiVersion?: string;
   /** `SandboxPool` when given. */
   kind?: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: PoolSpecInput;
 }
 
@@ -61,11 +71,12 @@ export function toPoolInput(pool: PoolManifest | PoolInput): PoolInput {
     throw invalid("apiVersion", `must be ${POOL_API_VERSION}, not ${JSON.stringify(pool.apiVersion)}`);
   if (pool.kind !== undefined && pool.kind !== POOL_KIND)
     throw invalid("kind", `must be ${POOL_KIND}, not ${JSON.stringify(pool.kind)}`);
-  const { name, namespace, labels } = pool.metadata;
+  const { name, namespace, labels, annotations } = pool.metadata;
   return {
     name,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(labels !== undefined ? { labels } : {}),
+    ...(annotations !== undefined ? { annotations } : {}),
     ...(pool.spec !== undefined ? { spec: pool.spec } : {}),
   };
 }
@@ -81,6 +92,7 @@ export function toApplyPoolRequest(
     name: input.name,
     namespace: input.namespace ?? defaultNamespace,
     labels: { ...input.labels },
+    annotations: { ...input.annotations },
     spec: {
       ...(spec.capacity ? { capacity: definedOnly(spec.capacity) } : {}),
       ...(spec.maxSandboxesPerPod !== undefined ? { maxSandboxesPerPod: spec.maxSandboxesPerPod } : {}),
