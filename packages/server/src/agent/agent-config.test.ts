@@ -50,6 +50,7 @@ describe("parseAgentConfig defaults", () => {
       runscBinary: undefined,
       network: { kind: "agent" },
       capacity: 5,
+      maxPrewarm: 10,
       token: "t0k",
       insecure: false,
       defaultGracePeriodSeconds: 10,
@@ -95,6 +96,27 @@ describe("parseAgentConfig env and flags", () => {
       env: TOKEN_ENV,
       got: (c) => c.capacity,
       want: 1000,
+    },
+    {
+      name: "AGENT_MAX_PREWARM sets the prewarm limit",
+      argv: [],
+      env: { ...TOKEN_ENV, AGENT_MAX_PREWARM: "4" },
+      got: (c) => c.maxPrewarm,
+      want: 4,
+    },
+    {
+      name: "--max-prewarm wins over AGENT_MAX_PREWARM, and 0 turns prewarming off",
+      argv: ["--max-prewarm", "0"],
+      env: { ...TOKEN_ENV, AGENT_MAX_PREWARM: "4" },
+      got: (c) => c.maxPrewarm,
+      want: 0,
+    },
+    {
+      name: "--max-prewarm accepts the upper bound 100",
+      argv: ["--max-prewarm", "100"],
+      env: TOKEN_ENV,
+      got: (c) => c.maxPrewarm,
+      want: 100,
     },
     {
       name: "AGENT_ID sets the agent id",
@@ -298,7 +320,14 @@ describe("parseAgentConfig --help", () => {
       assert.equal(parsed.help, true);
       if (!parsed.help) return;
       assert.match(parsed.usage, /^Usage: fsb-agent \[flags\]/);
-      for (const flag of ["--token-file", "--capacity", "--runtime", "--network", "--insecure"]) {
+      for (const flag of [
+        "--token-file",
+        "--capacity",
+        "--max-prewarm",
+        "--runtime",
+        "--network",
+        "--insecure",
+      ]) {
         assert.ok(parsed.usage.includes(flag), `usage should mention ${flag}`);
       }
     });
@@ -325,6 +354,13 @@ describe("parseAgentConfig bad values", () => {
       argv: [],
       env: { ...TOKEN_ENV, AGENT_CAPACITY: "many" },
       field: "AGENT_CAPACITY",
+    },
+    { name: "--max-prewarm 101", argv: ["--max-prewarm", "101"], field: "--max-prewarm" },
+    {
+      name: "AGENT_MAX_PREWARM=-1",
+      argv: [],
+      env: { ...TOKEN_ENV, AGENT_MAX_PREWARM: "-1" },
+      field: "AGENT_MAX_PREWARM",
     },
     { name: '--agent-id "Bad_ID"', argv: ["--agent-id", "Bad_ID"], field: "--agent-id" },
     { name: "AGENT_ID=Bad_ID", argv: [], env: { ...TOKEN_ENV, AGENT_ID: "Bad_ID" }, field: "--agent-id" },

@@ -18,6 +18,13 @@ export const DEFAULT_GRACE_PERIOD_SECONDS = 10;
 export const DEFAULT_RUNSC_BINARY = path.resolve(import.meta.dirname, "../../../../scripts/runsc-wrapper.sh");
 /** Upper bound of a sandbox's capacity setting; beyond it an agent is a node, not a slot pool. */
 const MAX_CAPACITY = 1000;
+/**
+ * Prewarmed containers per agent when AGENT_MAX_PREWARM is not set. Each one holds a `runc init`
+ * process, a snapshot and a log file while nobody uses it, and counts against no slot.
+ */
+export const DEFAULT_MAX_PREWARM = 10;
+/** Upper bound of `--max-prewarm`: every prewarmed container costs memory on the node while idle. */
+const MAX_PREWARM_LIMIT = 100;
 
 export type RuntimeType = "container" | "gvisor";
 
@@ -46,6 +53,8 @@ export interface AgentConfig {
   runscBinary: string | undefined;
   network: NetworkMode;
   capacity: number;
+  /** Most prewarmed containers this agent keeps, over all templates (they count against no slot). */
+  maxPrewarm: number;
   /** undefined only when `insecure` is true. */
   token: string | undefined;
   insecure: boolean;
@@ -71,6 +80,8 @@ Flags:
   --controller-url URL         register with this controller and keep heartbeating (env FSB_CONTROLLER_URL)
   --controller-token-file PATH the controller's API token (or env FSB_TOKEN)
   --capacity N                 max sandboxes (env AGENT_CAPACITY; default ${DEFAULT_CAPACITY})
+  --max-prewarm N              max prewarmed containers, all templates together; they take no
+                               sandbox slot (env AGENT_MAX_PREWARM; default ${DEFAULT_MAX_PREWARM}, 0-${MAX_PREWARM_LIMIT})
   --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
   --runtime container|gvisor   OCI runtime for sandboxes (default container)
   --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY;
@@ -112,6 +123,7 @@ export function parseAgentConfig(
         "controller-url",
         "controller-token-file",
         "capacity",
+        "max-prewarm",
         "log-dir",
         "runtime",
         "runsc-binary",
@@ -186,6 +198,13 @@ export function parseAgentConfig(
         1,
         MAX_CAPACITY,
         flag("capacity") === undefined ? "AGENT_CAPACITY" : "--capacity",
+      ),
+      maxPrewarm: intInRange(
+        flag("max-prewarm") ?? env.AGENT_MAX_PREWARM,
+        DEFAULT_MAX_PREWARM,
+        0,
+        MAX_PREWARM_LIMIT,
+        flag("max-prewarm") === undefined ? "AGENT_MAX_PREWARM" : "--max-prewarm",
       ),
       token,
       insecure: insecure && !token,

@@ -141,4 +141,47 @@ describe("agent with --runtime gvisor", () => {
     );
     assert.equal(await status(sandboxId), undefined);
   });
+
+  it("prewarms gVisor sandboxes the same way, and a matching create starts one under runsc", async () => {
+    const template = {
+      image: "busybox",
+      command: ["sh", "-c", "echo warm-gvisor $(uname -r); exec sleep 600"],
+    };
+    const put = await agent.request("PUT", "/api/v1/agent/prewarm", {
+      templates: [{ ...template, count: 1 }],
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const ready = await eventually(
+      async () => (await agent.request("GET", "/api/v1/agent/status")).body.prewarm.templates[0],
+      (t) => t?.ready === 1 || t?.error !== undefined,
+      30_000,
+    );
+    assert.equal(ready?.ready, 1, `${JSON.stringify(ready)}\n${agent.output()}`);
+
+    seq += 1;
+    const sandboxId = `${agent.agentId}-g${seq}`;
+    const created = await agent.request("POST", "/api/v1/agent/create", {
+      sandbox: { sandboxId, name: `gbox${seq}`, ...template },
+    });
+    assert.equal(created.status, 200, `${JSON.stringify(created.body)}\n${agent.output()}`);
+    assert.equal(created.body.prewarmed, true);
+    const containerId = created.body.containerId as string;
+    assert.equal(shimOptions(containerId).binary_name, DEFAULT_RUNSC_BINARY);
+    assert.match(cmdline(created.body.pid), /runsc.* boot /);
+    const text = await eventually(
+      () => logs(sandboxId),
+      (t) => t.includes("warm-gvisor"),
+    );
+    assert.match(text, /warm-gvisor 4\.4\.0/);
+
+    assert.equal((await agent.request("PUT", "/api/v1/agent/prewarm", { templates: [] })).status, 200);
+    const deleted = await agent.request("POST", "/api/v1/agent/delete", { sandboxId, gracePeriodSeconds: 0 });
+    assert.equal(deleted.status, 200);
+    assert.deepEqual(await leftoversOf(conn, containerId), nothingLeft);
+    const left = await eventually(
+      async () => (await agent.request("GET", "/api/v1/agent/status")).body.prewarm.templates,
+      (t) => t.length === 0,
+    );
+    assert.deepEqual(left, []);
+  });
 });

@@ -9,8 +9,11 @@ export class AgentMetrics {
   readonly #creates: Histogram<"result">;
   readonly #deletes: Histogram;
   readonly #requests: Counter<"route" | "code">;
+  readonly #prewarmTakes: Counter;
+  readonly #prewarmMisses: Counter;
+  readonly #prewarmFailures: Counter;
 
-  constructor(sources: { capacity: () => number; allocated: () => number }) {
+  constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
     collectDefaultMetrics({ register: this.registry });
     this.#creates = new Histogram({
       name: "fsb_agent_create_duration_seconds",
@@ -47,6 +50,42 @@ export class AgentMetrics {
         this.set(sources.allocated());
       },
     });
+    new Gauge({
+      name: "fsb_agent_prewarm_ready",
+      help: "Prewarmed containers created and waiting to be taken, all templates together.",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.prewarmReady());
+      },
+    });
+    // No template label: keys come and go with pool specs, so the series would grow without bound.
+    this.#prewarmTakes = new Counter({
+      name: "fsb_agent_prewarm_takes_total",
+      help: "Creates served by starting a prewarmed container.",
+      registers: [this.registry],
+    });
+    this.#prewarmMisses = new Counter({
+      name: "fsb_agent_prewarm_misses_total",
+      help: "Creates matching a prewarm template that found no prewarmed container ready.",
+      registers: [this.registry],
+    });
+    this.#prewarmFailures = new Counter({
+      name: "fsb_agent_prewarm_failures_total",
+      help: "Prewarmed containers that could not be made (missing image, bad command, containerd errors).",
+      registers: [this.registry],
+    });
+  }
+
+  countPrewarmTake(): void {
+    this.#prewarmTakes.inc();
+  }
+
+  countPrewarmMiss(): void {
+    this.#prewarmMisses.inc();
+  }
+
+  countPrewarmFailure(): void {
+    this.#prewarmFailures.inc();
   }
 
   observeCreate(result: "ok" | "error", seconds: number): void {

@@ -1,8 +1,8 @@
-// Unit tests of the agent's wire schemas: create and delete bodies into domain values, bad input into named fields.
+// Unit tests of the agent's wire schemas: create, delete and prewarm bodies into domain values, bad input into named fields.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
-import { parseCreateRequest, parseDeleteRequest } from "./agent-requests.ts";
+import { ErrorCode, FsbError, prewarmKey } from "@fast-sandbox/api";
+import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 function assertInvalid(run: () => unknown, field: string | undefined): void {
@@ -301,4 +301,99 @@ describe("parseDeleteRequest", () => {
       assertInvalid(() => parseDeleteRequest(tc.body), tc.field);
     });
   }
+});
+
+describe("parsePrewarmRequest", () => {
+  const LIMIT = 10;
+  it("accepts the empty set", () => {
+    assert.deepEqual(parsePrewarmRequest({ templates: [] }, LIMIT), []);
+  });
+
+  it("normalises the image, defaults lists and env, and keys each template", () => {
+    const [t] = parsePrewarmRequest({ templates: [{ image: "busybox", count: 2 }] }, LIMIT);
+    assert.deepEqual(t, {
+      key: prewarmKey({ image: "busybox" }),
+      image: "docker.io/library/busybox:latest",
+      command: [],
+      args: [],
+      env: {},
+      count: 2,
+    });
+  });
+
+  it("accepts counts that add up to exactly the limit", () => {
+    const templates = [
+      { image: "busybox", args: ["a"], count: 6 },
+      { image: "busybox", args: ["b"], count: 4 },
+    ];
+    assert.equal(parsePrewarmRequest({ templates }, LIMIT).length, 2);
+  });
+
+  const t = (extra: Record<string, unknown>) => ({ image: "busybox", count: 1, ...extra });
+  const rejected: Array<{ name: string; body: unknown; field: string | undefined; limit?: number }> = [
+    { name: "a null body", body: null, field: undefined },
+    { name: "no templates", body: {}, field: "templates" },
+    { name: "templates not a list", body: { templates: {} }, field: "templates" },
+    { name: "an unknown top-level field", body: { templates: [], force: true }, field: "force" },
+    {
+      name: "an unknown template field",
+      body: { templates: [t({ workingDir: "/" })] },
+      field: "templates[0].workingDir",
+    },
+    { name: "a missing image", body: { templates: [{ count: 1 }] }, field: "templates[0].image" },
+    {
+      name: "a bad image",
+      body: { templates: [t({}), t({ image: "Bad Image" })] },
+      field: "templates[1].image",
+    },
+    { name: "a missing count", body: { templates: [{ image: "busybox" }] }, field: "templates[0].count" },
+    { name: "count -1", body: { templates: [t({ count: -1 })] }, field: "templates[0].count" },
+    { name: "count 21", body: { templates: [t({ count: 21 })] }, field: "templates[0].count", limit: 100 },
+    { name: "count 1.5", body: { templates: [t({ count: 1.5 })] }, field: "templates[0].count" },
+    { name: 'count "2"', body: { templates: [t({ count: "2" })] }, field: "templates[0].count" },
+    {
+      name: "a command that is not a list",
+      body: { templates: [t({ command: "sleep 1" })] },
+      field: "templates[0].command",
+    },
+    { name: "an arg with NUL", body: { templates: [t({ args: ["a\0"] })] }, field: "templates[0].args[0]" },
+    {
+      name: "a bad env name",
+      body: { templates: [t({ env: { "1X": "y" } })] },
+      field: "templates[0].env.1X",
+    },
+    {
+      name: "env as a list",
+      body: { templates: [t({ env: [{ name: "A", value: "1" }] })] },
+      field: "templates[0].env",
+    },
+    {
+      name: "the same template twice, however the image is spelled",
+      body: { templates: [t({}), t({ image: "docker.io/library/busybox:latest", count: 2 })] },
+      field: "templates[1]",
+    },
+    {
+      name: "counts adding up to more than the limit",
+      body: { templates: [t({ args: ["a"], count: 6 }), t({ args: ["b"], count: 5 })] },
+      field: "templates",
+    },
+    { name: "any count when the limit is 0", body: { templates: [t({})] }, field: "templates", limit: 0 },
+    {
+      name: "17 templates",
+      body: { templates: Array.from({ length: 17 }, (_, i) => t({ args: [`${i}`], count: 0 })) },
+      field: "templates",
+    },
+  ];
+  for (const tc of rejected) {
+    it(`rejects ${tc.name} → INVALID_ARGUMENT on ${tc.field ?? "no field"}`, () => {
+      assertInvalid(() => parsePrewarmRequest(tc.body, tc.limit ?? LIMIT), tc.field);
+    });
+  }
+
+  it("names the limit and the flag when the counts are too many", () => {
+    assert.throws(
+      () => parsePrewarmRequest({ templates: [t({ count: 11 })] }, LIMIT),
+      /add up to 11, above this agent's prewarm limit of 10 \(--max-prewarm\)/,
+    );
+  });
 });

@@ -5,13 +5,17 @@ import {
   envMapSchema,
   exposedPortsSchema,
   imageRefSchema,
+  invalidArgument,
   normalizeImageName,
+  PoolLimits,
   parseOrThrow,
+  prewarmKey,
   resourcesSchema,
   sandboxIdSchema,
   workingDirSchema,
 } from "@fast-sandbox/api";
 import { z } from "zod";
+import type { PrewarmTemplate } from "./prewarm-template.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 /** Kubernetes UIDs are UUIDs; standalone mode makes its own, of the same alphabet. */
@@ -41,6 +45,50 @@ const deleteBodySchema = z.strictObject({
   gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS).optional(),
   keepLog: z.boolean().optional(),
 });
+
+const prewarmBodySchema = z.strictObject({
+  templates: z
+    .array(
+      z.strictObject({
+        image: imageRefSchema,
+        command: argListSchema.default([]),
+        args: argListSchema.default([]),
+        env: envMapSchema.default({}),
+        count: z.number().int().min(0).max(PoolLimits.maxPrewarmCount),
+      }),
+    )
+    .max(PoolLimits.maxPrewarmTemplates, `at most ${PoolLimits.maxPrewarmTemplates} templates`),
+});
+
+/**
+ * Parses `PUT /api/v1/agent/prewarm`, the complete desired set. The counts may add up to at most
+ * `limit` (the agent's `--max-prewarm`); two templates with the same key (the same image, however
+ * spelled, command, args and env) are a mistake, not a sum.
+ */
+export function parsePrewarmRequest(body: unknown, limit: number): PrewarmTemplate[] {
+  const parsed = parseOrThrow(prewarmBodySchema, body);
+  const templates = parsed.templates.map((t, i): PrewarmTemplate => {
+    const image = normalizeImageName(t.image, `templates[${i}].image`);
+    const { command, args, env, count } = t;
+    return { key: prewarmKey({ image, command, args, env }), image, command, args, env, count };
+  });
+  const firstOfKey = new Map<string, number>();
+  templates.forEach((t, i) => {
+    const first = firstOfKey.get(t.key);
+    if (first !== undefined) {
+      throw invalidArgument(`templates[${i}]`, `is the same template as templates[${first}] (key ${t.key})`);
+    }
+    firstOfKey.set(t.key, i);
+  });
+  const total = templates.reduce((sum, t) => sum + t.count, 0);
+  if (total > limit) {
+    throw invalidArgument(
+      "templates",
+      `the counts add up to ${total}, above this agent's prewarm limit of ${limit} (--max-prewarm)`,
+    );
+  }
+  return templates;
+}
 
 /** Parses `POST /api/v1/agent/create`; INVALID_ARGUMENT names the offending field. */
 export function parseCreateRequest(body: unknown): AgentSandboxSpec {

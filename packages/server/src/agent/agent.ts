@@ -10,16 +10,19 @@ import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { keepRegistered, registrationFor } from "./controller-registration.ts";
 import { createAgentServer } from "./http-api.ts";
+import { PrewarmPool } from "./prewarm-pool.ts";
 import { SandboxManager } from "./sandbox-manager.ts";
 
 /**
- * Start-up order: reach containerd, adopt the sandboxes it already runs, follow exits, then serve.
- * Stopping serves no more requests and lets in-flight creates finish, but leaves sandboxes running:
- * a restarted agent adopts them again.
+ * Start-up order: reach containerd, adopt the sandboxes (and prewarmed containers) it already runs,
+ * follow exits, start refilling, then serve. Stopping serves no more requests, lets in-flight creates
+ * and the prewarm worker's current step finish, but leaves sandboxes running and prewarmed
+ * containers waiting: a restarted agent adopts them again.
  */
 export class Agent {
   readonly config: AgentConfig;
   readonly manager: SandboxManager;
+  readonly prewarm: PrewarmPool;
   readonly #log: Logger;
   readonly #server: http.Server;
   readonly #conn: ContainerdConnection;
@@ -38,13 +41,25 @@ export class Agent {
     const runtime = new ContainerRuntime(this.#conn, { snapshotter: config.snapshotter });
     const images = new ImageResolver(this.#conn);
     let manager: SandboxManager | undefined;
+    let prewarm: PrewarmPool | undefined;
     const metrics = new AgentMetrics({
       capacity: () => config.capacity,
       allocated: () => manager?.allocated ?? 0,
+      prewarmReady: () => prewarm?.readyCount ?? 0,
     });
-    manager = new SandboxManager({ config, runtime, images, logger, metrics });
+    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics });
+    manager = new SandboxManager({ config, runtime, images, logger, metrics, prewarm });
+    this.prewarm = prewarm;
     this.manager = manager;
-    this.#server = createAgentServer({ config, manager, images, metrics, logger, ready: () => this.#ready });
+    this.#server = createAgentServer({
+      config,
+      manager,
+      prewarm,
+      images,
+      metrics,
+      logger,
+      ready: () => this.#ready,
+    });
   }
 
   /** The port the API is bound to. */
@@ -62,6 +77,7 @@ export class Agent {
     );
     await this.manager.adopt();
     this.#watching = this.manager.watchExits(this.#exitWatch.signal);
+    this.prewarm.start();
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(this.config.httpPort, this.config.listenAddress, () => {
@@ -96,6 +112,7 @@ export class Agent {
     // Log followers hold connections open; they end when their sockets close.
     this.#server.closeAllConnections();
     await this.manager.drain();
+    await this.prewarm.stop();
     this.#exitWatch.abort();
     await this.#watching;
     await this.#registering;

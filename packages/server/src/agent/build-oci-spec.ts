@@ -11,7 +11,7 @@ import {
 import { buildSpec, type OciSpec, type SpecOption } from "../containerd/oci-spec.ts";
 import { withHostname, withShimGroup } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
-import type { NetworkMode, RuntimeType } from "./agent-config.ts";
+import type { AgentConfig, NetworkMode, RuntimeType } from "./agent-config.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 /** The agent-level facts that shape every sandbox's spec. */
@@ -21,6 +21,11 @@ export interface SpecContext {
   network: NetworkMode;
   /** PID whose network namespace "agent" mode joins: the agent's own. */
   agentPid: number;
+}
+
+/** The context of this agent process: its own network namespace is the one "agent" mode joins. */
+export function specContextOf(config: Pick<AgentConfig, "agentId" | "runtime" | "network">): SpecContext {
+  return { agentId: config.agentId, runtime: config.runtime, network: config.network, agentPid: process.pid };
 }
 
 /** Builds and validates the spec; throws INVALID_ARGUMENT/FAILED_PRECONDITION before containerd sees it. */

@@ -7,9 +7,10 @@ import type { Logger } from "pino";
 import type { ImageResolver } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
-import { parseCreateRequest, parseDeleteRequest } from "./agent-requests.ts";
+import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
 import { errorBody, httpStatusFor } from "./http-errors.ts";
 import { streamLog } from "./log-stream.ts";
+import type { PrewarmPool } from "./prewarm-pool.ts";
 import type { SandboxManager, SandboxStatus } from "./sandbox-manager.ts";
 
 /** Create bodies are a few KiB; a megabyte is generous and bounds memory per request. */
@@ -18,7 +19,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   /** Probes and scrapes carry no token, as kubelet and Prometheus do not send one by default. */
   public?: boolean;
   handle: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void>;
@@ -28,6 +29,7 @@ interface Route {
 export interface AgentServerOptions {
   config: AgentConfig;
   manager: SandboxManager;
+  prewarm: PrewarmPool;
   images: ImageResolver;
   metrics: AgentMetrics;
   logger: Logger;
@@ -37,7 +39,7 @@ export interface AgentServerOptions {
 
 /** Builds the HTTP server; the caller listens and closes it. */
 export function createAgentServer(options: AgentServerOptions): http.Server {
-  const { config, manager, images, metrics, logger } = options;
+  const { config, manager, prewarm, images, metrics, logger } = options;
   const expectedToken = config.token ? digest(config.token) : undefined;
 
   const routes: Record<string, Route> = {
@@ -51,6 +53,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
           agentId: config.agentId,
           nodeName: config.nodeName,
           ...view(sandbox),
+          prewarmed: sandbox.prewarmed,
         });
       },
     },
@@ -76,7 +79,16 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
           allocated: manager.allocated,
           images: cachedImages,
           sandboxes: sandboxes.map(view),
+          prewarm: prewarm.status(),
         });
+      },
+    },
+    "/api/v1/agent/prewarm": {
+      method: "PUT",
+      async handle(req, res) {
+        // Declarative and idempotent: the whole desired set; the pool converges in the background.
+        prewarm.setDesired(parsePrewarmRequest(await readJson(req), config.maxPrewarm));
+        sendJson(res, 200, { success: true, prewarm: prewarm.status() });
       },
     },
     "/api/v1/agent/logs": {
@@ -161,6 +173,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
 function view(s: SandboxStatus) {
   return {
     sandboxId: s.sandboxId,
+    containerId: s.containerId,
     name: s.name,
     namespace: s.namespace,
     uid: s.uid,

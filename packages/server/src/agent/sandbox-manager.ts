@@ -1,7 +1,7 @@
 /** The agent's sandboxes: slots, idempotent create and delete, live status, adoption after a restart. */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCode, FsbError, Labels, managedByValue } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, isManagedContainer, Labels, managedByValue } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type {
   ContainerRuntime,
@@ -9,10 +9,12 @@ import type {
   TaskExitEvent,
   TaskState,
 } from "../containerd/container-runtime.ts";
-import type { ImageResolver } from "../containerd/image-resolver.ts";
+import type { ImageResolver, ResolvedImage } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
-import { buildSandboxOciSpec } from "./build-oci-spec.ts";
+import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
+import type { PrewarmPool } from "./prewarm-pool.ts";
+import { prewarmMatchKey, type WarmContainer } from "./prewarm-template.ts";
 import {
   type AgentSandboxPhase,
   type AgentSandboxSpec,
@@ -20,11 +22,14 @@ import {
   type SandboxIdentity,
   sandboxLabels,
   specHash,
+  takenPrewarmLabels,
 } from "./sandbox-spec.ts";
 
 /** A sandbox as the agent reports it. */
 export interface SandboxStatus {
   sandboxId: string;
+  /** The containerd container: the sandbox id, or a prewarmed container's own id. */
+  containerId: string;
   name: string;
   namespace: string;
   uid: string;
@@ -39,8 +44,15 @@ export interface SandboxStatus {
   endpoints: string[];
 }
 
+/** The answer to a create: the sandbox, and whether it was served by a prewarmed container. */
+export interface CreatedSandbox extends SandboxStatus {
+  prewarmed: boolean;
+}
+
 interface SandboxRecord {
   identity: SandboxIdentity;
+  /** Whether a prewarmed container was taken for it (known for creates of this process only). */
+  prewarmed: boolean;
   phase: AgentSandboxPhase;
   pid: number;
   exitCode: number | undefined;
@@ -69,6 +81,7 @@ export interface SandboxManagerOptions {
   images: ImageResolver;
   logger: Logger;
   metrics: AgentMetrics;
+  prewarm: PrewarmPool;
 }
 
 /**
@@ -81,7 +94,15 @@ export class SandboxManager {
   readonly #images: ImageResolver;
   readonly #log: Logger;
   readonly #metrics: AgentMetrics;
+  readonly #prewarm: PrewarmPool;
+  /** By sandbox id. */
   readonly #records = new Map<string, SandboxRecord>();
+  /**
+   * Container id → sandbox id. They differ for a sandbox that took a prewarmed container (ids cannot
+   * be renamed), so everything that comes from containerd by container id (exits, live state) goes
+   * through this map.
+   */
+  readonly #sandboxOfContainer = new Map<string, string>();
   readonly #exitListeners = new Set<(id: string) => void>();
 
   constructor(options: SandboxManagerOptions) {
@@ -90,6 +111,7 @@ export class SandboxManager {
     this.#images = options.images;
     this.#log = options.logger;
     this.#metrics = options.metrics;
+    this.#prewarm = options.prewarm;
   }
 
   get capacity(): number {
@@ -102,7 +124,9 @@ export class SandboxManager {
 
   /**
    * Rebuilds state from the containers this agent labelled, so a restarted agent carries on with
-   * running sandboxes and their logs. A container left without a task by a crash mid-create is removed.
+   * running sandboxes and their logs, and with its prewarmed containers. A sandbox container that a
+   * crash mid-create left without a task, or with a task never started, is removed: its create never
+   * answered. (That includes a prewarmed container relabelled for a create that did not finish.)
    */
   async adopt(): Promise<void> {
     await mkdir(this.#config.logDir, { recursive: true });
@@ -111,21 +135,28 @@ export class SandboxManager {
       [Labels.Agent]: this.#config.agentId,
     });
     for (const container of containers) {
+      if (container.labels[Labels.Prewarm] === "true") {
+        await this.#prewarm.adopt(container);
+        continue;
+      }
       const identity = identityFromLabels(container.id, container.labels);
       if (!identity) {
         this.#log.warn(
-          { sandboxId: container.id },
+          { containerId: container.id },
           "container has incomplete labels; leaving it to the janitor",
         );
         continue;
       }
-      if (container.task.state === "missing") {
-        this.#log.info({ sandboxId: container.id }, "removing half-created sandbox left by a previous run");
+      if (container.task.state === "missing" || container.task.state === "created") {
+        this.#log.info(
+          { sandboxId: identity.sandboxId, containerId: container.id },
+          "removing half-created sandbox left by a previous run",
+        );
         await this.#runtime.delete(container.id, { gracePeriodMs: 0 });
         await rm(identity.logPath, { force: true });
         continue;
       }
-      this.#records.set(container.id, { identity, ...stateFromTask(container) });
+      this.#track({ identity, prewarmed: false, ...stateFromTask(container) });
     }
     // A crash between Snapshots.Prepare and Containers.Create leaves a snapshot with no container.
     const containerIds = new Set(containers.map((c) => c.id));
@@ -134,14 +165,20 @@ export class SandboxManager {
       [Labels.Agent]: this.#config.agentId,
     });
     for (const key of snapshots.filter((k) => !containerIds.has(k))) {
-      this.#log.info({ sandboxId: key }, "removing a snapshot left without its container");
+      this.#log.info({ containerId: key }, "removing a snapshot left without its container");
       await this.#runtime.removeSnapshot(key);
     }
-    this.#log.info({ adopted: this.#records.size }, "adopted sandboxes from containerd");
+    this.#log.info(
+      { adopted: this.#records.size, prewarmed: this.#prewarm.readyCount },
+      "adopted sandboxes from containerd",
+    );
   }
 
-  /** Creates a sandbox, or returns the existing one if the same id was created with the same spec. */
-  async create(spec: AgentSandboxSpec): Promise<SandboxStatus> {
+  /**
+   * Creates a sandbox, or returns the existing one if the same id was created with the same spec.
+   * A spec that matches a prewarm template takes a ready prewarmed container when there is one.
+   */
+  async create(spec: AgentSandboxSpec): Promise<CreatedSandbox> {
     const hash = specHash(spec);
     const existing = this.#records.get(spec.sandboxId);
     if (existing) return this.#repeatCreate(existing, hash);
@@ -155,6 +192,7 @@ export class SandboxManager {
     const record: SandboxRecord = {
       identity: {
         sandboxId: spec.sandboxId,
+        containerId: spec.sandboxId,
         name: spec.name,
         namespace: spec.namespace,
         uid: spec.uid,
@@ -165,24 +203,28 @@ export class SandboxManager {
         createdAt,
         logPath: this.logPathOf(spec.sandboxId),
       },
+      prewarmed: false,
       phase: "Creating",
       pid: 0,
       exitCode: undefined,
       exitedAt: undefined,
     };
     // The slot is taken here, before the first await.
-    this.#records.set(spec.sandboxId, record);
+    this.#track(record);
+    const release = this.#prewarm.hold();
     const started = performance.now();
-    record.created = this.#createContainer(spec, record);
+    record.created = this.#createSandbox(spec, record);
     try {
       await record.created;
       this.#metrics.observeCreate("ok", (performance.now() - started) / 1000);
     } catch (err) {
-      this.#records.delete(spec.sandboxId);
+      this.#untrack(record);
       this.#metrics.observeCreate("error", (performance.now() - started) / 1000);
       throw err;
+    } finally {
+      release();
     }
-    return this.#status(record, undefined);
+    return { ...this.#status(record, undefined), prewarmed: record.prewarmed };
   }
 
   /**
@@ -197,14 +239,15 @@ export class SandboxManager {
     if (record.deleted) return record.deleted;
     record.deleted = (async () => {
       await record.created?.catch(() => {});
-      if (!this.#records.has(sandboxId)) return;
+      if (this.#records.get(sandboxId) !== record) return;
       record.phase = "Deleting";
       const started = performance.now();
-      await this.#runtime.delete(sandboxId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-      if (!keepLog) await rm(record.identity.logPath, { force: true });
-      this.#records.delete(sandboxId);
+      const { containerId, logPath } = record.identity;
+      await this.#runtime.delete(containerId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
+      await this.#settleLog(sandboxId, logPath, keepLog);
+      this.#untrack(record);
       this.#metrics.observeDelete((performance.now() - started) / 1000);
-      this.#log.info({ sandboxId }, "sandbox deleted");
+      this.#log.info({ sandboxId, containerId }, "sandbox deleted");
     })();
     try {
       await record.deleted;
@@ -223,7 +266,7 @@ export class SandboxManager {
     });
     const liveById = new Map(live.map((c) => [c.id, c]));
     return [...this.#records.values()].map((record) =>
-      this.#status(record, liveById.get(record.identity.sandboxId)),
+      this.#status(record, liveById.get(record.identity.containerId)),
     );
   }
 
@@ -233,7 +276,10 @@ export class SandboxManager {
     return record && { logPath: record.identity.logPath, phase: record.phase };
   }
 
-  /** Where a sandbox's log is (or was) kept; the id is a DNS label, so it cannot escape the log dir. */
+  /**
+   * Where a sandbox's log is kept once its container is gone (and, for a sandbox that did not take a
+   * prewarmed container, while it runs); the id is a DNS label, so it cannot escape the log dir.
+   */
   logPathOf(sandboxId: string): string {
     return path.join(this.#config.logDir, `${sandboxId}.log`);
   }
@@ -264,27 +310,28 @@ export class SandboxManager {
     await Promise.allSettled(pending);
   }
 
-  async #createContainer(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
+  /** The image first (cached, so about free), then a prewarmed container of its digest, else a new one. */
+  async #createSandbox(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
+    const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
+      if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
+        throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "sandbox.image" });
+      }
+      throw err;
+    });
+    const key = prewarmMatchKey(spec);
+    const warm = key === undefined ? undefined : this.#prewarm.take(key, image.digest);
+    if (warm && (await this.#startPrewarmed(spec, record, warm))) return;
+    await this.#createContainer(spec, record, image);
+  }
+
+  async #createContainer(spec: AgentSandboxSpec, record: SandboxRecord, image: ResolvedImage): Promise<void> {
     const { identity } = record;
     try {
       // A log left by an earlier sandbox of the same id must not show up in this one's output.
-      const [image] = await Promise.all([
-        this.#images.resolve(spec.image).catch((err: unknown) => {
-          if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
-            throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "image" });
-          }
-          throw err;
-        }),
-        rm(identity.logPath, { force: true }),
-      ]);
-      const oci = buildSandboxOciSpec(spec, image.config, {
-        agentId: this.#config.agentId,
-        runtime: this.#config.runtime,
-        network: this.#config.network,
-        agentPid: process.pid,
-      });
+      await rm(identity.logPath, { force: true });
+      const oci = buildSandboxOciSpec(spec, image.config, specContextOf(this.#config));
       const { pid } = await this.#runtime.create({
-        id: spec.sandboxId,
+        id: identity.containerId,
         image,
         spec: oci,
         labels: sandboxLabels(spec, {
@@ -294,9 +341,7 @@ export class SandboxManager {
           logPath: identity.logPath,
         }),
         logPath: identity.logPath,
-        ...(this.#config.runtime === "gvisor" && this.#config.runscBinary
-          ? { runtimeBinary: this.#config.runscBinary }
-          : {}),
+        ...this.#runtimeBinary(),
       });
       record.pid = pid;
       // A fast process may already have exited (its event arrives before create returns).
@@ -308,7 +353,98 @@ export class SandboxManager {
     }
   }
 
-  async #repeatCreate(existing: SandboxRecord, hash: string): Promise<SandboxStatus> {
+  /**
+   * Starts a prewarmed container for this sandbox and relabels it as the sandbox, both at once (one
+   * round trip of latency). Returns false, having removed the container, if either failed (its
+   * task died meanwhile, say): the caller then makes a container the normal way. A crash between
+   * the two leaves either a running container still labelled prewarm or a relabelled one never
+   * started; adoption removes both, and the create never answered.
+   */
+  async #startPrewarmed(
+    spec: AgentSandboxSpec,
+    record: SandboxRecord,
+    warm: WarmContainer,
+  ): Promise<boolean> {
+    const { identity } = record;
+    const own = { containerId: identity.containerId, logPath: identity.logPath };
+    // Switched before the first await, so the exit of a fast process maps to this sandbox.
+    this.#sandboxOfContainer.delete(own.containerId);
+    identity.containerId = warm.containerId;
+    identity.logPath = warm.logPath;
+    this.#sandboxOfContainer.set(warm.containerId, spec.sandboxId);
+    const labels = takenPrewarmLabels(spec, {
+      agentId: this.#config.agentId,
+      pool: identity.pool,
+      createdAt: identity.createdAt,
+      logPath: warm.logPath,
+      containerId: warm.containerId,
+    });
+    const [started, relabelled] = await Promise.allSettled([
+      this.#runtime.start(warm.containerId),
+      this.#runtime.setLabels(warm.containerId, labels),
+    ]);
+    if (started.status === "fulfilled" && relabelled.status === "fulfilled") {
+      record.pid = started.value.pid;
+      record.prewarmed = true;
+      record.phase = record.exitCode === undefined ? "Running" : "Exited";
+      this.#log.info(
+        { sandboxId: spec.sandboxId, name: spec.name, containerId: warm.containerId, pid: record.pid },
+        "sandbox started from a prewarmed container",
+      );
+      return true;
+    }
+    const err = started.status === "rejected" ? started.reason : (relabelled as PromiseRejectedResult).reason;
+    this.#log.warn(
+      { err, sandboxId: spec.sandboxId, containerId: warm.containerId },
+      "prewarmed container failed to start; creating the sandbox anew",
+    );
+    // Unmapped first: the exit of the container being removed is not this sandbox's.
+    this.#sandboxOfContainer.delete(warm.containerId);
+    await this.#runtime.delete(warm.containerId, { gracePeriodMs: 0 });
+    await rm(warm.logPath, { force: true });
+    identity.containerId = own.containerId;
+    identity.logPath = own.logPath;
+    this.#sandboxOfContainer.set(own.containerId, spec.sandboxId);
+    record.exitCode = undefined;
+    record.exitedAt = undefined;
+    return false;
+  }
+
+  /**
+   * After the container is gone its log is removed, or with `keepLog` kept under the sandbox's own
+   * name (a prewarmed container's log is named after the container), where the logs endpoint and the
+   * janitor look for a removed sandbox's log. Nothing writes to it any more, so the rename is safe.
+   */
+  async #settleLog(sandboxId: string, logPath: string, keepLog: boolean): Promise<void> {
+    const kept = this.logPathOf(sandboxId);
+    if (!keepLog) {
+      await rm(logPath, { force: true });
+      if (logPath !== kept) await rm(kept, { force: true });
+    } else if (logPath !== kept) {
+      await rename(logPath, kept).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+    }
+  }
+
+  #runtimeBinary(): { runtimeBinary?: string } {
+    return this.#config.runtime === "gvisor" && this.#config.runscBinary
+      ? { runtimeBinary: this.#config.runscBinary }
+      : {};
+  }
+
+  #track(record: SandboxRecord): void {
+    this.#records.set(record.identity.sandboxId, record);
+    this.#sandboxOfContainer.set(record.identity.containerId, record.identity.sandboxId);
+  }
+
+  #untrack(record: SandboxRecord): void {
+    const { sandboxId, containerId } = record.identity;
+    if (this.#records.get(sandboxId) === record) this.#records.delete(sandboxId);
+    if (this.#sandboxOfContainer.get(containerId) === sandboxId) this.#sandboxOfContainer.delete(containerId);
+  }
+
+  async #repeatCreate(existing: SandboxRecord, hash: string): Promise<CreatedSandbox> {
     const id = existing.identity.sandboxId;
     if (existing.identity.specHash !== hash) {
       throw new FsbError(ErrorCode.AlreadyExists, `sandbox ${id} already exists with a different spec`);
@@ -320,7 +456,7 @@ export class SandboxManager {
       );
     }
     await existing.created;
-    return this.#status(existing, undefined);
+    return { ...this.#status(existing, undefined), prewarmed: existing.prewarmed };
   }
 
   async #deleteUntracked(
@@ -328,13 +464,27 @@ export class SandboxManager {
     gracePeriodSeconds: number | undefined,
     keepLog: boolean,
   ): Promise<void> {
-    // Not tracked, but a container of ours may still exist (for example a create that crashed): remove it too.
-    const container = await this.#runtime.inspect(sandboxId).catch((err: unknown) => {
-      if (err instanceof FsbError && err.code === ErrorCode.NotFound) return undefined;
-      throw err;
+    // Not tracked, but a container of ours may still exist (for example a create that crashed): remove
+    // it too. It is found by its sandbox-id label, as it may be a prewarmed container of another id;
+    // untaken prewarmed containers are their own sandbox ids, but are never deleted this way.
+    const containers = await this.#runtime.list({
+      [Labels.ManagedBy]: managedByValue,
+      [Labels.Agent]: this.#config.agentId,
+      [Labels.SandboxId]: sandboxId,
     });
-    if (container?.labels[Labels.Agent] === this.#config.agentId) {
-      await this.#runtime.delete(sandboxId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
+    for (const container of containers) {
+      if (
+        container.labels[Labels.Prewarm] === "true" ||
+        !isManagedContainer(container.labels, container.id)
+      ) {
+        continue;
+      }
+      await this.#runtime.delete(container.id, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
+      // Only a log in our log dir named after the container is ours to move or remove.
+      const logPath = container.labels[Labels.LogPath];
+      if (logPath === path.join(this.#config.logDir, `${container.id}.log`)) {
+        await this.#settleLog(sandboxId, logPath, keepLog);
+      }
     }
     // A log kept by an earlier delete goes with the final one.
     if (!keepLog) await rm(this.logPathOf(sandboxId), { force: true });
@@ -345,9 +495,15 @@ export class SandboxManager {
       [Labels.ManagedBy]: managedByValue,
       [Labels.Agent]: this.#config.agentId,
     });
+    const unowned: ContainerStatus[] = [];
     for (const container of live) {
-      const record = this.#records.get(container.id);
-      if (record?.phase === "Running" && container.task.state === "stopped") {
+      const sandboxId = this.#sandboxOfContainer.get(container.id);
+      const record = sandboxId === undefined ? undefined : this.#records.get(sandboxId);
+      if (!record) {
+        if (container.labels[Labels.Prewarm] === "true") unowned.push(container);
+        continue;
+      }
+      if (record.phase === "Running" && container.task.state === "stopped") {
         this.#recordExit({
           containerId: container.id,
           pid: container.task.pid,
@@ -356,16 +512,24 @@ export class SandboxManager {
         });
       }
     }
+    this.#prewarm.resync(unowned);
   }
 
   #recordExit(exit: TaskExitEvent): void {
-    const record = this.#records.get(exit.containerId);
-    if (!record) return;
+    const sandboxId = this.#sandboxOfContainer.get(exit.containerId);
+    const record = sandboxId === undefined ? undefined : this.#records.get(sandboxId);
+    if (!record || sandboxId === undefined) {
+      this.#prewarm.containerExited(exit.containerId);
+      return;
+    }
     record.exitCode = exit.exitCode;
     record.exitedAt = exit.exitedAt ?? new Date();
     if (record.phase === "Running") record.phase = "Exited";
-    this.#log.info({ sandboxId: exit.containerId, exitCode: exit.exitCode }, "sandbox process exited");
-    for (const listener of this.#exitListeners) listener(exit.containerId);
+    this.#log.info(
+      { sandboxId, containerId: exit.containerId, exitCode: exit.exitCode },
+      "sandbox process exited",
+    );
+    for (const listener of this.#exitListeners) listener(sandboxId);
   }
 
   #graceMs(gracePeriodSeconds: number | undefined): number {
@@ -380,6 +544,7 @@ export class SandboxManager {
       phase = task.state === "stopped" || task.state === "missing" ? "Exited" : "Running";
     return {
       sandboxId: identity.sandboxId,
+      containerId: identity.containerId,
       name: identity.name,
       namespace: identity.namespace,
       uid: identity.uid,

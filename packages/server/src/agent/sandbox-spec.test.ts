@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Labels, managedByValue } from "@fast-sandbox/api";
-import { type AgentSandboxSpec, identityFromLabels, sandboxLabels, specHash } from "./sandbox-spec.ts";
+import {
+  type AgentSandboxSpec,
+  identityFromLabels,
+  sandboxLabels,
+  specHash,
+  takenPrewarmLabels,
+} from "./sandbox-spec.ts";
 
 function baseSpec(): AgentSandboxSpec {
   return {
@@ -151,6 +157,7 @@ describe("sandboxLabels → identityFromLabels", () => {
       const labels = sandboxLabels(tc.spec, { ...facts, pool: tc.pool });
       assert.deepEqual(identityFromLabels(tc.spec.sandboxId, labels), {
         sandboxId: tc.spec.sandboxId,
+        containerId: tc.spec.sandboxId,
         name: tc.spec.name,
         namespace: tc.spec.namespace,
         uid: tc.spec.uid,
@@ -169,6 +176,7 @@ describe("sandboxLabels → identityFromLabels", () => {
     const identity = identityFromLabels("sbx-1", labels);
     assert.equal(identity?.sandboxId, "sbx-1");
     assert.deepEqual(Object.keys(identity ?? {}).sort(), [
+      "containerId",
       "createdAt",
       "exposedPorts",
       "image",
@@ -215,5 +223,33 @@ describe("identityFromLabels rejects foreign or incomplete labels", () => {
 
   it("still accepts the same labels for the right id (control)", () => {
     assert.notEqual(identityFromLabels("sbx-1", ours()), undefined);
+  });
+});
+
+describe("takenPrewarmLabels → identityFromLabels", () => {
+  const taken = () =>
+    takenPrewarmLabels(baseSpec(), { ...facts, pool: "fast-pool", containerId: "pw-0a1b2c3d-1" });
+
+  it("reads back the sandbox it now runs, in the container it kept", () => {
+    const identity = identityFromLabels("pw-0a1b2c3d-1", taken());
+    assert.equal(identity?.sandboxId, baseSpec().sandboxId);
+    assert.equal(identity?.containerId, "pw-0a1b2c3d-1");
+    assert.equal(identity?.logPath, facts.logPath);
+    assert.equal(identity?.specHash, specHash(baseSpec()));
+  });
+
+  it("has the sandbox's labels plus its container id, and no prewarm labels", () => {
+    const labels = taken();
+    assert.deepEqual(
+      { ...labels, [Labels.ContainerId]: undefined },
+      { ...sandboxLabels(baseSpec(), { ...facts, pool: "fast-pool" }), [Labels.ContainerId]: undefined },
+    );
+    assert.equal(labels[Labels.ContainerId], "pw-0a1b2c3d-1");
+    assert.equal(labels[Labels.Prewarm], undefined);
+    assert.equal(labels[Labels.PrewarmKey], undefined);
+  });
+
+  it("is not read as another container's", () => {
+    assert.equal(identityFromLabels("pw-other", taken()), undefined);
   });
 });

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import {
   canonicalJson,
   formatPortsLabel,
+  isManagedContainer,
   Labels,
   managedByValue,
   parsePortsLabel,
@@ -34,6 +35,11 @@ export type AgentSandboxPhase = "Creating" | "Running" | "Exited" | "Deleting";
 /** Identity facts recovered from a container's labels after an agent restart. */
 export interface SandboxIdentity {
   sandboxId: string;
+  /**
+   * The containerd container running the sandbox: the sandbox id itself, or the id a prewarmed
+   * container kept when this sandbox took it (container ids cannot be renamed).
+   */
+  containerId: string;
   name: string;
   namespace: string;
   uid: string;
@@ -74,12 +80,28 @@ export function sandboxLabels(
   };
 }
 
-/** Reads the identity back from labels; undefined if they are not a complete set of ours. */
+/**
+ * The labels of a prewarmed container once a create has taken it: the sandbox's own labels (as
+ * {@link sandboxLabels}, with the log the container was made with) and its container id, which
+ * now differs from the sandbox id and proves ownership instead. The prewarm labels are gone.
+ */
+export function takenPrewarmLabels(
+  spec: AgentSandboxSpec,
+  facts: { agentId: string; pool: string; createdAt: Date; logPath: string; containerId: string },
+): Record<string, string> {
+  return { ...sandboxLabels(spec, facts), [Labels.ContainerId]: facts.containerId };
+}
+
+/**
+ * Reads the identity of container `id` back from labels; undefined if they are not a complete set
+ * of ours (see isManagedContainer: the sandbox id is `id`, or the container-id label is).
+ */
 export function identityFromLabels(
   id: string,
   labels: Readonly<Record<string, string>>,
 ): SandboxIdentity | undefined {
-  if (labels[Labels.ManagedBy] !== managedByValue || labels[Labels.SandboxId] !== id) return undefined;
+  if (!isManagedContainer(labels, id)) return undefined;
+  const sandboxId = labels[Labels.SandboxId] ?? "";
   const createdAt = new Date(labels[Labels.CreatedAt] ?? "");
   const logPath = labels[Labels.LogPath] ?? "";
   if (Number.isNaN(createdAt.getTime()) || !logPath.startsWith("/")) return undefined;
@@ -90,7 +112,8 @@ export function identityFromLabels(
     return undefined;
   }
   return {
-    sandboxId: id,
+    sandboxId,
+    containerId: id,
     name: labels[Labels.Name] ?? "",
     namespace: labels[Labels.Namespace] ?? "",
     uid: labels[Labels.Uid] ?? "",

@@ -1,6 +1,7 @@
 // ContainerRuntime and ImageResolver against the real test containerd.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -108,6 +109,38 @@ describe("containerd runtime", () => {
     const { pid } = await runtime.start(id);
     assert.ok(pid > 0);
     assert.equal((await runtime.taskStatus(id)).state, "running");
+  });
+
+  it("deletes a created task that never started, leaving nothing and no process", async () => {
+    const { id } = await create("created-gone", ["sleep", "600"], { start: false });
+    const { pid } = await runtime.taskStatus(id);
+    assert.ok(pid > 0);
+    await runtime.delete(id, { gracePeriodMs: 10_000 });
+    assert.deepEqual(await leftoversOf(conn, id), nothingLeft);
+    assert.equal(
+      await eventually(
+        () => existsSync(`/proc/${pid}`),
+        (e) => !e,
+      ),
+      false,
+    );
+  });
+
+  it("replaces a container's labels in one update", async () => {
+    const { id } = await create("relabel", ["sleep", "600"], {
+      start: false,
+      labels: { "test.fast.io/old": "gone" },
+    });
+    await runtime.setLabels(id, { "test.fast.io/run": tag, "test.fast.io/new": "here" });
+    const status = await runtime.inspect(id);
+    assert.deepEqual(status.labels, { "test.fast.io/run": tag, "test.fast.io/new": "here" });
+    assert.equal(status.task.state, "created");
+  });
+
+  it("answers NOT_FOUND when relabelling a container that does not exist", async () => {
+    await assert.rejects(runtime.setLabels(`rt-${tag}-never`, { a: "b" }), (err: unknown) =>
+      isFsbError(err, ErrorCode.NotFound),
+    );
   });
 
   it("delivers the exit event of an init process with its status", async () => {

@@ -170,6 +170,16 @@ export class ContainerRuntime {
   }
 
   /**
+   * Replaces all of a container's labels in one write (field mask `labels`): how a prewarmed container
+   * takes on the identity of the sandbox that took it, since container ids cannot be renamed.
+   */
+  async setLabels(id: string, labels: Record<string, string>): Promise<void> {
+    await containerdCall(`update labels of container ${id}`, () =>
+      this.#conn.containers.update({ container: { id, labels }, updateMask: { paths: ["labels"] } }),
+    );
+  }
+
+  /**
    * Stops and removes a container: SIGTERM, up to the grace period, SIGKILL, then task,
    * container and snapshot. Anything already gone counts as done, so it is idempotent.
    */
@@ -274,7 +284,9 @@ export class ContainerRuntime {
   async #deleteTask(id: string, options: DeleteContainerOptions): Promise<void> {
     const task = await this.taskStatus(id);
     if (task.state === "missing") return;
-    if (task.state !== "stopped") await this.#stopTask(id, options.gracePeriodMs);
+    // A created task (prewarm) never ran user code, so there is nothing to stop gracefully; and runsc
+    // refuses to signal a container in state created, while delete removes it under runc and runsc alike.
+    if (task.state !== "stopped" && task.state !== "created") await this.#stopTask(id, options.gracePeriodMs);
     await ignoreNotFound(`delete task ${id}`, () => this.#conn.tasks.delete({ containerId: id }));
   }
 
