@@ -143,14 +143,6 @@ export function toSdkError(
         });
       }
       return new UnavailableError(message, { ...base, hint: "retry in a moment" });
-    case Code.FailedPrecondition:
-      // The one precondition of the pool API: a pool whose agents still run sandboxes.
-      return new FastSandboxError(
-        message,
-        resource === "pool"
-          ? { ...base, hint: "delete the pool's sandboxes first, or delete it with force (`--force`)" }
-          : base,
-      );
     case Code.DeadlineExceeded:
       return new FastSandboxError(message, {
         ...base,

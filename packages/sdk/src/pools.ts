@@ -113,11 +113,24 @@ export class Pools {
    * await fsb.pools.delete("small-pool");
    */
   async delete(name: string, options: DeletePoolOptions = {}): Promise<void> {
-    await this.#c.unary(options, (signal, timeoutMs) =>
-      this.#c.rpc.deletePool(
-        { name, namespace: options.namespace ?? this.#c.namespace, force: options.force ?? false },
-        { signal, timeoutMs },
-      ),
-    );
+    try {
+      await this.#c.unary(options, (signal, timeoutMs) =>
+        this.#c.rpc.deletePool(
+          { name, namespace: options.namespace ?? this.#c.namespace, force: options.force ?? false },
+          { signal, timeoutMs },
+        ),
+      );
+    } catch (err) {
+      // The precondition a delete can miss: the pool's agents still run sandboxes.
+      if (err instanceof FastSandboxError && err.code === "failed_precondition" && !options.force) {
+        throw new FastSandboxError(err.message, {
+          code: err.code,
+          ...(err.field ? { field: err.field } : {}),
+          hint: "delete the pool's sandboxes first, or delete it with force (`--force`)",
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 }
