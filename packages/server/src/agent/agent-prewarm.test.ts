@@ -442,6 +442,13 @@ describe("agent prewarm across restarts", () => {
     assert.equal(sandbox?.pid, taken.body.pid);
     assert.equal(st.allocated, 1);
     assert.match((await c.logs(sandboxId)).text, /from-prewarm hi/);
+    // A repeated create answers the same sandbox, still known to be prewarmed.
+    const again = await agent!.request("POST", "/api/v1/agent/create", {
+      sandbox: { sandboxId, name: taken.body.name, ...ECHO },
+    });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.prewarmed, true);
+    assert.equal(again.body.containerId, taken.body.containerId);
     // The prewarmed ones are kept and reported, with count 0 until the controller pushes again.
     assert.deepEqual(
       st.prewarm.templates.map((t) => [t.key, t.count, t.ready]),

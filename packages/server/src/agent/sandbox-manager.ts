@@ -1,67 +1,34 @@
 /** The agent's sandboxes: slots, idempotent create and delete, live status, adoption after a restart. */
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCode, FsbError, isManagedContainer, Labels, managedByValue } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import type {
-  ContainerRuntime,
-  ContainerStatus,
-  TaskExitEvent,
-  TaskState,
-} from "../containerd/container-runtime.ts";
+import type { ContainerRuntime, ContainerStatus, TaskExitEvent } from "../containerd/container-runtime.ts";
 import type { ImageResolver, ResolvedImage } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import { prewarmMatchKey, type WarmContainer } from "./prewarm-template.ts";
+import { keptLogPath, settleLog } from "./sandbox-logs.ts";
+import {
+  type CreatedSandbox,
+  createdView,
+  type SandboxRecord,
+  type SandboxStatus,
+  stateFromTask,
+  statusOf,
+} from "./sandbox-record.ts";
 import {
   type AgentSandboxPhase,
   type AgentSandboxSpec,
   identityFromLabels,
-  type SandboxIdentity,
   sandboxLabels,
   specHash,
   takenPrewarmLabels,
 } from "./sandbox-spec.ts";
 
-/** A sandbox as the agent reports it. */
-export interface SandboxStatus {
-  sandboxId: string;
-  /** The containerd container: the sandbox id, or a prewarmed container's own id. */
-  containerId: string;
-  name: string;
-  namespace: string;
-  uid: string;
-  pool: string;
-  image: string;
-  phase: AgentSandboxPhase;
-  taskState: TaskState;
-  pid: number;
-  exitCode: number | undefined;
-  exitedAt: Date | undefined;
-  createdAt: Date;
-  endpoints: string[];
-}
-
-/** The answer to a create: the sandbox, and whether it was served by a prewarmed container. */
-export interface CreatedSandbox extends SandboxStatus {
-  prewarmed: boolean;
-}
-
-interface SandboxRecord {
-  identity: SandboxIdentity;
-  /** Whether a prewarmed container was taken for it (known for creates of this process only). */
-  prewarmed: boolean;
-  phase: AgentSandboxPhase;
-  pid: number;
-  exitCode: number | undefined;
-  exitedAt: Date | undefined;
-  /** Settles when a create in flight finishes (either way). */
-  created?: Promise<void>;
-  /** Settles when a delete in flight finishes. */
-  deleted?: Promise<void>;
-}
+export type { CreatedSandbox, SandboxStatus } from "./sandbox-record.ts";
 
 /** Options of {@link SandboxManager.delete}. */
 export interface DeleteSandboxOptions {
@@ -156,7 +123,7 @@ export class SandboxManager {
         await rm(identity.logPath, { force: true });
         continue;
       }
-      this.#track({ identity, prewarmed: false, ...stateFromTask(container) });
+      this.#track({ identity, ...stateFromTask(container) });
     }
     // A crash between Snapshots.Prepare and Containers.Create leaves a snapshot with no container.
     const containerIds = new Set(containers.map((c) => c.id));
@@ -203,7 +170,6 @@ export class SandboxManager {
         createdAt,
         logPath: this.logPathOf(spec.sandboxId),
       },
-      prewarmed: false,
       phase: "Creating",
       pid: 0,
       exitCode: undefined,
@@ -224,7 +190,7 @@ export class SandboxManager {
     } finally {
       release();
     }
-    return { ...this.#status(record, undefined), prewarmed: record.prewarmed };
+    return createdView(record, this.#config.advertiseAddress);
   }
 
   /**
@@ -244,7 +210,7 @@ export class SandboxManager {
       const started = performance.now();
       const { containerId, logPath } = record.identity;
       await this.#runtime.delete(containerId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-      await this.#settleLog(sandboxId, logPath, keepLog);
+      await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
       this.#untrack(record);
       this.#metrics.observeDelete((performance.now() - started) / 1000);
       this.#log.info({ sandboxId, containerId }, "sandbox deleted");
@@ -266,7 +232,7 @@ export class SandboxManager {
     });
     const liveById = new Map(live.map((c) => [c.id, c]));
     return [...this.#records.values()].map((record) =>
-      this.#status(record, liveById.get(record.identity.containerId)),
+      statusOf(record, liveById.get(record.identity.containerId), this.#config.advertiseAddress),
     );
   }
 
@@ -281,7 +247,7 @@ export class SandboxManager {
    * prewarmed container, while it runs); the id is a DNS label, so it cannot escape the log dir.
    */
   logPathOf(sandboxId: string): string {
-    return path.join(this.#config.logDir, `${sandboxId}.log`);
+    return keptLogPath(this.#config.logDir, sandboxId);
   }
 
   /** Calls `listener` with a sandbox id whenever its process exits or the sandbox is deleted. */
@@ -385,7 +351,6 @@ export class SandboxManager {
     ]);
     if (started.status === "fulfilled" && relabelled.status === "fulfilled") {
       record.pid = started.value.pid;
-      record.prewarmed = true;
       record.phase = record.exitCode === undefined ? "Running" : "Exited";
       this.#log.info(
         { sandboxId: spec.sandboxId, name: spec.name, containerId: warm.containerId, pid: record.pid },
@@ -408,23 +373,6 @@ export class SandboxManager {
     record.exitCode = undefined;
     record.exitedAt = undefined;
     return false;
-  }
-
-  /**
-   * After the container is gone its log is removed, or with `keepLog` kept under the sandbox's own
-   * name (a prewarmed container's log is named after the container), where the logs endpoint and the
-   * janitor look for a removed sandbox's log. Nothing writes to it any more, so the rename is safe.
-   */
-  async #settleLog(sandboxId: string, logPath: string, keepLog: boolean): Promise<void> {
-    const kept = this.logPathOf(sandboxId);
-    if (!keepLog) {
-      await rm(logPath, { force: true });
-      if (logPath !== kept) await rm(kept, { force: true });
-    } else if (logPath !== kept) {
-      await rename(logPath, kept).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      });
-    }
   }
 
   #runtimeBinary(): { runtimeBinary?: string } {
@@ -456,7 +404,7 @@ export class SandboxManager {
       );
     }
     await existing.created;
-    return { ...this.#status(existing, undefined), prewarmed: existing.prewarmed };
+    return createdView(existing, this.#config.advertiseAddress);
   }
 
   async #deleteUntracked(
@@ -483,7 +431,7 @@ export class SandboxManager {
       // Only a log in our log dir named after the container is ours to move or remove.
       const logPath = container.labels[Labels.LogPath];
       if (logPath === path.join(this.#config.logDir, `${container.id}.log`)) {
-        await this.#settleLog(sandboxId, logPath, keepLog);
+        await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
       }
     }
     // A log kept by an earlier delete goes with the final one.
@@ -535,32 +483,6 @@ export class SandboxManager {
   #graceMs(gracePeriodSeconds: number | undefined): number {
     return (gracePeriodSeconds ?? this.#config.defaultGracePeriodSeconds) * 1000;
   }
-
-  #status(record: SandboxRecord, live: ContainerStatus | undefined): SandboxStatus {
-    const { identity } = record;
-    const task = live?.task;
-    let phase = record.phase;
-    if (task && (phase === "Running" || phase === "Exited"))
-      phase = task.state === "stopped" || task.state === "missing" ? "Exited" : "Running";
-    return {
-      sandboxId: identity.sandboxId,
-      containerId: identity.containerId,
-      name: identity.name,
-      namespace: identity.namespace,
-      uid: identity.uid,
-      pool: identity.pool,
-      image: identity.image,
-      phase,
-      taskState:
-        task?.state ??
-        (record.phase === "Running" ? "running" : record.phase === "Exited" ? "stopped" : "unknown"),
-      pid: task?.pid || record.pid,
-      exitCode: task?.exitCode ?? record.exitCode,
-      exitedAt: task?.exitedAt ?? record.exitedAt,
-      createdAt: identity.createdAt,
-      endpoints: identity.exposedPorts.map((port) => `${this.#config.advertiseAddress}:${port}`),
-    };
-  }
 }
 
 /** Lower layers name fields of the sandbox (`command`); the API names them from the request root. */
@@ -570,16 +492,4 @@ function asRequestError(err: unknown): unknown {
     ? err.message.slice(err.field.length + 2)
     : err.message;
   return new FsbError(err.code, message, { cause: err, field: `sandbox.${err.field}` });
-}
-
-function stateFromTask(
-  container: ContainerStatus,
-): Pick<SandboxRecord, "phase" | "pid" | "exitCode" | "exitedAt"> {
-  const stopped = container.task.state === "stopped";
-  return {
-    phase: stopped ? "Exited" : "Running",
-    pid: container.task.pid,
-    exitCode: container.task.exitCode,
-    exitedAt: container.task.exitedAt,
-  };
 }
