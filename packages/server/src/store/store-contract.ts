@@ -265,54 +265,71 @@ function registerDeletes(makeStore: MakeStore): void {
     await rejectsWith(store.get("Sandbox", "ns-a", "one"), ErrorCode.NotFound);
   });
 
-  storeTest(makeStore, "finalizers hold a deleted object until the last one is removed", async (store) => {
-    const finalizers = ["sandbox.fast.io/cleanup", "example.com/other"];
-    const created = await store.create(sandbox("ns-a", "one", { finalizers }));
-    const watch = new WatchRecorder(store, "Sandbox", { resourceVersion: created.metadata.resourceVersion });
-    try {
-      const deleting = await store.delete<TestSpec, TestStatus>("Sandbox", "ns-a", "one");
-      assert.ok(deleting.metadata.deletionTimestamp, "deletionTimestamp set");
-      assert.ok(rvOf(deleting) > rvOf(created));
-      assert.deepEqual(await store.get("Sandbox", "ns-a", "one"), deleting);
-      assert.deepEqual(await store.delete("Sandbox", "ns-a", "one"), deleting, "a second delete is a no-op");
-
-      await rejectsWith(
-        store.update({ ...deleting, spec: { image: "busybox:2" } }),
-        ErrorCode.FailedPrecondition,
-      );
-      const added = {
-        ...deleting,
-        metadata: { ...deleting.metadata, finalizers: [...finalizers, "example.com/new"] },
-      };
-      await rejectsWith(store.update(added), ErrorCode.FailedPrecondition);
-
-      const labelled = await store.update({
-        ...deleting,
-        metadata: { ...deleting.metadata, labels: { a: "b" } },
+  storeTest(
+    makeStore,
+    "finalizers hold a deleted object until the last one is removed",
+    async (store, fixture) => {
+      const removalVersions = fixture.removalReturnsItsVersion !== false;
+      const finalizers = ["sandbox.fast.io/cleanup", "example.com/other"];
+      const created = await store.create(sandbox("ns-a", "one", { finalizers }));
+      const watch = new WatchRecorder(store, "Sandbox", {
+        resourceVersion: created.metadata.resourceVersion,
       });
-      const withStatus = await store.updateStatus({ ...labelled, status: { phase: "Terminating" } });
-      const fewer = await store.update({
-        ...withStatus,
-        metadata: { ...withStatus.metadata, finalizers: ["example.com/other"] },
-      });
-      assert.deepEqual(fewer.metadata.finalizers, ["example.com/other"]);
-      assert.equal(fewer.metadata.deletionTimestamp, deleting.metadata.deletionTimestamp);
+      try {
+        const deleting = await store.delete<TestSpec, TestStatus>("Sandbox", "ns-a", "one");
+        assert.ok(deleting.metadata.deletionTimestamp, "deletionTimestamp set");
+        assert.ok(rvOf(deleting) > rvOf(created));
+        assert.deepEqual(await store.get("Sandbox", "ns-a", "one"), deleting);
+        assert.deepEqual(
+          await store.delete("Sandbox", "ns-a", "one"),
+          deleting,
+          "a second delete is a no-op",
+        );
 
-      const gone = await store.update({ ...fewer, metadata: { ...fewer.metadata, finalizers: [] } });
-      assert.ok(rvOf(gone) > rvOf(fewer));
-      await rejectsWith(store.get("Sandbox", "ns-a", "one"), ErrorCode.NotFound);
+        await rejectsWith(
+          store.update({ ...deleting, spec: { image: "busybox:2" } }),
+          ErrorCode.FailedPrecondition,
+        );
+        const added = {
+          ...deleting,
+          metadata: { ...deleting.metadata, finalizers: [...finalizers, "example.com/new"] },
+        };
+        await rejectsWith(store.update(added), ErrorCode.FailedPrecondition);
 
-      await watch.waitForVersion(gone);
-      assert.deepEqual(
-        watch.events.map((e) => e.type),
-        ["MODIFIED", "MODIFIED", "MODIFIED", "MODIFIED", "DELETED"],
-      );
-      assert.deepEqual(
-        watch.events.map((e) => e.object.metadata.resourceVersion),
-        [deleting, labelled, withStatus, fewer, gone].map((o) => o.metadata.resourceVersion),
-      );
-    } finally {
-      await watch.stop();
-    }
-  });
+        const labelled = await store.update({
+          ...deleting,
+          metadata: { ...deleting.metadata, labels: { a: "b" } },
+        });
+        const withStatus = await store.updateStatus({ ...labelled, status: { phase: "Terminating" } });
+        const fewer = await store.update({
+          ...withStatus,
+          metadata: { ...withStatus.metadata, finalizers: ["example.com/other"] },
+        });
+        assert.deepEqual(fewer.metadata.finalizers, ["example.com/other"]);
+        assert.equal(fewer.metadata.deletionTimestamp, deleting.metadata.deletionTimestamp);
+
+        const gone = await store.update({ ...fewer, metadata: { ...fewer.metadata, finalizers: [] } });
+        assert.equal(gone.metadata.uid, created.metadata.uid);
+        assert.ok(removalVersions ? rvOf(gone) > rvOf(fewer) : rvOf(gone) >= rvOf(fewer));
+        await rejectsWith(store.get("Sandbox", "ns-a", "one"), ErrorCode.NotFound);
+
+        if (removalVersions) await watch.waitForVersion(gone);
+        else await watch.waitFor((events) => events.some((e) => e.type === "DELETED"));
+        assert.deepEqual(
+          watch.events.map((e) => e.type),
+          ["MODIFIED", "MODIFIED", "MODIFIED", "MODIFIED", "DELETED"],
+        );
+        const versions = watch.events.map((e) => e.object.metadata.resourceVersion);
+        const written = [deleting, labelled, withStatus, fewer, gone].map((o) => o.metadata.resourceVersion);
+        if (removalVersions) {
+          assert.deepEqual(versions, written);
+        } else {
+          assert.deepEqual(versions.slice(0, 4), written.slice(0, 4));
+          assert.ok(BigInt(versions[4]!) > rvOf(fewer), "the removal has a version of its own");
+        }
+      } finally {
+        await watch.stop();
+      }
+    },
+  );
 }

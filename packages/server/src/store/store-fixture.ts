@@ -13,6 +13,13 @@ export interface StoreFixture {
    * would, so a watch from an earlier version gets OUT_OF_RANGE. Tests that need it are skipped without.
    */
   expireHistory?(): Promise<void>;
+  /**
+   * Whether a write that removes an object (a delete without finalizers, or an update that removes the
+   * last finalizer of an object being deleted) returns it at the version of the removal, the version its
+   * DELETED event carries (default true). Kubernetes answers with the last stored state instead (or a
+   * Status), so only the DELETED event tells the removal's version; tests then match it by type.
+   */
+  removalReturnsItsVersion?: boolean;
 }
 
 export type MakeStore = () => Promise<StoreFixture>;
