@@ -7,6 +7,7 @@ import path from "node:path";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
 import { freePort } from "./agent-process.ts";
 import { TEST_NAMESPACE } from "./constants.ts";
 
@@ -40,6 +41,8 @@ export interface ControllerProcess {
   client: Client<typeof FastPathService>;
   /** A gRPC (HTTP/2) client with the token. */
   grpc: Client<typeof FastPathService>;
+  /** A Connect client of the SandboxPoolService with the token. */
+  pools: Client<typeof SandboxPoolService>;
   /** A client with the given token (or none). */
   clientWithToken(token: string | undefined): Client<typeof FastPathService>;
   stop(): Promise<void>;
@@ -131,6 +134,10 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
       createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(t)] }),
     );
   const client = clientWithToken(token);
+  const pools = createClient(
+    SandboxPoolService,
+    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(token)] }),
+  );
   const grpc = createClient(
     FastPathService,
     createGrpcTransport({ baseUrl: url, interceptors: [auth(token)] }),
@@ -147,6 +154,7 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     options,
     client,
     grpc,
+    pools,
     clientWithToken,
     stop: () => terminate(child, "SIGTERM"),
     kill9: () => terminate(child, "SIGKILL"),

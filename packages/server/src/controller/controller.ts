@@ -146,6 +146,9 @@ export class Controller {
       onStatus: (s) => waiters.notify(s),
       unknownAgentGraceUntil: agentsSettledAt,
     });
+    const poolQueue = new WorkQueue({
+      onError: (key, err) => log.warn({ pool: key, err }, "pool reconcile failed; will retry"),
+    });
     fastPath = new FastPath({
       store,
       registry,
@@ -157,8 +160,13 @@ export class Controller {
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
       onNoCapacity: (namespace, pool) => {
-        this.#poolController?.noteUnmetDemand(namespace, pool);
+        const pools = this.#poolController;
+        if (!pools) return false;
+        pools.noteUnmetDemand(namespace, pool);
+        poolQueue.add(objectKey(namespace, pool));
+        return pools.willGrow(namespace, pool);
       },
+      poolWillGrow: (namespace, pool) => this.#poolController?.willGrow(namespace, pool) ?? false,
     });
     orphans = new OrphanCollector({
       monitor,
@@ -194,9 +202,6 @@ export class Controller {
     const launcher = this.#deps.launcher ?? this.#localLauncher(monitor);
     this.#launcher = launcher;
     await launcher?.start(signal);
-    const poolQueue = new WorkQueue({
-      onError: (key, err) => log.warn({ pool: key, err }, "pool reconcile failed; will retry"),
-    });
     const poolController = launcher
       ? new PoolController({ store, pools, sandboxes: informer, registry, monitor, launcher, logger: log })
       : undefined;

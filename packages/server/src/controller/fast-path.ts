@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import {
   API_VERSION,
+  DEFAULT_POOL,
   type ConsistencyMode,
   ErrorCode,
   FsbError,
@@ -35,6 +36,8 @@ import type { StatusWaiters } from "./status-waiters.ts";
 
 /** A strong create waits this long for Running before it answers with the current state's error. */
 const STRONG_CREATE_TIMEOUT_MS = 60_000;
+/** A strong create re-reads its object this often while it waits (a pool scaling writes no status). */
+const SETTLED_RECHECK_MS = 1000;
 /** Writes that lose an optimistic-concurrency race are retried this many times. */
 const UPDATE_ATTEMPTS = 5;
 
@@ -75,6 +78,8 @@ export interface FastPathOptions {
   orphanTimeoutMs: number;
   /** Told when a create found its pool full (the pool controller scales on it). */
   onNoCapacity?: NoCapacityHook;
+  /** Whether a full pool is about to get room; a strong create waits for it instead of failing. */
+  poolWillGrow?: (namespace: string, pool: string) => boolean;
   now?: () => number;
 }
 
@@ -417,8 +422,14 @@ export class FastPath {
     throw failureOf(settled);
   }
 
-  /** Resolves when a strong create's object is Running, Failed, or stuck without capacity. */
+  /**
+   * Resolves when a strong create's object is Running, Failed, or stuck without capacity in a pool
+   * that is not growing. While the pool adds agents the sandbox stays Pending without a new status
+   * write, so the wait also looks again every second.
+   */
   async #settled(stored: Sandbox): Promise<Sandbox> {
+    const { namespace, name } = stored.metadata;
+    const pool = stored.spec.poolRef || DEFAULT_POOL;
     const done = (s: Sandbox) => {
       const phase = s.status?.phase;
       if (phase === SandboxPhase.Running || phase === SandboxPhase.Failed || phase === SandboxPhase.Expired)
@@ -427,24 +438,33 @@ export class FastPath {
       return (
         phase === SandboxPhase.Pending &&
         scheduled?.status === "False" &&
-        scheduled.reason === SandboxReason.NoCapacity
+        scheduled.reason === SandboxReason.NoCapacity &&
+        !this.#o.poolWillGrow?.(namespace, pool)
       );
     };
-    const signal = AbortSignal.timeout(STRONG_CREATE_TIMEOUT_MS);
-    const waiting = this.#o.waiters.wait(stored.metadata.uid, done, signal);
-    try {
-      return await waiting;
-    } catch {
-      const current = await this.#o.store.get<SandboxSpec, Sandbox["status"]>(
-        SANDBOX_KIND,
-        stored.metadata.namespace,
-        stored.metadata.name,
-      );
-      if (done(current)) return current;
-      throw new FsbError(
-        ErrorCode.DeadlineExceeded,
-        `sandbox did not start within ${STRONG_CREATE_TIMEOUT_MS / 1000} s (phase ${current.status?.phase})`,
-      );
+    const deadline = this.#now() + STRONG_CREATE_TIMEOUT_MS;
+    for (;;) {
+      const left = deadline - this.#now();
+      try {
+        return await this.#o.waiters.wait(
+          stored.metadata.uid,
+          done,
+          AbortSignal.timeout(Math.max(1, Math.min(left, SETTLED_RECHECK_MS))),
+        );
+      } catch {
+        const current = await this.#o.store.get<SandboxSpec, Sandbox["status"]>(
+          SANDBOX_KIND,
+          namespace,
+          name,
+        );
+        if (done(current)) return current;
+        if (this.#now() >= deadline) {
+          throw new FsbError(
+            ErrorCode.DeadlineExceeded,
+            `sandbox did not start within ${STRONG_CREATE_TIMEOUT_MS / 1000} s (phase ${current.status?.phase})`,
+          );
+        }
+      }
     }
   }
 

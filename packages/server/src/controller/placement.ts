@@ -3,6 +3,7 @@ import {
   DEFAULT_POOL,
   ErrorCode,
   envListToMap,
+  FsbError,
   isFsbError,
   objectKey,
   prewarmKey,
@@ -10,8 +11,11 @@ import {
 } from "@fast-sandbox/api";
 import type { AgentRegistry, Allocation } from "./registry/agent-registry.ts";
 
-/** Told when a pool had no free slot, so the pool controller can count the demand and scale. */
-export type NoCapacityHook = (namespace: string, pool: string) => void;
+/**
+ * Told when a pool had no free slot, so the pool controller can count the demand and scale.
+ * Answers whether the pool is growing, which the error then says so that the caller retries.
+ */
+export type NoCapacityHook = (namespace: string, pool: string) => boolean;
 
 /**
  * Agents here run only images already on their node (they do not pull), so the image is a hard
@@ -40,7 +44,13 @@ export function allocateSandbox(
       ...(key === undefined ? {} : { prewarmKey: key }),
     });
   } catch (err) {
-    if (isFsbError(err, ErrorCode.ResourceExhausted)) onNoCapacity?.(sandbox.namespace, pool);
+    if (isFsbError(err, ErrorCode.ResourceExhausted) && onNoCapacity?.(sandbox.namespace, pool)) {
+      throw new FsbError(
+        ErrorCode.ResourceExhausted,
+        `${err.message}; the pool is adding agents, retry in a few seconds`,
+        { cause: err },
+      );
+    }
     throw err;
   }
 }

@@ -68,6 +68,28 @@ export class PoolController {
     this.#demand.set(key, list);
   }
 
+  /**
+   * Whether the pool has room now or will soon: an answering agent has a free slot (the next
+   * reconcile takes it), agents are starting, draining ones can come back, or it is below poolMax.
+   * A strong create keeps waiting while this holds.
+   */
+  willGrow(namespace: string, name: string): boolean {
+    const pool = this.#o.pools.get(namespace, name);
+    if (!pool || pool.metadata.deletionTimestamp) return false;
+    let spec: SandboxPoolSpec;
+    try {
+      spec = validatePoolSpec(pool.spec);
+    } catch {
+      return false;
+    }
+    const live = this.#observeAgents({ namespace, name }, spec).filter((a) => a.launch !== "stopping");
+    const coming = (a: ObservedAgent) =>
+      a.launch === "starting" || (a.launch === "running" && !a.healthy) || a.draining;
+    const room = (a: ObservedAgent) => a.healthy && !a.draining && a.allocated < a.capacity;
+    if (live.some((a) => coming(a) || room(a))) return true;
+    return live.length < spec.capacity.poolMax;
+  }
+
   async reconcile(key: string): Promise<HandlerResult> {
     const { namespace, name } = splitObjectKey(key);
     const ref: PoolRef = { namespace, name };
