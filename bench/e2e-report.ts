@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
 import type { SamplesByPath } from "./e2e-measure.ts";
 import type { PathName } from "./e2e-paths.ts";
+import { TARGET_PREWARMED_P50_MS } from "./e2e-prewarm.ts";
 import { formatTable, type LatencySummary, ms, summarize } from "./stats.ts";
 
 const execFileAsync = promisify(execFile);
@@ -62,8 +63,31 @@ export interface E2eResult {
   setup: RunSetup;
   /** 1-minute load average when the measurements started and when they ended. */
   loadAverage: { start: number; end: number };
-  targets: { fastOverFloor: number; strongMinusFastMs: number };
+  targets: { fastOverFloor: number; strongMinusFastMs: number; prewarmedP50Ms: number };
   results: ConcurrencyResult[];
+  /** Fast creates that matched the pool's prewarm template, one at a time from a full pool. */
+  prewarmed: PrewarmedResult;
+}
+
+export interface PrewarmedResult {
+  summary: LatencySummary;
+  p50Met: boolean;
+  placements: Record<string, number>;
+  samplesMs: number[];
+}
+
+/** Summarises the prewarmed samples against the design's target. */
+export function prewarmedResult(samples: {
+  samplesMs: number[];
+  placements: Record<string, number>;
+}): PrewarmedResult {
+  const summary = summarize("prewarmed", samples.samplesMs);
+  return {
+    summary,
+    p50Met: summary.p50 < TARGET_PREWARMED_P50_MS,
+    placements: samples.placements,
+    samplesMs: samples.samplesMs,
+  };
 }
 
 export async function describeMachine(conn: ContainerdConnection): Promise<MachineInfo> {
@@ -157,5 +181,11 @@ export function formatReport(result: E2eResult): string {
     "shims:      one anchor sandbox per agent and per floor shim group for the whole run",
     "",
     ...result.results.flatMap((r, i) => [...(i > 0 ? [""] : []), ...concurrencyReport(r)]),
+    "",
+    "prewarmed create: fast mode, spec matching the pool's prewarm template (2 per agent), one at a time,",
+    "each from a full pool (deleted and refilled, untimed, between runs)",
+    formatTable([result.prewarmed.summary]),
+    `prewarmed p50 ${ms(result.prewarmed.summary.p50)} ms, target < ${result.targets.prewarmedP50Ms} ms: ` +
+      `${result.prewarmed.p50Met ? "met" : "NOT met"}`,
   ].join("\n");
 }

@@ -13,12 +13,14 @@ import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/con
 import { type ControllerProcess, startControllerProcess } from "../test/harness/controller-process.ts";
 import { measureConcurrent, measureSequential } from "./e2e-measure.ts";
 import { apiPath, type E2ePath, floorAgentId, floorPath, SNAPSHOTTER } from "./e2e-paths.ts";
+import { measurePrewarmed, TARGET_PREWARMED_P50_MS } from "./e2e-prewarm.ts";
 import {
   concurrencyResult,
   describeMachine,
   type E2eResult,
   formatReport,
   loadAverage,
+  prewarmedResult,
   TARGET_FAST_OVER_FLOOR,
   TARGET_STRONG_MINUS_FAST_MS,
 } from "./e2e-report.ts";
@@ -59,6 +61,8 @@ const AGENT_STOP_TIMEOUT_MS = 15_000;
 const STOP_POLL_MS = 50;
 /** Conventional exit status after SIGINT. */
 const EXIT_INTERRUPTED = 130;
+/** Prewarmed creates wait for a refill between runs (a probe interval), so they are capped. */
+const PREWARM_RUNS = 30;
 const CLIENT =
   "gRPC over HTTP/2 (connect-node gRPC transport, one session kept open and reused), timed in the benchmark process";
 
@@ -264,6 +268,14 @@ async function main(): Promise<number> {
       interrupt.signal,
       say,
     );
+    const prewarmRuns = Math.min(options.runs, PREWARM_RUNS);
+    say(`prewarmed creates: ${prewarmRuns} runs, each from a full pool`);
+    const prewarmed = await measurePrewarmed(
+      { fastPath: ctl.grpc, pools: ctl.pools },
+      prewarmRuns,
+      interrupt.signal,
+      say,
+    );
     await fast.remove(anchors.api);
     await floor.remove(anchors.floor);
     const result: E2eResult = {
@@ -279,7 +291,12 @@ async function main(): Promise<number> {
         client: CLIENT,
       },
       loadAverage: { start: loadStart, end: loadAverage() },
-      targets: { fastOverFloor: TARGET_FAST_OVER_FLOOR, strongMinusFastMs: TARGET_STRONG_MINUS_FAST_MS },
+      targets: {
+        fastOverFloor: TARGET_FAST_OVER_FLOOR,
+        strongMinusFastMs: TARGET_STRONG_MINUS_FAST_MS,
+        prewarmedP50Ms: TARGET_PREWARMED_P50_MS,
+      },
+      prewarmed: prewarmedResult(prewarmed),
       results: [
         concurrencyResult(
           1,

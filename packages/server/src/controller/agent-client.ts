@@ -98,7 +98,10 @@ export class AgentClient {
   }
 
   /** Replaces the agent's prewarm templates (the whole desired set); answers its prewarm status. */
-  async setPrewarm(templates: AgentPrewarmTemplate[], signal?: AbortSignal): Promise<AgentPrewarmStatus> {
+  async setPrewarm(
+    templates: AgentPrewarmTemplate[],
+    signal?: AbortSignal,
+  ): Promise<{ success: boolean; prewarm: AgentPrewarmStatus }> {
     return this.#call("PUT", "/api/v1/agent/prewarm", { templates }, STATUS_TIMEOUT_MS, signal);
   }
 
