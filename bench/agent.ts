@@ -1,4 +1,7 @@
-/** Benchmark: sandbox create+start latency through fsb-agent vs. the direct containerd floor and `ctr run -d`. */
+/**
+ * Benchmark: sandbox create+start latency through fsb-agent vs. the direct containerd floor and
+ * `ctr run -d`, and a create that fsb-agent serves from a prewarmed container.
+ */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -20,7 +23,7 @@ import {
   tempLogDir,
 } from "../test/harness/agent-process.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
-import { formatTable, type LatencySummary, summarize } from "./stats.ts";
+import { formatTable, type LatencySummary, ms, percentile, summarize } from "./stats.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 /** The benchmark's own containerd, never the system's nor the dev/test ones. */
@@ -42,6 +45,19 @@ const DIRECT_LEASE_ID = "fsb-bench-direct";
 const LEASE_EXPIRY_MS = 60 * 60 * 1000;
 /** What every sandbox runs: long enough that nothing exits during a run. */
 const COMMAND = ["sleep", "3600"];
+/**
+ * What the prewarmed path's sandboxes run. It differs from {@link COMMAND}, so the agent path's
+ * creates never match the prewarm template and keep measuring a create from nothing.
+ */
+const PREWARM_COMMAND = ["sleep", "3601"];
+/** Prewarmed containers the agent keeps; each timed take is followed by an untimed wait for the refill. */
+const PREWARM_COUNT = 2;
+/** The design's goal for a create served from a prewarmed container, at the client. */
+const PREWARM_TARGET_P50_MS = 20;
+/** The prewarmed path also reports this percentile (the table has p95 and p99). */
+const P90 = 90;
+/** How often the untimed refill wait polls the agent's status. */
+const REFILL_POLL_MS = 5;
 
 const DEFAULT_RUNS = 50;
 /** Fewer samples make p95/p99 meaningless. */
@@ -61,7 +77,7 @@ const PROGRESS_EVERY = 10;
 /** Conventional exit status after SIGINT. */
 const EXIT_INTERRUPTED = 130;
 
-type PathName = "agent" | "direct" | "ctr";
+type PathName = "agent" | "direct" | "ctr" | "prewarm";
 
 /** One way of getting a running sandbox: a timed create+start and an untimed teardown. */
 interface BenchPath {
@@ -102,13 +118,16 @@ interface BenchResult {
   ctrOverDirect: number;
   targetRatio: number;
   targetMet: boolean;
+  prewarm: { p50: number; p90: number; targetP50: number; targetMet: boolean };
   samplesMs: Record<PathName, number[]>;
 }
 
 const usage = `Usage: node bench/agent.ts [--runs N] [--warmup N] [--json]
 
 Measures sequential create+start of busybox \`sleep 3600\` (image cached) through fsb-agent's HTTP
-API, directly over containerd's API (the floor), and with \`ctr run -d\`, on a private containerd.
+API, directly over containerd's API (the floor), and with \`ctr run -d\`, on a private containerd;
+and a create that fsb-agent serves by starting a prewarmed container (\`sleep 3601\`, ${PREWARM_COUNT}
+kept ready, each take followed by an untimed wait for the refill, so no timed create overlaps one).
 
   --runs N     timed runs per path (default ${DEFAULT_RUNS}, at least ${MIN_RUNS})
   --warmup N   untimed warm-up runs per path (default ${DEFAULT_WARMUP_RUNS})
@@ -149,16 +168,27 @@ function createBody(id: string) {
   return { sandbox: { sandboxId: id, name: id, image: TEST_IMAGE, command: COMMAND } };
 }
 
-/** POSTs JSON with the agent's token; throws unless the answer is 200. */
-async function postAgent(agent: AgentProcess, route: string, body: string): Promise<void> {
+/** Sends JSON with the agent's token; throws unless the answer is 200, else returns the parsed answer. */
+async function callAgent(
+  agent: AgentProcess,
+  method: "GET" | "POST" | "PUT",
+  route: string,
+  body?: string,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${agent.url}${route}`, {
-    method: "POST",
+    method,
     headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" },
-    body,
+    ...(body === undefined ? {} : { body }),
     signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`agent ${route} answered ${res.status}: ${text}`);
+  if (res.status !== 200) throw new Error(`agent ${method} ${route} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** POSTs JSON with the agent's token; throws unless the answer is 200. */
+async function postAgent(agent: AgentProcess, route: string, body: string): Promise<Record<string, unknown>> {
+  return callAgent(agent, "POST", route, body);
 }
 
 /** Path 1: the full product path, timed at the HTTP client (keep-alive connection). */
@@ -178,6 +208,55 @@ function agentPath(agent: AgentProcess): BenchPath {
         "/api/v1/agent/delete",
         JSON.stringify({ sandboxId: id, gracePeriodSeconds: 0 }),
       );
+    },
+  };
+}
+
+/** The prewarm template of path 4, as `PUT /api/v1/agent/prewarm` takes it. */
+const prewarmTemplate = { image: TEST_IMAGE, command: PREWARM_COMMAND, count: PREWARM_COUNT };
+
+/** Untimed: waits until the agent has every prewarmed container of the template ready again. */
+async function waitPrewarmReady(agent: AgentProcess): Promise<void> {
+  const deadline = Date.now() + CALL_TIMEOUT_MS;
+  for (;;) {
+    const status = await callAgent(agent, "GET", "/api/v1/agent/status");
+    const templates = (status.prewarm as { templates: Array<{ ready: number; error?: string }> }).templates;
+    const template = templates[0];
+    if (template?.ready === PREWARM_COUNT) return;
+    if (template?.error) throw new Error(`the agent cannot prewarm: ${template.error}`);
+    if (Date.now() > deadline) throw new Error(`prewarmed containers not ready after ${CALL_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, REFILL_POLL_MS));
+  }
+}
+
+/**
+ * Path 4: a create the agent serves by starting a prewarmed container, timed at the HTTP client as
+ * path 1 is. A create that did not get one fails the run rather than skew the numbers; the teardown
+ * waits (untimed) for the refill, so no other path's timed create overlaps it.
+ */
+function prewarmPath(agent: AgentProcess): BenchPath {
+  return {
+    name: "prewarm",
+    // Its containers run on the agent's shim, which path 1's anchor keeps up.
+    sharesShim: false,
+    async createStart(id) {
+      const body = JSON.stringify({
+        sandbox: { sandboxId: id, name: id, image: TEST_IMAGE, command: PREWARM_COMMAND },
+      });
+      const started = performance.now();
+      const answer = await postAgent(agent, "/api/v1/agent/create", body);
+      const elapsed = performance.now() - started;
+      if (answer.prewarmed !== true)
+        throw new Error(`create ${id} was not served from a prewarmed container`);
+      return elapsed;
+    },
+    async teardown(id) {
+      await postAgent(
+        agent,
+        "/api/v1/agent/delete",
+        JSON.stringify({ sandboxId: id, gracePeriodSeconds: 0 }),
+      );
+      await waitPrewarmReady(agent);
     },
   };
 }
@@ -325,7 +404,7 @@ async function measure(
   live: Map<string, BenchPath>,
   interrupted: AbortSignal,
 ): Promise<Record<PathName, number[]>> {
-  const samples: Record<PathName, number[]> = { agent: [], direct: [], ctr: [] };
+  const samples: Record<PathName, number[]> = { agent: [], direct: [], ctr: [], prewarm: [] };
   const total = options.warmup + options.runs;
   const anchors = paths.filter((p) => p.sharesShim);
   for (const benchPath of anchors) {
@@ -365,14 +444,17 @@ function report(result: BenchResult): string {
     `date:       ${result.date}`,
     `machine:    ${result.machine.cpu}, nproc ${result.machine.nproc}, Linux ${result.machine.kernel}`,
     `containerd: ${result.machine.containerd} (private, ${path.relative(root, CONTAINERD_DIR)}), runc ${result.machine.runc}`,
-    `runs:       ${result.runs} per path after ${result.warmup} warm-up, interleaved agent/direct/ctr`,
+    `runs:       ${result.runs} per path after ${result.warmup} warm-up, interleaved agent/direct/ctr/prewarm`,
     "shims:      agent and direct each keep one anchor sandbox on their shared shim; ctr starts a shim per run",
+    `prewarm:    fsb-agent starting one of ${PREWARM_COUNT} prewarmed containers (\`sleep 3601\`); refill awaited untimed`,
     "",
     formatTable(result.summaries),
     "",
     `agent p50 / direct p50: ${result.agentOverDirect.toFixed(RATIO_DECIMALS)}×`,
     `ctr p50 / direct p50:   ${result.ctrOverDirect.toFixed(RATIO_DECIMALS)}×`,
     `target agent p50 within ${target} of the direct floor: ${result.targetMet ? "met" : "NOT met"}`,
+    `prewarmed create p50 ${ms(result.prewarm.p50)} ms, p90 ${ms(result.prewarm.p90)} ms; ` +
+      `target p50 < ${result.prewarm.targetP50} ms: ${result.prewarm.targetMet ? "met" : "NOT met"}`,
   ].join("\n");
 }
 
@@ -427,17 +509,21 @@ async function main(): Promise<number> {
       logDir: agentLogDir,
     });
     say(`fsb-agent pid ${agent.pid} on ${agent.url}`);
+    await callAgent(agent, "PUT", "/api/v1/agent/prewarm", JSON.stringify({ templates: [prewarmTemplate] }));
+    await waitPrewarmReady(agent);
 
     const paths = [
       agentPath(agent),
       directPath(conn, runtime, image, directLogDir),
       ctrPath(containerd.socketPath),
+      prewarmPath(agent),
     ];
     const date = new Date().toISOString();
     const samplesMs = await measure(paths, options, live, interrupt.signal);
     const summaries = paths.map((p) => summarize(p.name, samplesMs[p.name]));
     const p50 = (name: PathName) => summaries.find((s) => s.path === name)?.p50 ?? Number.NaN;
     const agentOverDirect = p50("agent") / p50("direct");
+    const prewarmP50 = p50("prewarm");
     const result: BenchResult = {
       date,
       machine,
@@ -448,6 +534,15 @@ async function main(): Promise<number> {
       ctrOverDirect: p50("ctr") / p50("direct"),
       targetRatio: TARGET_RATIO,
       targetMet: agentOverDirect <= TARGET_RATIO,
+      prewarm: {
+        p50: prewarmP50,
+        p90: percentile(
+          [...samplesMs.prewarm].sort((a, b) => a - b),
+          P90,
+        ),
+        targetP50: PREWARM_TARGET_P50_MS,
+        targetMet: prewarmP50 < PREWARM_TARGET_P50_MS,
+      },
       samplesMs,
     };
     process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : report(result)}\n`);

@@ -204,26 +204,34 @@ export class PrewarmPool {
   /** An init process exited that no sandbox owns: if it was a prewarmed container, it is replaced. */
   containerExited(containerId: string): void {
     if (this.#making?.containerId === containerId) this.#making.dead = true;
-    for (const [key, list] of this.#ready) {
-      const index = list.findIndex((w) => w.containerId === containerId);
-      if (index === -1) continue;
-      this.#log.info({ containerId, key }, "prewarmed container's task exited; replacing it");
-      this.#doomed.push(...list.splice(index, 1));
-      if (list.length === 0) this.#ready.delete(key);
-      this.#wake();
-      return;
-    }
+    this.#discard(containerId, "prewarmed container's task exited; replacing it");
   }
 
   /**
    * Checks the ready containers against a fresh list (after the exit stream broke, exits may have
    * been missed): any whose task is no longer waiting to start is replaced. One missing from the
    * list is left alone: it may have been made after the list was read, and a take of a container
-   * that is really gone fails over to a normal create.
+   * that is really gone fails over to a normal create. The container being made is left alone too
+   * (the list may have caught it before its task existed).
    */
   resync(live: readonly ContainerStatus[]): void {
     for (const container of live) {
-      if (container.task.state !== "created") this.containerExited(container.id);
+      if (container.task.state !== "created") {
+        this.#discard(container.id, `prewarmed container's task is ${container.task.state}; replacing it`);
+      }
+    }
+  }
+
+  /** Moves a ready container to the removal queue, if it is one. */
+  #discard(containerId: string, why: string): void {
+    for (const [key, list] of this.#ready) {
+      const index = list.findIndex((w) => w.containerId === containerId);
+      if (index === -1) continue;
+      this.#log.info({ containerId, key }, why);
+      this.#doomed.push(...list.splice(index, 1));
+      if (list.length === 0) this.#ready.delete(key);
+      this.#wake();
+      return;
     }
   }
 
