@@ -1,0 +1,223 @@
+// The leader elector's runner against an in-memory Lease (a fake with the API server's optimistic
+// concurrency, fine here: this tests the runner's logic, not the API) on a manual clock.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import type { LeaseRecord } from "./leader-election.ts";
+import { LeaderElector, type LeaseClient, type LeaseSnapshot } from "./leader-elector.ts";
+import { ManualClock } from "./manual-clock.ts";
+
+/** One Lease with resourceVersion conflicts, and clients that can be made to fail or hang. */
+class FakeLease {
+  snapshot: LeaseSnapshot | undefined;
+  #rv = 0;
+
+  client(): LeaseClient & { mode: "ok" | "failing" | "hanging"; unhang(): void } {
+    const hung: Array<() => void> = [];
+    const call = <T>(body: () => T): Promise<T> => {
+      if (client.mode === "failing")
+        return Promise.reject(new FsbError(ErrorCode.Unavailable, "unreachable"));
+      if (client.mode === "hanging") {
+        return new Promise((_, reject) =>
+          hung.push(() => reject(new FsbError(ErrorCode.Unavailable, "connection reset"))),
+        );
+      }
+      return Promise.resolve().then(body);
+    };
+    const client = {
+      mode: "ok" as "ok" | "failing" | "hanging",
+      unhang: () => {
+        for (const reject of hung.splice(0)) reject();
+      },
+      get: () => call(() => (this.snapshot ? structuredClone(this.snapshot) : undefined)),
+      create: (record: LeaseRecord) =>
+        call(() => {
+          if (this.snapshot) throw new FsbError(ErrorCode.AlreadyExists, "exists");
+          return this.#put(record);
+        }),
+      update: (record: LeaseRecord, resourceVersion: string) =>
+        call(() => {
+          if (!this.snapshot) throw new FsbError(ErrorCode.NotFound, "gone");
+          if (this.snapshot.resourceVersion !== resourceVersion)
+            throw new FsbError(ErrorCode.Aborted, "conflict");
+          return this.#put(record);
+        }),
+    };
+    return client;
+  }
+
+  /** Someone else writes the lease, bypassing the election. */
+  overwrite(record: LeaseRecord): void {
+    this.#put(record);
+  }
+
+  get holder(): string | undefined {
+    return this.snapshot?.record.holderIdentity;
+  }
+
+  #put(record: LeaseRecord): LeaseSnapshot {
+    this.snapshot = { record: { ...record }, resourceVersion: String(++this.#rv) };
+    return structuredClone(this.snapshot);
+  }
+}
+
+/** An elector that logs `<id> started|stopped @<ms since start>` into `log`. */
+function candidate(
+  id: string,
+  client: LeaseClient,
+  clock: ManualClock,
+  log: string[],
+  onStopped?: () => Promise<void>,
+): { elector: LeaderElector; abort: AbortController; done: Promise<void>; signals: AbortSignal[] } {
+  const start = 1_700_000_000_000;
+  const signals: AbortSignal[] = [];
+  const elector = new LeaderElector({
+    client,
+    identity: id,
+    clock,
+    onStartedLeading: (signal) => {
+      signals.push(signal);
+      log.push(`${id} started @${clock.now() - start}`);
+    },
+    onStoppedLeading: async () => {
+      log.push(`${id} stopped @${clock.now() - start}`);
+      await onStopped?.();
+    },
+  });
+  const abort = new AbortController();
+  return { elector, abort, done: elector.run(abort.signal), signals };
+}
+
+describe("LeaderElector", () => {
+  it("acquires a missing lease at once, renews it every retry period and releases it on stop", async () => {
+    const clock = new ManualClock();
+    const lease = new FakeLease();
+    const log: string[] = [];
+    const a = candidate("a", lease.client(), clock, log);
+    await clock.advance(0);
+    assert.equal(a.elector.isLeader, true);
+    assert.deepEqual(lease.snapshot?.record, {
+      holderIdentity: "a",
+      leaseDurationSeconds: 15,
+      acquireTime: clock.now(),
+      renewTime: clock.now(),
+      leaseTransitions: 0,
+    });
+    const acquiredAt = clock.now();
+    await clock.advance(2000);
+    assert.equal(lease.snapshot?.record.renewTime, acquiredAt + 2000);
+    assert.equal(lease.snapshot?.record.acquireTime, acquiredAt);
+    a.abort.abort();
+    await a.done;
+    assert.equal(a.elector.isLeader, false);
+    assert.equal(a.signals[0]?.aborted, true);
+    assert.deepEqual(log, ["a started @0", "a stopped @2000"]);
+    assert.equal(lease.holder, "", "released");
+    assert.equal(lease.snapshot?.record.leaseDurationSeconds, 1);
+  });
+
+  it("hands over at the next retry after a graceful stop, releasing only after the leader's work stopped", async () => {
+    const clock = new ManualClock();
+    const lease = new FakeLease();
+    const log: string[] = [];
+    const a = candidate("a", lease.client(), clock, log, async () => {
+      log.push(`lease held by ${lease.holder} while a stops`);
+    });
+    await clock.advance(0);
+    const b = candidate("b", lease.client(), clock, log);
+    await clock.advance(10_000);
+    assert.equal(b.elector.isLeader, false, "b stands by while a renews");
+    a.abort.abort();
+    await a.done;
+    await clock.advance(2000);
+    assert.equal(b.elector.isLeader, true);
+    assert.deepEqual(log, [
+      "a started @0",
+      "a stopped @10000",
+      "lease held by a while a stops",
+      "b started @12000",
+    ]);
+    assert.equal(lease.snapshot?.record.leaseTransitions, 1);
+    b.abort.abort();
+    await b.done;
+  });
+
+  it("steps down at the renew deadline even while a request hangs; the standby takes over after the lease duration", async () => {
+    const clock = new ManualClock();
+    const lease = new FakeLease();
+    const log: string[] = [];
+    const aClient = lease.client();
+    const a = candidate("a", aClient, clock, log);
+    await clock.advance(2000); // a acquired at 0 and renewed at 2000
+    const b = candidate("b", lease.client(), clock, log);
+    await clock.advance(1000);
+    aClient.mode = "hanging";
+    await clock.advance(15_000); // to 18000
+    assert.deepEqual(log, ["a started @0", "a stopped @12000", "b started @18000"]);
+    assert.equal(a.elector.isLeader, false);
+    assert.equal(a.signals[0]?.aborted, true);
+    assert.equal(lease.holder, "b");
+    assert.equal(lease.snapshot?.record.leaseTransitions, 1);
+    a.abort.abort();
+    aClient.unhang();
+    await a.done;
+    assert.equal(lease.holder, "b", "a no longer leads, so it releases nothing");
+    b.abort.abort();
+    await b.done;
+  });
+
+  it("loses leadership when renewals fail past the deadline, and leads again once a renewal works", async () => {
+    const clock = new ManualClock();
+    const lease = new FakeLease();
+    const log: string[] = [];
+    const client = lease.client();
+    const a = candidate("a", client, clock, log);
+    await clock.advance(1000);
+    client.mode = "failing";
+    await clock.advance(9000); // the deadline: 10 s after the renewal that started at 0
+    assert.equal(a.elector.isLeader, false);
+    assert.deepEqual(log, ["a started @0", "a stopped @10000"]);
+    client.mode = "ok";
+    await clock.advance(2000);
+    // Nobody else took the lease, which still names a: it renews and leads again.
+    assert.deepEqual(log, ["a started @0", "a stopped @10000", "a started @12000"]);
+    assert.equal(a.signals.length, 2);
+    assert.equal(a.signals[1]?.aborted, false);
+    a.abort.abort();
+    await a.done;
+  });
+
+  it("stops leading when another holder takes the lease, and leaves that holder's lease alone on stop", async () => {
+    const clock = new ManualClock();
+    const lease = new FakeLease();
+    const log: string[] = [];
+    const a = candidate("a", lease.client(), clock, log);
+    await clock.advance(1000);
+    lease.overwrite({
+      holderIdentity: "thief",
+      leaseDurationSeconds: 15,
+      acquireTime: clock.now(),
+      renewTime: clock.now(),
+      leaseTransitions: 1,
+    });
+    await clock.advance(1000);
+    assert.deepEqual(log, ["a started @0", "a stopped @2000"]);
+    a.abort.abort();
+    await a.done;
+    assert.equal(lease.holder, "thief");
+  });
+
+  it("refuses timings that cannot work", () => {
+    assert.throws(
+      () =>
+        new LeaderElector({
+          client: new FakeLease().client(),
+          identity: "a",
+          renewDeadlineMs: 20_000,
+          onStartedLeading: () => {},
+          onStoppedLeading: () => {},
+        }),
+      RangeError,
+    );
+  });
+});
