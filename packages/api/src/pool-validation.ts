@@ -3,8 +3,8 @@ import { z } from "zod";
 import { envListSchema } from "./env.ts";
 import { invalidArgument } from "./errors.ts";
 import { imageRefSchema, normalizeImageName } from "./image-ref.ts";
-import { argListSchema } from "./sandbox-validation.ts";
 import type { SandboxPoolSpec } from "./sandbox-resource.ts";
+import { argListSchema } from "./sandbox-validation.ts";
 import { parseOrThrow } from "./zod-error.ts";
 
 /**

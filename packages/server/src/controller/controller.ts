@@ -159,10 +159,10 @@ export class Controller {
       metrics,
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
-      onNoCapacity: (namespace, pool) => {
+      onNoCapacity: (namespace, pool, sandbox) => {
         const pools = this.#poolController;
         if (!pools) return false;
-        pools.noteUnmetDemand(namespace, pool);
+        pools.noteUnmetDemand(namespace, pool, sandbox);
         poolQueue.add(objectKey(namespace, pool));
         return pools.willGrow(namespace, pool);
       },

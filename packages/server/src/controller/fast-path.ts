@@ -2,8 +2,8 @@
 import { randomBytes } from "node:crypto";
 import {
   API_VERSION,
-  DEFAULT_POOL,
   type ConsistencyMode,
+  DEFAULT_POOL,
   ErrorCode,
   FsbError,
   isFsbError,

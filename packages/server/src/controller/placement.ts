@@ -15,7 +15,7 @@ import type { AgentRegistry, Allocation } from "./registry/agent-registry.ts";
  * Told when a pool had no free slot, so the pool controller can count the demand and scale.
  * Answers whether the pool is growing, which the error then says so that the caller retries.
  */
-export type NoCapacityHook = (namespace: string, pool: string) => boolean;
+export type NoCapacityHook = (namespace: string, pool: string, sandbox: string) => boolean;
 
 /**
  * Agents here run only images already on their node (they do not pull), so the image is a hard
@@ -44,7 +44,10 @@ export function allocateSandbox(
       ...(key === undefined ? {} : { prewarmKey: key }),
     });
   } catch (err) {
-    if (isFsbError(err, ErrorCode.ResourceExhausted) && onNoCapacity?.(sandbox.namespace, pool)) {
+    if (
+      isFsbError(err, ErrorCode.ResourceExhausted) &&
+      onNoCapacity?.(sandbox.namespace, pool, sandbox.name)
+    ) {
       throw new FsbError(
         ErrorCode.ResourceExhausted,
         `${err.message}; the pool is adding agents, retry in a few seconds`,

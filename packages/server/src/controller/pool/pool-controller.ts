@@ -50,7 +50,8 @@ export interface PoolControllerOptions {
 export class PoolController {
   readonly #o: PoolControllerOptions;
   readonly #now: () => number;
-  readonly #demand = new Map<string, number[]>();
+  /** Per pool: the sandboxes refused for lack of a slot, and when (a retrying client counts once). */
+  readonly #demand = new Map<string, Map<string, number>>();
   /** Per agent: the prewarm set last pushed and when, so a slow refill is not pushed again and again. */
   readonly #pushed = new Map<string, { digest: string; at: number }>();
 
@@ -59,13 +60,12 @@ export class PoolController {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A create found no free slot in the pool: counted as pending for a while. */
-  noteUnmetDemand(namespace: string, pool: string): void {
+  /** A create of `sandbox` (namespace/name) found no free slot in the pool: it counts as pending for a while. */
+  noteUnmetDemand(namespace: string, pool: string, sandbox: string): void {
     const key = objectKey(namespace, pool);
-    const now = this.#now();
-    const list = (this.#demand.get(key) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS);
-    list.push(now);
-    this.#demand.set(key, list);
+    const refused = this.#demand.get(key) ?? new Map<string, number>();
+    refused.set(sandbox, this.#now());
+    this.#demand.set(key, refused);
   }
 
   /**
@@ -99,6 +99,7 @@ export class PoolController {
       const leftovers = this.#o.launcher.agents(ref);
       if (leftovers.length === 0) return {};
       await this.#drainAll(ref);
+      this.#pushPrewarm(ref, []);
       return { requeueAfterMs: POOL_RESYNC_MS };
     }
 
@@ -132,13 +133,10 @@ export class PoolController {
       );
     }
     const launches = Array.from({ length: plan.launch }, () => this.#o.launcher.launch(pool));
-    const removals = plan.remove.map(async (id) => {
-      this.#o.monitor.remove(id);
-      this.#pushed.delete(id);
-      await this.#o.launcher.remove(ref, id);
-    });
+    // A drained agent first gives up its prewarmed containers (pushed below), then goes.
+    const removals = plan.remove.filter((id) => this.#prewarmClear(id)).map((id) => this.#remove(ref, id));
     await Promise.all([...launches, ...removals]);
-    this.#pushPrewarm(ref, spec);
+    this.#pushPrewarm(ref, agentTemplates(spec));
 
     if (plan.status !== pool.status) await this.#writeStatus(pool, plan.status);
     return { requeueAfterMs: POOL_RESYNC_MS };
@@ -183,10 +181,10 @@ export class PoolController {
       if ((phase === undefined || phase === SandboxPhase.Pending) && !s.status?.assignedAgent) waiting++;
     }
     const key = objectKey(ref.namespace, ref.name);
-    const recent = (this.#demand.get(key) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS);
-    if (recent.length) this.#demand.set(key, recent);
-    else this.#demand.delete(key);
-    return waiting + recent.length;
+    const refused = this.#demand.get(key);
+    for (const [sandbox, at] of refused ?? []) if (now - at >= DEMAND_WINDOW_MS) refused?.delete(sandbox);
+    if (refused?.size === 0) this.#demand.delete(key);
+    return waiting + (refused?.size ?? 0);
   }
 
   async #drainAll(ref: PoolRef): Promise<void> {
@@ -194,28 +192,27 @@ export class PoolController {
       if (launched.state === "stopping") continue;
       this.#o.registry.setDraining(launched.agentId, true);
       const allocated = this.#o.registry.agent(launched.agentId)?.allocated ?? 0;
-      if (allocated === 0) {
-        this.#o.monitor.remove(launched.agentId);
-        this.#pushed.delete(launched.agentId);
-        await this.#o.launcher.remove(ref, launched.agentId);
-      }
+      if (allocated === 0 && this.#prewarmClear(launched.agentId)) await this.#remove(ref, launched.agentId);
     }
+  }
+
+  async #remove(ref: PoolRef, agentId: string): Promise<void> {
+    this.#o.monitor.remove(agentId);
+    this.#pushed.delete(agentId);
+    await this.#o.launcher.remove(ref, agentId);
+  }
+
+  /** Whether the agent holds no prewarmed containers any more (or never reported any). */
+  #prewarmClear(agentId: string): boolean {
+    const templates = this.#o.monitor.status(agentId)?.status.prewarm?.templates ?? [];
+    return templates.every((t) => t.ready === 0);
   }
 
   /**
    * Every serving agent should hold the pool's prewarm set; a draining one none, so its containers
    * are gone by the time it is removed. Pushes run in the background and never hold up a pass.
    */
-  #pushPrewarm(ref: PoolRef, spec: SandboxPoolSpec): void {
-    const wanted = (spec.prewarm ?? []).map(
-      (t): AgentPrewarmTemplate => ({
-        image: t.image,
-        ...(t.command?.length ? { command: t.command } : {}),
-        ...(t.args?.length ? { args: t.args } : {}),
-        ...(t.env?.length ? { env: envListToMap(t.env) } : {}),
-        count: t.count,
-      }),
-    );
+  #pushPrewarm(ref: PoolRef, wanted: AgentPrewarmTemplate[]): void {
     const now = this.#now();
     for (const a of this.#o.registry.agents()) {
       if (a.placeholder || !a.healthy || a.pool !== ref.name || a.namespace !== ref.namespace) continue;
@@ -256,6 +253,17 @@ export class PoolController {
       throw err;
     }
   }
+}
+
+/** The pool's prewarm templates in the agent API's shape. */
+function agentTemplates(spec: SandboxPoolSpec): AgentPrewarmTemplate[] {
+  return (spec.prewarm ?? []).map((t) => ({
+    image: t.image,
+    ...(t.command?.length ? { command: t.command } : {}),
+    ...(t.args?.length ? { args: t.args } : {}),
+    ...(t.env?.length ? { env: envListToMap(t.env) } : {}),
+    count: t.count,
+  }));
 }
 
 function digest(list: Array<{ key: string; count: number }>): string {
