@@ -1,6 +1,9 @@
 /** A small informer: list and watch one kind through an ObjectStore into a cache, and tell handlers what changed. */
 import { ErrorCode, isFsbError, objectKey, type StoredObject } from "@fast-sandbox/api";
 import type { ObjectStore, WatchEvent } from "../store/object-store.ts";
+
+/** What an informer reads through: an ObjectStore, or anything else that lists and watches (Pods). */
+export type ListWatcher = Pick<ObjectStore, "list" | "watch">;
 import { type Clock, sleep, systemClock } from "./clock.ts";
 
 /**
@@ -40,7 +43,7 @@ const silent: InformerLogger = { warn: () => {} };
  * the list, calling the handlers for whatever changed in between.
  */
 export class Informer<Spec = unknown, Status = unknown> {
-  readonly #store: ObjectStore;
+  readonly #store: ListWatcher;
   readonly #options: InformerOptions;
   readonly #clock: Clock;
   readonly #log: InformerLogger;
@@ -50,7 +53,7 @@ export class Informer<Spec = unknown, Status = unknown> {
   #syncWaiters: Array<() => void> = [];
   #resourceVersion = "";
 
-  constructor(store: ObjectStore, options: InformerOptions) {
+  constructor(store: ListWatcher, options: InformerOptions) {
     this.#store = store;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
