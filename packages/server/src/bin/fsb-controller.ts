@@ -2,9 +2,13 @@
 import { readFileSync } from "node:fs";
 import { isFsbError } from "@fast-sandbox/api";
 import { pino } from "pino";
-import { Controller } from "../controller/controller.ts";
-import { parseControllerConfig } from "../controller/controller-config.ts";
+import { Controller, type ControllerDeps } from "../controller/controller.ts";
+import { type ControllerConfig, parseControllerConfig } from "../controller/controller-config.ts";
+import { LeaderElectedController } from "../controller/leader-elected-controller.ts";
 import { runMain } from "../core/run-main.ts";
+import { loadKubeConfig } from "../kube/kube-config.ts";
+import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
+import { KubeStore } from "../store/kube-store.ts";
 
 let parsed: ReturnType<typeof parseControllerConfig>;
 try {
@@ -17,9 +21,36 @@ if (parsed.help) {
   process.stdout.write(parsed.usage);
   process.exit(0);
 }
+const config: ControllerConfig = parsed.config;
+const logger = pino({ name: "fsb-controller", level: config.logLevel });
+if (config.insecure) logger.warn("serving the API without a token (--insecure)");
 
-const logger = pino({ name: "fsb-controller", level: parsed.config.logLevel });
-if (parsed.config.insecure) logger.warn("serving the API without a token (--insecure)");
-const controller = new Controller(parsed.config, logger);
-
-await runMain(controller, logger, "stopping");
+if (config.store === "sqlite") {
+  await runMain(new Controller(config, logger), logger, "stopping");
+} else {
+  let loaded: ReturnType<typeof loadKubeConfig>;
+  try {
+    loaded = loadKubeConfig({ kubeconfig: config.kubeconfig, env: process.env });
+  } catch (err) {
+    process.stderr.write(`fsb-controller: ${isFsbError(err) ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  logger.info({ source: loaded.source, path: loaded.path }, "using the Kubernetes API as the store");
+  const kubeConfig = loaded.kubeConfig;
+  // A fresh store per leadership term: a new leader starts from a clean list-and-watch.
+  const deps = (): ControllerDeps => ({ store: new KubeStore({ kubeConfig }) });
+  if (!config.leaderElect) {
+    await runMain(new Controller(config, logger, deps()), logger, "stopping");
+  } else {
+    const identity = defaultLeaderIdentity(process.env.POD_NAME || undefined);
+    const elected = new LeaderElectedController({
+      config,
+      kubeConfig,
+      identity,
+      controller: () => new Controller(config, logger, deps()),
+      logger,
+      onLostLeadership: () => process.exit(1),
+    });
+    await runMain(elected, logger, "stopping");
+  }
+}

@@ -79,3 +79,48 @@ describe("parseDuration and bindAddress", () => {
     assert.deepEqual(bindAddress("[::1]:9090", "f"), { host: "::1", port: 9090 });
   });
 });
+
+describe("pools and Kubernetes mode flags", () => {
+  const invalid = (argv: string[], field: string, e: Record<string, string> = env) =>
+    assert.throws(
+      () => parse(argv, e),
+      (err: unknown) => isFsbError(err, ErrorCode.InvalidArgument) && err.field === field,
+    );
+
+  it("seeds no pool by default, and a fixed one from --local-agents", () => {
+    assert.equal(parse([]).seedPool, undefined);
+    assert.deepEqual(parse(["--local-agents", "2", "--local-agent-capacity", "3"]).seedPool, {
+      poolMin: 2,
+      poolMax: 2,
+      bufferMin: 0,
+      bufferMax: 10,
+      maxSandboxesPerPod: 3,
+    });
+    assert.equal(parse(["--local-agents", "1", "--pool-max", "4"]).seedPool?.poolMax, 4);
+  });
+
+  it("rejects a seed pool whose bounds cross", () => {
+    invalid(["--local-agents", "3", "--pool-max", "2"], "--pool-max");
+    invalid(["--local-agents", "1", "--pool-buffer-min", "5", "--pool-buffer-max", "2"], "--pool-buffer-max");
+    invalid(["--agent-launcher", "docker"], "--agent-launcher");
+  });
+
+  it("uses the Kubernetes store and Pod launcher inside a Pod, SQLite and local processes elsewhere", () => {
+    const local = parse([]);
+    assert.equal(local.store, "sqlite");
+    assert.equal(local.agentLauncher, "local");
+    const inPod = parse([], { ...env, KUBERNETES_SERVICE_HOST: "10.0.0.1", POD_NAMESPACE: "fsb-system" });
+    assert.equal(inPod.store, "kubernetes");
+    assert.equal(inPod.agentLauncher, "kubernetes");
+    assert.equal(inPod.leaderElectionNamespace, "fsb-system");
+    assert.equal(parse(["--store", "kubernetes", "--agent-launcher", "none"]).agentLauncher, "none");
+  });
+
+  it("needs the Kubernetes store for leader election, and DNS names for its objects", () => {
+    invalid(["--leader-elect"], "--leader-elect");
+    assert.equal(parse(["--store", "kubernetes", "--leader-elect"]).leaderElect, true);
+    invalid(["--store", "etcd"], "--store");
+    invalid(["--store", "kubernetes", "--leader-election-id", "Not_A_Name"], "--leader-election-id");
+    invalid(["--agent-token-secret", "bad/secret"], "--agent-token-secret");
+  });
+});

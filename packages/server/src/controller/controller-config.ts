@@ -47,6 +47,20 @@ export interface ControllerConfig {
   containerdSocket: string;
   containerdNamespace: string;
   agentLogDir: string;
+  /** Where objects live: the embedded SQLite store, or the Kubernetes API (CRDs). */
+  store: "sqlite" | "kubernetes";
+  /** Kubeconfig file (else KUBECONFIG, in-cluster, ~/.kube/config). */
+  kubeconfig: string | undefined;
+  /** Run reconcilers only while holding the Lease; other replicas wait and answer UNAVAILABLE. */
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  /** Kubernetes launcher: image of agent Pods whose template names none. */
+  agentImage: string;
+  /** Kubernetes launcher: the Secret whose `agent-token` key agent Pods get as FSB_AGENT_TOKEN. */
+  agentTokenSecret: string;
+  /** Kubernetes launcher: the ServiceAccount of agent Pods. */
+  agentServiceAccount: string;
 }
 
 /** The spec of the pool created at start. */
@@ -88,6 +102,14 @@ Flags:
   --containerd-socket PATH         containerd socket for local agents (default /run/containerd/containerd.sock)
   --containerd-namespace NS        containerd namespace for local agents (default k8s.io)
   --agent-log-dir DIR              log directory for local agents (default <data-dir>/logs)
+  --store KIND                     sqlite (embedded) or kubernetes (CRDs); default kubernetes in a Pod, else sqlite
+  --kubeconfig PATH                kubeconfig (else KUBECONFIG, the Pod's service account, ~/.kube/config)
+  --leader-elect                   reconcile only while holding a coordination.k8s.io Lease (Kubernetes store)
+  --leader-election-namespace NS   namespace of the Lease (env POD_NAMESPACE; default default)
+  --leader-election-id NAME        name of the Lease (default fast-sandbox-controller)
+  --agent-image IMAGE              image of agent Pods (env FSB_AGENT_IMAGE; default fast-sandbox:0.1.0)
+  --agent-token-secret NAME        Secret with the agents' token, key agent-token (default fast-sandbox-tokens)
+  --agent-service-account NAME     ServiceAccount of agent Pods (default fast-sandbox-agent)
   --log-level LEVEL                pino log level (default info)
   -h, --help                       show this help
 `;
@@ -128,8 +150,15 @@ export function parseControllerConfig(
         "containerd-namespace",
         "agent-log-dir",
         "log-level",
+        "store",
+        "kubeconfig",
+        "leader-election-namespace",
+        "leader-election-id",
+        "agent-image",
+        "agent-token-secret",
+        "agent-service-account",
       ],
-      booleans: ["insecure"],
+      booleans: ["insecure", "leader-elect"],
     },
     usage,
   );
@@ -149,6 +178,15 @@ export function parseControllerConfig(
   if (!isDnsLabel(poolNamespace))
     throw invalidArgument("--pool-namespace", `"${poolNamespace}" must be a DNS-1123 label`);
   const dataDir = absolutePath(flag("data-dir") ?? "/var/lib/fast-sandbox", "--data-dir");
+  const storeKind = flag("store") ?? (env.KUBERNETES_SERVICE_HOST ? "kubernetes" : "sqlite");
+  if (storeKind !== "sqlite" && storeKind !== "kubernetes") {
+    throw invalidArgument("--store", `"${storeKind}" is not sqlite or kubernetes`);
+  }
+  const store: ControllerConfig["store"] = storeKind;
+  const leaderElect = flags.bool("leader-elect");
+  if (leaderElect && store !== "kubernetes") {
+    throw invalidArgument("--leader-elect", "needs --store kubernetes (the Lease lives in the cluster)");
+  }
   const probeIntervalMs = parseDuration(flag("agent-probe-interval") ?? "2s", "--agent-probe-interval");
   const lossTimeoutMs = parseDuration(flag("agent-loss-timeout") ?? "15s", "--agent-loss-timeout");
   if (lossTimeoutMs <= probeIntervalMs) {
@@ -172,7 +210,9 @@ export function parseControllerConfig(
       agentToken,
       workers: intInRange(flag("workers"), 8, 1, 256, "--workers"),
       logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
-      agentLauncher: agentLauncherKind(flag("agent-launcher") ?? "local"),
+      agentLauncher: agentLauncherKind(
+        flag("agent-launcher") ?? (store === "kubernetes" ? "kubernetes" : "local"),
+      ),
       seedPool: seedPool(flag),
       pool,
       poolNamespace,
@@ -183,8 +223,30 @@ export function parseControllerConfig(
       ),
       containerdNamespace: flag("containerd-namespace") ?? "k8s.io",
       agentLogDir: absolutePath(flag("agent-log-dir") ?? `${dataDir}/logs`, "--agent-log-dir"),
+      store,
+      kubeconfig: flag("kubeconfig"),
+      leaderElect,
+      leaderElectionNamespace: dnsLabel(
+        flag("leader-election-namespace") ?? env.POD_NAMESPACE ?? "default",
+        "--leader-election-namespace",
+      ),
+      leaderElectionId: dnsLabel(
+        flag("leader-election-id") ?? "fast-sandbox-controller",
+        "--leader-election-id",
+      ),
+      agentImage: flag("agent-image") ?? env.FSB_AGENT_IMAGE ?? "fast-sandbox:0.1.0",
+      agentTokenSecret: dnsLabel(flag("agent-token-secret") ?? "fast-sandbox-tokens", "--agent-token-secret"),
+      agentServiceAccount: dnsLabel(
+        flag("agent-service-account") ?? "fast-sandbox-agent",
+        "--agent-service-account",
+      ),
     },
   };
+}
+
+function dnsLabel(value: string, field: string): string {
+  if (!isDnsLabel(value)) throw invalidArgument(field, `"${value}" must be a DNS-1123 label`);
+  return value;
 }
 
 function agentLauncherKind(kind: string): ControllerConfig["agentLauncher"] {

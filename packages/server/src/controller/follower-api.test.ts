@@ -1,0 +1,75 @@
+// A follower replica: live but not ready, and every RPC (streams too) refused as retryable UNAVAILABLE.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { freePort } from "../core/free-port.ts";
+import { startFollowerApi } from "./follower-api.ts";
+
+describe("follower API", () => {
+  let stop: () => Promise<void>;
+  let apiPort: number;
+  let healthPort: number;
+  before(async () => {
+    apiPort = await freePort();
+    healthPort = await freePort();
+    const follower = await startFollowerApi({
+      api: { host: "127.0.0.1", port: apiPort },
+      health: { host: "127.0.0.1", port: healthPort },
+      token: "secret",
+      leader: () => "controller-7f9c_abc",
+    });
+    stop = () => follower.stop();
+  });
+  after(() => stop());
+
+  const transport = () =>
+    createConnectTransport({
+      baseUrl: `http://127.0.0.1:${apiPort}`,
+      httpVersion: "1.1",
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", "Bearer secret");
+          return next(req);
+        },
+      ],
+    });
+  const refused = (err: unknown) =>
+    err instanceof ConnectError &&
+    err.code === Code.Unavailable &&
+    /not the leader \(the leader is controller-7f9c_abc\)/.test(err.message);
+
+  it("is live but not ready", async () => {
+    assert.equal((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status, 503);
+    assert.equal((await fetch(`http://127.0.0.1:${apiPort}/readyz`)).status, 503);
+  });
+
+  it("refuses unary calls of both services with UNAVAILABLE naming the leader", async () => {
+    const sandboxes = createClient(FastPathService, transport());
+    await assert.rejects(sandboxes.createSandbox({ name: "x", image: "busybox" }), refused);
+    await assert.rejects(sandboxes.listSandboxes({}), refused);
+    const pools = createClient(SandboxPoolService, transport());
+    await assert.rejects(pools.listPools({}), refused);
+  });
+
+  it("refuses streams the same way", async () => {
+    const sandboxes = createClient(FastPathService, transport());
+    await assert.rejects(async () => {
+      for await (const _ of sandboxes.watchSandboxes({})) break;
+    }, refused);
+  });
+
+  it("still wants the token", async () => {
+    const anonymous = createClient(
+      FastPathService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${apiPort}`, httpVersion: "1.1" }),
+    );
+    await assert.rejects(
+      anonymous.listSandboxes({}),
+      (err: unknown) => err instanceof ConnectError && err.code === Code.Unauthenticated,
+    );
+  });
+});

@@ -1,0 +1,80 @@
+/** What a controller replica that does not hold the Lease serves: probes, and an API that says where to go. */
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import type { BindAddress } from "./controller-config.ts";
+import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.ts";
+
+export interface FollowerApiOptions {
+  api: BindAddress;
+  health: BindAddress;
+  token: string | undefined;
+  /** The Lease holder now, for the error message (undefined while nobody holds it). */
+  leader: () => string | undefined;
+}
+
+/**
+ * Only the leader has the registry (agents, slots, ports), so a follower cannot place a sandbox
+ * and must not answer reads from a registry it does not keep. It answers every RPC with
+ * UNAVAILABLE naming the leader: retryable, and clients retry it. /readyz stays 503, so a Service
+ * sends traffic only to the leader and clients rarely meet a follower at all.
+ */
+export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop(): Promise<void> }> {
+  const refuse = () => {
+    const leader = o.leader();
+    return new FsbError(
+      ErrorCode.Unavailable,
+      `this controller replica is not the leader${leader ? ` (the leader is ${leader})` : ""}; retry shortly`,
+    );
+  };
+  const probes: PlainHttpServer = await startPlainHttpServer(o.health, {
+    "/healthz": async () => ({ status: 200, contentType: "text/plain", body: "ok" }),
+    "/readyz": async () => ({ status: 503, contentType: "text/plain", body: "follower" }),
+  });
+  const api: ApiServer = createApiServer({
+    routes: (router) => {
+      router.service(FastPathService, refusing(FastPathService, refuse));
+      router.service(SandboxPoolService, refusing(SandboxPoolService, refuse));
+    },
+    ...(o.token ? { token: o.token } : { insecure: true }),
+    extraHttpHandler: async (req, res) => {
+      const url = (req.url ?? "/").split("?")[0];
+      if (url !== "/healthz" && url !== "/readyz") return false;
+      res.statusCode = url === "/healthz" ? 200 : 503;
+      res.end(url === "/healthz" ? "ok" : "follower");
+      return true;
+    },
+  });
+  try {
+    await api.listen(o.api.port, o.api.host || undefined);
+  } catch (err) {
+    await probes.close();
+    throw err;
+  }
+  return {
+    async stop() {
+      await api.close();
+      await probes.close();
+    },
+  };
+}
+
+/** An implementation of every method of `service` that fails with `error()`, streams included. */
+function refusing<S extends DescService>(service: S, error: () => Error): ServiceImpl<S> {
+  const impl: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    impl[method.localName] =
+      method.methodKind === "server_streaming"
+        ? // biome-ignore lint/correctness/useYield: the stream fails before its first message.
+          async function* () {
+            throw error();
+          }
+        : async () => {
+            throw error();
+          };
+  }
+  return impl as ServiceImpl<S>;
+}
