@@ -140,7 +140,9 @@ describe("deploy/ (the base), as rendered", async () => {
   const defaultPool = find<SandboxPool>(objects, "SandboxPool", "default-pool", "default");
 
   it("puts every namespaced object in fast-sandbox-system, but default-pool's own objects in default", () => {
-    find(objects, "Namespace", SYSTEM_NS);
+    const namespace = find(objects, "Namespace", SYSTEM_NS);
+    // The janitor's hostPath volumes are refused below Pod Security's privileged level.
+    assert.equal(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
     const elsewhere = objects
       .filter((o) => o.metadata.namespace !== undefined && o.metadata.namespace !== SYSTEM_NS)
       .map((o) => `${o.kind}/${o.metadata.name}`)
