@@ -485,6 +485,11 @@ describe("agent prewarm across restarts", () => {
     assert.ok(current);
     assert.equal((await c.put([{ ...ECHO, count: 1 }])).status, 200);
     await c.waitReady(ECHO_KEY, 1);
+    // Ready drops when a removal starts; wait for the container itself to be gone.
+    await eventually(
+      () => c.warm(ECHO_KEY),
+      (w) => w.length === 1,
+    );
     await agent!.kill9();
     agent = undefined;
     await start();
