@@ -15,6 +15,11 @@ import type {
   V1Service,
 } from "@kubernetes/client-node";
 import { DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../../packages/server/src/agent/agent-config.ts";
+import { parseControllerConfig } from "../../packages/server/src/controller/controller-config.ts";
+import {
+  usage as janitorUsage,
+  parseJanitorConfig,
+} from "../../packages/server/src/janitor/janitor-config.ts";
 import {
   AGENT_SERVICE_ACCOUNT,
   AGENT_TOKEN_KEY,
@@ -179,6 +184,12 @@ describe("deploy/ (the base), as rendered", async () => {
 
   it("runs two controllers with leader election on the Kubernetes store and launcher", () => {
     assert.equal(deployment.spec?.replicas, 2);
+    // Only the leader is Ready: a rolling update would wait forever for new followers to be available.
+    assert.equal(deployment.spec?.strategy?.type, "Recreate");
+    assert.ok(
+      !objects.some((o) => o.kind === "PodDisruptionBudget"),
+      "a budget would block draining the leader's node",
+    );
     assert.deepEqual(controller.command, ["fsb-controller"]);
     const args = controller.args ?? [];
     assert.ok(args.includes("--leader-elect"));
@@ -191,6 +202,62 @@ describe("deploy/ (the base), as rendered", async () => {
     assert.equal(env.FSB_AGENT_IMAGE?.value, controller.image, "agents default to the controller's image");
     assert.ok(controller.resources?.requests && controller.resources.limits, "requests and limits");
     assert.equal(deployment.spec?.template.spec?.securityContext?.runAsNonRoot, true);
+  });
+
+  /** A container's env as kubelet would resolve it: the downward API's values and the test Secrets'. */
+  const resolveEnv = (container: V1Container, fields: Record<string, string>) =>
+    Object.fromEntries(
+      (container.env ?? []).map((e) => {
+        const secretKey = e.valueFrom?.secretKeyRef?.key as keyof typeof TEST_TOKENS | undefined;
+        const value =
+          e.value ?? (secretKey ? TEST_TOKENS[secretKey] : fields[e.valueFrom?.fieldRef?.fieldPath ?? ""]);
+        return [e.name, value];
+      }),
+    );
+  /** Reads a token file through the mount that holds it. */
+  const readMountedToken = (file: string) => {
+    const name = path.basename(file) as keyof typeof TEST_TOKENS;
+    assert.ok(name in TEST_TOKENS, `no token file ${file}`);
+    return TEST_TOKENS[name];
+  };
+
+  it("passes fsb-controller only flags it accepts, meaning what the manifests intend", () => {
+    const env = resolveEnv(controller, {
+      "metadata.name": "fsb-controller-abc",
+      "metadata.namespace": SYSTEM_NS,
+    });
+    const parsed = parseControllerConfig(
+      controller.args ?? [],
+      { ...env, KUBERNETES_SERVICE_HOST: "10.96.0.1" },
+      readMountedToken,
+    );
+    assert.equal(parsed.help, false);
+    if (parsed.help) return;
+    const c = parsed.config;
+    assert.deepEqual(
+      [c.store, c.agentLauncher, c.leaderElect, c.leaderElectionNamespace, c.leaderElectionId],
+      ["kubernetes", "kubernetes", true, SYSTEM_NS, "fast-sandbox-controller"],
+    );
+    assert.deepEqual([c.api.port, c.metrics.port, c.health.port], [9090, 9091, 8081]);
+    assert.equal(c.agentImage, controller.image);
+    assert.equal(c.agentTokenSecret, "fast-sandbox-agent-token");
+    assert.equal(c.agentServiceAccount, AGENT_SERVICE_ACCOUNT);
+    assert.equal(c.token, TEST_TOKENS["api-token"]);
+    assert.equal(c.agentToken, TEST_TOKENS["agent-token"]);
+  });
+
+  it("passes fsb-janitor only flags it accepts", (t) => {
+    if (!janitorUsage.includes("--ownership")) {
+      t.skip("fsb-janitor has no --ownership flag yet");
+      return;
+    }
+    const env = resolveEnv(janitor, { "spec.nodeName": "node-1" });
+    const parsed = parseJanitorConfig(janitor.args ?? [], env, readMountedToken);
+    assert.equal(parsed.help, false);
+    if (parsed.help) return;
+    assert.equal(parsed.config.nodeName, "node-1");
+    assert.equal(parsed.config.logDir, DEFAULT_LOG_DIR);
+    assert.equal(parsed.config.containerdState, "/run/containerd");
   });
 
   it("serves the API, metrics and health on the ports the flags name, the probes on the health port", () => {

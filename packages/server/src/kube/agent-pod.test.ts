@@ -10,6 +10,7 @@ import {
 } from "@fast-sandbox/api";
 import type { V1Container, V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import { Pod } from "kubernetes-models/v1/Pod";
+import { parseAgentConfig } from "../agent/agent-config.ts";
 import {
   AGENT_TERMINATION_GRACE_SECONDS,
   type AgentPodOptions,
@@ -311,6 +312,63 @@ describe("buildAgentPod", () => {
       c.check(pod);
     });
   }
+
+  it("starts an agent that reads its id, address, pool, capacity, runtime and token from the Pod", () => {
+    for (const runtimeType of ["container", "gvisor"] as const) {
+      const pod = buildAgentPod(pool({ runtimeType, maxSandboxesPerPod: 9 }, "gpu", "team-a"), options);
+      const agent = agentOf(pod);
+      // The values kubelet would put in: the downward API's and the Secret's.
+      const resolved: Record<string, string> = {
+        "metadata.name": pod.metadata!.name!,
+        "metadata.namespace": "team-a",
+        "status.podIP": "10.244.1.7",
+        "spec.nodeName": "node-3",
+      };
+      const env = Object.fromEntries(
+        (agent.env ?? []).map((e) => [
+          e.name,
+          e.value ??
+            (e.valueFrom?.secretKeyRef ? "agent-secret" : resolved[e.valueFrom?.fieldRef?.fieldPath ?? ""]),
+        ]),
+      );
+      assert.deepEqual(agent.command, ["fsb-agent"]);
+      const parsed = parseAgentConfig(agent.args ?? [], env, () => assert.fail("reads no file"));
+      assert.equal(parsed.help, false);
+      if (parsed.help) return;
+      const { config } = parsed;
+      assert.deepEqual(
+        {
+          agentId: config.agentId,
+          advertiseAddress: config.advertiseAddress,
+          nodeName: config.nodeName,
+          pool: config.pool,
+          namespace: config.namespace,
+          capacity: config.capacity,
+          httpPort: config.httpPort,
+          runtime: config.runtime,
+          token: config.token,
+          logDir: config.logDir,
+          containerdSocket: config.containerdSocket,
+        },
+        {
+          agentId: "default-pool-7f3a9",
+          advertiseAddress: "10.244.1.7",
+          nodeName: "node-3",
+          pool: "gpu",
+          namespace: "team-a",
+          capacity: 9,
+          httpPort: 5758,
+          runtime: runtimeType,
+          token: "agent-secret",
+          logDir: "/var/log/fast-sandbox",
+          containerdSocket: "/run/containerd/containerd.sock",
+        },
+      );
+      // The socket is inside the mounted containerd directory; gVisor's wrapper is where the init container puts it.
+      assert.ok(agent.volumeMounts?.some((m) => config.containerdSocket.startsWith(`${m.mountPath}/`)));
+      if (runtimeType === "gvisor") assert.equal(config.runscBinary, `${RUNSC_HOST_DIR}/runsc-wrapper.sh`);
+    }
+  });
 
   it("rejects an agent id that cannot name a Pod", () => {
     assert.throws(
