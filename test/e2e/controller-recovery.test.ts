@@ -176,7 +176,8 @@ describe("fast mode when the record cannot be written", () => {
     const failing: ObjectStore = new Proxy(real, {
       get(target, prop, receiver) {
         if (prop === "create") {
-          return async () => {
+          return async (obj: { kind: string }) => {
+            if (obj.kind !== "Sandbox") return target.create(obj as Parameters<ObjectStore["create"]>[0]);
             throw new FsbError(ErrorCode.Unavailable, "store is down (injected)");
           };
         }

@@ -202,9 +202,15 @@ export class Controller {
     const launcher = this.#deps.launcher ?? this.#localLauncher(monitor);
     this.#launcher = launcher;
     await launcher?.start(signal);
-    const poolController = launcher
-      ? new PoolController({ store, pools, sandboxes: informer, registry, monitor, launcher, logger: log })
-      : undefined;
+    const poolController = new PoolController({
+      store,
+      pools,
+      sandboxes: informer,
+      registry,
+      monitor,
+      launcher,
+      logger: log,
+    });
     this.#poolController = poolController;
     if (poolController) {
       const enqueuePool = (p: SandboxPool) => poolQueue.add(objectKey(p.metadata.namespace, p.metadata.name));
@@ -219,7 +225,7 @@ export class Controller {
       }
       this.#background.push(poolQueue.run(2, (key) => poolController.reconcile(key), signal));
       for (const key of keys) poolQueue.add(key);
-      await waitForFirstAgents(launcher!, [...keys], registry, signal);
+      if (launcher) await waitForFirstAgents(launcher, [...keys], registry, signal);
     }
     await monitor.probeAll();
     this.#background.push(monitor.run(signal));

@@ -38,6 +38,8 @@ import type { StatusWaiters } from "./status-waiters.ts";
 const STRONG_CREATE_TIMEOUT_MS = 60_000;
 /** A strong create re-reads its object this often while it waits (a pool scaling writes no status). */
 const SETTLED_RECHECK_MS = 1000;
+/** Longer than the reconciler's retry of a sandbox without room (1 s), so that retry has happened. */
+const NO_CAPACITY_CONFIRM_MS = 1500;
 /** Writes that lose an optimistic-concurrency race are retried this many times. */
 const UPDATE_ATTEMPTS = 5;
 
@@ -430,17 +432,26 @@ export class FastPath {
   async #settled(stored: Sandbox): Promise<Sandbox> {
     const { namespace, name } = stored.metadata;
     const pool = stored.spec.poolRef || DEFAULT_POOL;
+    // A NoCapacity written while agents were still coming up may be stale: once the pool stops
+    // growing, the answer waits for one more reconcile pass to try the new agents.
+    let stuckSince: number | undefined;
     const done = (s: Sandbox) => {
       const phase = s.status?.phase;
       if (phase === SandboxPhase.Running || phase === SandboxPhase.Failed || phase === SandboxPhase.Expired)
         return true;
       const scheduled = s.status?.conditions?.find((c) => c.type === "Scheduled");
-      return (
+      const noRoom =
         phase === SandboxPhase.Pending &&
         scheduled?.status === "False" &&
-        scheduled.reason === SandboxReason.NoCapacity &&
-        !this.#o.poolWillGrow?.(namespace, pool)
-      );
+        scheduled.reason === SandboxReason.NoCapacity;
+      if (!noRoom) return false;
+      if (!this.#o.poolWillGrow) return true;
+      if (this.#o.poolWillGrow(namespace, pool)) {
+        stuckSince = undefined;
+        return false;
+      }
+      stuckSince ??= this.#now();
+      return this.#now() - stuckSince >= NO_CAPACITY_CONFIRM_MS;
     };
     const deadline = this.#now() + STRONG_CREATE_TIMEOUT_MS;
     for (;;) {

@@ -37,7 +37,8 @@ export interface PoolControllerOptions {
   sandboxes: Informer<Sandbox["spec"], Sandbox["status"]>;
   registry: AgentRegistry;
   monitor: AgentMonitor;
-  launcher: AgentLauncher;
+  /** Absent when agents only register themselves: the pools then get their status, and nothing is launched. */
+  launcher: AgentLauncher | undefined;
   logger: Logger;
   now?: () => number;
 }
@@ -69,9 +70,9 @@ export class PoolController {
   }
 
   /**
-   * Whether the pool has room now or will soon: an answering agent has a free slot (the next
-   * reconcile takes it), agents are starting, draining ones can come back, or it is below poolMax.
-   * A strong create keeps waiting while this holds.
+   * Whether the pool is getting more room: agents are starting (or up but not yet probed),
+   * draining ones can come back, or it is below poolMax. A strong create keeps waiting while this
+   * holds, and a refused fast create says so.
    */
   willGrow(namespace: string, name: string): boolean {
     const pool = this.#o.pools.get(namespace, name);
@@ -85,8 +86,7 @@ export class PoolController {
     const live = this.#observeAgents({ namespace, name }, spec).filter((a) => a.launch !== "stopping");
     const coming = (a: ObservedAgent) =>
       a.launch === "starting" || (a.launch === "running" && !a.healthy) || a.draining;
-    const room = (a: ObservedAgent) => a.healthy && !a.draining && a.allocated < a.capacity;
-    if (live.some((a) => coming(a) || room(a))) return true;
+    if (live.some(coming)) return true;
     return live.length < spec.capacity.poolMax;
   }
 
@@ -96,7 +96,7 @@ export class PoolController {
     const pool = this.#o.pools.get(namespace, name);
     if (!pool) {
       // Deleted from the store: whatever it still runs drains and goes, as for a pool being deleted.
-      const leftovers = this.#o.launcher.agents(ref);
+      const leftovers = this.#o.launcher?.agents(ref) ?? [];
       if (leftovers.length === 0) return {};
       await this.#drainAll(ref);
       this.#pushPrewarm(ref, []);
@@ -114,12 +114,14 @@ export class PoolController {
 
     const now = this.#now();
     const agents = this.#observeAgents(ref, spec);
+    // Without a launcher there is nothing to scale: the plan is only the status of what registered.
+    const managed = this.#o.launcher !== undefined;
     const plan = planPool({
-      spec,
+      spec: managed ? spec : { ...spec, capacity: { ...spec.capacity, poolMin: 0, bufferMin: 0 } },
       generation: pool.metadata.generation,
       status: pool.status ?? {},
       agents,
-      pending: this.#pending(ref, now),
+      pending: managed ? this.#pending(ref, now) : 0,
       deleting: pool.metadata.deletionTimestamp !== undefined,
       now,
     });
@@ -132,7 +134,8 @@ export class PoolController {
         "scaling pool",
       );
     }
-    const launches = Array.from({ length: plan.launch }, () => this.#o.launcher.launch(pool));
+    const launcher = this.#o.launcher;
+    const launches = launcher ? Array.from({ length: plan.launch }, () => launcher.launch(pool)) : [];
     // A drained agent first gives up its prewarmed containers (pushed below), then goes.
     const removals = plan.remove.filter((id) => this.#prewarmClear(id)).map((id) => this.#remove(ref, id));
     await Promise.all([...launches, ...removals]);
@@ -145,7 +148,7 @@ export class PoolController {
   /** Agents of the pool as the launcher and the registry see them together. */
   #observeAgents(ref: PoolRef, spec: SandboxPoolSpec): ObservedAgent[] {
     const byId = new Map<string, ObservedAgent>();
-    for (const launched of this.#o.launcher.agents(ref)) {
+    for (const launched of this.#o.launcher?.agents(ref) ?? []) {
       byId.set(launched.agentId, {
         id: launched.agentId,
         launch: launched.state,
@@ -188,7 +191,7 @@ export class PoolController {
   }
 
   async #drainAll(ref: PoolRef): Promise<void> {
-    for (const launched of this.#o.launcher.agents(ref)) {
+    for (const launched of this.#o.launcher?.agents(ref) ?? []) {
       if (launched.state === "stopping") continue;
       this.#o.registry.setDraining(launched.agentId, true);
       const allocated = this.#o.registry.agent(launched.agentId)?.allocated ?? 0;
@@ -199,7 +202,7 @@ export class PoolController {
   async #remove(ref: PoolRef, agentId: string): Promise<void> {
     this.#o.monitor.remove(agentId);
     this.#pushed.delete(agentId);
-    await this.#o.launcher.remove(ref, agentId);
+    await this.#o.launcher?.remove(ref, agentId);
   }
 
   /** Whether the agent holds no prewarmed containers any more (or never reported any). */

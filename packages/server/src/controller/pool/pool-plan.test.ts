@@ -128,6 +128,14 @@ const cases: Case[] = [
     want: { remove: ["a"], launch: 1, desired: 1 },
   },
   {
+    name: "self-registered agents do not stand in for launched ones",
+    in: observe({
+      spec: spec({ poolMin: 2, poolMax: 2 }),
+      agents: [agent("a", 0), agent("b", 0), agent("ext", 0, { launch: undefined, launchedAt: undefined })],
+    }),
+    want: { desired: 2 },
+  },
+  {
     name: "self-registered agents serve but are never drained",
     in: observe({
       spec: spec({ poolMin: 0, poolMax: 4, bufferMax: 0 }),

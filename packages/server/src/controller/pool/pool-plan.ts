@@ -72,7 +72,9 @@ export const PoolReason = {
 export function planPool(o: PoolObservation): PoolPlan {
   const { capacity } = o.spec;
   const perAgent = o.spec.maxSandboxesPerPod ?? 5;
-  const live = o.agents.filter((a) => a.launch !== "stopping");
+  // Decisions concern the agents this controller launched; self-registered agents in the pool add
+  // capacity it does not manage, so they count only in the status.
+  const live = o.agents.filter((a) => a.launch !== undefined && a.launch !== "stopping");
   const active = live.reduce((n, a) => n + a.allocated, 0);
   const demand = active + o.pending + capacity.bufferMin;
   const wanted = Math.ceil(demand / perAgent);
@@ -98,10 +100,9 @@ export function planPool(o: PoolObservation): PoolPlan {
     let free = freeSlots(serving);
     const floor = o.pending + capacity.bufferMin;
     // Starting agents first (nothing on them yet), then the emptiest, so removal comes soonest.
-    // Only agents the launcher owns can be removed; self-registered ones just keep serving.
-    const candidates = serving
-      .filter((a) => a.launch !== undefined)
-      .sort((a, b) => Number(a.healthy) - Number(b.healthy) || a.allocated - b.allocated || cmp(b.id, a.id));
+    const candidates = [...serving].sort(
+      (a, b) => Number(a.healthy) - Number(b.healthy) || a.allocated - b.allocated || cmp(b.id, a.id),
+    );
     let count = serving.length;
     for (const a of candidates) {
       if (count <= desired) break;
