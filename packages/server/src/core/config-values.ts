@@ -64,7 +64,8 @@ export function readToken(
   envValue: string | undefined,
   readFile: (path: string) => string,
 ): string | undefined {
-  return (file ? readFile(file).trim() : envValue) || undefined;
+  // Trimmed both ways: a Secret made from a file with a trailing newline reaches env vars with it.
+  return (file ? readFile(file) : (envValue ?? "")).trim() || undefined;
 }
 
 /**
