@@ -29,6 +29,8 @@ describe("parseJanitorConfig", () => {
       scanIntervalMs: 30_000,
       dryRun: false,
       metrics: { host: "", port: 9093 },
+      ownership: "controller",
+      kubeconfig: undefined,
       controllerUrl: "http://ctl:9090",
       token: "env-token",
       insecure: false,
@@ -69,6 +71,8 @@ describe("parseJanitorConfig", () => {
       scanIntervalMs: 60_000,
       dryRun: true,
       metrics: { host: "127.0.0.1", port: 0 },
+      ownership: "controller",
+      kubeconfig: undefined,
       controllerUrl: "http://127.0.0.1:1234",
       token: "file-token",
       insecure: false,
@@ -86,6 +90,27 @@ describe("parseJanitorConfig", () => {
     const config = configOf(["--insecure"], { FSB_CONTROLLER_URL: "http://ctl:9090" });
     assert.equal(config.token, undefined);
     assert.equal(config.insecure, true);
+  });
+
+  it("reads ownership from Kubernetes without a controller or a token", () => {
+    const config = configOf(["--ownership=kubernetes", "--kubeconfig=/etc/kube/config"], {});
+    assert.equal(config.ownership, "kubernetes");
+    assert.equal(config.kubeconfig, "/etc/kube/config");
+    assert.equal(config.controllerUrl, undefined);
+    assert.equal(config.token, undefined);
+    assert.equal(config.insecure, false);
+  });
+
+  it("with Kubernetes ownership, still asks a controller that is named (its token required)", () => {
+    const config = configOf(["--ownership", "kubernetes"], ENV);
+    assert.deepEqual(
+      [config.controllerUrl, config.token, config.kubeconfig],
+      ["http://ctl:9090", "env-token", undefined],
+    );
+    assert.throws(
+      () => configOf(["--ownership=kubernetes"], { FSB_CONTROLLER_URL: "http://c" }),
+      (err) => err instanceof FsbError && err.code === ErrorCode.FailedPrecondition,
+    );
   });
 
   it("answers --help with the usage", () => {
@@ -145,6 +170,24 @@ describe("parseJanitorConfig", () => {
       field: "--metrics-bind-address",
     },
     { name: "unknown flag", argv: ["--orphans=1"], code: ErrorCode.InvalidArgument },
+    {
+      name: "unknown ownership",
+      argv: ["--ownership=etcd"],
+      code: ErrorCode.InvalidArgument,
+      field: "--ownership",
+    },
+    {
+      name: "a kubeconfig for controller ownership",
+      argv: ["--kubeconfig=/k"],
+      code: ErrorCode.InvalidArgument,
+      field: "--kubeconfig",
+    },
+    {
+      name: "a bad controller URL with Kubernetes ownership",
+      argv: ["--ownership=kubernetes", "--controller-url=ctl"],
+      code: ErrorCode.InvalidArgument,
+      field: "--controller-url",
+    },
   ];
   for (const c of bad) {
     it(`rejects: ${c.name}`, () => {

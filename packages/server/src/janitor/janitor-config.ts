@@ -6,6 +6,10 @@ import { type BindAddress, bindAddress } from "../controller/controller-config.t
 import { parseDuration } from "../controller/duration.ts";
 import { absolutePath, parseFlags, requireToken } from "../core/config-values.ts";
 
+/** Where the janitor learns who owns what (see ownership.ts). */
+export type OwnershipMode = "controller" | "kubernetes";
+const OWNERSHIP_MODES: readonly OwnershipMode[] = ["controller", "kubernetes"];
+
 export interface JanitorConfig {
   containerdSocket: string;
   containerdNamespace: string;
@@ -19,7 +23,15 @@ export interface JanitorConfig {
   /** Report what would be removed; remove nothing. */
   dryRun: boolean;
   metrics: BindAddress;
-  controllerUrl: string;
+  /** `controller`: its API answers; `kubernetes`: Sandbox objects and this node's agent Pods on the API server. */
+  ownership: OwnershipMode;
+  /** The kubeconfig for `kubernetes` ownership; undefined = KUBECONFIG, the service account, ~/.kube/config. */
+  kubeconfig: string | undefined;
+  /**
+   * The controller's API. Required for `controller` ownership; with `kubernetes`, optional: the agents
+   * it knows (self-registered ones without a Pod) then count too.
+   */
+  controllerUrl: string | undefined;
   token: string | undefined;
   insecure: boolean;
   /** The agents' sandbox log directory. */
@@ -41,7 +53,12 @@ container, log files past retention and bundle directories of failed creates. It
 touches containers labelled managed-by fast-sandbox whose sandbox-id label is their own id.
 
 Flags:
-  --controller-url URL          the controller's API, which says who owns what (env FSB_CONTROLLER_URL; required)
+  --ownership MODE              who says what is owned: controller (its API; default) or kubernetes (the
+                                API server: Sandbox objects and the agent Pods on this node)
+  --kubeconfig PATH             kubeconfig for --ownership kubernetes (default: KUBECONFIG, the Pod's
+                                service account, ~/.kube/config)
+  --controller-url URL          the controller's API (env FSB_CONTROLLER_URL); required with --ownership
+                                controller; with kubernetes, agents it knows (self-registered, no Pod) count too
   --token-file PATH             the controller's API token (or env FSB_TOKEN)
   --insecure                    call the controller without a token (development only)
   --containerd-socket PATH      containerd socket (default /run/containerd/containerd.sock)
@@ -70,6 +87,8 @@ export function parseJanitorConfig(
     argv,
     {
       strings: [
+        "ownership",
+        "kubeconfig",
         "controller-url",
         "token-file",
         "containerd-socket",
@@ -91,18 +110,30 @@ export function parseJanitorConfig(
   if (flags.help) return { help: true, usage };
   const flag = flags.string;
 
-  const controllerUrl = flag("controller-url") ?? env.FSB_CONTROLLER_URL;
-  if (controllerUrl === undefined || controllerUrl === "") {
+  const ownership = (flag("ownership") ?? "controller") as OwnershipMode;
+  if (!OWNERSHIP_MODES.includes(ownership)) {
+    throw invalidArgument("--ownership", `"${ownership}" is not one of ${OWNERSHIP_MODES.join(", ")}`);
+  }
+  const kubeconfig = flag("kubeconfig");
+  if (kubeconfig !== undefined && ownership !== "kubernetes") {
+    throw invalidArgument("--kubeconfig", "is only read with --ownership kubernetes");
+  }
+  const controllerUrl = (flag("controller-url") ?? env.FSB_CONTROLLER_URL) || undefined;
+  if (controllerUrl === undefined && ownership === "controller") {
     throw new FsbError(
       ErrorCode.FailedPrecondition,
-      "no controller: set --controller-url or FSB_CONTROLLER_URL (the janitor removes nothing it cannot prove unowned)",
+      "no controller: set --controller-url or FSB_CONTROLLER_URL, or use --ownership kubernetes (the janitor removes nothing it cannot prove unowned)",
     );
   }
-  if (!/^https?:\/\/[^/]+/.test(controllerUrl)) {
+  if (controllerUrl !== undefined && !/^https?:\/\/[^/]+/.test(controllerUrl)) {
     throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
   }
   const insecure = flags.bool("insecure");
-  const token = requireToken({ file: flag("token-file"), envName: "FSB_TOKEN", insecure }, env, readFile);
+  // A token is needed only to call a controller.
+  const token =
+    controllerUrl === undefined
+      ? undefined
+      : requireToken({ file: flag("token-file"), envName: "FSB_TOKEN", insecure }, env, readFile);
   const orphanTimeoutMs = parseDuration(flag("orphan-timeout") ?? "10s", "--orphan-timeout");
   if (orphanTimeoutMs < MIN_ORPHAN_TIMEOUT_MS) {
     throw invalidArgument("--orphan-timeout", `must be at least ${MIN_ORPHAN_TIMEOUT_MS} ms`);
@@ -131,9 +162,11 @@ export function parseJanitorConfig(
       scanIntervalMs,
       dryRun: flags.bool("dry-run"),
       metrics: bindAddress(flag("metrics-bind-address") ?? ":9093", "--metrics-bind-address"),
+      ownership,
+      kubeconfig,
       controllerUrl,
       token,
-      insecure: insecure && !token,
+      insecure: insecure && controllerUrl !== undefined && !token,
       logDir: absolutePath(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
       logRetentionMs: parseDuration(flag("log-retention") ?? "1h", "--log-retention"),
       logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",

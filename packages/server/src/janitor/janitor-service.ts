@@ -4,10 +4,13 @@ import type { Logger } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
 import { type PlainHttpServer, startPlainHttpServer } from "../controller/plain-http-server.ts";
 import type { Runnable } from "../core/run-main.ts";
+import { loadKubeConfig } from "../kube/kube-config.ts";
 import { ControllerOwnershipSource } from "./controller-ownership-source.ts";
 import type { JanitorConfig } from "./janitor-config.ts";
 import { JanitorMetrics } from "./janitor-metrics.ts";
+import { KubeOwnershipSource } from "./kube-ownership-source.ts";
 import { NodeJanitor } from "./node-janitor.ts";
+import type { OwnershipSource } from "./ownership.ts";
 
 /** Starts scanning at once, then every `scanIntervalMs`; a failed scan is logged and the next one tries again. */
 export class JanitorService implements Runnable {
@@ -44,7 +47,7 @@ export class JanitorService implements Runnable {
     });
     const janitor = new NodeJanitor({
       connection: this.#connection,
-      ownership: new ControllerOwnershipSource({ endpoint: config.controllerUrl, token: config.token }),
+      ownership: ownershipSource(config, this.#log),
       logger: this.#log,
       metrics,
       orphanTimeoutMs: config.orphanTimeoutMs,
@@ -58,6 +61,7 @@ export class JanitorService implements Runnable {
     this.#log.info(
       {
         metrics: this.metricsPort,
+        ownership: config.ownership,
         controller: config.controllerUrl,
         namespace: config.containerdNamespace,
         dryRun: config.dryRun,
@@ -91,4 +95,23 @@ export class JanitorService implements Runnable {
       await sleep(this.#config.scanIntervalMs, undefined, { signal }).catch(() => {});
     }
   }
+}
+
+/** The controller's API, or the API server (plus the controller's agents when a controller URL is set). */
+function ownershipSource(config: JanitorConfig, logger: Logger): OwnershipSource {
+  const controller =
+    config.controllerUrl === undefined
+      ? undefined
+      : new ControllerOwnershipSource({ endpoint: config.controllerUrl, token: config.token });
+  if (config.ownership === "controller") return controller!;
+  const loaded = loadKubeConfig({ kubeconfig: config.kubeconfig, env: process.env });
+  logger.info(
+    { kubeconfig: loaded.source, path: loaded.path },
+    "reading ownership from the Kubernetes API server",
+  );
+  return new KubeOwnershipSource({
+    kubeConfig: loaded.kubeConfig,
+    nodeName: config.nodeName,
+    ...(controller === undefined ? {} : { agentsAlso: controller }),
+  });
 }
