@@ -64,6 +64,24 @@ export async function readDeployCrds(): Promise<CrdObject[]> {
   return crds;
 }
 
+/**
+ * A CRD with the same schema served in another group: tests check the deploy CRDs' schemas there, so
+ * a controller watching sandbox.fast.io (another test file's, running at the same time) never acts on
+ * their objects.
+ */
+export function inGroup(crd: CrdObject, group: string): CrdObject {
+  return {
+    ...crd,
+    metadata: { name: `${crd.spec.names.plural}.${group}`, labels: { [TEST_NAMESPACE_LABEL]: "crd-check" } },
+    spec: { ...crd.spec, group },
+  };
+}
+
+/** The resources of the deploy CRDs moved to `group` by {@link inGroup}, by kind. */
+export function resourcesInGroup(crds: CrdObject[], group: string): Record<string, KubeResource> {
+  return Object.fromEntries(crds.map((crd) => [crd.spec.names.kind, resourceOfCrd(inGroup(crd, group))]));
+}
+
 /** The resource a CRD serves (its storage version). */
 export function resourceOfCrd(crd: CrdObject): KubeResource {
   const version = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0]!;

@@ -20,8 +20,10 @@ import {
   applyCrds,
   createNamespace,
   deleteNamespaces,
+  inGroup,
   KUBE_SKIP_MESSAGE,
   readDeployCrds,
+  resourcesInGroup,
   testKubeConfig,
   testKubeconfigPath,
   uniqueName,
@@ -147,6 +149,7 @@ describe("KubeOwnershipSource (fake store and Pod list)", () => {
   });
 });
 
+const OWNERSHIP_GROUP = "janitor-check.sandbox.fast.io";
 const kubeconfig = testKubeconfigPath();
 describe("KubeOwnershipSource on a cluster", { skip: kubeconfig === undefined && KUBE_SKIP_MESSAGE }, () => {
   const kc = kubeconfig === undefined ? undefined : testKubeConfig(kubeconfig);
@@ -156,9 +159,14 @@ describe("KubeOwnershipSource on a cluster", { skip: kubeconfig === undefined &&
   let store: KubeStore;
 
   before(async () => {
-    await applyCrds(kc!, await readDeployCrds());
+    // The deploy CRDs in a group of their own: a controller another test runs never touches these.
+    const crds = await readDeployCrds();
+    await applyCrds(
+      kc!,
+      crds.map((crd) => inGroup(crd, OWNERSHIP_GROUP)),
+    );
     await createNamespace(kc!, namespace, "janitor-ownership");
-    store = new KubeStore({ kubeConfig: kc! });
+    store = new KubeStore({ kubeConfig: kc!, resources: resourcesInGroup(crds, OWNERSHIP_GROUP) });
   });
   after(async () => {
     const core = kc!.makeApiClient(CoreV1Api);
@@ -198,7 +206,7 @@ describe("KubeOwnershipSource on a cluster", { skip: kubeconfig === undefined &&
     await agentPod("here-agent", node);
     await agentPod("elsewhere-agent", `${node}-other`);
 
-    const ownership = await new KubeOwnershipSource({ kubeConfig: kc!, nodeName: node }).read();
+    const ownership = await new KubeOwnershipSource({ kubeConfig: kc!, nodeName: node, store }).read();
     assert.equal(ownership.ownerOfContainer("owned-1a2b3c4d")?.uid, created.metadata.uid);
     assert.equal(ownership.byName(namespace, "owned")?.name, "owned");
     assert.equal(ownership.hasAgent("here-agent"), true);

@@ -1,6 +1,6 @@
 // The Kubernetes store against a real cluster (FSB_TEST_KUBECONFIG): the shared ObjectStore contract on
-// permissive test CRDs, and a round trip through the deploy CRDs. Without a cluster, one visibly
-// skipped test says how to run them.
+// permissive test CRDs, and a round trip through the deploy CRDs' schemas (served in a test group).
+// Without a cluster, one visibly skipped test says how to run them.
 import assert from "node:assert/strict";
 import { after, before, describe, it, test } from "node:test";
 import {
@@ -18,9 +18,11 @@ import {
   applyCrds,
   createNamespace,
   deleteNamespaces,
+  inGroup,
   KUBE_SKIP_MESSAGE,
   permissiveCrd,
   readDeployCrds,
+  resourcesInGroup,
   testKubeConfig,
   testKubeconfigPath,
   uniqueName,
@@ -34,6 +36,11 @@ import { retryOnConflict } from "./watch-recorder.ts";
 
 /** The contract's kinds live in a group of their own, with schemas that keep any spec and status. */
 const CONTRACT_GROUP = "contract.sandbox.fast.io";
+/**
+ * The deploy CRDs' schemas are checked in a group of their own too, so the controller of the end-to-end
+ * test (watching sandbox.fast.io, maybe at the same time) never touches these objects.
+ */
+const CRD_CHECK_GROUP = "crd-check.sandbox.fast.io";
 const contractResources: KubeResources = {
   Sandbox: { group: CONTRACT_GROUP, version: "v1alpha1", plural: "sandboxes" },
   SandboxPool: { group: CONTRACT_GROUP, version: "v1alpha1", plural: "sandboxpools" },
@@ -45,11 +52,14 @@ if (kubeconfig === undefined) {
 } else {
   const kc = testKubeConfig(kubeconfig);
   const namespaces = new Set<string>();
+  let crdCheckResources: KubeResources;
 
   describe("KubeStore on a cluster", () => {
     before(async () => {
+      const deployCrds = await readDeployCrds();
+      crdCheckResources = resourcesInGroup(deployCrds, CRD_CHECK_GROUP);
       await applyCrds(kc, [
-        ...(await readDeployCrds()),
+        ...deployCrds.map((crd) => inGroup(crd, CRD_CHECK_GROUP)),
         permissiveCrd(CONTRACT_GROUP, "Sandbox", "sandboxes"),
         permissiveCrd(CONTRACT_GROUP, "SandboxPool", "sandboxpools"),
       ]);
@@ -79,18 +89,18 @@ if (kubeconfig === undefined) {
       };
     });
 
-    describe("the deploy CRDs", () => {
+    describe("the deploy CRDs' schemas", () => {
       let store: KubeStore;
       let namespace: string;
       before(async () => {
-        store = new KubeStore({ kubeConfig: kc });
+        store = new KubeStore({ kubeConfig: kc, resources: crdCheckResources });
         namespace = uniqueName("fsbcrd");
         await createNamespace(kc, namespace, "store-crds");
         namespaces.add(namespace);
       });
       after(async () => {
         await store.close();
-        await releaseFinalizers(kc, undefined, [namespace]);
+        await releaseFinalizers(kc, crdCheckResources, [namespace]);
       });
 
       it("keep a Sandbox with defaults, status through the subresource, a finalizer and deletion", async () => {
@@ -101,7 +111,7 @@ if (kubeconfig === undefined) {
           spec: { image: "busybox:1", command: ["sleep", "600"] },
           status: { phase: "Pending" },
         });
-        assert.equal(created.apiVersion, API_VERSION);
+        assert.equal(created.apiVersion, `${CRD_CHECK_GROUP}/v1alpha1`);
         assert.deepEqual(created.spec, {
           image: "busybox:1",
           command: ["sleep", "600"],
@@ -197,10 +207,10 @@ if (kubeconfig === undefined) {
 /** Drops every finalizer in `namespaces`, so deleting the namespaces cannot hang on our objects. */
 async function releaseFinalizers(
   kc: KubeConfig,
-  resources: KubeResources | undefined,
+  resources: KubeResources,
   namespaces: Iterable<string>,
 ): Promise<void> {
-  const store = new KubeStore({ kubeConfig: kc, ...(resources ? { resources } : {}) });
+  const store = new KubeStore({ kubeConfig: kc, resources });
   try {
     for (const namespace of namespaces) {
       for (const kind of ["Sandbox", "SandboxPool"]) {
