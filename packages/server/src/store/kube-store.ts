@@ -18,6 +18,7 @@ import {
   toKubeStatusBody,
   toKubeUpdateBody,
 } from "./kube-object-mapping.ts";
+import { checkSameVersion, jsonCopy, requireName, selectorOf } from "./kube-request-checks.ts";
 import {
   apiVersionOf,
   collectionPath,
@@ -26,8 +27,7 @@ import {
   type KubeResources,
   resourceFor,
 } from "./kube-resources.ts";
-import { KubeWatch, type WatchOpener } from "./kube-watch.ts";
-import { labelMatcher } from "./label-selector.ts";
+import { failedWatch, KubeWatch, type WatchOpener } from "./kube-watch.ts";
 import type {
   DeleteOptions,
   ListOptions,
@@ -37,7 +37,6 @@ import type {
   WatchOptions,
 } from "./object-store.ts";
 import { parseResourceVersion, prepareCreate } from "./object-writes.ts";
-import { WatchStream } from "./watch-stream.ts";
 
 export interface KubeStoreOptions {
   kubeConfig: KubeConfig;
@@ -363,47 +362,6 @@ function coordinates(resource: KubeResource): { group: string; version: string; 
   return { group: resource.group, version: resource.version, plural: resource.plural };
 }
 
-/** A name or namespace that goes into a URL path: an empty one would address the collection instead. */
-function requireName(value: unknown, field: string): asserts value is string {
-  if (typeof value !== "string" || value === "" || value.includes("/")) {
-    throw invalidArgument(field, `${JSON.stringify(value)} is not a name`);
-  }
-}
-
 function address(namespace: unknown, name: unknown): string {
   return `${String(namespace)}/${String(name)}`;
-}
-
-/** Checks the selector with the store's own parser (INVALID_ARGUMENT naming the problem); "" is none. */
-function selectorOf(selector: string | undefined): string | undefined {
-  if (selector === undefined || selector === "") return undefined;
-  labelMatcher(selector);
-  return selector;
-}
-
-function checkSameVersion(current: StoredObject, given: string): void {
-  if (current.metadata.resourceVersion !== given) {
-    const { namespace, name, resourceVersion } = current.metadata;
-    throw new FsbError(
-      ErrorCode.Aborted,
-      `conflict: ${current.kind} ${namespace}/${name} is at resourceVersion ${resourceVersion}, not ${given}; re-read and retry`,
-    );
-  }
-}
-
-function jsonCopy<T>(value: T, field: string): T {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, "must be JSON-serializable", { field, cause: err });
-  }
-  return (text === undefined ? undefined : JSON.parse(text)) as T;
-}
-
-/** A watch that ends at once with `error` (or yields nothing if `signal` has already aborted). */
-function failedWatch<T>(error: Error, signal: AbortSignal): WatchStream<T, T> {
-  const stream = new WatchStream<T, T>({ limit: 1, signal, decode: (x) => x, onClose: () => {} });
-  stream.fail(error);
-  return stream;
 }

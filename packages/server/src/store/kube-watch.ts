@@ -185,3 +185,10 @@ function resourceVersionOf(object: unknown): string | undefined {
 function isRequestTimeout(err: unknown): boolean {
   return err instanceof Error && err.name === "TimeoutError";
 }
+
+/** A watch that ends at once with `error` (or yields nothing if `signal` has already aborted). */
+export function failedWatch<T>(error: Error, signal: AbortSignal): WatchStream<T, T> {
+  const stream = new WatchStream<T, T>({ limit: 1, signal, decode: (x) => x, onClose: () => {} });
+  stream.fail(error);
+  return stream;
+}

@@ -13,11 +13,10 @@ import { type Clock, systemClock } from "../../kube/clock.ts";
 import type { ListWatcher } from "../../kube/informer.ts";
 import { kubeError } from "../../store/kube-errors.ts";
 import { fromKubeObject } from "../../store/kube-object-mapping.ts";
-import { KubeWatch, type WatchOpener } from "../../store/kube-watch.ts";
-import { labelMatcher } from "../../store/label-selector.ts";
+import { selectorOf } from "../../store/kube-request-checks.ts";
+import { failedWatch, KubeWatch, type WatchOpener } from "../../store/kube-watch.ts";
 import type { ListOptions, ListResult, WatchEvent, WatchOptions } from "../../store/object-store.ts";
 import { parseResourceVersion } from "../../store/object-writes.ts";
-import { WatchStream } from "../../store/watch-stream.ts";
 
 /** How the launcher changes agent Pods (the writes it needs, nothing more). */
 export interface AgentPodApi {
@@ -92,9 +91,7 @@ export class KubeAgentPods implements ListWatcher, AgentPodApi {
       parseResourceVersion(options.resourceVersion, "resourceVersion");
       labelSelector = selectorOf(options.labelSelector);
     } catch (err) {
-      const failed = new WatchStream<never, never>({ limit: 1, signal, decode: (x) => x, onClose: () => {} });
-      failed.fail(toFsbError(err));
-      return failed;
+      return failedWatch(toFsbError(err), signal);
     }
     const { namespace } = options;
     return new KubeWatch({
@@ -140,10 +137,4 @@ function podObject<Spec, Status>(pod: unknown): StoredObject<Spec, Status> {
 
 function requirePodKind(kind: string): void {
   if (kind !== "Pod") throw invalidArgument("kind", `${JSON.stringify(kind)}: only Pods are listed here`);
-}
-
-function selectorOf(selector: string | undefined): string | undefined {
-  if (selector === undefined || selector === "") return undefined;
-  labelMatcher(selector);
-  return selector;
 }
