@@ -5,6 +5,8 @@ import { pino } from "pino";
 import { Controller, type ControllerDeps } from "../controller/controller.ts";
 import { type ControllerConfig, parseControllerConfig } from "../controller/controller-config.ts";
 import { LeaderElectedController } from "../controller/leader-elected-controller.ts";
+import { KubeAgentLauncher } from "../controller/pool/kube-agent-launcher.ts";
+import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
 import { runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
@@ -37,8 +39,24 @@ if (config.store === "sqlite") {
   }
   logger.info({ source: loaded.source, path: loaded.path }, "using the Kubernetes API as the store");
   const kubeConfig = loaded.kubeConfig;
-  // A fresh store per leadership term: a new leader starts from a clean list-and-watch.
-  const deps = (): ControllerDeps => ({ store: new KubeStore({ kubeConfig }) });
+  // A fresh store (and Pod launcher) per leadership term: a new leader starts from a clean list-and-watch.
+  const deps = (): ControllerDeps => ({
+    store: new KubeStore({ kubeConfig }),
+    ...(config.agentLauncher === "kubernetes"
+      ? {
+          launcher: (events) =>
+            new KubeAgentLauncher({
+              pods: new KubeAgentPods(kubeConfig),
+              image: config.agentImage,
+              tokenSecretName: config.agentTokenSecret,
+              serviceAccountName: config.agentServiceAccount,
+              agentPort: config.agentPort,
+              logger,
+              ...events,
+            }),
+        }
+      : {}),
+  });
   if (!config.leaderElect) {
     await runMain(new Controller(config, logger, deps()), logger, "stopping");
   } else {

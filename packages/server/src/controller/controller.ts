@@ -28,7 +28,7 @@ import { FastPath } from "./fast-path.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
 import { OrphanCollector } from "./orphan-collector.ts";
 import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.ts";
-import type { AgentLauncher } from "./pool/agent-launcher.ts";
+import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.ts";
 import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
 import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
@@ -40,8 +40,8 @@ import { StatusWaiters } from "./status-waiters.ts";
 /** Parts a test may replace (the store, to make writes fail). */
 export interface ControllerDeps {
   store?: ObjectStore;
-  /** Replaces the launcher `--agent-launcher` picks (Kubernetes mode wires its Pod launcher here). */
-  launcher?: AgentLauncher;
+  /** Builds the launcher instead of `--agent-launcher local` (Kubernetes mode wires its Pod launcher here). */
+  launcher?: (events: AgentLauncherEvents) => AgentLauncher;
 }
 
 /** How long the first start waits for the pools' first agents before it serves anyway. */
@@ -199,7 +199,8 @@ export class Controller {
     this.#background.push(pools.run(signal));
     await pools.waitForSync(signal);
     if (config.seedPool) await seedPool(store, config, log);
-    const launcher = this.#deps.launcher ?? this.#localLauncher(monitor);
+    const events = this.#launcherEvents(monitor);
+    const launcher = this.#deps.launcher ? this.#deps.launcher(events) : this.#localLauncher(events);
     this.#launcher = launcher;
     await launcher?.start(signal);
     const poolController = new PoolController({
@@ -307,7 +308,18 @@ export class Controller {
     );
   }
 
-  #localLauncher(monitor: AgentMonitor): AgentLauncher | undefined {
+  /** Launched agents are registered and probed at once when up, and marked unhealthy when down. */
+  #launcherEvents(monitor: AgentMonitor): AgentLauncherEvents {
+    return {
+      onAgentUp: (registration) => {
+        monitor.register(registration);
+        void monitor.probe(registration.agentId);
+      },
+      onAgentDown: (agentId) => this.registry.markHealthy(agentId, false, Date.now()),
+    };
+  }
+
+  #localLauncher(events: AgentLauncherEvents): AgentLauncher | undefined {
     const { config } = this;
     if (config.agentLauncher !== "local") return undefined;
     return new LocalAgentLauncher({
@@ -320,11 +332,7 @@ export class Controller {
       stateDir: path.join(config.dataDir, "agents"),
       agentToken: config.agentToken,
       logger: this.#log,
-      onAgentUp: (registration) => {
-        monitor.register(registration);
-        void monitor.probe(registration.agentId);
-      },
-      onAgentDown: (agentId) => this.registry.markHealthy(agentId, false, Date.now()),
+      ...events,
     });
   }
 
