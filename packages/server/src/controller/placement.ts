@@ -44,10 +44,11 @@ export function allocateSandbox(
       ...(key === undefined ? {} : { prewarmKey: key }),
     });
   } catch (err) {
-    if (
-      isFsbError(err, ErrorCode.ResourceExhausted) &&
-      onNoCapacity?.(sandbox.namespace, pool, sandbox.name)
-    ) {
+    // While agents are starting, their images are not known yet either: a missing image is then
+    // no reason to give up, only to retry once they report.
+    const full = isFsbError(err, ErrorCode.ResourceExhausted);
+    const noImage = isFsbError(err, ErrorCode.FailedPrecondition);
+    if ((full || noImage) && onNoCapacity?.(sandbox.namespace, pool, sandbox.name)) {
       throw new FsbError(
         ErrorCode.ResourceExhausted,
         `${err.message}; the pool is adding agents, retry in a few seconds`,
