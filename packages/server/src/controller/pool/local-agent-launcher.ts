@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { objectKey, type SandboxPool } from "@fast-sandbox/api";
+import { objectKey, PoolDefaults, type SandboxPool } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../../agent/controller-registration.ts";
 import { freePort } from "../../core/free-port.ts";
@@ -112,7 +112,7 @@ export class LocalAgentLauncher implements AgentLauncher {
       port: 0,
       pid: 0,
       pool: ref,
-      capacity: pool.spec.maxSandboxesPerPod ?? 5,
+      capacity: pool.spec.maxSandboxesPerPod ?? PoolDefaults.maxSandboxesPerPod,
       runtime: pool.spec.runtimeType ?? "container",
       ...containerdNamespaceOf(pool),
       launchedAt: Date.now(),

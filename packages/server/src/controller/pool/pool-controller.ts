@@ -1,8 +1,10 @@
 /** The SandboxPool reconciler: observes a pool, plans with planPool, then launches, drains, removes and writes status. */
 import {
+  DEFAULT_POOL,
   envListToMap,
   FsbError,
   objectKey,
+  PoolDefaults,
   prewarmKey,
   type Sandbox,
   SandboxPhase,
@@ -96,10 +98,8 @@ export class PoolController {
     const pool = this.#o.pools.get(namespace, name);
     if (!pool) {
       // Deleted from the store: whatever it still runs drains and goes, as for a pool being deleted.
-      const leftovers = this.#o.launcher?.agents(ref) ?? [];
-      if (leftovers.length === 0) return {};
-      await this.#drainAll(ref);
-      this.#pushPrewarm(ref, []);
+      if ((this.#o.launcher?.agents(ref) ?? []).length === 0) return {};
+      await this.#converge(ref, undefined, validatePoolSpec({}));
       return { requeueAfterMs: POOL_RESYNC_MS };
     }
 
@@ -111,18 +111,23 @@ export class PoolController {
       this.#o.logger.warn({ pool: key, err }, "pool spec is invalid; not scaling it");
       return { requeueAfterMs: 10 * POOL_RESYNC_MS };
     }
+    await this.#converge(ref, pool, spec);
+    return { requeueAfterMs: POOL_RESYNC_MS };
+  }
 
+  /** One step towards the plan for the pool; without the pool object, every agent drains and goes. */
+  async #converge(ref: PoolRef, pool: SandboxPool | undefined, spec: SandboxPoolSpec): Promise<void> {
     const now = this.#now();
     const agents = this.#observeAgents(ref, spec);
     // Without a launcher there is nothing to scale: the plan is only the status of what registered.
     const managed = this.#o.launcher !== undefined;
     const plan = planPool({
       spec: managed ? spec : { ...spec, capacity: { ...spec.capacity, poolMin: 0, bufferMin: 0 } },
-      generation: pool.metadata.generation,
-      status: pool.status ?? {},
+      generation: pool?.metadata.generation ?? 0,
+      status: pool?.status ?? {},
       agents,
       pending: managed ? this.#pending(ref, now) : 0,
-      deleting: pool.metadata.deletionTimestamp !== undefined,
+      deleting: pool === undefined || pool.metadata.deletionTimestamp !== undefined,
       now,
     });
 
@@ -130,19 +135,24 @@ export class PoolController {
     for (const id of plan.drain) this.#o.registry.setDraining(id, true);
     if (plan.launch > 0 || plan.drain.length > 0 || plan.remove.length > 0) {
       this.#o.logger.info(
-        { pool: key, desired: plan.desired, launch: plan.launch, drain: plan.drain, remove: plan.remove },
+        {
+          pool: objectKey(ref.namespace, ref.name),
+          desired: plan.desired,
+          launch: plan.launch,
+          drain: plan.drain,
+          remove: plan.remove,
+        },
         "scaling pool",
       );
     }
     const launcher = this.#o.launcher;
-    const launches = launcher ? Array.from({ length: plan.launch }, () => launcher.launch(pool)) : [];
+    const launches = launcher && pool ? Array.from({ length: plan.launch }, () => launcher.launch(pool)) : [];
     // A drained agent first gives up its prewarmed containers (pushed below), then goes.
     const removals = plan.remove.filter((id) => this.#prewarmClear(id)).map((id) => this.#remove(ref, id));
     await Promise.all([...launches, ...removals]);
     this.#pushPrewarm(ref, agentTemplates(spec));
 
-    if (plan.status !== pool.status) await this.#writeStatus(pool, plan.status);
-    return { requeueAfterMs: POOL_RESYNC_MS };
+    if (pool && plan.status !== pool.status) await this.#writeStatus(pool, plan.status);
   }
 
   /** Agents of the pool as the launcher and the registry see them together. */
@@ -155,7 +165,7 @@ export class PoolController {
         launchedAt: launched.launchedAt,
         healthy: false,
         draining: false,
-        capacity: spec.maxSandboxesPerPod ?? 5,
+        capacity: spec.maxSandboxesPerPod ?? PoolDefaults.maxSandboxesPerPod,
         allocated: 0,
       });
     }
@@ -179,7 +189,7 @@ export class PoolController {
   #pending(ref: PoolRef, now: number): number {
     let waiting = 0;
     for (const s of this.#o.sandboxes.list()) {
-      if (s.metadata.namespace !== ref.namespace || (s.spec.poolRef || "default-pool") !== ref.name) continue;
+      if (s.metadata.namespace !== ref.namespace || (s.spec.poolRef || DEFAULT_POOL) !== ref.name) continue;
       const phase = s.status?.phase;
       if ((phase === undefined || phase === SandboxPhase.Pending) && !s.status?.assignedAgent) waiting++;
     }
@@ -188,15 +198,6 @@ export class PoolController {
     for (const [sandbox, at] of refused ?? []) if (now - at >= DEMAND_WINDOW_MS) refused?.delete(sandbox);
     if (refused?.size === 0) this.#demand.delete(key);
     return waiting + (refused?.size ?? 0);
-  }
-
-  async #drainAll(ref: PoolRef): Promise<void> {
-    for (const launched of this.#o.launcher?.agents(ref) ?? []) {
-      if (launched.state === "stopping") continue;
-      this.#o.registry.setDraining(launched.agentId, true);
-      const allocated = this.#o.registry.agent(launched.agentId)?.allocated ?? 0;
-      if (allocated === 0 && this.#prewarmClear(launched.agentId)) await this.#remove(ref, launched.agentId);
-    }
   }
 
   async #remove(ref: PoolRef, agentId: string): Promise<void> {

@@ -1,5 +1,10 @@
 /** The pool controller's decision, as a pure function of what it observed: launch, drain, undrain, remove, status. */
-import type { Condition, SandboxPoolSpec, SandboxPoolStatus } from "@fast-sandbox/api";
+import {
+  type Condition,
+  PoolDefaults,
+  type SandboxPoolSpec,
+  type SandboxPoolStatus,
+} from "@fast-sandbox/api";
 import { setCondition } from "../conditions.ts";
 import type { LaunchedAgentState } from "./agent-launcher.ts";
 
@@ -71,7 +76,7 @@ export const PoolReason = {
  */
 export function planPool(o: PoolObservation): PoolPlan {
   const { capacity } = o.spec;
-  const perAgent = o.spec.maxSandboxesPerPod ?? 5;
+  const perAgent = o.spec.maxSandboxesPerPod ?? PoolDefaults.maxSandboxesPerPod;
   // Decisions concern the agents this controller launched; self-registered agents in the pool add
   // capacity it does not manage, so they count only in the status.
   const live = o.agents.filter((a) => a.launch !== undefined && a.launch !== "stopping");
