@@ -56,7 +56,7 @@ export {
 } from "./pool-validation.ts";
 export { exposedPortsMaxCount, exposedPortsSchema, portSchema } from "./ports.ts";
 export type { PrewarmTemplateSpec } from "./prewarm-key.ts";
-export { prewarmKey } from "./prewarm-key.ts";
+export { type PrewarmableCreate, prewarmKey, prewarmKeyOfCreate } from "./prewarm-key.ts";
 export type { Resources } from "./quantity.ts";
 export {
   cpuSchema,

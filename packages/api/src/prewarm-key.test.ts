@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode } from "./errors.ts";
-import { type PrewarmTemplateSpec, prewarmKey } from "./prewarm-key.ts";
+import { type PrewarmTemplateSpec, prewarmKey, prewarmKeyOfCreate } from "./prewarm-key.ts";
 
 const base: PrewarmTemplateSpec = {
   image: "busybox",
@@ -60,5 +60,20 @@ describe("prewarmKey", () => {
 
   it("rejects an invalid image reference", () => {
     assert.throws(() => prewarmKey({ image: "Not A Ref" }), { code: ErrorCode.InvalidArgument });
+  });
+});
+
+describe("prewarmKeyOfCreate", () => {
+  const create = { image: "busybox", command: ["sleep", "3600"], env: { A: "1" } };
+
+  it("is the template's key when only template fields are set", () => {
+    assert.equal(prewarmKeyOfCreate(create), prewarmKey(create));
+    assert.equal(prewarmKeyOfCreate({ ...create, resources: { cpu: undefined } }), prewarmKey(create));
+  });
+
+  it("is undefined with a working dir or any resource limit", () => {
+    assert.equal(prewarmKeyOfCreate({ ...create, workingDir: "/tmp" }), undefined);
+    assert.equal(prewarmKeyOfCreate({ ...create, resources: { memory: "64Mi" } }), undefined);
+    assert.equal(prewarmKeyOfCreate({ ...create, resources: { pids: 10 } }), undefined);
   });
 });

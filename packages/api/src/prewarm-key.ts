@@ -32,3 +32,26 @@ export function prewarmKey(template: PrewarmTemplateSpec): string {
   });
   return createHash("sha256").update(canonical).digest("hex").slice(0, KEY_HEX_DIGITS);
 }
+
+/** A create as far as prewarming cares: the template fields, plus what no template can have. */
+export interface PrewarmableCreate extends PrewarmTemplateSpec {
+  workingDir?: string | undefined;
+  /** Any field set here (cpu, memory, pids, ...) rules a prewarmed container out. */
+  resources?: object | undefined;
+}
+
+/**
+ * The key a create can be served under by a prewarmed container, or undefined when it sets
+ * something a template's container cannot have (a working directory, resource limits). The agent
+ * takes by it and the controller's scheduler prefers by it, so both apply the same rule.
+ */
+export function prewarmKeyOfCreate(create: PrewarmableCreate): string | undefined {
+  if (create.workingDir) return undefined;
+  if (Object.values(create.resources ?? {}).some((v) => v !== undefined)) return undefined;
+  return prewarmKey({
+    image: create.image,
+    ...(create.command ? { command: create.command } : {}),
+    ...(create.args ? { args: create.args } : {}),
+    ...(create.env ? { env: create.env } : {}),
+  });
+}

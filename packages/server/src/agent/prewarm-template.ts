@@ -1,6 +1,6 @@
 /** Prewarm templates in the agent: which creates they serve, the spec and labels of their containers, and the refill plan (pure). */
 import { randomBytes } from "node:crypto";
-import { Labels, managedByValue, prewarmKey } from "@fast-sandbox/api";
+import { Labels, managedByValue, prewarmKeyOfCreate } from "@fast-sandbox/api";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 /** One template of the desired set (`PUT /api/v1/agent/prewarm`), with its image normalised. */
@@ -35,9 +35,7 @@ export interface WarmContainer {
  * rewrites. A test builds both specs and compares them, so a new spec input cannot slip past this.
  */
 export function prewarmMatchKey(spec: AgentSandboxSpec): string | undefined {
-  if (spec.workingDir !== undefined) return undefined;
-  if (Object.values(spec.resources).some((v) => v !== undefined)) return undefined;
-  return prewarmKey({ image: spec.image, command: spec.command, args: spec.args, env: spec.env });
+  return prewarmKeyOfCreate(spec);
 }
 
 /** Prefix of prewarmed containers' ids, followed by the first 8 hex of the key and 8 random hex. */

@@ -6,7 +6,7 @@ import {
   FsbError,
   isFsbError,
   objectKey,
-  prewarmKey,
+  prewarmKeyOfCreate,
   type SandboxSpec,
 } from "@fast-sandbox/api";
 import type { AgentRegistry, Allocation } from "./registry/agent-registry.ts";
@@ -31,7 +31,8 @@ export function allocateSandbox(
 ): Allocation {
   const { spec } = sandbox;
   const pool = spec.poolRef || DEFAULT_POOL;
-  const key = prewarmableKey(spec);
+  // The same rule the agent takes by: image, command, args and env, and no working dir or limits.
+  const key = prewarmKeyOfCreate({ ...spec, env: spec.env?.length ? envListToMap(spec.env) : undefined });
   try {
     return registry.allocate({
       key: sandboxId,
@@ -57,18 +58,4 @@ export function allocateSandbox(
     }
     throw err;
   }
-}
-
-/**
- * The prewarm key of a spec an agent could serve from a prewarmed container: only image, command,
- * args and env may be set, since a working dir or limits would make a different container.
- */
-function prewarmableKey(spec: SandboxSpec): string | undefined {
-  if (spec.workingDir || spec.resources) return undefined;
-  return prewarmKey({
-    image: spec.image,
-    ...(spec.command?.length ? { command: spec.command } : {}),
-    ...(spec.args?.length ? { args: spec.args } : {}),
-    ...(spec.env?.length ? { env: envListToMap(spec.env) } : {}),
-  });
 }
