@@ -90,6 +90,7 @@ export {
 export {
   argListSchema,
   argSchema,
+  isQualifiedKey,
   labelsSchema,
   maxArgBytes,
   maxArgs,

@@ -77,16 +77,20 @@ export const sandboxSpecSchema = z.strictObject({
 
 const labelNamePattern = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
+/** Whether `key` is a Kubernetes label or annotation key: `[prefix/]name`, the prefix a DNS subdomain. */
+export function isQualifiedKey(key: string): boolean {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  return (
+    labelNamePattern.test(name) && (prefix === undefined || dnsSubdomainSchema.safeParse(prefix).success)
+  );
+}
+
 /** Kubernetes label rules: `[prefix/]name` keys and short values; our own prefix is reserved. */
 export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
   for (const [key, value] of Object.entries(labels)) {
-    const slash = key.lastIndexOf("/");
-    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-    const name = slash >= 0 ? key.slice(slash + 1) : key;
-    if (
-      !labelNamePattern.test(name) ||
-      (prefix !== undefined && !dnsSubdomainSchema.safeParse(prefix).success)
-    ) {
+    if (!isQualifiedKey(key)) {
       ctx.addIssue({
         code: "custom",
         path: [key],

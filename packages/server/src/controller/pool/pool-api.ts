@@ -5,6 +5,7 @@ import {
   ErrorCode,
   FsbError,
   invalidArgument,
+  isQualifiedKey,
   labelPrefix,
   type SandboxPool,
   type SandboxPoolSpec,
@@ -54,15 +55,13 @@ export interface PoolApiOptions {
 
 /** Annotation keys under our own prefix that users may set on a pool. */
 const USER_ANNOTATIONS = new Set([CONTAINERD_NAMESPACE_ANNOTATION]);
-const annotationKey =
-  /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 /** Kubernetes' limit on all of an object's annotations together. */
 const MAX_ANNOTATION_BYTES = 256 * 1024;
 
 function validateAnnotations(annotations: Record<string, string>): Record<string, string> {
   let bytes = 0;
   for (const [key, value] of Object.entries(annotations)) {
-    if (!annotationKey.test(key)) {
+    if (!isQualifiedKey(key)) {
       throw invalidArgument(`annotations[${JSON.stringify(key)}]`, "must be [prefix/]name like a label key");
     }
     if (key.startsWith(labelPrefix) && !USER_ANNOTATIONS.has(key)) {
