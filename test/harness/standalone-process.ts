@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -13,6 +13,7 @@ import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { ContainerRuntime } from "../../packages/server/src/containerd/container-runtime.ts";
 import { freePort } from "../../packages/server/src/core/free-port.ts";
+import { isHolderAlive, readLockHolder } from "../../packages/server/src/core/lock-file.ts";
 import { readPidFile } from "../../packages/server/src/core/pid-file.ts";
 import { isProcessRunning, processArgv } from "../../packages/server/src/core/proc-fs.ts";
 import { stopProcess } from "../../packages/server/src/core/stop-process.ts";
@@ -52,9 +53,18 @@ export interface StandaloneProcess {
   kill9(): Promise<void>;
 }
 
-/** A fresh state dir and free ports. */
-export async function standaloneSite(): Promise<StandaloneSite> {
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), "fsb-sa-"));
+/** Options of {@link standaloneSite}. */
+export interface StandaloneSiteOptions {
+  /** The state dir (created if missing); default a fresh temporary one. */
+  stateDir?: string;
+  /** Where the fsb-ctl config is written; default under the state dir. */
+  cliConfig?: string;
+}
+
+/** A state dir and free ports for one standalone system. */
+export async function standaloneSite(options: StandaloneSiteOptions = {}): Promise<StandaloneSite> {
+  const stateDir = options.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), "fsb-sa-")));
+  await mkdir(stateDir, { recursive: true });
   const ports = {
     api: await freePort(),
     metrics: await freePort(),
@@ -70,7 +80,7 @@ export async function standaloneSite(): Promise<StandaloneSite> {
       "--containerd",
       "private",
       "--cli-config",
-      path.join(stateDir, "cli/.fsb/config.yaml"),
+      options.cliConfig ?? path.join(stateDir, "cli/.fsb/config.yaml"),
       "--api-bind-address",
       `127.0.0.1:${ports.api}`,
       "--metrics-bind-address",
@@ -84,6 +94,36 @@ export async function standaloneSite(): Promise<StandaloneSite> {
       "0",
     ],
   };
+}
+
+/** A Connect client of the site's API, with the token its system wrote. */
+export async function siteClient(site: StandaloneSite): Promise<Client<typeof FastPathService>> {
+  const token = (await readFile(path.join(site.stateDir, "api-token"), "utf8")).trim();
+  return createClient(
+    FastPathService,
+    createConnectTransport({
+      baseUrl: `http://127.0.0.1:${site.ports.api}`,
+      httpVersion: "1.1",
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${token}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
+}
+
+/**
+ * Ctrl-C for a system this test did not spawn itself (`npm start` in a script): SIGINT to the pid
+ * its instance lock names, then the wait until that process is gone.
+ */
+export async function interruptSite(site: StandaloneSite): Promise<void> {
+  const holder = readLockHolder(path.join(site.stateDir, "standalone.lock"));
+  if (!holder || !isHolderAlive(holder)) return;
+  process.kill(holder.pid, "SIGINT");
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (isProcessRunning(holder.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Runs the entry with `args` to its exit (for starts that are refused). */
@@ -122,20 +162,7 @@ export async function startStandalone(site: StandaloneSite): Promise<StandaloneP
     await new Promise((r) => setTimeout(r, 50));
   }
   const url = `http://127.0.0.1:${site.ports.api}`;
-  const token = (await readFile(path.join(site.stateDir, "api-token"), "utf8")).trim();
-  const client = createClient(
-    FastPathService,
-    createConnectTransport({
-      baseUrl: url,
-      httpVersion: "1.1",
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        },
-      ],
-    }),
-  );
+  const client = await siteClient(site);
   return {
     site,
     pid: child.pid!,
@@ -236,7 +263,8 @@ function withoutFsbSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("FSB_")));
 }
 
-function logFiles(stateDir: string): string[] {
+/** The log files of a standalone system (its own, the janitor's, every agent's and containerd's). */
+export function logFiles(stateDir: string): string[] {
   return [
     path.join(stateDir, "standalone.log"),
     path.join(stateDir, "janitor.log"),

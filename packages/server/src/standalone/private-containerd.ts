@@ -92,7 +92,9 @@ export class PrivateContainerd {
     const log = openSync(this.logPath, "a");
     const child = spawn(this.#binary, ["--config", this.#configPath], {
       stdio: ["ignore", log, log],
-      detached: false,
+      // Its own process group: a terminal's Ctrl-C reaches only our process, which stops the
+      // agents before containerd, in order.
+      detached: true,
     });
     closeSync(log);
     this.#child = child;
