@@ -123,6 +123,27 @@ describe("fsb-standalone", () => {
     }
   });
 
+  it("reports any other start-up failure in one line naming its log, exit 1, and leaves nothing running", async () => {
+    const other = await standaloneSite();
+    sites.push(other);
+    const missing = path.join(other.stateDir, "no-such-containerd.sock");
+    const args = other.args.map((a) => (a === "private" ? missing : a));
+    const result = await runStandalone(args);
+    assert.equal(result.code, 1);
+    const log = path.join(other.stateDir, "standalone.log");
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines[0], `fsb-standalone: starting from ${other.stateDir} (log: ${log})`);
+    assert.match(
+      lines.slice(1).join("\n"),
+      new RegExp(
+        `^fsb-standalone: no containerd answers on ${missing} \\(given by --containerd or FSB_CONTAINERD_SOCKET\\) \\(details in ${log}\\)$`,
+      ),
+    );
+    assert.match(await readFile(log, "utf8"), /"msg":"failed to start"/, "the details are in the log");
+    assert.deepEqual(processesOf(other), []);
+    await assert.rejects(readFile(path.join(other.stateDir, "standalone.lock")), { code: "ENOENT" });
+  });
+
   it("after kill -9, a new start adopts or stops containerd, janitor and agents: one of each, nothing of the old run", async () => {
     const { sandbox } = await system!.client
       .getSandbox({ name: "still-serving" })

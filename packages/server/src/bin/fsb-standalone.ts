@@ -17,7 +17,12 @@ import { ensureTokenFile } from "../standalone/token-file.ts";
 
 const root = path.resolve(import.meta.dirname, "../../../..");
 const say = (line: string) => process.stderr.write(`fsb-standalone: ${line}\n`);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** The first line of an error's message: the terminal gets one line, the log file the whole error. */
+const messageOf = (err: unknown) =>
+  (err instanceof Error ? err.message : String(err))
+    .split("\n")
+    .map((line) => line.trim())
+    .find(Boolean) ?? "unknown error";
 
 let config: StandaloneConfig;
 try {

@@ -132,7 +132,11 @@ export class StandaloneSystem {
       this.#o.imageTar,
       "docker.io/library/busybox",
       STANDALONE_NAMESPACE,
-    );
+    ).catch((err: unknown) => {
+      throw new FsbError(ErrorCode.Unavailable, `could not import ${this.#o.imageTar} into ${socketPath}`, {
+        cause: err,
+      });
+    });
     this.#checkNotStopped();
 
     const controller = new Controller(
@@ -165,7 +169,13 @@ export class StandaloneSystem {
   /** The socket of the containerd chosen by `--containerd`, starting or adopting a private one if needed. */
   async #startContainerd(): Promise<string> {
     const choice = this.#o.config.containerd;
-    if (choice.kind === "socket") return choice.socketPath;
+    if (choice.kind === "socket") {
+      if (await answers(choice.socketPath)) return choice.socketPath;
+      throw new FsbError(
+        ErrorCode.Unavailable,
+        `no containerd answers on ${choice.socketPath} (given by --containerd or FSB_CONTAINERD_SOCKET)`,
+      );
+    }
     if (choice.kind === "auto" && (await answers(SYSTEM_SOCKET))) return SYSTEM_SOCKET;
     const containerd = new PrivateContainerd({ dir: path.join(this.#o.config.stateDir, "containerd") });
     const how = await containerd.start({ adopt: true });
