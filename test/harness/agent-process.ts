@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../packages/server/src/core/free-port.ts";
+import { trackLogs } from "./failure-logs.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const entry = path.join(root, "packages/server/src/bin/fsb-agent.ts");
@@ -89,6 +90,7 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<A
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  child.once("exit", trackLogs({ label: `agent ${agentId} pid ${child.pid}`, output: () => output }));
   const url = `http://127.0.0.1:${port}`;
 
   const request = async (

@@ -10,6 +10,7 @@ import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
 import { freePort } from "./agent-process.ts";
 import { TEST_NAMESPACE } from "./constants.ts";
+import { trackLogs } from "./failure-logs.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const entry = path.join(root, "packages/server/src/bin/fsb-controller.ts");
@@ -118,6 +119,15 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  // A failed test prints this output and the agents' logs (in the data dir), as long as they exist.
+  child.once(
+    "exit",
+    trackLogs({
+      label: `controller pid ${child.pid}`,
+      output: () => output,
+      files: () => [path.join(dataDir, "agents")],
+    }),
+  );
   const url = `http://127.0.0.1:${ports.api}`;
   await waitReady(`http://127.0.0.1:${ports.health}/readyz`, child, () => output);
 

@@ -55,6 +55,7 @@ describe("parseAgentConfig defaults", () => {
       insecure: false,
       defaultGracePeriodSeconds: 10,
       logLevel: "info",
+      pidFile: undefined,
     });
     assert.equal(nodeName, os.hostname());
     assert.ok(isDnsLabel(agentId), `agent id from the hostname must be a DNS label, got "${agentId}"`);
@@ -117,6 +118,13 @@ describe("parseAgentConfig env and flags", () => {
       env: TOKEN_ENV,
       got: (c) => c.maxPrewarm,
       want: 100,
+    },
+    {
+      name: "--pid-file sets where the PID is written",
+      argv: ["--pid-file", "/run/fsb/agent-0.pid"],
+      env: TOKEN_ENV,
+      got: (c) => c.pidFile,
+      want: "/run/fsb/agent-0.pid",
     },
     {
       name: "AGENT_ID sets the agent id",
@@ -376,6 +384,7 @@ describe("parseAgentConfig bad values", () => {
     { name: "--network garbage", argv: ["--network", "garbage"], field: "--network" },
     { name: "--network relative path", argv: ["--network", "netns/x"], field: "--network" },
     { name: "--grace-period 3601", argv: ["--grace-period", "3601"], field: "--grace-period" },
+    { name: "relative --pid-file", argv: ["--pid-file", "agent.pid"], field: "--pid-file" },
     { name: "an unknown flag", argv: ["--bogus"], field: undefined },
     { name: "a positional argument", argv: ["serve"], field: undefined },
     { name: "a string flag without a value", argv: ["--http-port"], field: undefined },

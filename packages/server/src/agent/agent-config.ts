@@ -60,6 +60,12 @@ export interface AgentConfig {
   insecure: boolean;
   defaultGracePeriodSeconds: number;
   logLevel: string;
+  /**
+   * File this process writes its PID to at start (and removes at a clean exit), so whoever launched
+   * it can find it again by PID after losing track of it (a launcher killed between spawn and its
+   * own bookkeeping). Unset: none.
+   */
+  pidFile: string | undefined;
 }
 
 const usage = `Usage: fsb-agent [flags]
@@ -90,6 +96,7 @@ Flags:
   --grace-period SECONDS       default SIGTERM→SIGKILL grace on delete (default ${DEFAULT_GRACE_PERIOD_SECONDS})
   --token-file PATH            file holding the API bearer token (or env FSB_AGENT_TOKEN)
   --insecure                   run without a token (development only)
+  --pid-file PATH              write this process's PID here while it runs (default: none)
   --log-level LEVEL            pino log level (default info)
   -h, --help                   show this help
 `;
@@ -131,6 +138,7 @@ export function parseAgentConfig(
         "grace-period",
         "token-file",
         "log-level",
+        "pid-file",
       ],
       booleans: ["insecure"],
     },
@@ -216,8 +224,13 @@ export function parseAgentConfig(
         "--grace-period",
       ),
       logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
+      pidFile: optionalPath(flag("pid-file"), "--pid-file"),
     },
   };
+}
+
+function optionalPath(p: string | undefined, field: string): string | undefined {
+  return p === undefined ? undefined : absolutePath(p, field);
 }
 
 /** A hostname made into a DNS label: lower case, invalid characters replaced, trimmed to 63. */

@@ -4,14 +4,15 @@ import { isFsbError } from "@fast-sandbox/api";
 import { pino } from "pino";
 import { Agent } from "../agent/agent.ts";
 import { parseAgentConfig } from "../agent/agent-config.ts";
-import { runMain } from "../core/run-main.ts";
+import { removePidFile, writePidFile } from "../core/pid-file.ts";
+import { EXIT_USAGE, runMain } from "../core/run-main.ts";
 
 let parsed: ReturnType<typeof parseAgentConfig>;
 try {
   parsed = parseAgentConfig(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
 } catch (err) {
   process.stderr.write(`fsb-agent: ${isFsbError(err) ? err.message : String(err)}\n`);
-  process.exit(2);
+  process.exit(EXIT_USAGE);
 }
 if (parsed.help) {
   process.stdout.write(parsed.usage);
@@ -23,5 +24,16 @@ const logger = pino({ name: "fsb-agent", level: config.logLevel }).child({ agent
 if (config.insecure)
   logger.warn("running without an API token (--insecure): anyone who can reach the port controls it");
 const agent = new Agent(config, logger);
+const pidFile = config.pidFile;
+if (pidFile) {
+  // Written before anything else, so whoever launched this process can find it by PID from now on;
+  // removed on every exit but SIGKILL (and a stale one names a PID that is gone or not an agent).
+  writePidFile(pidFile);
+  process.on("exit", () => removePidFile(pidFile));
+}
 
-await runMain(agent, logger, "stopping; sandboxes keep running");
+await runMain(agent, logger, {
+  name: "fsb-agent",
+  stopMessage: "stopping; sandboxes keep running",
+  ports: [{ flag: "--http-port", host: config.listenAddress, port: config.httpPort }],
+});

@@ -7,7 +7,7 @@ import { type ControllerConfig, parseControllerConfig } from "../controller/cont
 import { LeaderElectedController } from "../controller/leader-elected-controller.ts";
 import { KubeAgentLauncher } from "../controller/pool/kube-agent-launcher.ts";
 import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
-import { runMain } from "../core/run-main.ts";
+import { EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
 import { KubeStore } from "../store/kube-store.ts";
@@ -17,7 +17,7 @@ try {
   parsed = parseControllerConfig(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
 } catch (err) {
   process.stderr.write(`fsb-controller: ${isFsbError(err) ? err.message : String(err)}\n`);
-  process.exit(2);
+  process.exit(EXIT_USAGE);
 }
 if (parsed.help) {
   process.stdout.write(parsed.usage);
@@ -26,16 +26,24 @@ if (parsed.help) {
 const config: ControllerConfig = parsed.config;
 const logger = pino({ name: "fsb-controller", level: config.logLevel });
 if (config.insecure) logger.warn("serving the API without a token (--insecure)");
+const mainOptions: RunMainOptions = {
+  name: "fsb-controller",
+  ports: [
+    { flag: "--api-bind-address", ...config.api },
+    { flag: "--metrics-bind-address", ...config.metrics },
+    { flag: "--health-probe-bind-address", ...config.health },
+  ],
+};
 
 if (config.store === "sqlite") {
-  await runMain(new Controller(config, logger), logger, "stopping");
+  await runMain(new Controller(config, logger), logger, mainOptions);
 } else {
   let loaded: ReturnType<typeof loadKubeConfig>;
   try {
     loaded = loadKubeConfig({ kubeconfig: config.kubeconfig, env: process.env });
   } catch (err) {
     process.stderr.write(`fsb-controller: ${isFsbError(err) ? err.message : String(err)}\n`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   }
   logger.info({ source: loaded.source, path: loaded.path }, "using the Kubernetes API as the store");
   const kubeConfig = loaded.kubeConfig;
@@ -58,7 +66,7 @@ if (config.store === "sqlite") {
       : {}),
   });
   if (!config.leaderElect) {
-    await runMain(new Controller(config, logger, deps()), logger, "stopping");
+    await runMain(new Controller(config, logger, deps()), logger, mainOptions);
   } else {
     const identity = defaultLeaderIdentity(process.env.POD_NAME || undefined);
     const elected = new LeaderElectedController({
@@ -69,6 +77,6 @@ if (config.store === "sqlite") {
       logger,
       onLostLeadership: () => process.exit(1),
     });
-    await runMain(elected, logger, "stopping");
+    await runMain(elected, logger, mainOptions);
   }
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { isFsbError } from "@fast-sandbox/api";
 import { pino } from "pino";
-import { runMain } from "../core/run-main.ts";
+import { EXIT_USAGE, runMain } from "../core/run-main.ts";
 import { parseJanitorConfig } from "../janitor/janitor-config.ts";
 import { JanitorService } from "../janitor/janitor-service.ts";
 
@@ -11,7 +11,7 @@ try {
   parsed = parseJanitorConfig(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
 } catch (err) {
   process.stderr.write(`fsb-janitor: ${isFsbError(err) ? err.message : String(err)}\n`);
-  process.exit(2);
+  process.exit(EXIT_USAGE);
 }
 if (parsed.help) {
   process.stdout.write(parsed.usage);
@@ -23,4 +23,7 @@ const logger = pino({ name: "fsb-janitor", level: config.logLevel }).child({ nod
 if (config.insecure) logger.warn("calling the controller without a token (--insecure)");
 if (config.dryRun) logger.warn("dry run: orphans and leftovers are reported, nothing is removed");
 
-await runMain(new JanitorService(config, logger), logger, "stopping");
+await runMain(new JanitorService(config, logger), logger, {
+  name: "fsb-janitor",
+  ports: [{ flag: "--metrics-bind-address", ...config.metrics }],
+});

@@ -1,165 +1,144 @@
 /**
- * Entry point of `npm start`: the whole system on one machine, in the foreground. containerd (the
- * node's if its socket answers, else a private one under .fsb-dev/), then the controller with its
- * embedded store and the default pool's agents as local processes. Ctrl-C stops all of it, in order.
+ * Entry point of `npm start`: the whole system on one machine, in the foreground (see
+ * standalone-system.ts). One instance per state directory; start-up failures are one line on the
+ * terminal (exit 2 when a flag is to blame, 1 otherwise), the details in <state-dir>/standalone.log.
  */
-import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pino } from "pino";
-import { ContainerdConnection } from "../containerd/connection.ts";
-import { Controller } from "../controller/controller.ts";
-import { parseControllerConfig } from "../controller/controller-config.ts";
-import { type JanitorProcess, startJanitorProcess } from "../janitor/janitor-process.ts";
-import { PrivateContainerd } from "../standalone/private-containerd.ts";
+import { type Logger, pino } from "pino";
+import type { ControllerConfig } from "../controller/controller-config.ts";
+import type { LockFile } from "../core/lock-file.ts";
+import { assertPortsFree, portInUseError } from "../core/port-in-use.ts";
+import { EXIT_FAILURE, EXIT_USAGE, isFlagError } from "../core/run-main.ts";
+import { takeInstanceLock } from "../standalone/instance-lock.ts";
+import { parseStandaloneArgs, type StandaloneConfig } from "../standalone/standalone-config.ts";
+import { standaloneControllerConfig } from "../standalone/standalone-controller-config.ts";
+import { StandaloneSystem } from "../standalone/standalone-system.ts";
 import { ensureTokenFile } from "../standalone/token-file.ts";
 
 const root = path.resolve(import.meta.dirname, "../../../..");
-const stateDir = path.join(root, ".fsb-dev");
-const SYSTEM_SOCKET = "/run/containerd/containerd.sock";
-/** The system containerd's state directory (task bundles), for the janitor. */
-const SYSTEM_STATE_DIR = "/run/containerd";
-/** The janitor's metrics, beside the controller's (:9091) and its probes (:9092). */
-const JANITOR_METRICS = "127.0.0.1:9093";
-const NAMESPACE = "k8s.io";
-/**
- * The default pool `npm start` creates on first start: 1 to 4 agents of 5 slots, keeping 2 slots
- * free for the next creates and draining agents when more than 7 sit idle.
- */
-const DEFAULT_POOL_FLAGS = [
-  "--local-agents",
-  "1",
-  "--pool-max",
-  "4",
-  "--local-agent-capacity",
-  "5",
-  "--pool-buffer-min",
-  "2",
-  "--pool-buffer-max",
-  "7",
-];
-const logger = pino({ name: "fsb-standalone", level: process.env.LOG_LEVEL ?? "info" });
+const say = (line: string) => process.stderr.write(`fsb-standalone: ${line}\n`);
+/** The first line of an error's message: the terminal gets one line, the log file the whole error. */
+const messageOf = (err: unknown) =>
+  (err instanceof Error ? err.message : String(err))
+    .split("\n")
+    .map((line) => line.trim())
+    .find(Boolean) ?? "unknown error";
 
-async function reachable(socketPath: string): Promise<boolean> {
-  if (!existsSync(socketPath)) return false;
-  const conn = new ContainerdConnection({ socketPath, namespace: NAMESPACE });
-  try {
-    await conn.version.version({}, { timeoutMs: 1000 });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    conn.close();
+let config: StandaloneConfig;
+try {
+  const parsed = parseStandaloneArgs(process.argv.slice(2), process.env, root);
+  if (parsed.help) {
+    process.stdout.write(parsed.usage);
+    process.exit(0);
   }
+  config = parsed.config;
+} catch (err) {
+  say(messageOf(err));
+  process.exit(EXIT_USAGE);
 }
 
-const systemSocket =
-  process.env.FSB_CONTAINERD_SOCKET ?? ((await reachable(SYSTEM_SOCKET)) ? SYSTEM_SOCKET : undefined);
-const privateContainerd = systemSocket
-  ? undefined
-  : new PrivateContainerd({ dir: path.join(stateDir, "containerd") });
-if (privateContainerd) {
-  await privateContainerd.start();
-  logger.info(
-    { pid: privateContainerd.pid, socket: privateContainerd.socketPath },
-    "started a private containerd",
-  );
+// Before anything else: a second start beside a live one must touch nothing of it.
+const attempt = takeInstanceLock(config.stateDir, "");
+if (!attempt.lock) {
+  say(attempt.refusal);
+  process.exit(EXIT_USAGE);
 }
-const socketPath = systemSocket ?? privateContainerd!.socketPath;
-// The local busybox image makes a first sandbox possible without any registry.
-await PrivateContainerd.importImageTo(
-  socketPath,
-  path.join(stateDir, "images/busybox-oci.tar"),
-  "docker.io/library/busybox",
-  NAMESPACE,
+const lock: LockFile = attempt.lock;
+const logFile = path.join(config.stateDir, "standalone.log");
+const logger: Logger = pino(
+  { name: "fsb-standalone", level: process.env.LOG_LEVEL ?? "info" },
+  pino.destination({ dest: logFile, append: true, sync: true, mkdir: true }),
 );
 
-const tokenFile = path.join(stateDir, "api-token");
-const token = process.env.FSB_TOKEN || (await ensureTokenFile(tokenFile));
-const agentToken = process.env.FSB_AGENT_TOKEN || (await ensureTokenFile(path.join(stateDir, "agent-token")));
-const parsed = parseControllerConfig(
-  [
-    "--data-dir",
-    path.join(stateDir, "controller"),
-    "--containerd-socket",
-    socketPath,
-    "--containerd-namespace",
-    NAMESPACE,
-    ...DEFAULT_POOL_FLAGS,
-    // The agents take :5758 and up (the seed's agent port); the probes, also served on the API
-    // port, move out of their way.
-    "--health-probe-bind-address",
-    "127.0.0.1:9092",
-    ...process.argv.slice(2),
-  ],
-  { ...process.env, FSB_TOKEN: token, FSB_AGENT_TOKEN: agentToken },
-  (p) => p,
-);
-if (parsed.help) {
-  process.stdout.write(parsed.usage);
-  process.exit(0);
+/** Stops what runs, releases the lock, and exits; a failure is one line on the terminal. */
+async function exit(code: number, err?: unknown, system?: StandaloneSystem): Promise<never> {
+  await system?.stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, "stop failed"));
+  lock.release();
+  if (err !== undefined) {
+    logger.error({ err }, "failed to start");
+    say(code === EXIT_USAGE ? messageOf(err) : `${messageOf(err)} (details in ${logFile})`);
+  }
+  process.exit(code);
 }
-const controller = new Controller(parsed.config, logger.child({ component: "controller" }));
-let janitor: JanitorProcess | undefined;
+
+/**
+ * Tokens, the controller's configuration, an earlier run's leftovers on our ports, free ports:
+ * everything that can fail before a process starts.
+ */
+async function prepare(): Promise<{
+  system: StandaloneSystem;
+  controllerConfig: ControllerConfig;
+  tokenFile: string;
+}> {
+  const tokenFile = path.join(config.stateDir, "api-token");
+  const token = process.env.FSB_TOKEN || (await ensureTokenFile(tokenFile));
+  const agentToken =
+    process.env.FSB_AGENT_TOKEN || (await ensureTokenFile(path.join(config.stateDir, "agent-token")));
+  const parsed = standaloneControllerConfig(config, { token, agentToken }, process.env);
+  if (parsed.help) {
+    process.stdout.write(parsed.usage);
+    return exit(0);
+  }
+  const controllerConfig = parsed.config;
+  lock.update({ api: `http://127.0.0.1:${controllerConfig.api.port}` });
+  const system = new StandaloneSystem({
+    config,
+    controllerConfig,
+    imageTar: path.join(root, ".fsb-dev/images/busybox-oci.tar"),
+    tokenFromEnv: !!process.env.FSB_TOKEN,
+    tokenFile,
+    logger,
+    notice: say,
+  });
+  await system.stopLeftovers();
+  await assertPortsFree(StandaloneSystem.ports(config, controllerConfig));
+  return { system, controllerConfig, tokenFile };
+}
+
+const { system, controllerConfig, tokenFile } = await prepare().catch((err: unknown) =>
+  exit(isFlagError(err) ? EXIT_USAGE : EXIT_FAILURE, err),
+);
 
 let stopping = false;
-const shutdown = async (signal: string) => {
+const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "stopping: janitor, API, agents, store, then containerd");
-  // The janitor goes first: with the controller gone it could not prove anything, so it would idle.
-  await janitor?.stop().catch((err: unknown) => logger.error({ err }, "janitor stop failed"));
-  await controller.stop().catch((err: unknown) => logger.error({ err }, "controller stop failed"));
-  await privateContainerd?.stop();
-  process.exit(0);
+  say("stopping; sandboxes keep running and the next start adopts them");
+  void exit(0, undefined, system);
 };
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+// One bad request must not take the system down; the log has the details.
+process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception"));
+process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
 
-await controller.start();
-const endpoint = `http://127.0.0.1:${controller.apiPort}`;
-// The node janitor beside the agents: it removes orphan containers and leftovers once the controller can say who owns what.
-janitor = startJanitorProcess({
-  controllerUrl: endpoint,
-  token: parsed.config.token,
-  containerdSocket: parsed.config.containerdSocket,
-  containerdNamespace: parsed.config.containerdNamespace,
-  containerdState:
-    process.env.FSB_CONTAINERD_STATE ??
-    (privateContainerd ? path.join(privateContainerd.dir, "state") : SYSTEM_STATE_DIR),
-  logDir: parsed.config.agentLogDir,
-  metricsBindAddress: JANITOR_METRICS,
-  outputFile: path.join(stateDir, "janitor.log"),
-  logger: logger.child({ component: "janitor" }),
-});
-// Where the CLI looks first (./.fsb/config.yaml), so it works with no flags at all.
-await mkdir(path.join(root, ".fsb"), { recursive: true });
-await writeFile(
-  path.join(root, ".fsb/config.yaml"),
-  [
-    "# Written by `npm start` for the standalone system.",
-    "current-context: standalone",
-    "contexts:",
-    "  standalone:",
-    `    endpoint: ${endpoint}`,
-    `    tokenFile: ${process.env.FSB_TOKEN ? '""  # FSB_TOKEN is set' : tokenFile}`,
-    "    namespace: default",
-    "",
-  ].join("\n"),
-);
+say(`starting from ${config.stateDir} (log: ${logFile})`);
+try {
+  await system.start();
+} catch (err) {
+  // A signal during the start owns the exit: it stops what the start got to.
+  if (stopping) await new Promise<never>(() => {});
+  const blamed = portInUseError(err, StandaloneSystem.ports(config, controllerConfig)) ?? err;
+  await exit(isFlagError(blamed) ? EXIT_USAGE : EXIT_FAILURE, blamed, system);
+}
+lock.update({ api: system.endpoint });
 
+const janitorMetrics = `${config.janitorMetrics.host || "127.0.0.1"}:${config.janitorMetrics.port}`;
 process.stdout.write(`
-Fast Sandbox is running (standalone).
-  Fast-Path API  ${endpoint}   (gRPC, gRPC-Web and Connect on one port)
+Fast Sandbox is running (standalone, pid ${process.pid}).
+  Fast-Path API  ${system.endpoint}   (gRPC, gRPC-Web and Connect on one port)
   token          ${process.env.FSB_TOKEN ? "$FSB_TOKEN" : tokenFile}
-  metrics        http://127.0.0.1:${controller.metricsPort}/metrics
-  janitor        pid ${janitor.pid}, metrics http://${JANITOR_METRICS}/metrics, output ${path.join(stateDir, "janitor.log")}
-  containerd     ${socketPath}${privateContainerd ? " (private)" : ""}
+  metrics        http://127.0.0.1:${system.metricsPort}/metrics
+  janitor        pid ${system.janitorPid}, metrics http://${janitorMetrics}/metrics
+  containerd     ${system.containerdSocket}${system.privateContainerdPid ? ` (private, pid ${system.privateContainerdPid})` : ""}
+  logs           ${logFile}; agents: ${path.join(controllerConfig.dataDir, "agents")}/*.log
+  fsb-ctl        reads ${config.cliConfigFile}
 
 Create a first sandbox:
   curl -s -H "Authorization: Bearer $(cat ${tokenFile})" -H 'Content-Type: application/json' \\
     -d '{"name":"hello","image":"busybox","command":["sh","-c","echo hello; sleep 3600"]}' \\
-    ${endpoint}/fastsandbox.v1.FastPathService/CreateSandbox
+    ${system.endpoint}/fastsandbox.v1.FastPathService/CreateSandbox
 
 Press Ctrl-C to stop everything.
 `);

@@ -203,6 +203,10 @@ export class Controller {
     const launcher = this.#deps.launcher ? this.#deps.launcher(events) : this.#localLauncher(events);
     this.#launcher = launcher;
     await launcher?.start(signal);
+    // What the adopted (and brought-back) agents run, before the first pool pass: an agent whose
+    // status is not in yet counts as empty, and an empty surplus agent is removed at once, even
+    // one that holds the container of a sandbox being deleted.
+    await monitor.probeAll();
     const poolController = new PoolController({
       store,
       pools,

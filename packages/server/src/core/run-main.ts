@@ -1,27 +1,46 @@
 /** The shared life of an entry point: start, stop once on SIGTERM/SIGINT, and never die of one bad request. */
+import { isFsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import { assertPortsFree, type FlaggedPort, portInUseError } from "./port-in-use.ts";
 
 export interface Runnable {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Options of {@link runMain}. */
+export interface RunMainOptions {
+  /** The program, as its one-line errors begin (`fsb-agent: ...`). */
+  name: string;
+  /** Logged when a signal starts the stop. */
+  stopMessage?: string;
+  /** The fixed addresses it listens on, with their flags: checked before the start, named if taken. */
+  ports?: readonly FlaggedPort[];
+}
+
+/** Exit code of a start refused because of what the command line asks for (as for a bad flag). */
+export const EXIT_USAGE = 2;
+/** Exit code of any other failed start. */
+export const EXIT_FAILURE = 1;
+
 /**
  * Starts `runnable`; the first SIGTERM or SIGINT stops it and exits 0 (1 if the stop failed). An
- * uncaught error is logged, not fatal: one bad request must not take a node's manager down. A
- * failed start exits 1.
+ * uncaught error is logged, not fatal: one bad request must not take a node's manager down.
+ * A start that fails because of a flag (a port in use, say) prints one line naming the flag and
+ * exits 2, without a stack; any other failed start is logged in full and exits 1.
  */
-export async function runMain(runnable: Runnable, logger: Logger, stopMessage = "stopping"): Promise<void> {
+export async function runMain(runnable: Runnable, logger: Logger, options: RunMainOptions): Promise<void> {
+  const ports = options.ports ?? [];
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, stopMessage);
+    logger.info({ signal }, options.stopMessage ?? "stopping");
     runnable.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, "unclean stop");
-        process.exit(1);
+        process.exit(EXIT_FAILURE);
       },
     );
   };
@@ -30,10 +49,28 @@ export async function runMain(runnable: Runnable, logger: Logger, stopMessage = 
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   try {
+    await assertPortsFree(ports);
+  } catch (err) {
+    exitForStartError(options.name, err, logger);
+  }
+  try {
     await runnable.start();
   } catch (err) {
-    logger.fatal({ err }, "failed to start");
     await runnable.stop().catch(() => {});
-    process.exit(1);
+    exitForStartError(options.name, portInUseError(err, ports) ?? err, logger);
   }
+}
+
+/** Whether `err` blames a flag: the one-line, exit-2 kind of failure. */
+export function isFlagError(err: unknown): boolean {
+  return isFsbError(err) && err.field?.startsWith("--") === true;
+}
+
+function exitForStartError(name: string, err: unknown, logger: Logger): never {
+  if (isFlagError(err)) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  logger.fatal({ err }, "failed to start");
+  process.exit(EXIT_FAILURE);
 }

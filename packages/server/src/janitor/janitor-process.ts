@@ -1,12 +1,20 @@
-/** Runs fsb-janitor as a child process beside local agents (standalone), and stops it by its PID. */
+/** Runs fsb-janitor as a child process beside local agents (standalone), recorded in a PID file and stopped by its PID. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import { recordedProcess, removePidFile, writePidFile } from "../core/pid-file.ts";
+import { argvHas } from "../core/proc-fs.ts";
+import { stopProcess } from "../core/stop-process.ts";
 
 const janitorEntry = path.resolve(import.meta.dirname, "../bin/fsb-janitor.ts");
 /** A scan in progress finishes its current removal first; that takes well under this. */
 const STOP_TIMEOUT_MS = 10_000;
+/** The janitor answers /healthz within a second of its start here; the bound covers a loaded machine. */
+const READY_TIMEOUT_MS = 30_000;
+const READY_POLL_MS = 50;
 
 /** Options of {@link startJanitorProcess}. */
 export interface JanitorProcessOptions {
@@ -21,6 +29,11 @@ export interface JanitorProcessOptions {
   metricsBindAddress: string;
   /** Where the janitor's own output goes. */
   outputFile: string;
+  /**
+   * Where its PID is kept. A janitor that an earlier run left there (verified by its command line:
+   * this log dir) is stopped before the new one starts, so exactly one runs.
+   */
+  pidFile: string;
   /** More flags, such as --scan-interval. */
   extraArgs?: string[];
   logger: Logger;
@@ -29,11 +42,35 @@ export interface JanitorProcessOptions {
 /** A running janitor child. */
 export interface JanitorProcess {
   readonly pid: number;
+  /** Resolves once its metrics endpoint answers /healthz; rejects (naming its output file) if it exits first. */
+  ready(): Promise<void>;
   /** SIGTERM, then SIGKILL if it has not exited after a while. */
   stop(): Promise<void>;
 }
 
-export function startJanitorProcess(options: JanitorProcessOptions): JanitorProcess {
+/**
+ * Stops the janitor an earlier run left running, if `pidFile` names one: a janitor process whose
+ * command line has this log dir. Returns its PID (undefined: there was none).
+ */
+export async function stopLeftoverJanitor(
+  pidFile: string,
+  logDir: string,
+  logger: Logger,
+): Promise<number | undefined> {
+  const isOurs = (argv: readonly string[]) => argv[1] === janitorEntry && argvHas(argv, "--log-dir", logDir);
+  const leftover = recordedProcess(pidFile, isOurs);
+  if (leftover === undefined) return undefined;
+  logger.info({ pid: leftover }, "stopping the janitor an earlier run left behind");
+  if (!(await stopProcess(leftover, STOP_TIMEOUT_MS))) {
+    throw new FsbError(ErrorCode.Unavailable, `the leftover janitor (pid ${leftover}) did not stop`);
+  }
+  removePidFile(pidFile, leftover);
+  return leftover;
+}
+
+/** Stops a janitor left by an earlier run (see {@link stopLeftoverJanitor}), then starts one. */
+export async function startJanitorProcess(options: JanitorProcessOptions): Promise<JanitorProcess> {
+  await stopLeftoverJanitor(options.pidFile, options.logDir, options.logger);
   const out = openSync(options.outputFile, "a");
   const child = spawn(
     process.execPath,
@@ -62,8 +99,12 @@ export function startJanitorProcess(options: JanitorProcessOptions): JanitorProc
     },
   );
   closeSync(out);
+  const pid = child.pid ?? 0;
+  // Synchronously after the spawn: there is no moment in which a crash leaves it unrecorded.
+  if (pid) writePidFile(options.pidFile, pid);
   let stopping = false;
   child.once("exit", (code, signal) => {
+    removePidFile(options.pidFile, pid);
     if (!stopping) {
       options.logger.warn(
         { code, signal, output: options.outputFile },
@@ -71,14 +112,43 @@ export function startJanitorProcess(options: JanitorProcessOptions): JanitorProc
       );
     }
   });
-  options.logger.info({ pid: child.pid, output: options.outputFile }, "janitor started");
+  options.logger.info({ pid, output: options.outputFile }, "janitor started");
   return {
-    pid: child.pid ?? 0,
+    pid,
+    ready: () => waitHealthy(child, options),
     stop: () => {
       stopping = true;
       return stopChild(child);
     },
   };
+}
+
+async function waitHealthy(child: ChildProcess, options: JanitorProcessOptions): Promise<void> {
+  const url = `http://${hostForUrl(options.metricsBindAddress)}/healthz`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new FsbError(
+        ErrorCode.Unavailable,
+        `the janitor exited at start-up (code ${child.exitCode}); see ${options.outputFile}`,
+      );
+    }
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(READY_POLL_MS);
+  }
+  throw new FsbError(
+    ErrorCode.Unavailable,
+    `the janitor did not answer on ${url} within ${READY_TIMEOUT_MS} ms; see ${options.outputFile}`,
+  );
+}
+
+/** `:9093` listens everywhere, so loopback reaches it. */
+function hostForUrl(bind: string): string {
+  return bind.startsWith(":") ? `127.0.0.1${bind}` : bind;
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

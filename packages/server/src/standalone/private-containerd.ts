@@ -1,4 +1,4 @@
-/** Starts and stops a containerd of our own: its own root, state dir and socket under one directory. */
+/** Starts, adopts and stops a containerd of our own: its own root, state dir and socket under one directory. */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -6,11 +6,16 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { ContainerdConnection } from "../containerd/connection.ts";
+import { recordedProcess, removePidFile, writePidFile } from "../core/pid-file.ts";
+import { argvHas } from "../core/proc-fs.ts";
+import { stopProcess } from "../core/stop-process.ts";
 
 const execFileAsync = promisify(execFile);
 /** containerd boots in ~25 ms here; the bound covers a cold, loaded CI machine. */
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
+/** How long one "does it answer" call may take before the socket counts as dead. */
+const PROBE_TIMEOUT_MS = 1000;
 /** Plugins that we never use and that only slow start-up or log noise (CRI wants CNI). */
 const DISABLED_PLUGINS = [
   "io.containerd.grpc.v1.cri",
@@ -28,72 +33,99 @@ export interface PrivateContainerdOptions {
   binary?: string;
 }
 
+/** How {@link PrivateContainerd.start} got its containerd. */
+export type ContainerdStart = "started" | "adopted";
+
 /**
  * A containerd process owned by this project. It never touches the system's containerd: the
- * socket, root and state live under `dir`. It is stopped by its PID, never by name.
+ * socket, root and state live under `dir`. It is found again and stopped by its PID (from the PID
+ * file, checked against its command line), never by name.
  */
 export class PrivateContainerd {
   readonly dir: string;
   readonly socketPath: string;
+  readonly logPath: string;
   readonly #binary: string;
   readonly #pidFile: string;
+  readonly #configPath: string;
   #child: ChildProcess | undefined;
+  /** A containerd left running by a run that ended without stopping it, now ours to stop. */
+  #adoptedPid: number | undefined;
 
   constructor(options: PrivateContainerdOptions) {
     this.dir = path.resolve(options.dir);
     this.socketPath = path.join(this.dir, "containerd.sock");
+    this.logPath = path.join(this.dir, "containerd.log");
     this.#binary = options.binary ?? "containerd";
     this.#pidFile = path.join(this.dir, "containerd.pid");
+    this.#configPath = path.join(this.dir, "config.toml");
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#child?.pid ?? this.#adoptedPid;
   }
 
-  /** Starts containerd and resolves once it answers on its socket. */
-  async start(): Promise<void> {
+  /**
+   * Starts containerd and resolves once it answers on its socket. A containerd that an earlier run
+   * left behind in this directory is never left holding its database lock: with `adopt`, one that
+   * still answers with today's config is kept and owned from now on; any other is stopped first.
+   * Only call this while no live process uses `dir` (the standalone instance lock makes sure).
+   */
+  async start(options: { adopt?: boolean } = {}): Promise<ContainerdStart> {
     await mkdir(this.dir, { recursive: true });
-    await this.stopLeftover();
-    const configPath = path.join(this.dir, "config.toml");
-    await writeFile(configPath, this.#config());
+    const leftover = this.#leftoverPid();
+    if (leftover !== undefined) {
+      if (options.adopt && (await this.#adoptable())) {
+        this.#adoptedPid = leftover;
+        return "adopted";
+      }
+      await this.#stopPid(leftover);
+    } else if (await this.#answers()) {
+      throw new FsbError(
+        ErrorCode.FailedPrecondition,
+        `a containerd already answers on ${this.socketPath}, but ${this.#pidFile} does not name it; stop that process, then start again`,
+      );
+    }
+    await writeFile(this.#configPath, this.#config());
     await rm(this.socketPath, { force: true });
 
-    const logPath = path.join(this.dir, "containerd.log");
-    const log = openSync(logPath, "a");
-    const child = spawn(this.#binary, ["--config", configPath], {
+    const log = openSync(this.logPath, "a");
+    const child = spawn(this.#binary, ["--config", this.#configPath], {
       stdio: ["ignore", log, log],
-      detached: false,
+      // Its own process group: a terminal's Ctrl-C reaches only our process, which stops the
+      // agents before containerd, in order.
+      detached: true,
     });
     closeSync(log);
     this.#child = child;
     const exited = new Promise<never>((_, reject) => {
       child.once("error", (err) => reject(err));
       child.once("exit", (code, signal) =>
-        reject(
-          new Error(`containerd exited during start-up (code ${code}, signal ${signal}); see ${logPath}`),
-        ),
+        reject(new Error(`containerd exited during start-up (code ${code}, signal ${signal})`)),
       );
     });
     exited.catch(() => {});
-    await writeFile(this.#pidFile, `${child.pid}\n`);
+    // Synchronously after the spawn: there is no moment in which a crash leaves it unrecorded.
+    if (child.pid) writePidFile(this.#pidFile, child.pid);
     try {
       await Promise.race([this.#waitReady(), exited]);
     } catch (err) {
       await this.stop();
       throw new FsbError(
         ErrorCode.Unavailable,
-        `private containerd did not start: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        `private containerd did not start: ${(err as Error).message}; see ${this.logPath}`,
+        { cause: err },
       );
     }
+    return "started";
   }
 
-  /** Stops the containerd we started (SIGTERM, then SIGKILL), by PID. Sandboxes' shims are not ours to kill. */
+  /** Stops our containerd (SIGTERM, then SIGKILL), by PID. Sandboxes' shims are not ours to kill. */
   async stop(): Promise<void> {
     const child = this.#child;
+    const adopted = this.#adoptedPid;
     this.#child = undefined;
+    this.#adoptedPid = undefined;
     if (child?.pid && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       child.kill("SIGTERM");
@@ -101,7 +133,9 @@ export class PrivateContainerd {
       await gone;
       clearTimeout(timer);
     }
-    await rm(this.#pidFile, { force: true });
+    if (adopted !== undefined) await this.#stopPid(adopted);
+    const pid = child?.pid ?? adopted;
+    if (pid !== undefined) removePidFile(this.#pidFile, pid);
   }
 
   /** Imports an OCI layout tarball as `<baseName>:<tag>` into `namespace` and unpacks it. */
@@ -135,6 +169,49 @@ export class PrivateContainerd {
     return new ContainerdConnection({ socketPath: this.socketPath, namespace });
   }
 
+  /**
+   * A previous run that crashed may have left its containerd running. Its PID file says which
+   * process it was; it is stopped only if that PID still runs containerd with our config.
+   */
+  async stopLeftover(): Promise<void> {
+    const pid = this.#leftoverPid();
+    if (pid !== undefined) await this.#stopPid(pid);
+  }
+
+  /** The PID file's process, if it still runs containerd with this directory's config. */
+  #leftoverPid(): number | undefined {
+    return recordedProcess(this.#pidFile, (argv) => argvHas(argv, "--config", this.#configPath));
+  }
+
+  /** A leftover is kept only if it answers and runs the config this version would write. */
+  async #adoptable(): Promise<boolean> {
+    const current = await readFile(this.#configPath, "utf8").catch(() => "");
+    return current === this.#config() && (await this.#answers());
+  }
+
+  async #stopPid(pid: number): Promise<void> {
+    if (!(await stopProcess(pid, STOP_TIMEOUT_MS))) {
+      throw new FsbError(
+        ErrorCode.Unavailable,
+        `containerd (pid ${pid}) of ${this.dir} did not stop, even after SIGKILL`,
+      );
+    }
+    removePidFile(this.#pidFile, pid);
+  }
+
+  async #answers(): Promise<boolean> {
+    if (!existsSync(this.socketPath)) return false;
+    const conn = this.connect("default");
+    try {
+      await conn.version.version({}, { timeoutMs: PROBE_TIMEOUT_MS });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      conn.close();
+    }
+  }
+
   async #waitReady(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     const conn = this.connect("default");
@@ -143,7 +220,7 @@ export class PrivateContainerd {
       while (Date.now() < deadline) {
         if (existsSync(this.socketPath)) {
           try {
-            await conn.version.version({}, { timeoutMs: 1000 });
+            await conn.version.version({}, { timeoutMs: PROBE_TIMEOUT_MS });
             return;
           } catch (err) {
             lastError = err;
@@ -154,22 +231,11 @@ export class PrivateContainerd {
     } finally {
       conn.close();
     }
-    throw new Error(`no answer on ${this.socketPath} after ${READY_TIMEOUT_MS} ms: ${String(lastError)}`);
-  }
-
-  /**
-   * A previous run that crashed may have left its containerd running. Its PID file says which
-   * process it was; we stop it only if that PID still runs containerd with our config.
-   */
-  async stopLeftover(): Promise<void> {
-    const pid = Number.parseInt(await readFile(this.#pidFile, "utf8").catch(() => ""), 10);
-    if (!Number.isInteger(pid) || pid <= 0) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (!cmdline.includes(path.join(this.dir, "config.toml"))) return;
-    process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
+    const why =
+      lastError === undefined
+        ? "the socket never appeared (is another containerd holding this root's database lock?)"
+        : String((lastError as Error).message ?? lastError);
+    throw new Error(`no answer on ${this.socketPath} after ${READY_TIMEOUT_MS} ms: ${why}`);
   }
 
   #config(): string {

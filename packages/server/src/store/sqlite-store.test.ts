@@ -7,6 +7,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { ErrorCode, isFsbError } from "@fast-sandbox/api";
+import { readLockHolder } from "../core/lock-file.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
 import { runStoreContract } from "./store-contract.ts";
 import { rejectsWith } from "./store-fixture.ts";
@@ -69,7 +70,7 @@ describe("SqliteStore on disk", () => {
   it("refuses a data directory another live process holds, and takes over a stale lock", async () => {
     const dir = freshDir();
     const store = open(dir);
-    assert.equal((await readFile(path.join(dir, "store.lock"), "utf8")).trim(), String(process.pid));
+    assert.equal(readLockHolder(path.join(dir, "store.lock"))?.pid, process.pid);
     assert.throws(
       () => open(dir),
       (err) => isFsbError(err, ErrorCode.FailedPrecondition),
@@ -89,7 +90,7 @@ describe("SqliteStore on disk", () => {
     }
     // The child is dead now, so its lock is stale.
     const reopened = open(dir);
-    assert.equal((await readFile(path.join(dir, "store.lock"), "utf8")).trim(), String(process.pid));
+    assert.equal(readLockHolder(path.join(dir, "store.lock"))?.pid, process.pid);
     await reopened.close();
     await assert.rejects(readFile(path.join(dir, "store.lock")), { code: "ENOENT" });
   });

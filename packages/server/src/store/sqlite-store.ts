@@ -11,9 +11,9 @@ import {
   type StoredObject,
   toFsbError,
 } from "@fast-sandbox/api";
+import { acquireLockFile, type LockFile } from "../core/lock-file.ts";
 import { decodeLabels, decodeStoredObject } from "./decode-stored-object.ts";
 import { labelMatcher } from "./label-selector.ts";
-import { acquireLockFile, type LockFile } from "./lock-file.ts";
 import type {
   DeleteOptions,
   ListOptions,

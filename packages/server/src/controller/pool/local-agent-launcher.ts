@@ -1,15 +1,17 @@
 /** The standalone AgentLauncher: a pool's agents as local fsb-agent processes, supervised and re-adopted after a restart. */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { mkdir } from "node:fs/promises";
 import { objectKey, PoolDefaults, type SandboxPool } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../../agent/controller-registration.ts";
 import { freePort } from "../../core/free-port.ts";
-import { isProcessAlive } from "../../core/process-alive.ts";
+import { isProcessRunning } from "../../core/proc-fs.ts";
+import { stopProcess } from "../../core/stop-process.ts";
 import type { AgentLauncher, AgentLauncherEvents, LaunchedAgent, PoolRef } from "./agent-launcher.ts";
 import { localAgentId } from "./local-agent-id.ts";
+import { agentEntry, agentsHoldingSandboxes, runningAgentPids } from "./local-agent-processes.ts";
+import { type LocalAgent, LocalAgentFiles } from "./local-agent-state.ts";
 
 /**
  * A pool annotation for standalone: its local agents use this containerd namespace instead of the
@@ -17,15 +19,21 @@ import { localAgentId } from "./local-agent-id.ts";
  */
 export const CONTAINERD_NAMESPACE_ANNOTATION = "sandbox.fast.io/containerd-namespace";
 
-const agentEntry = path.resolve(import.meta.dirname, "../../bin/fsb-agent.ts");
 /** An agent answers /healthz within ~100 ms of start here; the bound covers a loaded CI machine. */
 const READY_TIMEOUT_MS = 30_000;
+/**
+ * How long a recorded agent that still runs gets to answer before it is taken for hung and
+ * replaced: one just spawned when the controller died may still be binding its port.
+ */
+const ADOPT_TIMEOUT_MS = 5000;
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 15_000;
 /** Attempts to bring an agent up, each on a fresh port after the first. */
 const LAUNCH_ATTEMPTS = 3;
 /** How often an adopted agent (not our child any more) is checked for liveness. */
 const ADOPTED_POLL_MS = 2000;
+/** How long one status call may take when checking that a port is served by the expected agent. */
+const PROBE_TIMEOUT_MS = 1000;
 
 export interface LocalAgentLauncherOptions extends AgentLauncherEvents {
   /** Agent ids start with this (see {@link localAgentId}). */
@@ -37,63 +45,46 @@ export interface LocalAgentLauncherOptions extends AgentLauncherEvents {
   containerdSocket: string;
   containerdNamespace: string;
   logDir: string;
-  /** Holds the state file and each agent's own log. */
+  /** Holds the state file and each agent's launch spec, PID file and log. */
   stateDir: string;
   agentToken: string | undefined;
   logger: Logger;
 }
 
-/** What the state file keeps of each agent: enough to adopt it, or relaunch it the same way. */
-interface LocalAgent {
-  agentId: string;
-  port: number;
-  pid: number;
-  pool: PoolRef;
-  capacity: number;
-  runtime: "container" | "gvisor";
-  /** Set when the pool asks for its own (see {@link CONTAINERD_NAMESPACE_ANNOTATION}). */
-  containerdNamespace?: string;
-  launchedAt: number;
-  state: LaunchedAgent["state"];
-}
-
 /**
  * Agents run in their own process group, so a Ctrl-C reaches only the controller, which then
- * stops them in order. Their PIDs, ports and settings are kept in a state file: a controller that
- * was killed finds its agents still running (with their sandboxes) and adopts them, and relaunches
- * a dead one under the same id so that it re-adopts that agent's containers.
+ * stops them in order. What a restarted controller needs is on disk (local-agent-state.ts): the
+ * agents it ran, each one's PID file (written by the agent itself) and launch spec. So it adopts
+ * the agents still running, stops any other process of theirs, relaunches dead ones under the same
+ * id (they re-adopt their containers), and brings back every agent id containerd still holds
+ * sandboxes of, even one the state file lost.
  */
 export class LocalAgentLauncher implements AgentLauncher {
   readonly #o: LocalAgentLauncherOptions;
   readonly #agents = new Map<string, LocalAgent>();
-  readonly #stateFile: string;
+  readonly #files: LocalAgentFiles;
   #stopping = false;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #writing: Promise<void> = Promise.resolve();
 
   constructor(options: LocalAgentLauncherOptions) {
     this.#o = options;
-    this.#stateFile = path.join(options.stateDir, "local-agents.json");
+    this.#files = new LocalAgentFiles(options.stateDir, options.logger);
   }
 
   async start(_signal: AbortSignal): Promise<void> {
     await mkdir(this.#o.stateDir, { recursive: true });
-    const previous = await this.#readState();
-    await Promise.all(
-      previous.map(async (known) => {
-        const agent: LocalAgent = { ...known, state: "starting" };
-        this.#agents.set(agent.agentId, agent);
-        if (await this.#answers(agent)) {
-          this.#o.logger.info({ agentId: agent.agentId, pid: agent.pid }, "adopting a running local agent");
-          agent.state = "running";
-          this.#watchAdopted(agent);
-          this.#o.onAgentUp(this.#registration(agent));
-        } else {
-          // Same id, so the new process re-adopts the containers the old one left running.
-          await this.#bringUp(agent, agent.port);
-        }
-      }),
-    );
+    const previous = await this.#files.readAgents();
+    const wanted = new Map(previous.map((a) => [a.agentId, a]));
+    for (const agent of await this.#agentsToBringBack(wanted)) wanted.set(agent.agentId, agent);
+    // A process of an id nobody wants any more (left by a crash mid-removal) only holds a port.
+    for (const agentId of this.#files.pidFileIds()) {
+      if (wanted.has(agentId)) continue;
+      for (const pid of runningAgentPids(this.#files, agentId)) {
+        this.#o.logger.info({ agentId, pid }, "stopping a local agent that is no longer wanted");
+        await stopProcess(pid, STOP_TIMEOUT_MS);
+      }
+    }
+    await Promise.all([...wanted.values()].map((known) => this.#adoptOrRelaunch(known)));
     await this.#writeState();
   }
 
@@ -129,7 +120,7 @@ export class LocalAgentLauncher implements AgentLauncher {
     if (!agent || agent.state === "stopping") return;
     agent.state = "stopping";
     this.#o.logger.info({ agentId }, "stopping a drained local agent");
-    await stopPid(agent.pid);
+    await stopProcess(agent.pid, STOP_TIMEOUT_MS);
     if (this.#agents.get(agentId) === agent) this.#agents.delete(agentId);
     await this.#writeState();
   }
@@ -141,7 +132,56 @@ export class LocalAgentLauncher implements AgentLauncher {
     const agents = [...this.#agents.values()];
     // Written first: the next start must know these agents to relaunch them under the same ids.
     await this.#writeState();
-    await Promise.all(agents.map((a) => stopPid(a.pid)));
+    await Promise.all(agents.map((a) => stopProcess(a.pid, STOP_TIMEOUT_MS)));
+  }
+
+  /**
+   * Agent ids that containerd still holds sandboxes of but the state file does not list: launched
+   * here before (their launch spec says how) and lost from the state (a crash, a removal that raced
+   * a create). They come back under the same id so that their sandboxes are adopted again; the pool
+   * controller drains and removes them once empty, as any agent.
+   */
+  async #agentsToBringBack(listed: Map<string, LocalAgent>): Promise<LocalAgent[]> {
+    const specs = this.#files.readLaunchSpecs();
+    const namespaces = [this.#o.containerdNamespace];
+    for (const spec of [...specs.values(), ...listed.values()]) {
+      if (spec.containerdNamespace) namespaces.push(spec.containerdNamespace);
+    }
+    let held: Set<string>;
+    try {
+      held = await agentsHoldingSandboxes(this.#o.containerdSocket, namespaces);
+    } catch (err) {
+      this.#o.logger.warn({ err }, "could not list containerd's sandboxes; only listed agents come back");
+      return [];
+    }
+    const back: LocalAgent[] = [];
+    for (const agentId of held) {
+      const spec = specs.get(agentId);
+      if (listed.has(agentId) || !spec) continue;
+      this.#o.logger.info({ agentId }, "bringing back a local agent whose sandboxes still run");
+      back.push({ ...spec, port: 0, pid: 0, launchedAt: Date.now(), state: "starting" });
+    }
+    return back;
+  }
+
+  /** Adopts the agent if its recorded process answers as it; otherwise stops what runs of it and relaunches. */
+  async #adoptOrRelaunch(known: LocalAgent): Promise<void> {
+    const agent: LocalAgent = { ...known, state: "starting" };
+    this.#agents.set(agent.agentId, agent);
+    const running = runningAgentPids(this.#files, agent.agentId, agent.pid);
+    if (running.includes(agent.pid) && (await this.#answersWithin(agent, ADOPT_TIMEOUT_MS))) {
+      for (const pid of running.filter((p) => p !== agent.pid)) {
+        this.#o.logger.info({ agentId: agent.agentId, pid }, "stopping a second process of an adopted agent");
+        await stopProcess(pid, STOP_TIMEOUT_MS);
+      }
+      this.#o.logger.info({ agentId: agent.agentId, pid: agent.pid }, "adopting a running local agent");
+      agent.state = "running";
+      this.#watchAdopted(agent);
+      this.#o.onAgentUp(this.#registration(agent));
+      return;
+    }
+    // Same id, so the new process re-adopts the containers the old one left running.
+    await this.#bringUp(agent, agent.port || this.#preferredPort());
   }
 
   /** Launches on `port` (or a free one); if the agent does not come up, tries again on fresh ports. */
@@ -168,7 +208,19 @@ export class LocalAgentLauncher implements AgentLauncher {
   }
 
   async #spawn(agent: LocalAgent, port: number): Promise<void> {
-    const logFile = path.join(this.#o.stateDir, `${agent.agentId}.log`);
+    // Never two processes of one id: an older one (from before a crash) would keep the port and
+    // fight the new one over the same containers.
+    for (const pid of runningAgentPids(this.#files, agent.agentId, agent.pid)) {
+      this.#o.logger.info({ agentId: agent.agentId, pid }, "stopping an older process of this local agent");
+      await stopProcess(pid, STOP_TIMEOUT_MS);
+    }
+    agent.port = port;
+    agent.pid = 0;
+    // Recorded before the process exists, so a crash right after the spawn still finds it.
+    this.#files.writeLaunchSpec(agent);
+    await this.#writeState();
+    if (this.#stopping) return;
+    const logFile = this.#files.logFile(agent.agentId);
     const out = openSync(logFile, "a");
     const token = this.#o.agentToken;
     const child = spawn(process.execPath, [agentEntry, ...this.#agentArgs(agent, port)], {
@@ -177,10 +229,10 @@ export class LocalAgentLauncher implements AgentLauncher {
       env: { ...process.env, ...(token ? { FSB_AGENT_TOKEN: token } : {}) },
     });
     closeSync(out);
-    agent.port = port;
     agent.pid = child.pid ?? 0;
     agent.state = "starting";
     const pid = agent.pid;
+    void this.#writeState();
     child.once("exit", (code, signal) => {
       if (this.#stopping || this.#agents.get(agent.agentId) !== agent || agent.pid !== pid) return;
       if (agent.state === "stopping") return;
@@ -191,7 +243,7 @@ export class LocalAgentLauncher implements AgentLauncher {
       this.#later(() => void this.#bringUp(agent, undefined).then(() => this.#writeState()));
     });
     if (!(await this.#waitReady(agent))) {
-      await stopPid(pid);
+      await stopProcess(pid, STOP_TIMEOUT_MS);
       throw new Error(`local agent ${agent.agentId} did not become healthy; see ${logFile}`);
     }
     if (agent.state !== "starting") return;
@@ -224,6 +276,8 @@ export class LocalAgentLauncher implements AgentLauncher {
       String(agent.capacity),
       "--runtime",
       agent.runtime,
+      "--pid-file",
+      this.#files.pidFile(agent.agentId),
       ...(this.#o.agentToken ? [] : ["--insecure"]),
     ];
   }
@@ -233,7 +287,7 @@ export class LocalAgentLauncher implements AgentLauncher {
     const check = () => {
       if (this.#stopping || this.#agents.get(agent.agentId) !== agent || agent.pid !== pid) return;
       if (agent.state === "stopping") return;
-      if (isProcessAlive(pid)) return this.#later(check, ADOPTED_POLL_MS);
+      if (isProcessRunning(pid)) return this.#later(check, ADOPTED_POLL_MS);
       this.#o.logger.warn({ agentId: agent.agentId }, "adopted local agent is gone; starting a new one");
       agent.state = "starting";
       this.#o.onAgentDown(agent.agentId);
@@ -282,9 +336,14 @@ export class LocalAgentLauncher implements AgentLauncher {
   }
 
   async #waitReady(agent: LocalAgent): Promise<boolean> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    return this.#answersWithin(agent, READY_TIMEOUT_MS);
+  }
+
+  /** Polls until the agent's process answers as it, or `timeoutMs` passes, or the process is gone. */
+  async #answersWithin(agent: LocalAgent, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
     const pid = agent.pid;
-    while (Date.now() < deadline && isProcessAlive(pid) && agent.pid === pid) {
+    while (Date.now() < deadline && isProcessRunning(pid) && agent.pid === pid) {
       if (await this.#answers(agent)) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -293,11 +352,11 @@ export class LocalAgentLauncher implements AgentLauncher {
 
   /** Whether a process that answers as this agent listens on the port (a PID alone could be reused). */
   async #answers(agent: LocalAgent): Promise<boolean> {
-    if (!agent.pid || !isProcessAlive(agent.pid)) return false;
+    if (!agent.pid || !isProcessRunning(agent.pid)) return false;
     try {
       const res = await fetch(`http://127.0.0.1:${agent.port}/api/v1/agent/status`, {
         headers: this.#o.agentToken ? { authorization: `Bearer ${this.#o.agentToken}` } : {},
-        signal: AbortSignal.timeout(1000),
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
       });
       if (!res.ok) return false;
       return ((await res.json()) as { agentId?: string }).agentId === agent.agentId;
@@ -306,30 +365,8 @@ export class LocalAgentLauncher implements AgentLauncher {
     }
   }
 
-  async #readState(): Promise<LocalAgent[]> {
-    try {
-      const parsed = JSON.parse(await readFile(this.#stateFile, "utf8")) as unknown;
-      if (!Array.isArray(parsed)) return [];
-      return parsed.filter(isLocalAgent);
-    } catch {
-      return [];
-    }
-  }
-
-  /** Writes are serialised and atomic (temp file + rename): a crash never leaves half a file. */
   #writeState(): Promise<void> {
-    this.#writing = this.#writing.then(async () => {
-      const agents = [...this.#agents.values()].filter((a) => a.pid > 0);
-      const temp = `${this.#stateFile}.tmp`;
-      try {
-        await writeFile(temp, `${JSON.stringify(agents, null, 2)}\n`);
-        await rename(temp, this.#stateFile);
-      } catch (err) {
-        // Only adoption after a crash depends on it; the agents themselves are unaffected.
-        this.#o.logger.error({ err, file: this.#stateFile }, "could not write the local agents' state file");
-      }
-    });
-    return this.#writing;
+    return this.#files.writeAgents(() => [...this.#agents.values()]);
   }
 }
 
@@ -337,26 +374,4 @@ function containerdNamespaceOf(pool: SandboxPool): { containerdNamespace?: strin
   const ns = pool.metadata.annotations?.[CONTAINERD_NAMESPACE_ANNOTATION];
   // The same shape containerd accepts for namespaces; anything else is ignored, not passed to a flag.
   return ns && /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/.test(ns) ? { containerdNamespace: ns } : {};
-}
-
-function isLocalAgent(a: unknown): a is LocalAgent {
-  const x = a as Partial<LocalAgent> | null;
-  return (
-    !!x &&
-    typeof x.agentId === "string" &&
-    typeof x.port === "number" &&
-    typeof x.pid === "number" &&
-    typeof x.pool?.name === "string" &&
-    typeof x.pool?.namespace === "string" &&
-    typeof x.capacity === "number" &&
-    (x.runtime === "container" || x.runtime === "gvisor")
-  );
-}
-
-async function stopPid(pid: number): Promise<void> {
-  if (!pid || !isProcessAlive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
 }
