@@ -1,5 +1,6 @@
 /** The Atomic Registry (design §6): places sandboxes on agents in memory and owns their slots and ports. */
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
+import { ChangeSignal } from "../../core/change-signal.ts";
 import type { AgentInfo, AgentSnapshot } from "./agent-info.ts";
 import { ImageNameCache } from "./image-name-cache.ts";
 import { IndexedHeap } from "./indexed-heap.ts";
@@ -141,6 +142,11 @@ function checkPort(port: unknown, field: string): number {
 const RELEASE_MEMORY_MS = 60_000;
 
 export class AgentRegistry {
+  /**
+   * Notified whenever room may have appeared: an agent registered, answered, changed health or
+   * draining, or left, or a slot was released. Creates waiting for room wake on it.
+   */
+  readonly changes = new ChangeSignal();
   readonly #now: () => number;
   /** Recent releases by key, oldest first, so a stale report cannot bring a freed slot back. */
   readonly #released = new Map<string, number>();
@@ -197,6 +203,7 @@ export class AgentRegistry {
     agent.prewarm = prewarm;
     agent.registered = true;
     this.#attach(agent);
+    this.changes.notify();
     return this.#snapshot(agent);
   }
 
@@ -207,6 +214,7 @@ export class AgentRegistry {
     agent.info.healthy = healthy;
     if (healthy) agent.info.lastHeartbeat = now;
     this.#requeue(agent);
+    this.changes.notify();
     return true;
   }
 
@@ -228,6 +236,7 @@ export class AgentRegistry {
     if (agent === undefined || !agent.registered) return false;
     agent.info.draining = draining;
     this.#requeue(agent);
+    this.changes.notify();
     return true;
   }
 
@@ -244,6 +253,7 @@ export class AgentRegistry {
       this.#allocations.delete(key);
     }
     this.#agents.delete(id);
+    this.changes.notify();
     return keys;
   }
 
@@ -323,11 +333,11 @@ export class AgentRegistry {
     return this.#view(this.#reserve(key, chosen, ports));
   }
 
-  /** Frees the slot and ports held under `key`; returns whether there was anything to free. */
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Frees the slot and ports held under `key`; returns whether there was anything to free. */
   release(key: string): boolean {
     const record = this.#allocations.get(key);
     if (record === undefined) return false;
@@ -338,6 +348,7 @@ export class AgentRegistry {
     agent.keys.delete(key);
     if (!agent.registered && agent.keys.size === 0) this.#agents.delete(agent.info.id);
     else this.#requeue(agent);
+    this.changes.notify();
     return true;
   }
 
