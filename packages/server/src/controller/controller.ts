@@ -46,6 +46,8 @@ export interface ControllerDeps {
 
 /** How long the first start waits for the pools' first agents before it serves anyway. */
 const FIRST_AGENTS_TIMEOUT_MS = 30_000;
+/** The status round before serving waits this long per agent; one that is slower is probed later. */
+const FIRST_STATUS_TIMEOUT_MS = 5000;
 
 /**
  * Start order makes the API honest: it listens only once the registry has been rebuilt from the
@@ -228,7 +230,7 @@ export class Controller {
       for (const key of keys) poolQueue.add(key);
       if (launcher) await waitForFirstAgents(launcher, [...keys], registry, signal);
     }
-    await monitor.probeAll();
+    await monitor.probeAll(FIRST_STATUS_TIMEOUT_MS);
     this.#background.push(monitor.run(signal));
 
     // 3. Reconcile everything once, then serve.
