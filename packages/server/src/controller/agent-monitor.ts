@@ -60,6 +60,8 @@ interface KnownAgent {
   liveness: Liveness;
   /** Declared lost by the loss rule and not heard from since. */
   lost: boolean;
+  /** Aborted when the agent is declared lost (or leaves), so calls waiting on it stop at once. */
+  alive: AbortController;
   checking?: Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export class AgentMonitor {
       // A registration is the agent (or its launcher, which just saw it answer) speaking.
       liveness: livenessAfter(existing?.liveness ?? freshLiveness(now), "answered", now),
       lost: false,
+      alive: existing && !existing.lost ? existing.alive : new AbortController(),
     });
     this.#leftAt.delete(registration.agentId);
     this.#o.registry.upsertAgent({
@@ -142,6 +145,7 @@ export class AgentMonitor {
 
   /** Forgets an agent (it was stopped on purpose); its sandboxes become Lost. */
   forget(agentId: string): void {
+    this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
     this.#leftAt.set(agentId, this.#now());
     this.#o.registry.markHealthy(agentId, false, this.#now());
@@ -153,6 +157,7 @@ export class AgentMonitor {
    * becomes Lost, and it leaves the registry altogether.
    */
   remove(agentId: string): void {
+    this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
     this.#leftAt.set(agentId, this.#now());
     this.#o.registry.removeAgent(agentId);
@@ -168,6 +173,11 @@ export class AgentMonitor {
     if (known) return known.lost;
     const unknownSince = this.#leftAt.get(agentId) ?? this.#startedAt;
     return this.#now() - unknownSince >= this.#o.lossTimeoutMs;
+  }
+
+  /** A signal that aborts when the agent is declared lost or leaves; undefined for an unknown agent. */
+  aliveSignal(agentId: string): AbortSignal | undefined {
+    return this.#agents.get(agentId)?.alive.signal;
   }
 
   /** Milliseconds until an unknown agent counts as gone (0 when it does; undefined when it is known). */
@@ -262,6 +272,7 @@ export class AgentMonitor {
     }
     if (known.lost || !isLost(known.liveness, now, this.#o.lossTimeoutMs)) return;
     known.lost = true;
+    known.alive.abort();
     this.#o.logger.warn(
       {
         agentId,
@@ -290,7 +301,10 @@ export class AgentMonitor {
       known.statusAt = startedAt;
       known.lastStatus = now;
       known.liveness = livenessAfter(known.liveness, "answered", now);
-      if (known.lost) this.#o.logger.info({ agentId }, "agent is back");
+      if (known.lost) {
+        this.#o.logger.info({ agentId }, "agent is back");
+        known.alive = new AbortController();
+      }
       known.lost = false;
       this.#o.registry.upsertAgent({
         id: agentId,

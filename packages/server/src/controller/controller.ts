@@ -15,6 +15,7 @@ import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_p
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { Logger } from "pino";
 import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import { ChangeSignal } from "../core/change-signal.ts";
 import { VERSION } from "../core/version.ts";
 import { Informer } from "../kube/informer.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
@@ -32,6 +33,7 @@ import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.t
 import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
 import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
+import type { PoolRoom } from "./pool/pool-growth.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
@@ -120,6 +122,9 @@ export class Controller {
       onError: (key, err) => log.warn({ sandbox: key, err }, "reconcile failed; will retry"),
     });
     const waiters = new StatusWaiters();
+    // Room may appear through the registry (agents, slots) or the pool controller (launches).
+    const roomChanges = new ChangeSignal();
+    registry.changes.subscribe(() => roomChanges.notify());
     let fastPath: FastPath | undefined;
     let orphans: OrphanCollector | undefined;
     const monitor = new AgentMonitor({
@@ -145,7 +150,7 @@ export class Controller {
       registry,
       monitor,
       logger: log,
-      onStatus: (s) => waiters.notify(s),
+      onStatus: (s, failure) => waiters.notify(s, failure),
       unknownAgentGraceUntil: agentsSettledAt,
     });
     const poolQueue = new WorkQueue({
@@ -161,14 +166,8 @@ export class Controller {
       metrics,
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
-      onNoCapacity: (namespace, pool, sandbox) => {
-        const pools = this.#poolController;
-        if (!pools) return false;
-        pools.noteUnmetDemand(namespace, pool, sandbox);
-        poolQueue.add(objectKey(namespace, pool));
-        return pools.willGrow(namespace, pool);
-      },
-      poolWillGrow: (namespace, pool) => this.#poolController?.willGrow(namespace, pool) ?? false,
+      pools: this.#poolRoom((key) => poolQueue.add(key)),
+      changes: roomChanges,
     });
     orphans = new OrphanCollector({
       monitor,
@@ -213,6 +212,7 @@ export class Controller {
       monitor,
       launcher,
       logger: log,
+      changes: roomChanges,
     });
     this.#poolController = poolController;
     if (poolController) {
@@ -308,6 +308,25 @@ export class Controller {
       },
       "controller ready",
     );
+  }
+
+  /**
+   * The pool controller as creates see it (it starts after the Fast-Path is built). Demand noted
+   * by a create that found no room sends its pool to the pool controller at once.
+   */
+  #poolRoom(enqueuePool: (key: string) => void): PoolRoom {
+    return {
+      needRoom: (namespace, pool, sandbox) => {
+        const pools = this.#poolController;
+        if (!pools) return { kind: "absent" };
+        const growth = pools.needRoom(namespace, pool, sandbox);
+        enqueuePool(objectKey(namespace, pool));
+        return growth;
+      },
+      settle: (namespace, pool, sandbox, placed) =>
+        this.#poolController?.settle(namespace, pool, sandbox, placed),
+      growth: (namespace, pool) => this.#poolController?.growth(namespace, pool) ?? { kind: "absent" },
+    };
   }
 
   /** Launched agents are registered and probed at once when up, and marked unhealthy when down. */

@@ -25,9 +25,13 @@ const watchTypes: Record<WatchEventKind, WatchEvent_Type> = {
 /** The service implementation; errors are FsbErrors, which the server's error boundary maps to codes. */
 export function fastPathRpc(fastPath: FastPath): ServiceImpl<typeof FastPathService> {
   return {
-    async createSandbox(req) {
+    async createSandbox(req, context) {
       const started = performance.now();
-      const { sandbox, created } = await fastPath.create(createInput(req));
+      const timeoutMs = context.timeoutMs();
+      const { sandbox, created } = await fastPath.create(createInput(req), {
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        signal: context.signal,
+      });
       return {
         sandbox: toSandboxInfo(sandbox),
         created,

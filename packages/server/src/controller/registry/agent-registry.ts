@@ -143,8 +143,10 @@ const RELEASE_MEMORY_MS = 60_000;
 
 export class AgentRegistry {
   /**
-   * Notified whenever room may have appeared: an agent registered, answered, changed health or
-   * draining, or left, or a slot was released. Creates waiting for room wake on it.
+   * Notified whenever room may have appeared: an agent became schedulable (registered, healthy
+   * again, drain lifted, a slot freed on a full one), its capacity or images changed, ports were
+   * freed (a release, an agent removed). Not on every status refresh: a create that found no room
+   * wakes only when a retry could succeed.
    */
   readonly changes = new ChangeSignal();
   readonly #now: () => number;
@@ -182,6 +184,7 @@ export class AgentRegistry {
     }
 
     let agent = this.#agents.get(id);
+    const before = agent?.registered ? roomOf(agent) : undefined;
     if (agent === undefined) {
       agent = { info, images, prewarm, registered: true, keys: new Set(), pool: undefined, queued: false };
       this.#agents.set(id, agent);
@@ -203,7 +206,7 @@ export class AgentRegistry {
     agent.prewarm = prewarm;
     agent.registered = true;
     this.#attach(agent);
-    this.changes.notify();
+    if (before !== roomOf(agent)) this.changes.notify();
     return this.#snapshot(agent);
   }
 
@@ -211,10 +214,11 @@ export class AgentRegistry {
   markHealthy(id: string, healthy: boolean, now: number): boolean {
     const agent = this.#agents.get(id);
     if (agent === undefined || !agent.registered) return false;
+    const wasQueued = agent.queued;
     agent.info.healthy = healthy;
     if (healthy) agent.info.lastHeartbeat = now;
     this.#requeue(agent);
-    this.changes.notify();
+    if (!wasQueued && agent.queued) this.changes.notify();
     return true;
   }
 
@@ -234,9 +238,10 @@ export class AgentRegistry {
   setDraining(id: string, draining: boolean): boolean {
     const agent = this.#agents.get(id);
     if (agent === undefined || !agent.registered) return false;
+    const wasQueued = agent.queued;
     agent.info.draining = draining;
     this.#requeue(agent);
-    this.changes.notify();
+    if (!wasQueued && agent.queued) this.changes.notify();
     return true;
   }
 
@@ -636,6 +641,12 @@ export class AgentRegistry {
       placeholder: !agent.registered,
     };
   }
+}
+
+/** What decides whether an agent can take a sandbox; a change in it may be room for a waiting create. */
+function roomOf(agent: AgentState): string {
+  const { info } = agent;
+  return [agent.queued, info.capacity, info.address, [...agent.images].sort().join(",")].join("|");
 }
 
 function heapFor(heaps: Map<string, IndexedHeap<AgentState>>, key: string): IndexedHeap<AgentState> {
