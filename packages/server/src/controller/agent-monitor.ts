@@ -147,7 +147,7 @@ export class AgentMonitor {
   forget(agentId: string): void {
     this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
-    this.#leftAt.set(agentId, this.#now());
+    this.#noteLeft(agentId);
     this.#o.registry.markHealthy(agentId, false, this.#now());
     this.#o.onAgentChanged(agentId, undefined);
   }
@@ -159,7 +159,7 @@ export class AgentMonitor {
   remove(agentId: string): void {
     this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
-    this.#leftAt.set(agentId, this.#now());
+    this.#noteLeft(agentId);
     this.#o.registry.removeAgent(agentId);
   }
 
@@ -173,6 +173,13 @@ export class AgentMonitor {
     if (known) return known.lost;
     const unknownSince = this.#leftAt.get(agentId) ?? this.#startedAt;
     return this.#now() - unknownSince >= this.#o.lossTimeoutMs;
+  }
+
+  /** Remembers when an agent left; entries older than the loss timeout say nothing more than "gone". */
+  #noteLeft(agentId: string): void {
+    const now = this.#now();
+    for (const [id, at] of this.#leftAt) if (now - at >= this.#o.lossTimeoutMs) this.#leftAt.delete(id);
+    this.#leftAt.set(agentId, now);
   }
 
   /** A signal that aborts when the agent is declared lost or leaves; undefined for an unknown agent. */

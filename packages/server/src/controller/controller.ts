@@ -1,16 +1,6 @@
 /** fsb-controller as one runnable: store, registry, agents, reconciler and the Fast-Path API, started in order. */
 import path from "node:path";
-import {
-  API_VERSION,
-  ErrorCode,
-  isFsbError,
-  objectKey,
-  type Sandbox,
-  SandboxPhase,
-  type SandboxPool,
-  splitObjectKey,
-  validatePoolSpec,
-} from "@fast-sandbox/api";
+import { objectKey, type Sandbox, SandboxPhase, type SandboxPool } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { Logger } from "pino";
@@ -25,6 +15,7 @@ import { AgentMonitor } from "./agent-monitor.ts";
 import { handleRegistration, REGISTER_PATH } from "./agent-registration-route.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
+import { seedPool, waitForFirstAgents } from "./controller-startup.ts";
 import { FastPath } from "./fast-path.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
 import { OrphanCollector } from "./orphan-collector.ts";
@@ -46,8 +37,6 @@ export interface ControllerDeps {
   launcher?: (events: AgentLauncherEvents) => AgentLauncher;
 }
 
-/** How long the first start waits for the pools' first agents before it serves anyway. */
-const FIRST_AGENTS_TIMEOUT_MS = 30_000;
 /** The status round before serving waits this long per agent; one that is slower is probed later. */
 const FIRST_STATUS_TIMEOUT_MS = 5000;
 
@@ -367,60 +356,6 @@ export class Controller {
     await this.#store?.close();
     await this.#metricsServer?.close();
     await this.#health?.close();
-  }
-}
-
-/** Creates the seed pool (`--local-agents` and friends) unless a pool of that name exists: then the store owns it. */
-async function seedPool(store: ObjectStore, config: ControllerConfig, log: Logger): Promise<void> {
-  const seed = config.seedPool!;
-  const spec = validatePoolSpec({
-    capacity: {
-      poolMin: seed.poolMin,
-      poolMax: seed.poolMax,
-      bufferMin: seed.bufferMin,
-      bufferMax: seed.bufferMax,
-    },
-    maxSandboxesPerPod: seed.maxSandboxesPerPod,
-  });
-  try {
-    await store.create({
-      apiVersion: API_VERSION,
-      kind: POOL_KIND,
-      metadata: { name: config.pool, namespace: config.poolNamespace },
-      spec,
-    });
-    log.info(
-      { pool: objectKey(config.poolNamespace, config.pool), capacity: spec.capacity },
-      "created the seed pool",
-    );
-  } catch (err) {
-    if (!isFsbError(err, ErrorCode.AlreadyExists)) throw err;
-  }
-}
-
-/**
- * Waits until every launch the first pool passes asked for has answered (or failed), so a create
- * right after the controller reports ready finds its agents. Bounded: a broken agent binary must
- * not keep the API down.
- */
-async function waitForFirstAgents(
-  launcher: AgentLauncher,
-  poolKeys: string[],
-  registry: AgentRegistry,
-  signal: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + FIRST_AGENTS_TIMEOUT_MS;
-  while (!signal.aborted && Date.now() < deadline) {
-    const waiting = poolKeys.some((key) => {
-      const { namespace, name } = splitObjectKey(key);
-      return launcher
-        .agents({ namespace, name })
-        .some(
-          (a) => a.state === "starting" || (a.state === "running" && !registry.agent(a.agentId)?.healthy),
-        );
-    });
-    if (!waiting) return;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { AgentCallError, type AgentDelivery } from "./agent-call-error.ts";
-import { apiErrorOfCreate, decideCreateRetry, type RetryDecision } from "./create-failure.ts";
+import {
+  apiErrorOfCreate,
+  apiErrorOfStore,
+  decideCreateRetry,
+  type RetryDecision,
+} from "./create-failure.ts";
 
 const agentError = (code: ErrorCode, delivery: AgentDelivery, field?: string) =>
   new AgentCallError(code, "it broke", { delivery, ...(field ? { field } : {}) });
@@ -127,4 +132,20 @@ describe("apiErrorOfCreate", () => {
       assert.equal(got.field, c.field);
     });
   }
+});
+
+describe("apiErrorOfStore", () => {
+  it("turns the store's INTERNAL (a SQLite error) into UNAVAILABLE, saying what failed", () => {
+    const got = apiErrorOfStore(
+      new FsbError(ErrorCode.Internal, "SQLITE_FULL: database or disk is full"),
+      "recording the sandbox",
+    );
+    assert.ok(got instanceof FsbError);
+    assert.equal(got.code, ErrorCode.Unavailable);
+    assert.match(got.message, /^the store failed while recording the sandbox: SQLITE_FULL/);
+  });
+  it("keeps the store's other codes", () => {
+    const err = new FsbError(ErrorCode.Unavailable, "the store is closed");
+    assert.equal(apiErrorOfStore(err, "x"), err);
+  });
 });

@@ -59,6 +59,18 @@ export function apiErrorOfCreate(err: unknown, agentId: string): FsbError {
   });
 }
 
+/**
+ * A store failure on the create path, in the API's codes: the store's own INTERNAL (a SQLite
+ * error, an API server's 500) means the sandbox could not be read or recorded, which is
+ * UNAVAILABLE to the caller; the store's other codes (UNAVAILABLE, ALREADY_EXISTS, ...) stand.
+ */
+export function apiErrorOfStore(err: unknown, doing: string): unknown {
+  if (!isFsbError(err, ErrorCode.Internal)) return err;
+  return new FsbError(ErrorCode.Unavailable, `the store failed while ${doing}: ${err.message}`, {
+    cause: err,
+  });
+}
+
 function isAboutTheRequest(code: ErrorCode): boolean {
   return code === ErrorCode.InvalidArgument || code === ErrorCode.FailedPrecondition;
 }

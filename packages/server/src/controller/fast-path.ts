@@ -23,6 +23,7 @@ import { labelMatcher } from "../store/label-selector.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
+import { apiErrorOfStore } from "./create-failure.ts";
 import { boundSandbox, startOnAgent } from "./fast-create.ts";
 import { persistFastCreate } from "./fast-create-persist.ts";
 import { allocateSandbox } from "./placement.ts";
@@ -406,7 +407,7 @@ export class FastPath {
       return await this.#o.store.get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, namespace, name);
     } catch (err) {
       if (isFsbError(err, ErrorCode.NotFound)) return this.#pending.get(key)?.sandbox;
-      throw err;
+      throw apiErrorOfStore(err, `reading sandbox ${key}`);
     }
   }
 

@@ -16,6 +16,7 @@ import {
 import type { ChangeSignal } from "../core/change-signal.ts";
 import type { Clock } from "../kube/clock.ts";
 import type { ObjectStore } from "../store/object-store.ts";
+import { apiErrorOfStore } from "./create-failure.ts";
 import type { PoolGrowth, PoolRoom } from "./pool/pool-growth.ts";
 import { type CreateDeadline, noRoomError } from "./room-wait.ts";
 import { SANDBOX_KIND } from "./sandbox-reconciler.ts";
@@ -82,7 +83,7 @@ export async function createStrong(
       status: { phase: SandboxPhase.Pending },
     });
   } catch (err) {
-    if (!isFsbError(err, ErrorCode.AlreadyExists)) throw err;
+    if (!isFsbError(err, ErrorCode.AlreadyExists)) throw apiErrorOfStore(err, "recording the sandbox");
     return existing();
   }
   try {
@@ -146,7 +147,11 @@ async function follow(o: StrongCreateOptions, r: StrongCreateRequest, stored: Sa
             fromClient: r.deadline.fromClient,
           });
         }
-        const current = await o.store.get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, r.namespace, r.name);
+        const current = await o.store
+          .get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, r.namespace, r.name)
+          .catch((err: unknown) => {
+            throw apiErrorOfStore(err, "reading the sandbox");
+          });
         if (strongOutcome(current) === "running") {
           placed = true;
           return current;
