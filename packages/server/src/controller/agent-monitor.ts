@@ -244,6 +244,7 @@ export class AgentMonitor {
       .then(({ verdict, detail }) => {
         if (this.#agents.get(agentId) === known) this.#judge(agentId, known, verdict, detail);
       })
+      .catch((err: unknown) => this.#o.logger.error({ agentId, err }, "liveness probe broke"))
       .finally(() => {
         known.checking = undefined;
       });

@@ -1,5 +1,6 @@
 /** One liveness probe of an agent: `GET /healthz` on a fresh connection, judged fairly (see ProbeVerdict). */
 import http from "node:http";
+import https from "node:https";
 import type { Clock } from "../../kube/clock.ts";
 import type { ProbeVerdict } from "./agent-liveness.ts";
 import { STALL_TICK_MS, type StallSource, TIMER_SLACK_MS } from "./loop-stalls.ts";
@@ -61,14 +62,19 @@ export function livenessProbe(o: LivenessProbeOptions): LivenessProbe {
         if (settled) return;
         settled = true;
         timer?.cancel();
-        req.destroy();
+        req?.destroy();
         resolve({ verdict, detail });
       };
-      const req = http.request(`${url.replace(/\/+$/, "")}/healthz`, {
-        method: "GET",
-        agent: false,
-        headers: { connection: "close" },
-      });
+      const target = `${url.replace(/\/+$/, "")}/healthz`;
+      let req: http.ClientRequest;
+      try {
+        const client = target.startsWith("https:") ? https : http;
+        req = client.request(target, { method: "GET", agent: false, headers: { connection: "close" } });
+      } catch (err) {
+        // A URL this process cannot even use says nothing about the agent.
+        resolve({ verdict: "inconclusive", detail: `cannot probe ${target}: ${(err as Error).message}` });
+        return;
+      }
       req.on("response", (res) => {
         res.resume();
         finish("answered", `HTTP ${res.statusCode}`);
