@@ -20,11 +20,14 @@ import { rejectsWith } from "../harness/rpc-assert.ts";
 const EMPTY_NAMESPACE = "fsb-test-empty";
 const SLEEP = { image: "busybox", command: ["sleep", "600"] };
 
-/** The message the registry gives when every agent of the default pool is full. */
+/** Why a pool of `--local-agents N` (poolMin = poolMax = N) cannot grow, as the answer says after the reason. */
+const AT_MAX = (n: number) => `; the pool has launched its maximum of ${n} agents \\(poolMax\\)`;
+
+/** The message the registry gives when every agent of the default pool is full (it cannot grow). */
 function poolFull(name: string, agents: number, used: number, total: number): RegExp {
   return new RegExp(
     `^cannot place sandbox "default/${name}" in pool "default-pool" of namespace "default": ` +
-      `all ${agents} agents are full \\(${used} of ${total} slots used\\)$`,
+      `all ${agents} agents are full \\(${used} of ${total} slots used\\)${AT_MAX(agents)}$`,
   );
 }
 
@@ -199,7 +202,7 @@ describe("exposed ports", () => {
       Code.ResourceExhausted,
       new RegExp(
         `^cannot place sandbox "default/port-b" in pool "default-pool" of namespace "default": ` +
-          `port ${PORT} is in use on all 2 eligible agents$`,
+          `port ${PORT} is in use on all 2 eligible agents${AT_MAX(2)}$`,
       ),
     );
     // Another port still fits: it was the port, not the slots.
@@ -232,7 +235,7 @@ describe("exposed ports", () => {
     await rejectsWith(
       ctl.client.createSandbox({ name: "port-d", ...SLEEP, exposedPorts: [PORT] }),
       Code.ResourceExhausted,
-      new RegExp(`: port ${PORT} is in use on all 3 eligible agents$`),
+      new RegExp(`: port ${PORT} is in use on all 3 eligible agents${AT_MAX(2)}$`),
     );
     // Deleting frees the port on that address only.
     await deleteAndWait(ctl, "port-b");

@@ -19,7 +19,12 @@ describe("toSdkError", () => {
   const cases: Array<{ code: Code; type: typeof FastSandboxError; name: string; hint: RegExp }> = [
     { code: Code.NotFound, type: NotFoundError, name: "not_found", hint: /fsb-ctl list -A/ },
     { code: Code.AlreadyExists, type: AlreadyExistsError, name: "already_exists", hint: /another name/ },
-    { code: Code.ResourceExhausted, type: CapacityError, name: "resource_exhausted", hint: /add agents/ },
+    {
+      code: Code.ResourceExhausted,
+      type: CapacityError,
+      name: "resource_exhausted",
+      hint: /cannot grow in time.*poolMax/,
+    },
     { code: Code.Unauthenticated, type: AuthError, name: "unauthenticated", hint: /FSB_TOKEN/ },
     {
       code: Code.InvalidArgument,

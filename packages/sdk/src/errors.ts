@@ -47,7 +47,10 @@ export class AlreadyExistsError extends FastSandboxError {
 }
 
 /**
- * No agent in the pool has a free slot (and the requested ports).
+ * The pool has no room for the sandbox and will not get any in time: it cannot grow (it has
+ * launched poolMax agents, or its agents register themselves), or the agents it was adding did not
+ * come up before the call's wait ran out (30 s by default). While a pool really grows, the server
+ * makes a create wait instead of answering this.
  *
  * @example
  * catch (e) { if (e instanceof CapacityError) console.error(`${e.message} (${e.hint})`); }
@@ -125,7 +128,7 @@ export function toSdkError(
     case Code.ResourceExhausted:
       return new CapacityError(message, {
         ...base,
-        hint: "delete sandboxes you no longer need, or add agents to the pool",
+        hint: "the pool is full and cannot grow in time: delete sandboxes you no longer need, or raise the pool's poolMax (`fsb-ctl pools get`)",
       });
     case Code.Unauthenticated:
     case Code.PermissionDenied:
@@ -146,7 +149,7 @@ export function toSdkError(
     case Code.DeadlineExceeded:
       return new FastSandboxError(message, {
         ...base,
-        hint: "the call timed out; retry, or raise the timeout",
+        hint: "the call timed out (a create waits up to its timeout for a growing pool's new agents); retry, or raise the timeout",
       });
     default:
       return new FastSandboxError(message, base);

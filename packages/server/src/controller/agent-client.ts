@@ -1,5 +1,6 @@
-/** The controller's client for the agent HTTP API (design §4): errors come back as FsbErrors. */
-import { ErrorCode, FsbError, isErrorCode } from "@fast-sandbox/api";
+/** The controller's client for the agent HTTP API (design §4): errors come back as AgentCallErrors. */
+import { ErrorCode, isErrorCode } from "@fast-sandbox/api";
+import { AgentCallError, deliveryOfFetchError } from "./agent-call-error.ts";
 
 /** Bounds a create: containerd's create+start is ~70 ms; seconds mean the node is in trouble. */
 const CREATE_TIMEOUT_MS = 30_000;
@@ -53,6 +54,8 @@ export interface AgentStatusView {
   sandboxes: AgentSandboxView[];
   /** Prewarmed containers; absent from agents that predate prewarming. */
   prewarm?: AgentPrewarmStatus;
+  /** Changes whenever the sandbox set or a sandbox's phase changes; absent from older agents. */
+  revision?: number;
 }
 
 /** One prewarm template as the agent sends and reports it (`PUT /api/v1/agent/prewarm`). */
@@ -93,8 +96,8 @@ export class AgentClient {
     await this.#call("POST", "/api/v1/agent/delete", { sandboxId, ...options }, timeout, signal);
   }
 
-  async status(signal?: AbortSignal): Promise<AgentStatusView> {
-    return this.#call("GET", "/api/v1/agent/status", undefined, STATUS_TIMEOUT_MS, signal);
+  async status(signal?: AbortSignal, timeoutMs = STATUS_TIMEOUT_MS): Promise<AgentStatusView> {
+    return this.#call("GET", "/api/v1/agent/status", undefined, timeoutMs, signal);
   }
 
   /** Replaces the agent's prewarm templates (the whole desired set); answers its prewarm status. */
@@ -130,7 +133,16 @@ export class AgentClient {
     const timeout = AbortSignal.timeout(timeoutMs);
     const res = await this.#fetch(method, route, body, signal ? AbortSignal.any([signal, timeout]) : timeout);
     if (!res.ok) throw await errorFrom(res, this.url);
-    return (await res.json()) as T;
+    try {
+      return (await res.json()) as T;
+    } catch (err) {
+      // It answered success, so the call took effect; only its body is unreadable.
+      throw new AgentCallError(
+        ErrorCode.Unavailable,
+        `agent ${this.url} answered ${method} ${route.split("?")[0]} with a body that is not JSON`,
+        { delivery: "unknown", cause: err },
+      );
+    }
   }
 
   async #fetch(method: string, route: string, body: unknown, signal: AbortSignal): Promise<Response> {
@@ -146,17 +158,18 @@ export class AgentClient {
       });
     } catch (err) {
       const timedOut = (err as Error).name === "TimeoutError";
-      throw new FsbError(
+      const delivery = timedOut ? "unknown" : deliveryOfFetchError(err);
+      throw new AgentCallError(
         timedOut ? ErrorCode.DeadlineExceeded : ErrorCode.Unavailable,
-        `agent ${this.url} ${timedOut ? "did not answer in time" : "is unreachable"} (${method} ${route.split("?")[0]})`,
-        { cause: err },
+        `agent ${this.url} ${timedOut ? "did not answer in time" : delivery === "not-sent" ? "is unreachable" : "broke off the call"} (${method} ${route.split("?")[0]})`,
+        { delivery, cause: err },
       );
     }
   }
 }
 
 /** Rebuilds the agent's error (code, message, field) from its JSON body. */
-async function errorFrom(res: Response, url: string): Promise<FsbError> {
+async function errorFrom(res: Response, url: string): Promise<AgentCallError> {
   const text = await res.text().catch(() => "");
   let error: { code?: unknown; message?: unknown; field?: unknown } | undefined;
   try {
@@ -168,8 +181,11 @@ async function errorFrom(res: Response, url: string): Promise<FsbError> {
     const field = typeof error.field === "string" ? error.field : undefined;
     let message = typeof error.message === "string" ? error.message : "";
     if (field && message.startsWith(`${field}: `)) message = message.slice(field.length + 2);
-    return new FsbError(error.code, message, field ? { field } : {});
+    return new AgentCallError(error.code, message, { delivery: "answered", ...(field ? { field } : {}) });
   }
   const code = res.status === 401 ? ErrorCode.Unauthenticated : ErrorCode.Unavailable;
-  return new FsbError(code, `agent ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+  return new AgentCallError(code, `agent ${url} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
+    // Not our error body (a proxy in between?): whether the agent acted is not known.
+    delivery: "unknown",
+  });
 }

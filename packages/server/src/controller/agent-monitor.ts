@@ -1,10 +1,30 @@
-/** Knows every agent: registers them, probes their status, and tells the registry who is alive. */
+/** Knows every agent: registers them, probes their liveness and status, and tells the registry who is alive. */
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../agent/controller-registration.ts";
-import { sleep, systemClock } from "../kube/clock.ts";
+import { type Clock, sleep, systemClock } from "../kube/clock.ts";
 import { AgentClient, type AgentSandboxView, type AgentStatusView } from "./agent-client.ts";
+import {
+  freshLiveness,
+  isLost,
+  type Liveness,
+  livenessAfter,
+  MIN_FAILED_PROBES,
+  type ProbeVerdict,
+} from "./liveness/agent-liveness.ts";
+import { type LivenessProbe, livenessProbe } from "./liveness/liveness-probe.ts";
+import { LoopStalls } from "./liveness/loop-stalls.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import type { OnAgent } from "./sandbox-plan.ts";
+
+/**
+ * The periodic status may take this long: a slow answer is still an answer, and liveness is judged
+ * by the cheap probe, never by the status. (At start-up the first status is bounded shorter.)
+ */
+const STATUS_PATIENCE_MS = 30_000;
+/** A liveness probe waits at most this long; with a short loss timeout, a third of it. */
+const LIVENESS_TIMEOUT_MS = 5000;
+/** ...but never less than this: an agent on a loaded node needs some time to answer anything. */
+const MIN_LIVENESS_TIMEOUT_MS = 200;
 
 /** Options of {@link AgentMonitor}. */
 export interface AgentMonitorOptions {
@@ -19,7 +39,11 @@ export interface AgentMonitorOptions {
   onAgentChanged: (agentId: string, status: AgentStatusView | undefined) => void;
   /** Called with every successful status answer, changed or not (for periodic sweeps). */
   onStatus?: (agentId: string, status: AgentStatusView) => void;
-  now?: () => number;
+  clock?: Clock;
+  /** Replaces the real `/healthz` probe (tests). */
+  probeLiveness?: LivenessProbe;
+  /** Replaces the HTTP client of each agent (tests). */
+  newClient?: (url: string, token: string | undefined) => AgentClient;
 }
 
 interface KnownAgent {
@@ -28,24 +52,53 @@ interface KnownAgent {
   /** The latest successful status and when it was taken. */
   status?: AgentStatusView;
   statusAt?: number;
-  lastSuccess: number;
-  /** A digest of the sandboxes' phases, to notice changes. */
+  /** When the latest status answer arrived (0 before the first). */
+  lastStatus: number;
+  /** A digest of the sandboxes' phases (or the agent's revision), to notice changes. */
   digest?: string;
   probing?: Promise<void>;
+  liveness: Liveness;
+  /** Declared lost by the loss rule and not heard from since. */
+  lost: boolean;
+  /** Aborted when the agent is declared lost (or leaves), so calls waiting on it stop at once. */
+  alive: AbortController;
+  checking?: Promise<void>;
 }
 
 /**
- * Probing is the controller's only way to learn about exits and losses, so it runs on a fixed
- * interval and every answer updates the registry (images, capacity, health) in one place.
+ * Two probes run on the interval, per agent and never more than one of each in flight. The status
+ * (`GET /api/v1/agent/status`) is how the controller learns about exits, images and capacity; it
+ * may be slow, and slowness costs nothing but freshness. Liveness (`GET /healthz`, see
+ * liveness-probe.ts) alone decides whether an agent is lost, by the rule in {@link isLost}:
+ * MIN_FAILED_PROBES failed probes in a row *and* silence for the whole loss timeout.
  */
 export class AgentMonitor {
   readonly #o: AgentMonitorOptions;
   readonly #agents = new Map<string, KnownAgent>();
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #stalls: LoopStalls;
+  readonly #probeLiveness: LivenessProbe;
+  readonly #livenessTimeoutMs: number;
+  /** When this monitor started knowing agents: an agent unknown since then is unknown for that long. */
+  readonly #startedAt: number;
+  /** When agents left on purpose (removed or forgotten), for how long they have been unknown. */
+  readonly #leftAt = new Map<string, number>();
 
   constructor(options: AgentMonitorOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#stalls = new LoopStalls(this.#clock);
+    this.#probeLiveness =
+      options.probeLiveness ?? livenessProbe({ clock: this.#clock, stalls: this.#stalls });
+    this.#livenessTimeoutMs = Math.max(
+      MIN_LIVENESS_TIMEOUT_MS,
+      Math.min(LIVENESS_TIMEOUT_MS, Math.floor(options.lossTimeoutMs / MIN_FAILED_PROBES)),
+    );
+    this.#startedAt = this.#clock.now();
+  }
+
+  #now(): number {
+    return this.#clock.now();
   }
 
   /** Adds or refreshes an agent (registration or heartbeat). Returns true if it is new. */
@@ -60,11 +113,17 @@ export class AgentMonitor {
       existing.registration = registration;
       return false;
     }
+    const now = this.#now();
     this.#agents.set(registration.agentId, {
       registration,
-      client: new AgentClient(registration.url, token),
-      lastSuccess: existing?.lastSuccess ?? this.#now(),
+      client: this.#o.newClient?.(registration.url, token) ?? new AgentClient(registration.url, token),
+      lastStatus: existing?.lastStatus ?? 0,
+      // A registration is the agent (or its launcher, which just saw it answer) speaking.
+      liveness: livenessAfter(existing?.liveness ?? freshLiveness(now), "answered", now),
+      lost: false,
+      alive: existing && !existing.lost ? existing.alive : new AbortController(),
     });
+    this.#leftAt.delete(registration.agentId);
     this.#o.registry.upsertAgent({
       id: registration.agentId,
       address: registration.address,
@@ -75,8 +134,8 @@ export class AgentMonitor {
       capacity: registration.capacity,
       images: existing?.status?.images ?? [],
       // Not placeable until its first status answer proves it is up.
-      healthy: existing?.status !== undefined,
-      lastHeartbeat: existing?.lastSuccess ?? 0,
+      healthy: existing?.status !== undefined && !existing.lost,
+      lastHeartbeat: existing?.lastStatus ?? 0,
       runtime: registration.runtime,
     });
     if (!existing)
@@ -86,7 +145,9 @@ export class AgentMonitor {
 
   /** Forgets an agent (it was stopped on purpose); its sandboxes become Lost. */
   forget(agentId: string): void {
+    this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
+    this.#noteLeft(agentId);
     this.#o.registry.markHealthy(agentId, false, this.#now());
     this.#o.onAgentChanged(agentId, undefined);
   }
@@ -96,8 +157,41 @@ export class AgentMonitor {
    * becomes Lost, and it leaves the registry altogether.
    */
   remove(agentId: string): void {
+    this.#agents.get(agentId)?.alive.abort();
     this.#agents.delete(agentId);
+    this.#noteLeft(agentId);
     this.#o.registry.removeAgent(agentId);
+  }
+
+  /**
+   * Whether the agent is gone for good as far as this controller can tell: known and lost (see
+   * {@link isLost}), or unknown — never heard from since this controller started, or removed —
+   * for at least the loss timeout. A delete, reset or expiry then stops waiting for it.
+   */
+  isGone(agentId: string): boolean {
+    const known = this.#agents.get(agentId);
+    if (known) return known.lost;
+    const unknownSince = this.#leftAt.get(agentId) ?? this.#startedAt;
+    return this.#now() - unknownSince >= this.#o.lossTimeoutMs;
+  }
+
+  /** Remembers when an agent left; entries older than the loss timeout say nothing more than "gone". */
+  #noteLeft(agentId: string): void {
+    const now = this.#now();
+    for (const [id, at] of this.#leftAt) if (now - at >= this.#o.lossTimeoutMs) this.#leftAt.delete(id);
+    this.#leftAt.set(agentId, now);
+  }
+
+  /** A signal that aborts when the agent is declared lost or leaves; undefined for an unknown agent. */
+  aliveSignal(agentId: string): AbortSignal | undefined {
+    return this.#agents.get(agentId)?.alive.signal;
+  }
+
+  /** Milliseconds until an unknown agent counts as gone (0 when it does; undefined when it is known). */
+  untilGone(agentId: string): number | undefined {
+    if (this.#agents.has(agentId)) return undefined;
+    const unknownSince = this.#leftAt.get(agentId) ?? this.#startedAt;
+    return Math.max(0, unknownSince + this.#o.lossTimeoutMs - this.#now());
   }
 
   client(agentId: string): AgentClient | undefined {
@@ -127,41 +221,99 @@ export class AgentMonitor {
     return found ? { present: true, phase: found.phase, exitCode: found.exitCode } : { present: false };
   }
 
-  /** Probes every agent once, concurrently; resolves when all have answered or failed. */
-  async probeAll(): Promise<void> {
-    await Promise.all([...this.#agents.keys()].map((id) => this.probe(id)));
+  /** Asks every agent for its status once, concurrently; resolves when all have answered or failed. */
+  async probeAll(timeoutMs?: number): Promise<void> {
+    await Promise.all([...this.#agents.keys()].map((id) => this.probe(id, timeoutMs)));
   }
 
-  /** Probes one agent (joins a probe already in flight). */
-  probe(agentId: string): Promise<void> {
+  /** Asks one agent for its status (joins a request already in flight). */
+  probe(agentId: string, timeoutMs = STATUS_PATIENCE_MS): Promise<void> {
     const known = this.#agents.get(agentId);
     if (!known) return Promise.resolve();
-    known.probing ??= this.#probe(agentId, known).finally(() => {
+    known.probing ??= this.#probe(agentId, known, timeoutMs).finally(() => {
       known.probing = undefined;
     });
     return known.probing;
   }
 
-  /** Probes on an interval until `signal` aborts. */
+  /** Sends one liveness probe to the agent (joins one in flight) and applies the loss rule to the verdict. */
+  checkLiveness(agentId: string): Promise<void> {
+    const known = this.#agents.get(agentId);
+    if (!known) return Promise.resolve();
+    known.checking ??= this.#probeLiveness(known.client.url, this.#livenessTimeoutMs)
+      .then(({ verdict, detail }) => {
+        if (this.#agents.get(agentId) === known) this.#judge(agentId, known, verdict, detail);
+      })
+      .catch((err: unknown) => this.#o.logger.error({ agentId, err }, "liveness probe broke"))
+      .finally(() => {
+        known.checking = undefined;
+      });
+    return known.checking;
+  }
+
+  /** Probes on an interval until `signal` aborts. Neither probe waits for the other, or for a slow agent. */
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.probeAll();
-      await sleep(systemClock, this.#o.probeIntervalMs, signal);
+    this.#stalls.start();
+    try {
+      while (!signal.aborted) {
+        for (const id of this.#agents.keys()) {
+          void this.probe(id);
+          void this.checkLiveness(id);
+        }
+        await sleep(this.#clock, this.#o.probeIntervalMs, signal);
+      }
+    } finally {
+      this.#stalls.stop();
     }
   }
 
-  async #probe(agentId: string, known: KnownAgent): Promise<void> {
+  /** Applies the loss rule after a liveness verdict: the one place an agent is declared lost. */
+  #judge(agentId: string, known: KnownAgent, verdict: ProbeVerdict, detail: string): void {
+    const now = this.#now();
+    known.liveness = livenessAfter(known.liveness, verdict, now);
+    if (verdict === "answered") {
+      if (known.lost) {
+        this.#o.logger.info({ agentId }, "lost agent answers again; asking for its status");
+        void this.probe(agentId);
+      }
+      return;
+    }
+    if (known.lost || !isLost(known.liveness, now, this.#o.lossTimeoutMs)) return;
+    known.lost = true;
+    known.alive.abort();
+    this.#o.logger.warn(
+      {
+        agentId,
+        failedProbes: known.liveness.failures,
+        silentForMs: now - known.liveness.lastAnswerAt,
+        lastProbe: detail,
+      },
+      "agent lost: its liveness probes failed and it has not answered for the loss timeout",
+    );
+    this.#o.registry.markHealthy(agentId, false, now);
+    this.#o.onAgentChanged(agentId, undefined);
+  }
+
+  async #probe(agentId: string, known: KnownAgent, timeoutMs: number): Promise<void> {
     const startedAt = this.#now();
     try {
-      const status = await known.client.status();
+      const status = await known.client.status(undefined, timeoutMs);
       if (this.#agents.get(agentId) !== known) return;
       if (status.agentId !== agentId) {
         throw new Error(`answered as agent ${status.agentId}`);
       }
-      const wasHealthy = known.status !== undefined && this.#o.registry.agent(agentId)?.healthy === true;
+      const wasHealthy =
+        known.status !== undefined && !known.lost && this.#o.registry.agent(agentId)?.healthy === true;
+      const now = this.#now();
       known.status = status;
       known.statusAt = startedAt;
-      known.lastSuccess = this.#now();
+      known.lastStatus = now;
+      known.liveness = livenessAfter(known.liveness, "answered", now);
+      if (known.lost) {
+        this.#o.logger.info({ agentId }, "agent is back");
+        known.alive = new AbortController();
+      }
+      known.lost = false;
       this.#o.registry.upsertAgent({
         id: agentId,
         address: status.address || known.registration.address,
@@ -172,22 +324,23 @@ export class AgentMonitor {
         capacity: status.capacity,
         images: status.images,
         healthy: true,
-        lastHeartbeat: known.lastSuccess,
+        lastHeartbeat: now,
         runtime: status.runtime,
         prewarm: Object.fromEntries((status.prewarm?.templates ?? []).map((t) => [t.key, t.ready])),
       });
       this.#restoreSlots(agentId, status.sandboxes, startedAt);
-      const digest = status.sandboxes.map((s) => `${s.sandboxId}:${s.phase}:${s.exitCode}`).join(",");
+      // The agent's revision moves whenever its sandbox set or a phase changes; older agents send none.
+      const digest =
+        status.revision === undefined
+          ? status.sandboxes.map((s) => `${s.sandboxId}:${s.phase}:${s.exitCode}`).join(",")
+          : `r${status.revision}`;
       if (!wasHealthy || digest !== known.digest) this.#o.onAgentChanged(agentId, status);
       known.digest = digest;
       this.#o.onStatus?.(agentId, status);
     } catch (err) {
-      if (this.#agents.get(agentId) !== known) return;
-      const silentFor = this.#now() - known.lastSuccess;
-      if (silentFor >= this.#o.lossTimeoutMs && this.#o.registry.agent(agentId)?.healthy) {
-        this.#o.logger.warn({ agentId, err, silentForMs: silentFor }, "agent lost");
-        this.#o.registry.markHealthy(agentId, false, this.#now());
-        this.#o.onAgentChanged(agentId, undefined);
+      // A failed or slow status is no verdict on the agent's life: liveness probes judge that.
+      if (this.#agents.get(agentId) === known) {
+        this.#o.logger.debug({ agentId, err }, "agent status failed");
       }
     }
   }

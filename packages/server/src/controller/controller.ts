@@ -1,20 +1,11 @@
 /** fsb-controller as one runnable: store, registry, agents, reconciler and the Fast-Path API, started in order. */
 import path from "node:path";
-import {
-  API_VERSION,
-  ErrorCode,
-  isFsbError,
-  objectKey,
-  type Sandbox,
-  SandboxPhase,
-  type SandboxPool,
-  splitObjectKey,
-  validatePoolSpec,
-} from "@fast-sandbox/api";
+import { objectKey, type Sandbox, SandboxPhase, type SandboxPool } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { Logger } from "pino";
 import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import { ChangeSignal } from "../core/change-signal.ts";
 import { VERSION } from "../core/version.ts";
 import { Informer } from "../kube/informer.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
@@ -24,6 +15,7 @@ import { AgentMonitor } from "./agent-monitor.ts";
 import { handleRegistration, REGISTER_PATH } from "./agent-registration-route.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
+import { seedPool, waitForFirstAgents } from "./controller-startup.ts";
 import { FastPath } from "./fast-path.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
 import { OrphanCollector } from "./orphan-collector.ts";
@@ -32,6 +24,7 @@ import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.t
 import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
 import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
+import type { PoolRoom } from "./pool/pool-growth.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
@@ -44,8 +37,8 @@ export interface ControllerDeps {
   launcher?: (events: AgentLauncherEvents) => AgentLauncher;
 }
 
-/** How long the first start waits for the pools' first agents before it serves anyway. */
-const FIRST_AGENTS_TIMEOUT_MS = 30_000;
+/** The status round before serving waits this long per agent; one that is slower is probed later. */
+const FIRST_STATUS_TIMEOUT_MS = 5000;
 
 /**
  * Start order makes the API honest: it listens only once the registry has been rebuilt from the
@@ -118,6 +111,9 @@ export class Controller {
       onError: (key, err) => log.warn({ sandbox: key, err }, "reconcile failed; will retry"),
     });
     const waiters = new StatusWaiters();
+    // Room may appear through the registry (agents, slots) or the pool controller (launches).
+    const roomChanges = new ChangeSignal();
+    registry.changes.subscribe(() => roomChanges.notify());
     let fastPath: FastPath | undefined;
     let orphans: OrphanCollector | undefined;
     const monitor = new AgentMonitor({
@@ -143,7 +139,7 @@ export class Controller {
       registry,
       monitor,
       logger: log,
-      onStatus: (s) => waiters.notify(s),
+      onStatus: (s, failure) => waiters.notify(s, failure),
       unknownAgentGraceUntil: agentsSettledAt,
     });
     const poolQueue = new WorkQueue({
@@ -159,14 +155,8 @@ export class Controller {
       metrics,
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
-      onNoCapacity: (namespace, pool, sandbox) => {
-        const pools = this.#poolController;
-        if (!pools) return false;
-        pools.noteUnmetDemand(namespace, pool, sandbox);
-        poolQueue.add(objectKey(namespace, pool));
-        return pools.willGrow(namespace, pool);
-      },
-      poolWillGrow: (namespace, pool) => this.#poolController?.willGrow(namespace, pool) ?? false,
+      pools: this.#poolRoom((key) => poolQueue.add(key)),
+      changes: roomChanges,
     });
     orphans = new OrphanCollector({
       monitor,
@@ -215,6 +205,7 @@ export class Controller {
       monitor,
       launcher,
       logger: log,
+      changes: roomChanges,
     });
     this.#poolController = poolController;
     if (poolController) {
@@ -232,7 +223,7 @@ export class Controller {
       for (const key of keys) poolQueue.add(key);
       if (launcher) await waitForFirstAgents(launcher, [...keys], registry, signal);
     }
-    await monitor.probeAll();
+    await monitor.probeAll(FIRST_STATUS_TIMEOUT_MS);
     this.#background.push(monitor.run(signal));
 
     // 3. Reconcile everything once, then serve.
@@ -312,6 +303,25 @@ export class Controller {
     );
   }
 
+  /**
+   * The pool controller as creates see it (it starts after the Fast-Path is built). Demand noted
+   * by a create that found no room sends its pool to the pool controller at once.
+   */
+  #poolRoom(enqueuePool: (key: string) => void): PoolRoom {
+    return {
+      needRoom: (namespace, pool, sandbox) => {
+        const pools = this.#poolController;
+        if (!pools) return { kind: "absent" };
+        const growth = pools.needRoom(namespace, pool, sandbox);
+        enqueuePool(objectKey(namespace, pool));
+        return growth;
+      },
+      settle: (namespace, pool, sandbox, placed) =>
+        this.#poolController?.settle(namespace, pool, sandbox, placed),
+      growth: (namespace, pool) => this.#poolController?.growth(namespace, pool) ?? { kind: "absent" },
+    };
+  }
+
   /** Launched agents are registered and probed at once when up, and marked unhealthy when down. */
   #launcherEvents(monitor: AgentMonitor): AgentLauncherEvents {
     return {
@@ -350,60 +360,6 @@ export class Controller {
     await this.#store?.close();
     await this.#metricsServer?.close();
     await this.#health?.close();
-  }
-}
-
-/** Creates the seed pool (`--local-agents` and friends) unless a pool of that name exists: then the store owns it. */
-async function seedPool(store: ObjectStore, config: ControllerConfig, log: Logger): Promise<void> {
-  const seed = config.seedPool!;
-  const spec = validatePoolSpec({
-    capacity: {
-      poolMin: seed.poolMin,
-      poolMax: seed.poolMax,
-      bufferMin: seed.bufferMin,
-      bufferMax: seed.bufferMax,
-    },
-    maxSandboxesPerPod: seed.maxSandboxesPerPod,
-  });
-  try {
-    await store.create({
-      apiVersion: API_VERSION,
-      kind: POOL_KIND,
-      metadata: { name: config.pool, namespace: config.poolNamespace },
-      spec,
-    });
-    log.info(
-      { pool: objectKey(config.poolNamespace, config.pool), capacity: spec.capacity },
-      "created the seed pool",
-    );
-  } catch (err) {
-    if (!isFsbError(err, ErrorCode.AlreadyExists)) throw err;
-  }
-}
-
-/**
- * Waits until every launch the first pool passes asked for has answered (or failed), so a create
- * right after the controller reports ready finds its agents. Bounded: a broken agent binary must
- * not keep the API down.
- */
-async function waitForFirstAgents(
-  launcher: AgentLauncher,
-  poolKeys: string[],
-  registry: AgentRegistry,
-  signal: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + FIRST_AGENTS_TIMEOUT_MS;
-  while (!signal.aborted && Date.now() < deadline) {
-    const waiting = poolKeys.some((key) => {
-      const { namespace, name } = splitObjectKey(key);
-      return launcher
-        .agents({ namespace, name })
-        .some(
-          (a) => a.state === "starting" || (a.state === "running" && !registry.agent(a.agentId)?.healthy),
-        );
-    });
-    if (!waiting) return;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -1,7 +1,7 @@
 /** FastPathService over Connect: wire messages in, domain calls, SandboxInfo out. */
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument, type ConsistencyMode as Mode, type SandboxSpec } from "@fast-sandbox/api";
 import {
   ConsistencyMode,
@@ -25,9 +25,13 @@ const watchTypes: Record<WatchEventKind, WatchEvent_Type> = {
 /** The service implementation; errors are FsbErrors, which the server's error boundary maps to codes. */
 export function fastPathRpc(fastPath: FastPath): ServiceImpl<typeof FastPathService> {
   return {
-    async createSandbox(req) {
+    async createSandbox(req, context) {
       const started = performance.now();
-      const { sandbox, created } = await fastPath.create(createInput(req));
+      const timeoutMs = context.timeoutMs();
+      const { sandbox, created } = await fastPath.create(createInput(req), {
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        signal: clientGone(context.signal),
+      });
       return {
         sandbox: toSandboxInfo(sandbox),
         created,
@@ -146,4 +150,20 @@ function failurePolicy(value: FailurePolicy): SandboxSpec["failurePolicy"] {
 function required(value: string, field: string): string {
   if (!value) throw invalidArgument(field, "is required");
   return value;
+}
+
+/**
+ * The call's signal without its deadline: the create keeps the deadline on its own clock (and says
+ * what it waited for when it passes), so only the client going away or the server stopping may
+ * cut it short.
+ */
+function clientGone(signal: AbortSignal): AbortSignal {
+  const gone = new AbortController();
+  const onAbort = () => {
+    const reason: unknown = signal.reason;
+    if (!(reason instanceof ConnectError && reason.code === Code.DeadlineExceeded)) gone.abort(reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return gone.signal;
 }

@@ -1,7 +1,6 @@
 /** The Fast-Path service in domain terms: create (fast or strong), get, list, update, delete, watch, logs. */
 import { randomBytes } from "node:crypto";
 import {
-  API_VERSION,
   type ConsistencyMode,
   DEFAULT_POOL,
   ErrorCode,
@@ -9,10 +8,7 @@ import {
   isFsbError,
   normalizeSandboxSpec,
   objectKey,
-  SANDBOX_FINALIZER,
   type Sandbox,
-  SandboxPhase,
-  SandboxReason,
   type SandboxSpec,
   sameSandboxSpec,
   validateDnsLabel,
@@ -21,25 +17,24 @@ import {
   validateSandboxSpec,
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import type { ChangeSignal } from "../core/change-signal.ts";
+import { type Clock, systemClock } from "../kube/clock.ts";
 import { labelMatcher } from "../store/label-selector.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
-import { agentCreateRequest } from "./agent-request.ts";
-import { setCondition } from "./conditions.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
+import { apiErrorOfStore } from "./create-failure.ts";
+import { boundSandbox, startOnAgent } from "./fast-create.ts";
 import { persistFastCreate } from "./fast-create-persist.ts";
-import { allocateSandbox, type NoCapacityHook } from "./placement.ts";
+import { allocateSandbox } from "./placement.ts";
+import type { PoolRoom } from "./pool/pool-growth.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
+import { allocateWhenRoom, type CreateDeadline, createDeadline } from "./room-wait.ts";
 import { newSandboxId } from "./sandbox-id.ts";
 import { GRACE_ANNOTATION, SANDBOX_KIND } from "./sandbox-reconciler.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
+import { createStrong } from "./strong-create.ts";
 
-/** A strong create waits this long for Running before it answers with the current state's error. */
-const STRONG_CREATE_TIMEOUT_MS = 60_000;
-/** A strong create re-reads its object this often while it waits (a pool scaling writes no status). */
-const SETTLED_RECHECK_MS = 1000;
-/** Longer than the reconciler's retry of a sandbox without room (1 s), so that retry has happened. */
-const NO_CAPACITY_CONFIRM_MS = 1500;
 /** Writes that lose an optimistic-concurrency race are retried this many times. */
 const UPDATE_ATTEMPTS = 5;
 
@@ -51,6 +46,14 @@ export interface CreateSandboxInput {
   spec: SandboxSpec;
   /** Overrides spec.consistencyMode and the server default. */
   consistencyMode?: ConsistencyMode;
+}
+
+/** What the call carries besides the request: its deadline and its cancellation. */
+export interface CreateCallOptions {
+  /** Milliseconds the client gave the call (its gRPC/Connect timeout); absent when it set none. */
+  timeoutMs?: number;
+  /** Aborts when the client goes away (or its deadline passes). */
+  signal?: AbortSignal;
 }
 
 /** An update: only these fields can change after create. */
@@ -78,11 +81,11 @@ export interface FastPathOptions {
   defaultMode: ConsistencyMode;
   /** A fast create whose object is not stored within this time is undone. */
   orphanTimeoutMs: number;
-  /** Told when a create found its pool full (the pool controller scales on it). */
-  onNoCapacity?: NoCapacityHook;
-  /** Whether a full pool is about to get room; a strong create waits for it instead of failing. */
-  poolWillGrow?: (namespace: string, pool: string) => boolean;
-  now?: () => number;
+  /** The pools' growth, and where a create waiting for room counts as demand; absent when nothing launches agents. */
+  pools?: PoolRoom;
+  /** Fires when room may have appeared (the registry's changes, launches moving). */
+  changes: ChangeSignal;
+  clock?: Clock;
 }
 
 interface PendingCreate {
@@ -101,11 +104,17 @@ export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 export class FastPath {
   readonly #o: FastPathOptions;
   readonly #pending = new Map<string, PendingCreate>();
-  readonly #now: () => number;
+  /** Fast creates still looking for room, by key: a second create of the same name waits for the first. */
+  readonly #placing = new Map<string, Promise<unknown>>();
+  readonly #clock: Clock;
 
   constructor(options: FastPathOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  #now(): number {
+    return this.#clock.now();
   }
 
   /** Sandbox ids of fast creates whose object is not stored yet (the orphan collector spares them). */
@@ -113,8 +122,16 @@ export class FastPath {
     return new Set([...this.#pending.values()].map((p) => p.sandbox.status.sandboxID ?? ""));
   }
 
-  async create(input: CreateSandboxInput): Promise<{ sandbox: Sandbox; created: boolean }> {
+  /**
+   * Creates a sandbox. While its pool is full but really adding agents, the create waits for room
+   * until the call's deadline (`call.timeoutMs`, else DEFAULT_ROOM_WAIT_MS); see room-wait.ts.
+   */
+  async create(
+    input: CreateSandboxInput,
+    call: CreateCallOptions = {},
+  ): Promise<{ sandbox: Sandbox; created: boolean }> {
     const started = performance.now();
+    const deadline = createDeadline(this.#now(), call.timeoutMs);
     const namespace = validateDnsLabel(input.namespace || "default", "namespace");
     const name = input.name ? validateSandboxName(input.name) : `sb-${randomBytes(4).toString("hex")}`;
     const labels = validateLabels(input.labels ?? {});
@@ -122,17 +139,33 @@ export class FastPath {
     const mode = input.consistencyMode ?? spec.consistencyMode ?? this.#o.defaultMode;
     spec.consistencyMode = mode;
     let result = "error";
+    const key = objectKey(namespace, name);
     try {
+      for (let placing = this.#placing.get(key); placing; placing = this.#placing.get(key)) {
+        await placing.catch(() => {});
+      }
       const existing = await this.#existing(namespace, name);
       if (existing) {
         const same = await this.#sameOrConflict(existing, spec);
         result = "existing";
         return { sandbox: same, created: false };
       }
+      const target = { namespace, name, labels, spec };
       const sandbox =
         mode === "fast"
-          ? await this.#createFast(namespace, name, labels, spec)
-          : await this.#createStrong(namespace, name, labels, spec);
+          ? await this.#createFast(target, deadline, call.signal)
+          : await createStrong(
+              {
+                store: this.#o.store,
+                waiters: this.#o.waiters,
+                enqueue: this.#o.enqueue,
+                pools: this.#o.pools,
+                changes: this.#o.changes,
+                clock: this.#clock,
+              },
+              { ...target, deadline, ...(call.signal ? { signal: call.signal } : {}) },
+              async () => this.#sameOrConflict(await this.get(namespace, name), spec),
+            );
       result = "ok";
       return { sandbox, created: true };
     } catch (err) {
@@ -293,73 +326,45 @@ export class FastPath {
   }
 
   async #createFast(
-    namespace: string,
-    name: string,
-    labels: Record<string, string>,
-    spec: SandboxSpec,
+    target: { namespace: string; name: string; labels: Record<string, string>; spec: SandboxSpec },
+    deadline: CreateDeadline,
+    signal: AbortSignal | undefined,
   ): Promise<Sandbox> {
+    const { namespace, name, spec } = target;
     const key = objectKey(namespace, name);
     const sandboxId = newSandboxId(name);
-    const allocation = allocateSandbox(
-      this.#o.registry,
-      { namespace, name, spec },
-      sandboxId,
-      this.#o.onNoCapacity,
-    );
-    const now = new Date(this.#now());
-    const sandbox: Sandbox = {
-      apiVersion: API_VERSION,
-      kind: SANDBOX_KIND,
-      metadata: {
-        name,
-        namespace,
-        uid: "",
-        resourceVersion: "",
-        generation: 1,
-        creationTimestamp: now.toISOString(),
-        labels,
-        annotations: {},
-        finalizers: [SANDBOX_FINALIZER],
-      },
-      spec,
-      status: {
-        phase: SandboxPhase.Bound,
-        assignedAgent: allocation.agentId,
-        nodeName: allocation.nodeName,
-        sandboxID: sandboxId,
-        endpoints: allocation.ports.map((p) => `${allocation.address}:${p}`),
-        observedGeneration: 1,
-        conditions: setCondition(
-          [],
-          {
-            type: "Scheduled",
-            status: "True",
-            reason: SandboxReason.Allocated,
-            message: `placed on agent ${allocation.agentId}`,
-          },
-          now,
-        ),
-      },
-    };
+    const placing = allocateWhenRoom({
+      allocate: () => allocateSandbox(this.#o.registry, { namespace, name, spec }, sandboxId),
+      pools: this.#o.pools,
+      changes: this.#o.changes,
+      namespace,
+      pool: spec.poolRef || DEFAULT_POOL,
+      name,
+      deadline,
+      ...(signal ? { signal } : {}),
+      clock: this.#clock,
+    });
+    this.#placing.set(key, placing);
+    let allocation: Awaited<typeof placing>;
+    try {
+      allocation = await placing;
+    } finally {
+      this.#placing.delete(key);
+    }
+    const sandbox = boundSandbox(target, sandboxId, allocation, new Date(this.#now()));
     let settle = () => {};
     this.#pending.set(key, { sandbox, settled: new Promise<void>((r) => (settle = r)) });
     try {
-      const client = this.#o.monitor.client(allocation.agentId);
-      if (!client) throw new FsbError(ErrorCode.Unavailable, `agent ${allocation.agentId} is not reachable`);
-      const created = await client.create(agentCreateRequest(sandbox, sandboxId));
-      sandbox.status = {
-        ...sandbox.status,
-        phase: SandboxPhase.Running,
-        startedAt: created.createdAt,
-        endpoints: created.endpoints,
-        conditions: setCondition(
-          sandbox.status.conditions,
-          { type: "Ready", status: "True", reason: SandboxReason.Started, message: "" },
-          now,
-        ),
-      };
+      await startOnAgent(
+        {
+          registry: this.#o.registry,
+          monitor: this.#o.monitor,
+          logger: this.#o.logger,
+          now: () => this.#now(),
+        },
+        sandbox,
+      );
     } catch (err) {
-      this.#o.registry.release(sandboxId);
       this.#pending.delete(key);
       settle();
       throw err;
@@ -378,7 +383,7 @@ export class FastPath {
       metrics: this.#o.metrics,
       sandbox,
       deadline: this.#now() + this.#o.orphanTimeoutMs,
-      now: this.#now,
+      now: () => this.#now(),
       onGiveUp: () => this.#pending.delete(key),
     }).then(
       () => {
@@ -394,91 +399,6 @@ export class FastPath {
     );
   }
 
-  async #createStrong(
-    namespace: string,
-    name: string,
-    labels: Record<string, string>,
-    spec: SandboxSpec,
-  ): Promise<Sandbox> {
-    let stored: Sandbox;
-    try {
-      stored = await this.#o.store.create<SandboxSpec, Sandbox["status"]>({
-        apiVersion: API_VERSION,
-        kind: SANDBOX_KIND,
-        metadata: { name, namespace, labels, finalizers: [SANDBOX_FINALIZER] },
-        spec,
-        status: { phase: SandboxPhase.Pending },
-      });
-    } catch (err) {
-      if (!isFsbError(err, ErrorCode.AlreadyExists)) throw err;
-      return this.#sameOrConflict(await this.get(namespace, name), spec);
-    }
-    const key = objectKey(namespace, name);
-    const settledPromise = this.#settled(stored);
-    this.#o.enqueue(key);
-    const settled = await settledPromise;
-    if (settled.status?.phase === SandboxPhase.Running) return settled;
-    // It could not start: undo the create, so a failed call leaves nothing behind, and say why.
-    await this.#o.store.delete(SANDBOX_KIND, namespace, name).catch(() => {});
-    this.#o.enqueue(key);
-    throw failureOf(settled);
-  }
-
-  /**
-   * Resolves when a strong create's object is Running, Failed, or stuck without capacity in a pool
-   * that is not growing. While the pool adds agents the sandbox stays Pending without a new status
-   * write, so the wait also looks again every second.
-   */
-  async #settled(stored: Sandbox): Promise<Sandbox> {
-    const { namespace, name } = stored.metadata;
-    const pool = stored.spec.poolRef || DEFAULT_POOL;
-    // A NoCapacity written while agents were still coming up may be stale: once the pool stops
-    // growing, the answer waits for one more reconcile pass to try the new agents.
-    let stuckSince: number | undefined;
-    const done = (s: Sandbox) => {
-      const phase = s.status?.phase;
-      if (phase === SandboxPhase.Running || phase === SandboxPhase.Failed || phase === SandboxPhase.Expired)
-        return true;
-      const scheduled = s.status?.conditions?.find((c) => c.type === "Scheduled");
-      const noRoom =
-        phase === SandboxPhase.Pending &&
-        scheduled?.status === "False" &&
-        scheduled.reason === SandboxReason.NoCapacity;
-      if (!noRoom) return false;
-      if (!this.#o.poolWillGrow) return true;
-      if (this.#o.poolWillGrow(namespace, pool)) {
-        stuckSince = undefined;
-        return false;
-      }
-      stuckSince ??= this.#now();
-      return this.#now() - stuckSince >= NO_CAPACITY_CONFIRM_MS;
-    };
-    const deadline = this.#now() + STRONG_CREATE_TIMEOUT_MS;
-    for (;;) {
-      const left = deadline - this.#now();
-      try {
-        return await this.#o.waiters.wait(
-          stored.metadata.uid,
-          done,
-          AbortSignal.timeout(Math.max(1, Math.min(left, SETTLED_RECHECK_MS))),
-        );
-      } catch {
-        const current = await this.#o.store.get<SandboxSpec, Sandbox["status"]>(
-          SANDBOX_KIND,
-          namespace,
-          name,
-        );
-        if (done(current)) return current;
-        if (this.#now() >= deadline) {
-          throw new FsbError(
-            ErrorCode.DeadlineExceeded,
-            `sandbox did not start within ${STRONG_CREATE_TIMEOUT_MS / 1000} s (phase ${current.status?.phase})`,
-          );
-        }
-      }
-    }
-  }
-
   async #existing(namespace: string, name: string): Promise<Sandbox | undefined> {
     const key = objectKey(namespace, name);
     const pending = this.#pending.get(key);
@@ -487,7 +407,7 @@ export class FastPath {
       return await this.#o.store.get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, namespace, name);
     } catch (err) {
       if (isFsbError(err, ErrorCode.NotFound)) return this.#pending.get(key)?.sandbox;
-      throw err;
+      throw apiErrorOfStore(err, `reading sandbox ${key}`);
     }
   }
 
@@ -511,21 +431,6 @@ export class FastPath {
       }
     }
   }
-}
-
-/** The error a strong create answers with when its sandbox settled without running. */
-function failureOf(sandbox: Sandbox): FsbError {
-  const conditions = sandbox.status?.conditions ?? [];
-  const scheduled = conditions.find((c) => c.type === "Scheduled");
-  if (scheduled?.reason === SandboxReason.NoCapacity)
-    return new FsbError(ErrorCode.ResourceExhausted, scheduled.message);
-  const ready = conditions.find((c) => c.type === "Ready");
-  const message = ready?.message || `sandbox ended in phase ${sandbox.status?.phase}`;
-  const field = /^(sandbox\.)?(command|image|args|workingDir)\b/.exec(message)?.[2];
-  return new FsbError(
-    field ? ErrorCode.InvalidArgument : ErrorCode.FailedPrecondition,
-    message.replace(/^sandbox\./, ""),
-  );
 }
 
 /** A reset must be newer than the last one accepted, even if clocks disagree a little. */

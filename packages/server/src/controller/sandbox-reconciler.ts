@@ -2,7 +2,7 @@
 import {
   canonicalJson,
   ErrorCode,
-  FsbError,
+  type FsbError,
   isFsbError,
   objectKey,
   SANDBOX_FINALIZER,
@@ -16,12 +16,13 @@ import {
 import type { Logger } from "pino";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
-import { agentCreateRequest } from "./agent-request.ts";
 import { setCondition } from "./conditions.ts";
+import { type Removal, removeContainer } from "./container-removal.ts";
 import { allocateSandbox } from "./placement.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { newSandboxId } from "./sandbox-id.ts";
 import { planSandbox, type SandboxDecision } from "./sandbox-plan.ts";
+import { next, SandboxStarter, type Step, unassigned } from "./sandbox-start.ts";
 
 export const SANDBOX_KIND = "Sandbox";
 /** Annotation a delete uses to carry its grace period to the cleanup. */
@@ -42,8 +43,12 @@ export interface SandboxReconcilerOptions {
   monitor: AgentMonitor;
   logger: Logger;
   now?: () => number;
-  /** Called after every status write, so create calls waiting on a phase wake up at once. */
-  onStatus?: (sandbox: Sandbox) => void;
+  /**
+   * Called after every status write, and after every step that found its status already right
+   * (a placement attempt that again found no room), so a create waiting on the sandbox wakes at
+   * once. `failure` is the error of a create that failed, with its code, for the caller to answer with.
+   */
+  onStatus?: (sandbox: Sandbox, failure?: FsbError) => void;
   /**
    * Until this time (epoch ms) an agent the registry does not know yet is not taken for lost: after
    * a controller restart, agents that register themselves come back with their next heartbeat.
@@ -63,10 +68,18 @@ export interface ReconcileResult {
 export class SandboxReconciler {
   readonly #o: SandboxReconcilerOptions;
   readonly #now: () => number;
+  readonly #starter: SandboxStarter;
 
   constructor(options: SandboxReconcilerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#starter = new SandboxStarter({
+      registry: options.registry,
+      monitor: options.monitor,
+      writeStatus: (sandbox, status, failure) => this.#writeStatus(sandbox, status, failure),
+      condition: (status, type, value, reason, message) =>
+        this.#condition(status, type, value, reason, message),
+    });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -142,9 +155,9 @@ export class SandboxReconciler {
       case "schedule":
         return this.#schedule(sandbox);
       case "start":
-        return this.#start(sandbox, log);
+        return this.#starter.start(sandbox, log);
       case "fail": {
-        await this.#removeContainer(sandbox, { gracePeriodSeconds: 0, keepLog: true }, { bestEffort: true });
+        await this.#removeBestEffort(status, { gracePeriodSeconds: 0, keepLog: true });
         const message =
           decision.reason === "ContainerExited"
             ? `the container exited with code ${decision.exitCode ?? "unknown"}`
@@ -161,7 +174,8 @@ export class SandboxReconciler {
         );
       }
       case "lose":
-        this.#release(status);
+        // The slot stays held: the container may still run on the agent, which may come back (and
+        // the pool must not take an agent that holds it for empty and remove it).
         log.warn({ agent: status.assignedAgent }, "sandbox lost with its agent");
         return next(
           await this.#writeStatus(sandbox, {
@@ -191,6 +205,9 @@ export class SandboxReconciler {
           }),
         );
       case "recreate":
+        // The old incarnation's slot goes; its container, if the agent ever shows it again, is an
+        // orphan then (no object points at it) and is removed.
+        this.#release(status);
         log.info({ recreations: (status.recreations ?? 0) + 1 }, "recreating sandbox");
         return next(
           await this.#writeStatus(sandbox, {
@@ -221,7 +238,8 @@ export class SandboxReconciler {
           }),
         );
       case "reset": {
-        await this.#removeContainer(sandbox, { gracePeriodSeconds: graceOf(sandbox) });
+        const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
+        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
         log.info("resetting sandbox");
         return next(
           await this.#writeStatus(sandbox, {
@@ -240,11 +258,17 @@ export class SandboxReconciler {
         );
       }
       case "expire": {
-        await this.#removeContainer(sandbox, { gracePeriodSeconds: graceOf(sandbox), keepLog: true });
+        const removal = await this.#remove(
+          sandbox,
+          { gracePeriodSeconds: graceOf(sandbox), keepLog: true },
+          log,
+        );
+        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
         log.info("sandbox expired");
         return next(
           await this.#writeStatus(sandbox, {
-            ...status,
+            // A container left behind must not look owned: the object no longer points at it.
+            ...(removal.kind === "left" ? unassigned(status) : status),
             phase: SandboxPhase.Expired,
             endpoints: [],
             conditions: this.#condition(
@@ -261,10 +285,12 @@ export class SandboxReconciler {
         if (status.phase !== SandboxPhase.Terminating) {
           sandbox = await this.#writeStatus(sandbox, { ...status, phase: SandboxPhase.Terminating });
         }
-        await this.#removeContainer(sandbox, { gracePeriodSeconds: graceOf(sandbox) });
+        const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
+        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
+        if (status.sandboxID) this.#starter.forget(status.sandboxID);
         const finalizers = sandbox.metadata.finalizers.filter((f) => f !== SANDBOX_FINALIZER);
         await this.#o.store.update({ ...sandbox, metadata: { ...sandbox.metadata, finalizers } });
-        log.info("sandbox deleted");
+        log.info(removal.kind === "left" ? "sandbox deleted without its agent" : "sandbox deleted");
         return { sandbox: undefined };
       }
     }
@@ -322,72 +348,32 @@ export class SandboxReconciler {
     }
   }
 
-  async #start(sandbox: Sandbox, log: Logger): Promise<Step> {
-    const status = sandbox.status ?? {};
-    const agentId = status.assignedAgent!;
-    const sandboxId = status.sandboxID!;
-    const client = this.#o.monitor.client(agentId);
-    if (!client) return { requeueAfterMs: UNKNOWN_AGENT_RETRY_MS };
-    // A slot for this id may be gone after a restart: take it again (idempotent if still held).
-    if (!this.#o.registry.allocationOf(sandboxId)) {
-      this.#o.registry.restore(sandboxId, { agentId, ports: sandbox.spec.exposedPorts ?? [] });
-    }
-    try {
-      const created = await client.create(agentCreateRequest(sandbox, sandboxId));
-      return next(
-        await this.#writeStatus(sandbox, {
-          ...status,
-          phase: SandboxPhase.Running,
-          startedAt: created.createdAt,
-          endpoints: created.endpoints,
-          conditions: this.#condition(status, SandboxCondition.Ready, "True", SandboxReason.Started, ""),
-        }),
-      );
-    } catch (err) {
-      const error = isFsbError(err) ? err : new FsbError(ErrorCode.Internal, String(err), { cause: err });
-      this.#o.registry.release(sandboxId);
-      // The request itself is wrong (a command not in the image, an image not on the node):
-      // retrying cannot help, so the sandbox fails with the reason.
-      const permanent =
-        error.code === ErrorCode.InvalidArgument || error.code === ErrorCode.FailedPrecondition;
-      log.warn({ err: error, agent: agentId, permanent }, "agent create failed");
-      const failed: SandboxStatus = {
-        ...unassigned(status),
-        phase: permanent ? SandboxPhase.Failed : SandboxPhase.Pending,
-        conditions: this.#condition(
-          status,
-          permanent ? SandboxCondition.Ready : SandboxCondition.Scheduled,
-          "False",
-          SandboxReason.AgentCreateFailed,
-          error.message,
-        ),
-      };
-      await this.#writeStatus(sandbox, failed);
-      if (permanent) return { sandbox: undefined };
-      throw error;
-    }
-  }
-
-  /**
-   * Removes the container through its agent. An agent that is unknown or unreachable means the
-   * container may still exist, so this throws and the queue retries: the finalizer never goes early.
-   */
-  async #removeContainer(
+  /** Removes the container through its agent, or leaves it to the janitor once that agent is gone. */
+  #remove(
     sandbox: Sandbox,
     options: { gracePeriodSeconds?: number; keepLog?: boolean },
-    { bestEffort = false } = {},
-  ): Promise<void> {
-    const status = sandbox.status ?? {};
+    log: Logger,
+  ): Promise<Removal> {
+    return removeContainer(
+      { agents: this.#o.monitor, release: (id) => this.#o.registry.release(id), logger: log },
+      sandbox.status ?? {},
+      options,
+    );
+  }
+
+  /** For a sandbox that already failed: try to remove the container, and free the slot whatever happens. */
+  async #removeBestEffort(
+    status: SandboxStatus,
+    options: { gracePeriodSeconds?: number; keepLog?: boolean },
+  ) {
     if (!status.assignedAgent || !status.sandboxID) return;
-    const client = this.#o.monitor.client(status.assignedAgent);
-    try {
-      if (!client) throw new FsbError(ErrorCode.Unavailable, `agent ${status.assignedAgent} is not known`);
-      await client.delete(status.sandboxID, options);
-      this.#o.registry.release(status.sandboxID);
-    } catch (err) {
-      if (!bestEffort) throw err;
-      this.#o.registry.release(status.sandboxID);
-    }
+    const client = this.#o.monitor.isGone(status.assignedAgent)
+      ? undefined
+      : this.#o.monitor.client(status.assignedAgent);
+    await client
+      ?.delete(status.sandboxID, options, this.#o.monitor.aliveSignal(status.assignedAgent))
+      .catch(() => {});
+    this.#o.registry.release(status.sandboxID);
   }
 
   #release(status: SandboxStatus): void {
@@ -398,33 +384,19 @@ export class SandboxReconciler {
     return setCondition(status.conditions, { type, status: value, reason, message }, new Date(this.#now()));
   }
 
-  /** Writes status only when it changed, stamping observedGeneration. */
-  async #writeStatus(sandbox: Sandbox, status: SandboxStatus): Promise<Sandbox> {
+  /**
+   * Writes status only when it changed, stamping observedGeneration. Waiters hear of the result
+   * either way: an unchanged status is still news of an attempt (another "no room").
+   */
+  async #writeStatus(sandbox: Sandbox, status: SandboxStatus, failure?: FsbError): Promise<Sandbox> {
     const desired = { ...status, observedGeneration: sandbox.metadata.generation };
-    if (canonicalJson(desired) === canonicalJson(sandbox.status ?? {})) return sandbox;
-    const written = await this.#o.store.updateStatus({ ...sandbox, status: desired });
-    this.#o.onStatus?.(written);
+    const written =
+      canonicalJson(desired) === canonicalJson(sandbox.status ?? {})
+        ? sandbox
+        : await this.#o.store.updateStatus({ ...sandbox, status: desired });
+    this.#o.onStatus?.(written, failure);
     return written;
   }
-}
-
-type Step = { sandbox: Sandbox | undefined } | { requeueAfterMs: number };
-
-function next(sandbox: Sandbox): Step {
-  return { sandbox };
-}
-
-function unassigned(status: SandboxStatus): SandboxStatus {
-  const {
-    assignedAgent: _a,
-    nodeName: _n,
-    sandboxID: _s,
-    endpoints: _e,
-    startedAt: _t,
-    exitCode: _x,
-    ...rest
-  } = status;
-  return rest;
 }
 
 function graceOf(sandbox: Sandbox): number | undefined {

@@ -1,48 +1,28 @@
-/** Lets a create wait for its Sandbox to settle, woken by the reconciler's status writes rather than polling. */
-import type { Sandbox } from "@fast-sandbox/api";
+/** Lets a create follow its Sandbox's status, woken by the reconciler's status writes rather than polling. */
+import type { FsbError, Sandbox } from "@fast-sandbox/api";
 
-type Check = (sandbox: Sandbox) => boolean;
+/** One status the reconciler wrote (or found unchanged after an attempt), and the create error behind it, if any. */
+export type StatusListener = (sandbox: Sandbox, failure?: FsbError) => void;
 
-interface Waiter {
-  check: Check;
-  resolve: (sandbox: Sandbox) => void;
-}
-
-/** Waiters keyed by object uid, so a recreated object of the same name never wakes an old waiter. */
+/** Listeners keyed by object uid, so a recreated object of the same name never wakes an old listener. */
 export class StatusWaiters {
-  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #listeners = new Map<string, Set<StatusListener>>();
 
-  /** Resolves with the first status for `uid` that passes `check`; rejects when `signal` aborts. */
-  wait(uid: string, check: Check, signal: AbortSignal): Promise<Sandbox> {
-    return new Promise((resolve, reject) => {
-      const set = this.#waiters.get(uid) ?? new Set<Waiter>();
-      this.#waiters.set(uid, set);
-      const waiter: Waiter = {
-        check,
-        resolve: (sandbox) => {
-          cleanup();
-          resolve(sandbox);
-        },
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal.reason);
-      };
-      const cleanup = () => {
-        set.delete(waiter);
-        if (set.size === 0) this.#waiters.delete(uid);
-        signal.removeEventListener("abort", onAbort);
-      };
-      set.add(waiter);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    });
+  /** Calls `listener` with every status of object `uid` until the returned function is called. */
+  subscribe(uid: string, listener: StatusListener): () => void {
+    const set = this.#listeners.get(uid) ?? new Set<StatusListener>();
+    this.#listeners.set(uid, set);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.#listeners.get(uid) === set) this.#listeners.delete(uid);
+    };
   }
 
-  /** Offers a freshly written object to its waiters. */
-  notify(sandbox: Sandbox): void {
-    const set = this.#waiters.get(sandbox.metadata.uid);
+  /** Offers a freshly written (or re-confirmed) object to its listeners. */
+  notify(sandbox: Sandbox, failure?: FsbError): void {
+    const set = this.#listeners.get(sandbox.metadata.uid);
     if (!set) return;
-    for (const waiter of [...set]) if (waiter.check(sandbox)) waiter.resolve(sandbox);
+    for (const listener of [...set]) listener(sandbox, failure);
   }
 }

@@ -15,6 +15,7 @@ import {
   validatePoolSpec,
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import type { ChangeSignal } from "../../core/change-signal.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { HandlerResult } from "../../kube/work-queue.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
@@ -22,13 +23,17 @@ import type { AgentPrewarmTemplate } from "../agent-client.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import type { AgentLauncher, PoolRef } from "./agent-launcher.ts";
-import { type ObservedAgent, planPool } from "./pool-plan.ts";
+import { type PoolGrowth, type PoolRoom, poolGrowth } from "./pool-growth.ts";
+import { type ObservedAgent, type PoolObservation, planPool } from "./pool-plan.ts";
 
 export const POOL_KIND = "SandboxPool";
 
 /** Pools are re-planned this often even without events: load and agent health change all the time. */
 export const POOL_RESYNC_MS = 1000;
-/** A create refused for lack of a slot counts as demand for this long, so load scales the pool. */
+/**
+ * A create that found no slot counts as demand while it waits for one, and for this long after it
+ * gave up, so a client retrying counts too and load scales the pool.
+ */
 const DEMAND_WINDOW_MS = 10_000;
 /** The same prewarm set is not pushed to an agent more often than this while it reports otherwise. */
 const PREWARM_PUSH_INTERVAL_MS = 5000;
@@ -42,7 +47,15 @@ export interface PoolControllerOptions {
   /** Absent when agents only register themselves: the pools then get their status, and nothing is launched. */
   launcher: AgentLauncher | undefined;
   logger: Logger;
+  /** Notified when a pool's launches change (one started, came up, or was given up): waiting creates look again. */
+  changes?: ChangeSignal;
   now?: () => number;
+}
+
+/** A create that found no room: since when, and whether it is still waiting for room. */
+interface Demand {
+  at: number;
+  waiting: boolean;
 }
 
 /**
@@ -50,11 +63,13 @@ export interface PoolControllerOptions {
  * and converges one step. The launcher remembers launches in flight, so a pass that runs before
  * a new agent answers never launches a second one for the same need.
  */
-export class PoolController {
+export class PoolController implements PoolRoom {
   readonly #o: PoolControllerOptions;
   readonly #now: () => number;
-  /** Per pool: the sandboxes refused for lack of a slot, and when (a retrying client counts once). */
-  readonly #demand = new Map<string, Map<string, number>>();
+  /** Per pool, by sandbox name: creates that found no slot (a retrying client counts once). */
+  readonly #demand = new Map<string, Map<string, Demand>>();
+  /** Per pool: the launches last seen in flight, to notify waiting creates when they change. */
+  readonly #launchDigest = new Map<string, string>();
   /** Per agent: the prewarm set last pushed and when, so a slow refill is not pushed again and again. */
   readonly #pushed = new Map<string, { digest: string; at: number }>();
 
@@ -63,33 +78,43 @@ export class PoolController {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A create of `sandbox` (namespace/name) found no free slot in the pool: it counts as pending for a while. */
-  noteUnmetDemand(namespace: string, pool: string, sandbox: string): void {
+  needRoom(namespace: string, pool: string, sandbox: string): PoolGrowth {
     const key = objectKey(namespace, pool);
-    const refused = this.#demand.get(key) ?? new Map<string, number>();
-    refused.set(sandbox, this.#now());
-    this.#demand.set(key, refused);
+    const demand = this.#demand.get(key) ?? new Map<string, Demand>();
+    demand.set(sandbox, { at: this.#now(), waiting: true });
+    this.#demand.set(key, demand);
+    return this.growth(namespace, pool);
+  }
+
+  settle(namespace: string, pool: string, sandbox: string, placed: boolean): void {
+    const demand = this.#demand.get(objectKey(namespace, pool));
+    const entry = demand?.get(sandbox);
+    if (!demand || !entry) return;
+    if (placed) demand.delete(sandbox);
+    else demand.set(sandbox, { at: this.#now(), waiting: false });
   }
 
   /**
-   * Whether the pool is getting more room: agents are starting (or up but not yet probed),
-   * draining ones can come back, or it is below poolMax. A strong create keeps waiting while this
-   * holds, and a refused fast create says so.
+   * Whether the pool is really getting room: agents launched and not answering yet, or a launch
+   * (or undrain) that the next pass makes for the demand seen now. Below poolMax alone is not enough.
    */
-  willGrow(namespace: string, name: string): boolean {
+  growth(namespace: string, name: string): PoolGrowth {
     const pool = this.#o.pools.get(namespace, name);
-    if (!pool || pool.metadata.deletionTimestamp) return false;
+    if (!pool) return { kind: "absent" };
     let spec: SandboxPoolSpec;
     try {
       spec = validatePoolSpec(pool.spec);
     } catch {
-      return false;
+      return { kind: "absent" };
     }
-    const live = this.#observeAgents({ namespace, name }, spec).filter((a) => a.launch !== "stopping");
-    const coming = (a: ObservedAgent) =>
-      a.launch === "starting" || (a.launch === "running" && !a.healthy) || a.draining;
-    if (live.some(coming)) return true;
-    return live.length < spec.capacity.poolMax;
+    const observation = this.#observe({ namespace, name }, pool, spec, this.#now());
+    return poolGrowth({
+      managed: this.#o.launcher !== undefined,
+      deleting: observation.deleting,
+      poolMax: spec.capacity.poolMax,
+      agents: observation.agents,
+      plan: planPool(observation),
+    });
   }
 
   async reconcile(key: string): Promise<HandlerResult> {
@@ -117,19 +142,7 @@ export class PoolController {
 
   /** One step towards the plan for the pool; without the pool object, every agent drains and goes. */
   async #converge(ref: PoolRef, pool: SandboxPool | undefined, spec: SandboxPoolSpec): Promise<void> {
-    const now = this.#now();
-    const agents = this.#observeAgents(ref, spec);
-    // Without a launcher there is nothing to scale: the plan is only the status of what registered.
-    const managed = this.#o.launcher !== undefined;
-    const plan = planPool({
-      spec: managed ? spec : { ...spec, capacity: { ...spec.capacity, poolMin: 0, bufferMin: 0 } },
-      generation: pool?.metadata.generation ?? 0,
-      status: pool?.status ?? {},
-      agents,
-      pending: managed ? this.#pending(ref, now) : 0,
-      deleting: pool === undefined || pool.metadata.deletionTimestamp !== undefined,
-      now,
-    });
+    const plan = planPool(this.#observe(ref, pool, spec, this.#now()));
 
     for (const id of plan.undrain) this.#o.registry.setDraining(id, false);
     for (const id of plan.drain) this.#o.registry.setDraining(id, true);
@@ -153,6 +166,34 @@ export class PoolController {
     this.#pushPrewarm(ref, agentTemplates(spec));
 
     if (pool && plan.status !== pool.status) await this.#writeStatus(pool, plan.status);
+    this.#noteLaunches(ref);
+  }
+
+  /** What a pass plans from: the pool, its agents, and its demand. */
+  #observe(ref: PoolRef, pool: SandboxPool | undefined, spec: SandboxPoolSpec, now: number): PoolObservation {
+    // Without a launcher there is nothing to scale: the plan is only the status of what registered.
+    const managed = this.#o.launcher !== undefined;
+    return {
+      spec: managed ? spec : { ...spec, capacity: { ...spec.capacity, poolMin: 0, bufferMin: 0 } },
+      generation: pool?.metadata.generation ?? 0,
+      status: pool?.status ?? {},
+      agents: this.#observeAgents(ref, spec),
+      pending: managed ? this.#pending(ref, now) : 0,
+      deleting: pool === undefined || pool.metadata.deletionTimestamp !== undefined,
+      now,
+    };
+  }
+
+  /** Creates waiting for room learn of launches that start, come up or are given up. */
+  #noteLaunches(ref: PoolRef): void {
+    const key = objectKey(ref.namespace, ref.name);
+    const digest = (this.#o.launcher?.agents(ref) ?? [])
+      .map((a) => `${a.agentId}:${a.state}`)
+      .sort()
+      .join(",");
+    if (this.#launchDigest.get(key) === digest) return;
+    this.#launchDigest.set(key, digest);
+    this.#o.changes?.notify();
   }
 
   /** Agents of the pool as the launcher and the registry see them together. */
@@ -177,6 +218,7 @@ export class PoolController {
         launch: launched?.launch,
         launchedAt: launched?.launchedAt,
         healthy: a.healthy,
+        lost: !a.healthy && a.lastHeartbeat > 0,
         draining: a.draining === true,
         capacity: a.capacity,
         allocated: a.allocated,
@@ -185,19 +227,24 @@ export class PoolController {
     return [...byId.values()];
   }
 
-  /** Sandboxes of the pool waiting for a slot, plus recent creates it could not place. */
+  /** Sandboxes of the pool waiting for a slot, plus creates waiting for room or recently refused, each once. */
   #pending(ref: PoolRef, now: number): number {
-    let waiting = 0;
+    const waiting = new Set<string>();
     for (const s of this.#o.sandboxes.list()) {
       if (s.metadata.namespace !== ref.namespace || (s.spec.poolRef || DEFAULT_POOL) !== ref.name) continue;
       const phase = s.status?.phase;
-      if ((phase === undefined || phase === SandboxPhase.Pending) && !s.status?.assignedAgent) waiting++;
+      if ((phase === undefined || phase === SandboxPhase.Pending) && !s.status?.assignedAgent) {
+        waiting.add(s.metadata.name);
+      }
     }
     const key = objectKey(ref.namespace, ref.name);
     const refused = this.#demand.get(key);
-    for (const [sandbox, at] of refused ?? []) if (now - at >= DEMAND_WINDOW_MS) refused?.delete(sandbox);
+    for (const [sandbox, d] of refused ?? []) {
+      if (!d.waiting && now - d.at >= DEMAND_WINDOW_MS) refused?.delete(sandbox);
+      else waiting.add(sandbox);
+    }
     if (refused?.size === 0) this.#demand.delete(key);
-    return waiting + (refused?.size ?? 0);
+    return waiting.size;
   }
 
   async #remove(ref: PoolRef, agentId: string): Promise<void> {

@@ -16,6 +16,8 @@ export interface ObservedAgent {
   launchedAt: number | undefined;
   /** Known to the registry and answering probes. */
   healthy: boolean;
+  /** Answered before and stopped: lost, not starting (it may come back, but nothing launches it). */
+  lost?: boolean;
   draining: boolean;
   capacity: number;
   allocated: number;

@@ -925,3 +925,41 @@ describe("prewarm preference", () => {
     assertFsbError(() => registry.allocate(request("s1")), ErrorCode.ResourceExhausted);
   });
 });
+
+describe("changes (room may have appeared)", () => {
+  function counting(registry: AgentRegistry): () => number {
+    let n = 0;
+    registry.changes.subscribe(() => n++);
+    return () => n;
+  }
+
+  it("fires when an agent registers, comes back healthy, leaves drain, or a slot is freed", () => {
+    const registry = new AgentRegistry();
+    const count = counting(registry);
+    registry.upsertAgent(agentInfo("a", { capacity: 1 }));
+    assert.equal(count(), 1, "registered");
+    registry.allocate(request("s1"));
+    registry.release(`${NS}/s1`);
+    assert.equal(count(), 2, "slot freed");
+    registry.markHealthy("a", false, NOW);
+    registry.markHealthy("a", true, NOW);
+    assert.equal(count(), 3, "healthy again (going unhealthy is no room)");
+    registry.setDraining("a", true);
+    registry.setDraining("a", false);
+    assert.equal(count(), 4, "drain lifted");
+    registry.upsertAgent(agentInfo("a", { capacity: 2 }));
+    assert.equal(count(), 5, "capacity grew");
+    registry.upsertAgent(agentInfo("a", { capacity: 2, images: [ALPINE] }));
+    assert.equal(count(), 6, "an image arrived");
+  });
+
+  it("stays quiet on a status refresh that changes nothing about room", () => {
+    const registry = registryWith([agentInfo("a", { images: [ALPINE] })]);
+    const count = counting(registry);
+    for (let i = 0; i < 5; i++)
+      registry.upsertAgent(agentInfo("a", { images: [ALPINE], lastHeartbeat: NOW + i }));
+    registry.markHealthy("a", true, NOW + 10);
+    registry.allocate(request("s1"));
+    assert.equal(count(), 0);
+  });
+});

@@ -1,5 +1,6 @@
 /** The Atomic Registry (design §6): places sandboxes on agents in memory and owns their slots and ports. */
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
+import { ChangeSignal } from "../../core/change-signal.ts";
 import type { AgentInfo, AgentSnapshot } from "./agent-info.ts";
 import { ImageNameCache } from "./image-name-cache.ts";
 import { IndexedHeap } from "./indexed-heap.ts";
@@ -141,6 +142,13 @@ function checkPort(port: unknown, field: string): number {
 const RELEASE_MEMORY_MS = 60_000;
 
 export class AgentRegistry {
+  /**
+   * Notified whenever room may have appeared: an agent became schedulable (registered, healthy
+   * again, drain lifted, a slot freed on a full one), its capacity or images changed, ports were
+   * freed (a release, an agent removed). Not on every status refresh: a create that found no room
+   * wakes only when a retry could succeed.
+   */
+  readonly changes = new ChangeSignal();
   readonly #now: () => number;
   /** Recent releases by key, oldest first, so a stale report cannot bring a freed slot back. */
   readonly #released = new Map<string, number>();
@@ -176,6 +184,7 @@ export class AgentRegistry {
     }
 
     let agent = this.#agents.get(id);
+    const before = agent?.registered ? roomOf(agent) : undefined;
     if (agent === undefined) {
       agent = { info, images, prewarm, registered: true, keys: new Set(), pool: undefined, queued: false };
       this.#agents.set(id, agent);
@@ -197,6 +206,7 @@ export class AgentRegistry {
     agent.prewarm = prewarm;
     agent.registered = true;
     this.#attach(agent);
+    if (before !== roomOf(agent)) this.changes.notify();
     return this.#snapshot(agent);
   }
 
@@ -204,9 +214,11 @@ export class AgentRegistry {
   markHealthy(id: string, healthy: boolean, now: number): boolean {
     const agent = this.#agents.get(id);
     if (agent === undefined || !agent.registered) return false;
+    const wasQueued = agent.queued;
     agent.info.healthy = healthy;
     if (healthy) agent.info.lastHeartbeat = now;
     this.#requeue(agent);
+    if (!wasQueued && agent.queued) this.changes.notify();
     return true;
   }
 
@@ -226,8 +238,10 @@ export class AgentRegistry {
   setDraining(id: string, draining: boolean): boolean {
     const agent = this.#agents.get(id);
     if (agent === undefined || !agent.registered) return false;
+    const wasQueued = agent.queued;
     agent.info.draining = draining;
     this.#requeue(agent);
+    if (!wasQueued && agent.queued) this.changes.notify();
     return true;
   }
 
@@ -244,6 +258,7 @@ export class AgentRegistry {
       this.#allocations.delete(key);
     }
     this.#agents.delete(id);
+    this.changes.notify();
     return keys;
   }
 
@@ -323,11 +338,11 @@ export class AgentRegistry {
     return this.#view(this.#reserve(key, chosen, ports));
   }
 
-  /** Frees the slot and ports held under `key`; returns whether there was anything to free. */
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Frees the slot and ports held under `key`; returns whether there was anything to free. */
   release(key: string): boolean {
     const record = this.#allocations.get(key);
     if (record === undefined) return false;
@@ -338,6 +353,7 @@ export class AgentRegistry {
     agent.keys.delete(key);
     if (!agent.registered && agent.keys.size === 0) this.#agents.delete(agent.info.id);
     else this.#requeue(agent);
+    this.changes.notify();
     return true;
   }
 
@@ -625,6 +641,12 @@ export class AgentRegistry {
       placeholder: !agent.registered,
     };
   }
+}
+
+/** What decides whether an agent can take a sandbox; a change in it may be room for a waiting create. */
+function roomOf(agent: AgentState): string {
+  const { info } = agent;
+  return [agent.queued, info.capacity, info.address, [...agent.images].sort().join(",")].join("|");
 }
 
 function heapFor(heaps: Map<string, IndexedHeap<AgentState>>, key: string): IndexedHeap<AgentState> {

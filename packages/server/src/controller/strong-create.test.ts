@@ -1,0 +1,85 @@
+// What one status means to a strong create that waits on it, and the error it answers with.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ErrorCode, FsbError, type Sandbox, type SandboxStatus } from "@fast-sandbox/api";
+import { failureOf, type StrongOutcome, strongOutcome } from "./strong-create.ts";
+
+const at = "2026-11-22T12:00:00Z";
+function withStatus(status: SandboxStatus): Sandbox {
+  return {
+    apiVersion: "sandbox.fast.io/v1alpha1",
+    kind: "Sandbox",
+    metadata: {
+      name: "s",
+      namespace: "default",
+      uid: "u",
+      resourceVersion: "1",
+      generation: 1,
+      creationTimestamp: at,
+      labels: {},
+      annotations: {},
+      finalizers: [],
+    },
+    spec: { image: "busybox" },
+    status,
+  };
+}
+const scheduled = (reason: string, message = "why") => [
+  { type: "Scheduled", status: "False" as const, reason, message, lastTransitionTime: at },
+];
+
+describe("strongOutcome", () => {
+  const cases: Array<{ name: string; status: SandboxStatus; outcome: StrongOutcome }> = [
+    { name: "running", status: { phase: "Running" }, outcome: "running" },
+    { name: "failed", status: { phase: "Failed" }, outcome: "failed" },
+    { name: "just written", status: { phase: "Pending" }, outcome: "pending" },
+    { name: "bound", status: { phase: "Bound" }, outcome: "pending" },
+    { name: "no slot", status: { phase: "Pending", conditions: scheduled("NoCapacity") }, outcome: "noRoom" },
+    {
+      name: "no agent with the image (yet)",
+      status: { phase: "Pending", conditions: scheduled("ImageNotCached") },
+      outcome: "noRoom",
+    },
+    {
+      name: "the agent failed the create",
+      status: { phase: "Pending", conditions: scheduled("AgentCreateFailed") },
+      outcome: "createFailed",
+    },
+    {
+      name: "being recreated",
+      status: { phase: "Pending", conditions: scheduled("Recreating") },
+      outcome: "pending",
+    },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(strongOutcome(withStatus(c.status)), c.outcome));
+});
+
+describe("failureOf", () => {
+  it("prefers the create's own error, code and all", () => {
+    const own = new FsbError(ErrorCode.Unavailable, "agent a1 is unreachable");
+    assert.equal(failureOf(withStatus({ phase: "Pending" }), own), own);
+  });
+  it("rebuilds the code from the conditions otherwise", () => {
+    const cases: Array<[SandboxStatus, ErrorCode]> = [
+      [{ phase: "Pending", conditions: scheduled("NoCapacity") }, ErrorCode.ResourceExhausted],
+      [{ phase: "Pending", conditions: scheduled("ImageNotCached") }, ErrorCode.FailedPrecondition],
+      [{ phase: "Pending", conditions: scheduled("AgentCreateFailed") }, ErrorCode.Unavailable],
+      [
+        {
+          phase: "Failed",
+          conditions: [
+            {
+              type: "Ready",
+              status: "False",
+              reason: "AgentCreateFailed",
+              message: "command: not found",
+              lastTransitionTime: at,
+            },
+          ],
+        },
+        ErrorCode.InvalidArgument,
+      ],
+    ];
+    for (const [status, code] of cases) assert.equal(failureOf(withStatus(status)).code, code);
+  });
+});
