@@ -12,6 +12,8 @@ export class AgentMetrics {
   readonly #prewarmTakes: Counter;
   readonly #prewarmMisses: Counter;
   readonly #prewarmFailures: Counter;
+  readonly #resyncs: Histogram<"result">;
+  readonly #resyncTaskReads: Counter;
 
   constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
     collectDefaultMetrics({ register: this.registry });
@@ -74,6 +76,23 @@ export class AgentMetrics {
       help: "Prewarmed containers that could not be made (missing image, bad command, containerd errors).",
       registers: [this.registry],
     });
+    this.#resyncs = new Histogram({
+      name: "fsb_agent_resync_duration_seconds",
+      help: "Time of one resync of the agent's view with containerd (runs in the background, never on a request), by result.",
+      labelNames: ["result"],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.#resyncTaskReads = new Counter({
+      name: "fsb_agent_resync_task_reads_total",
+      help: "Tasks.Get calls made by resyncs: one per running container of this agent per resync.",
+      registers: [this.registry],
+    });
+  }
+
+  observeResync(result: "ok" | "error", seconds: number, taskReads: number): void {
+    this.#resyncs.observe({ result }, seconds);
+    this.#resyncTaskReads.inc(taskReads);
   }
 
   countPrewarmTake(): void {
