@@ -14,6 +14,7 @@ export class AgentMetrics {
   readonly #prewarmFailures: Counter;
   readonly #resyncs: Histogram<"result">;
   readonly #resyncTaskReads: Counter;
+  readonly #resyncConfirmedLocally: Counter;
 
   constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
     collectDefaultMetrics({ register: this.registry });
@@ -85,14 +86,26 @@ export class AgentMetrics {
     });
     this.#resyncTaskReads = new Counter({
       name: "fsb_agent_resync_task_reads_total",
-      help: "Tasks.Get calls made by resyncs: one per running container of this agent per resync.",
+      help: "Tasks.Get calls made by resyncs: tasks never confirmed running, or whose process is gone.",
+      registers: [this.registry],
+    });
+    this.#resyncConfirmedLocally = new Counter({
+      name: "fsb_agent_resync_confirmed_locally_total",
+      help: "Tasks a resync found still running from /proc alone (same pid and start time), asking containerd nothing.",
       registers: [this.registry],
     });
   }
 
-  observeResync(result: "ok" | "error", seconds: number, taskReads: number): void {
+  observeResync(
+    result: "ok" | "error",
+    seconds: number,
+    cost?: { taskReads: number; confirmedLocally: number },
+  ): void {
     this.#resyncs.observe({ result }, seconds);
-    this.#resyncTaskReads.inc(taskReads);
+    if (cost) {
+      this.#resyncTaskReads.inc(cost.taskReads);
+      this.#resyncConfirmedLocally.inc(cost.confirmedLocally);
+    }
   }
 
   countPrewarmTake(): void {

@@ -16,7 +16,7 @@ import { PrewarmPool } from "./prewarm-pool.ts";
 import { SandboxManager } from "./sandbox-manager.ts";
 import { ShimAnchor } from "./shim-anchor.ts";
 import { StatusRevision } from "./status-revision.ts";
-import { listOwnContainers, type ResyncReport, resyncTasks } from "./task-resync.ts";
+import { listOwnContainers, type ResyncReport, TaskResync } from "./task-resync.ts";
 import { TaskWatch } from "./task-watch.ts";
 
 /** How long start-up waits for containerd's version before it gives up. */
@@ -40,6 +40,7 @@ export class Agent {
   readonly #runtime: ContainerRuntime;
   readonly #catalog: ImageCatalog;
   readonly #watch: TaskWatch;
+  readonly #resyncer: TaskResync;
   readonly #stopping = new AbortController();
   #registering: Promise<void> | undefined;
   #ready = false;
@@ -77,6 +78,7 @@ export class Agent {
     this.prewarm = prewarm;
     this.manager = manager;
     this.anchor = new ShimAnchor({ config, runtime, logger });
+    this.#resyncer = new TaskResync(runtime, this.#ownLabels());
     this.#watch = new TaskWatch({
       runtime,
       logger,
@@ -173,7 +175,7 @@ export class Agent {
   /** One resync: the tasks of running sandboxes, ready prewarmed containers and the anchor. */
   #resync(): Promise<ResyncReport> {
     const checks = [...this.manager.taskChecks(), ...this.prewarm.taskChecks(), ...this.anchor.taskChecks()];
-    return resyncTasks(this.#runtime, this.#ownLabels(), checks);
+    return this.#resyncer.run(checks);
   }
 
   #ownLabels(): Record<string, string> {

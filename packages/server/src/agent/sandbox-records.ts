@@ -134,6 +134,7 @@ export class SandboxRecords {
       const { sandboxId, containerId } = record.identity;
       checks.push({
         containerId,
+        pid: record.pid,
         observe: (task) => {
           const now = this.#bySandbox.get(sandboxId);
           if (now === record && now.identity.containerId === containerId && isSettledRunning(now)) {

@@ -104,6 +104,7 @@ export class ShimAnchor {
     return [
       {
         containerId: this.containerId,
+        pid,
         observe: (task) => {
           if (this.#pid !== pid || (task.state === "running" && task.pid === pid)) return;
           this.#log.warn(

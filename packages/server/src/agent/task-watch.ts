@@ -81,10 +81,10 @@ export class TaskWatch {
       try {
         const report = await this.#o.resync();
         const seconds = (performance.now() - started) / 1000;
-        this.#o.metrics.observeResync("ok", seconds, report.taskReads);
+        this.#o.metrics.observeResync("ok", seconds, report);
         this.#o.logger.debug({ ...report, ms: Math.round(seconds * 1000) }, "resynced with containerd");
       } catch (err) {
-        this.#o.metrics.observeResync("error", (performance.now() - started) / 1000, 0);
+        this.#o.metrics.observeResync("error", (performance.now() - started) / 1000);
         this.#o.logger.warn({ err }, "resync with containerd failed; the next one retries");
       }
     }
