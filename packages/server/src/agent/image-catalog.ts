@@ -30,6 +30,8 @@ export class ImageCatalog {
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
   #failing = false;
+  /** A background refresh is waiting on containerd now. */
+  #busy = false;
 
   constructor(options: ImageCatalogOptions) {
     this.#images = options.images;
@@ -49,9 +51,10 @@ export class ImageCatalog {
     this.#loop ??= this.#run(this.#stop.signal);
   }
 
+  /** Ends the background refresh; one waiting on containerd is not waited for (it fails when the connection closes). */
   async stop(): Promise<void> {
     this.#stop.abort();
-    await this.#loop;
+    if (!this.#busy) await this.#loop;
   }
 
   /** A create found this image on the node: report it now rather than at the next refresh. */
@@ -84,7 +87,10 @@ export class ImageCatalog {
     const wakeup = new Wakeup();
     while (!signal.aborted) {
       await wakeup.sleep(signal, this.#intervalMs);
-      if (!signal.aborted) await this.refresh();
+      if (signal.aborted) return;
+      this.#busy = true;
+      await this.refresh();
+      this.#busy = false;
     }
   }
 }

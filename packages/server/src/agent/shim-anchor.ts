@@ -12,6 +12,11 @@ import type { TaskCheck } from "./task-resync.ts";
 const RETRY_INITIAL_MS = 500;
 /** A broken node (no busybox, containerd down) is retried this often at most, and logged each time. */
 const RETRY_MAX_MS = 30_000;
+/**
+ * The most a stop waits to remove the anchor (a list and a delete, ~50 ms here): a stuck containerd
+ * must not hold the agent's exit; the janitor removes an anchor left behind once the agent is gone.
+ */
+const REMOVE_AT_STOP_TIMEOUT_MS = 5000;
 
 /** Options of {@link ShimAnchor}. */
 export interface ShimAnchorOptions {
@@ -128,25 +133,45 @@ export class ShimAnchor {
    */
   async stop(options: { removeIfAlone: boolean }): Promise<void> {
     this.#stop.abort();
+    // A create in flight may be stuck on containerd; it is not waited for, and what it makes is
+    // adopted by the next start or removed by the janitor.
+    if (this.#exitedWhileMaking !== undefined) return;
     await this.#worker;
     if (!options.removeIfAlone) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), REMOVE_AT_STOP_TIMEOUT_MS);
+    });
     try {
-      const others = (
-        await this.#runtime.listContainers({
-          [Labels.ManagedBy]: managedByValue,
-          [Labels.Agent]: this.#config.agentId,
-        })
-      ).filter((c) => c.id !== this.containerId);
-      if (others.length > 0) return;
-      await this.#runtime.delete(this.containerId, { gracePeriodMs: 0 });
-      this.#pid = undefined;
-      this.#log.info("removed the shim anchor: the agent stops with nothing left");
+      const outcome = await Promise.race([this.#removeIfAlone(), timedOut]);
+      if (outcome === "timeout") {
+        this.#log.warn(
+          { timeoutMs: REMOVE_AT_STOP_TIMEOUT_MS },
+          "containerd did not answer; leaving the shim anchor to the janitor",
+        );
+      }
     } catch (err) {
       this.#log.warn(
         { err },
         "could not remove the shim anchor at stop; the janitor removes it once the agent is gone",
       );
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  async #removeIfAlone(): Promise<"done"> {
+    const others = (
+      await this.#runtime.listContainers({
+        [Labels.ManagedBy]: managedByValue,
+        [Labels.Agent]: this.#config.agentId,
+      })
+    ).filter((c) => c.id !== this.containerId);
+    if (others.length > 0) return "done";
+    await this.#runtime.delete(this.containerId, { gracePeriodMs: 0 });
+    this.#pid = undefined;
+    this.#log.info("removed the shim anchor: the agent stops with nothing left");
+    return "done";
   }
 
   #broken(): void {

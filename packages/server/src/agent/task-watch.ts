@@ -29,7 +29,10 @@ export interface TaskWatchOptions {
 export class TaskWatch {
   readonly #o: TaskWatchOptions;
   readonly #stop = new AbortController();
-  #loops: Promise<unknown> | undefined;
+  #following: Promise<void> | undefined;
+  #resyncing: Promise<void> | undefined;
+  /** A resync is waiting on containerd now. */
+  #busy = false;
   #resyncWanted = false;
   readonly #resyncWakeup = new Wakeup();
 
@@ -39,12 +42,18 @@ export class TaskWatch {
 
   start(): void {
     const signal = this.#stop.signal;
-    this.#loops ??= Promise.all([this.#follow(signal), this.#resyncLoop(signal)]);
+    this.#following ??= this.#follow(signal);
+    this.#resyncing ??= this.#resyncLoop(signal);
   }
 
+  /**
+   * Ends both loops. A resync waiting on containerd is not waited for (a frozen containerd must not
+   * hold up a stop): it fails once the caller closes the connection, and its loop then ends quietly.
+   */
   async stop(): Promise<void> {
     this.#stop.abort();
-    await this.#loops;
+    await this.#following;
+    if (!this.#busy) await this.#resyncing;
   }
 
   /** Asks for a resync as soon as the one running (if any) is done. */
@@ -78,14 +87,18 @@ export class TaskWatch {
       if (signal.aborted) return;
       this.#resyncWanted = false;
       const started = performance.now();
+      this.#busy = true;
       try {
         const report = await this.#o.resync();
         const seconds = (performance.now() - started) / 1000;
         this.#o.metrics.observeResync("ok", seconds, report);
         this.#o.logger.debug({ ...report, ms: Math.round(seconds * 1000) }, "resynced with containerd");
       } catch (err) {
+        if (signal.aborted) return;
         this.#o.metrics.observeResync("error", (performance.now() - started) / 1000);
         this.#o.logger.warn({ err }, "resync with containerd failed; the next one retries");
+      } finally {
+        this.#busy = false;
       }
     }
   }
