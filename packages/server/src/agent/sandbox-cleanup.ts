@@ -1,7 +1,8 @@
-/** Removing what a sandbox the agent no longer tracks may have left: its container and its log. */
+/** Removing what sandboxes the agent no longer tracks may have left: containers, logs, snapshots. */
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { isManagedContainer, Labels, managedByValue } from "@fast-sandbox/api";
+import type { Logger } from "pino";
 import type { ContainerRuntime } from "../containerd/container-runtime.ts";
 import { keptLogPath, settleLog } from "./sandbox-logs.ts";
 
@@ -43,4 +44,25 @@ export async function removeUntrackedSandbox(
   }
   // A log kept by an earlier delete goes with the final one.
   if (!keepLog) await rm(keptLogPath(logDir, sandboxId), { force: true });
+}
+
+/**
+ * At start-up: a crash between Snapshots.Prepare and Containers.Create leaves a snapshot of this
+ * agent's labels with no container; `containers` are all the agent's containers found.
+ */
+export async function removeSnapshotsWithoutContainer(
+  runtime: ContainerRuntime,
+  agentId: string,
+  containers: ReadonlyArray<{ id: string }>,
+  log: Logger,
+): Promise<void> {
+  const containerIds = new Set(containers.map((c) => c.id));
+  const snapshots = await runtime.listSnapshots({
+    [Labels.ManagedBy]: managedByValue,
+    [Labels.Agent]: agentId,
+  });
+  for (const key of snapshots.filter((k) => !containerIds.has(k))) {
+    log.info({ containerId: key }, "removing a snapshot left without its container");
+    await runtime.removeSnapshot(key);
+  }
 }

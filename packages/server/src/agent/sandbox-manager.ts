@@ -1,6 +1,6 @@
 /** The agent's sandboxes: slots, idempotent create and delete, adoption after a restart. */
 import { mkdir, rm } from "node:fs/promises";
-import { ErrorCode, FsbError, Labels, managedByValue } from "@fast-sandbox/api";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { ContainerRuntime, ContainerStatus, TaskEvent } from "../containerd/container-runtime.ts";
 import type { ImageResolver, ResolvedImage } from "../containerd/image-resolver.ts";
@@ -11,7 +11,7 @@ import type { ImageCatalog } from "./image-catalog.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import { prewarmMatchKey, type WarmContainer } from "./prewarm-template.ts";
 import { adoptionVerdict } from "./sandbox-adoption.ts";
-import { removeUntrackedSandbox } from "./sandbox-cleanup.ts";
+import { removeSnapshotsWithoutContainer, removeUntrackedSandbox } from "./sandbox-cleanup.ts";
 import { keptLogPath, settleLog } from "./sandbox-logs.ts";
 import {
   type CreatedSandbox,
@@ -125,16 +125,7 @@ export class SandboxManager {
           break;
       }
     }
-    // A crash between Snapshots.Prepare and Containers.Create leaves a snapshot with no container.
-    const containerIds = new Set(containers.map((c) => c.id));
-    const snapshots = await this.#runtime.listSnapshots({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-    });
-    for (const key of snapshots.filter((k) => !containerIds.has(k))) {
-      this.#log.info({ containerId: key }, "removing a snapshot left without its container");
-      await this.#runtime.removeSnapshot(key);
-    }
+    await removeSnapshotsWithoutContainer(this.#runtime, this.#config.agentId, containers, this.#log);
     this.#log.info(
       { adopted: this.#records.size, prewarmed: this.#prewarm.readyCount },
       "adopted sandboxes from containerd",
