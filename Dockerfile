@@ -12,8 +12,10 @@ FROM node:24-bookworm-slim
 
 # runsc (gVisor) for `fsb-agent --runtime gvisor`: the agent Pod's init container copies it and a
 # wrapper onto the node with scripts/install-runsc.sh, where containerd's runc shim can run it.
+# busybox-static (/bin/busybox) for the agent's shim anchor: the agent copies it into a hostPath
+# directory as the anchor's whole rootfs (agent/anchor-rootfs.ts), which a static binary allows.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends runsc \
+ && apt-get install -y --no-install-recommends runsc busybox-static \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -4,6 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_RUNSC_BINARY } from "../../packages/server/src/agent/agent-config.ts";
+import { ANCHOR_BUSYBOX } from "../../packages/server/src/agent/anchor-rootfs.ts";
 import { AGENT_COMMAND, INSTALL_RUNSC_SCRIPT } from "../../packages/server/src/kube/agent-pod.ts";
 import { type KubeObject, kustomize, repoRoot } from "./kustomize.ts";
 
@@ -138,7 +139,7 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("installs every workspace's manifest before npm ci, and runsc", async () => {
+  it("installs every workspace's manifest before npm ci, runsc, and the busybox the shim anchor copies", async () => {
     const manifest = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8"));
     for (const workspace of manifest.workspaces as string[]) {
       assert.equal(
@@ -148,6 +149,9 @@ describe("Dockerfile", () => {
     }
     assert.ok(args("RUN").some((a) => /npm ci --omit=dev/.test(a)));
     assert.ok(args("RUN").some((a) => /apt-get install .*\brunsc\b/.test(a)));
+    // Debian's busybox-static is what installs ANCHOR_BUSYBOX (/bin/busybox), statically linked.
+    assert.equal(ANCHOR_BUSYBOX, "/bin/busybox");
+    assert.ok(args("RUN").some((a) => /apt-get install .*\bbusybox-static\b/.test(a)));
   });
 
   it("puts fsb-controller, fsb-agent and fsb-janitor on PATH, each an entry file of the repository", async () => {

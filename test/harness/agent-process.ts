@@ -10,6 +10,12 @@ import { trackLogs } from "./failure-logs.ts";
 const root = path.resolve(import.meta.dirname, "../..");
 const entry = path.join(root, "packages/server/src/bin/fsb-agent.ts");
 const READY_TIMEOUT_MS = 20_000;
+/**
+ * Test agents make their shim anchor's rootfs here rather than in the system default
+ * (/var/lib/fast-sandbox/anchor), so tests leave nothing outside the repository. Shared by every
+ * test agent, as the default is by a node's agents. `extraArgs` may name another.
+ */
+export const TEST_ANCHOR_DIR = path.join(root, ".fsb-dev/test-anchor");
 
 /** Options of {@link startAgentProcess}. */
 export interface AgentProcessOptions {
@@ -81,6 +87,8 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<A
     logDir,
     "--log-level",
     "warn",
+    "--anchor-dir",
+    TEST_ANCHOR_DIR,
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, {

@@ -1,6 +1,7 @@
 /** Probes that prove a sandbox left nothing behind: container, task, snapshot, bundle, processes. */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { isAnchorContainer } from "@fast-sandbox/api";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { isNotFound } from "../../packages/server/src/containerd/errors.ts";
 
@@ -32,6 +33,16 @@ export async function leftoversOf(conn: ContainerdConnection, id: string): Promi
 }
 
 export const nothingLeft: Leftovers = { container: false, task: false, snapshot: false, bundle: false };
+
+/**
+ * Containers that are not agents' shim anchors. A running agent always has its anchor (it goes only
+ * when the agent stops with nothing left), so "no container left" while agents run means this is empty.
+ */
+export function withoutAnchors<T extends { id: string; labels: Record<string, string> }>(
+  containers: T[],
+): T[] {
+  return containers.filter((c) => !isAnchorContainer(c.labels, c.id));
+}
 
 /** The parent PID of a process (for sandboxes: the shim that runs them). */
 export function parentPid(pid: number): number {

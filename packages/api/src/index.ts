@@ -25,7 +25,10 @@ export {
 } from "./image-ref.ts";
 export type { LabelKey } from "./labels.ts";
 export {
+  anchorContainerId,
+  anchorRole,
   formatPortsLabel,
+  isAnchorContainer,
   isManagedContainer,
   Labels,
   labelPrefix,

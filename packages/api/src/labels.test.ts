@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode } from "./errors.ts";
 import {
+  anchorContainerId,
+  anchorRole,
   formatPortsLabel,
+  isAnchorContainer,
   isManagedContainer,
   Labels,
   labelPrefix,
@@ -29,6 +32,7 @@ describe("Labels", () => {
     ["Prewarm", "sandbox.fast.io/prewarm"],
     ["PrewarmKey", "sandbox.fast.io/prewarm-key"],
     ["ImageDigest", "sandbox.fast.io/image-digest"],
+    ["Role", "sandbox.fast.io/role"],
   ];
   for (const [key, value] of expected) {
     it(`${key} is ${value}`, () => {
@@ -127,4 +131,30 @@ describe("ports label", () => {
       });
     });
   }
+});
+
+describe("isAnchorContainer", () => {
+  const anchor = {
+    [Labels.ManagedBy]: "fast-sandbox",
+    [Labels.Role]: anchorRole,
+    [Labels.Agent]: "agent-a",
+  };
+  const cases: [string, Record<string, string> | undefined, string, boolean][] = [
+    ["the agent's anchor", anchor, "agent-a.anchor", true],
+    ["no labels", undefined, "agent-a.anchor", false],
+    ["another manager", { ...anchor, [Labels.ManagedBy]: "docker" }, "agent-a.anchor", false],
+    ["another role", { ...anchor, [Labels.Role]: "sidecar" }, "agent-a.anchor", false],
+    ["the anchor id of another agent", anchor, "agent-b.anchor", false],
+    ["an agent label that is not a DNS label", { ...anchor, [Labels.Agent]: "A_b" }, "A_b.anchor", false],
+    ["no agent label", { ...anchor, [Labels.Agent]: "" }, ".anchor", false],
+  ];
+  for (const [name, labels, id, want] of cases) {
+    it(name, () => assert.equal(isAnchorContainer(labels, id), want));
+  }
+
+  it("is never a sandbox id, and never a managed sandbox container", () => {
+    const id = anchorContainerId("agent-a");
+    assert.equal(isDnsLabel(id), false);
+    assert.equal(isManagedContainer(anchor, id), false);
+  });
 });

@@ -61,7 +61,41 @@ export const Labels = {
   LogPath: "sandbox.fast.io/log-path",
   /** Always {@link managedByValue}; the first ownership check: without it a container is never touched. */
   ManagedBy: "sandbox.fast.io/managed-by",
+  /**
+   * What a container that is no sandbox is for. Today one value, {@link anchorRole}: the agent's shim
+   * anchor, a minimal long-lived container (no image, no network, no capabilities) that keeps the
+   * agent's shared runc shim alive between sandboxes. It takes no slot and never shows in a status;
+   * the janitor keeps it while its agent exists and removes it once the agent is gone, as it does
+   * prewarmed containers. Its id is {@link anchorContainerId}, which proves ownership with the agent label.
+   */
+  Role: "sandbox.fast.io/role",
 } as const;
+
+/** Value of {@link Labels.Role} on an agent's shim anchor. */
+export const anchorRole = "shim-anchor";
+
+/**
+ * The container id of agent `agentId`'s shim anchor. The dot keeps it out of the sandbox ids (DNS
+ * labels), so no create can collide with it; one per agent and containerd namespace.
+ */
+export function anchorContainerId(agentId: string): string {
+  return `${agentId}.anchor`;
+}
+
+/**
+ * Whether `labels` mark container `containerId` as the shim anchor of the agent they name: managed-by
+ * is ours, the role is {@link anchorRole}, the agent label is a DNS label and the id is that agent's
+ * {@link anchorContainerId}. This must hold before an anchor is adopted or removed.
+ */
+export function isAnchorContainer(
+  labels: Readonly<Record<string, string>> | undefined,
+  containerId: string,
+): boolean {
+  if (labels === undefined || labels[Labels.ManagedBy] !== managedByValue) return false;
+  if (labels[Labels.Role] !== anchorRole) return false;
+  const agentId = labels[Labels.Agent];
+  return isDnsLabel(agentId) && containerId === anchorContainerId(agentId);
+}
 
 /** One of the {@link Labels} keys. */
 export type LabelKey = (typeof Labels)[keyof typeof Labels];

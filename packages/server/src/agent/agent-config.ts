@@ -25,6 +25,21 @@ const MAX_CAPACITY = 1000;
 export const DEFAULT_MAX_PREWARM = 10;
 /** Upper bound of `--max-prewarm`: every prewarmed container costs memory on the node while idle. */
 const MAX_PREWARM_LIMIT = 100;
+/**
+ * Where the agent makes its shim anchor's rootfs (one static busybox, shared by the node's agents).
+ * containerd's shim, a host process, runs it, so it must be a host path: in Kubernetes the agent Pod
+ * mounts it as a hostPath at the same place (kube/agent-pod.ts).
+ */
+export const DEFAULT_ANCHOR_DIR = "/var/lib/fast-sandbox/anchor";
+/**
+ * Seconds between background resyncs with containerd when `--resync-interval` does not say. Events
+ * keep the agent's view current; a resync only repairs what a lost event or a broken stream missed
+ * (see task-watch.ts), so it can be rare. Each costs one Containers.List plus one Tasks.Get per
+ * running container of this agent.
+ */
+export const DEFAULT_RESYNC_INTERVAL_SECONDS = 15;
+/** An hour: beyond it a missed exit would stay unreported for too long. */
+const MAX_RESYNC_INTERVAL_SECONDS = 3600;
 
 export type RuntimeType = "container" | "gvisor";
 
@@ -55,6 +70,10 @@ export interface AgentConfig {
   capacity: number;
   /** Most prewarmed containers this agent keeps, over all templates (they count against no slot). */
   maxPrewarm: number;
+  /** Host directory where the shim anchor's rootfs is made. */
+  anchorDir: string;
+  /** Time between background resyncs of the agent's view with containerd. */
+  resyncIntervalMs: number;
   /** undefined only when `insecure` is true. */
   token: string | undefined;
   insecure: boolean;
@@ -89,6 +108,10 @@ Flags:
   --max-prewarm N              max prewarmed containers, all templates together; they take no
                                sandbox slot (env AGENT_MAX_PREWARM; default ${DEFAULT_MAX_PREWARM}, 0-${MAX_PREWARM_LIMIT})
   --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
+  --anchor-dir DIR             host directory for the shim anchor's rootfs, a copy of the static
+                               /bin/busybox shared by the node's agents (default ${DEFAULT_ANCHOR_DIR})
+  --resync-interval SECONDS    how often the agent checks its view of containerd in the background
+                               (default ${DEFAULT_RESYNC_INTERVAL_SECONDS}, 1-${MAX_RESYNC_INTERVAL_SECONDS})
   --runtime container|gvisor   OCI runtime for sandboxes (default container)
   --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY;
                                default ${DEFAULT_RUNSC_BINARY})
@@ -132,6 +155,8 @@ export function parseAgentConfig(
         "capacity",
         "max-prewarm",
         "log-dir",
+        "anchor-dir",
+        "resync-interval",
         "runtime",
         "runsc-binary",
         "network",
@@ -214,6 +239,15 @@ export function parseAgentConfig(
         MAX_PREWARM_LIMIT,
         flag("max-prewarm") === undefined ? "AGENT_MAX_PREWARM" : "--max-prewarm",
       ),
+      anchorDir: anchorDir(flag("anchor-dir") ?? DEFAULT_ANCHOR_DIR),
+      resyncIntervalMs:
+        intInRange(
+          flag("resync-interval"),
+          DEFAULT_RESYNC_INTERVAL_SECONDS,
+          1,
+          MAX_RESYNC_INTERVAL_SECONDS,
+          "--resync-interval",
+        ) * 1000,
       token,
       insecure: insecure && !token,
       defaultGracePeriodSeconds: intInRange(
@@ -242,6 +276,16 @@ function agentIdFromHostname(hostname: string): string {
     .slice(0, 63)
     .replace(/-+$/, "");
   return label || "agent";
+}
+
+/** An absolute, normalised directory other than `/`: the agent makes and renames directories in it. */
+function anchorDir(raw: string): string {
+  const dir = absolutePath(raw, "--anchor-dir");
+  const normal = path.posix.normalize(dir).replace(/(.)\/+$/, "$1");
+  if (normal === "/" || normal !== dir.replace(/(.)\/+$/, "$1") || dir.includes("\0")) {
+    throw invalidArgument("--anchor-dir", `"${raw}" must be a normalised absolute directory other than /`);
+  }
+  return normal;
 }
 
 function networkMode(raw: string): NetworkMode {

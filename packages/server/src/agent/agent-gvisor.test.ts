@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { anchorContainerId } from "@fast-sandbox/api";
 import {
   type AgentProcess,
   removeLogDir,
@@ -12,7 +13,13 @@ import {
 } from "../../../../test/harness/agent-process.ts";
 import { TEST_IMAGE, TEST_NAMESPACE } from "../../../../test/harness/constants.ts";
 import { testConnection } from "../../../../test/harness/containerd.ts";
-import { eventually, leftoversOf, nothingLeft, processRuns } from "../../../../test/harness/leftovers.ts";
+import {
+  eventually,
+  leftoversOf,
+  nothingLeft,
+  parentPid,
+  processRuns,
+} from "../../../../test/harness/leftovers.ts";
 import type { ContainerdConnection } from "../containerd/connection.ts";
 import { DEFAULT_RUNSC_BINARY } from "./agent-config.ts";
 
@@ -38,16 +45,15 @@ async function logs(sandboxId: string): Promise<string> {
   return res.body as string;
 }
 
+/** The task bundle of a container in the test containerd's state directory. */
+function bundleDir(containerId: string): string {
+  const stateDir = path.join(path.dirname(conn.socketPath), "state");
+  return path.join(stateDir, "io.containerd.runtime.v2.task", TEST_NAMESPACE, containerId);
+}
+
 /** The runc shim's record of the runtime options the container was created with. */
 function shimOptions(sandboxId: string): Record<string, unknown> {
-  const stateDir = path.join(path.dirname(conn.socketPath), "state");
-  const file = path.join(
-    stateDir,
-    "io.containerd.runtime.v2.task",
-    TEST_NAMESPACE,
-    sandboxId,
-    "options.json",
-  );
+  const file = path.join(bundleDir(sandboxId), "options.json");
   assert.ok(existsSync(file), `${file} is missing: the shim got no runtime options and runs plain runc`);
   return JSON.parse(readFileSync(file, "utf8"));
 }
@@ -183,5 +189,37 @@ describe("agent with --runtime gvisor", () => {
       (t) => t.length === 0,
     );
     assert.deepEqual(left, []);
+  });
+
+  it("keeps one shim across delete-then-create: the anchor runs under plain runc in the sandboxes' shim", async () => {
+    const anchorId = anchorContainerId(agent.agentId);
+    const anchor = await conn.tasks.get({ containerId: anchorId });
+    assert.ok(anchor.process && processRuns(anchor.process.pid), "no running anchor");
+    // Plain runc: the anchor runs no user code, and runsc would add a Sentry and a gofer per agent.
+    assert.equal(shimOptions(anchorId).binary_name, undefined);
+    assert.doesNotMatch(cmdline(anchor.process.pid), /runsc/);
+    const shim = parentPid(anchor.process.pid);
+
+    const shims: number[] = [];
+    let previous: string | undefined;
+    for (let round = 0; round < 3; round++) {
+      const { sandboxId, body } = sandbox(["sleep", "600"]);
+      const deleting = previous
+        ? agent.request("POST", "/api/v1/agent/delete", { sandboxId: previous, gracePeriodSeconds: 0 })
+        : undefined;
+      const created = await agent.request("POST", "/api/v1/agent/create", body);
+      assert.equal(created.status, 200, `${JSON.stringify(created.body)}\n${agent.output()}`);
+      assert.equal((await deleting)?.status ?? 200, 200);
+      assert.match(cmdline(created.body.pid), /runsc.* boot /);
+      shims.push(parentPid(created.body.pid));
+      previous = sandboxId;
+    }
+    const last = await agent.request("POST", "/api/v1/agent/delete", {
+      sandboxId: previous,
+      gracePeriodSeconds: 0,
+    });
+    assert.equal(last.status, 200);
+    assert.deepEqual(shims, [shim, shim, shim], "a gVisor sandbox ran under another shim than the anchor's");
+    assert.ok(processRuns(shim), "the shim exited with the last gVisor sandbox although the anchor runs");
   });
 });

@@ -12,6 +12,9 @@ export class AgentMetrics {
   readonly #prewarmTakes: Counter;
   readonly #prewarmMisses: Counter;
   readonly #prewarmFailures: Counter;
+  readonly #resyncs: Histogram<"result">;
+  readonly #resyncTaskReads: Counter;
+  readonly #resyncConfirmedLocally: Counter;
 
   constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
     collectDefaultMetrics({ register: this.registry });
@@ -74,6 +77,35 @@ export class AgentMetrics {
       help: "Prewarmed containers that could not be made (missing image, bad command, containerd errors).",
       registers: [this.registry],
     });
+    this.#resyncs = new Histogram({
+      name: "fsb_agent_resync_duration_seconds",
+      help: "Time of one resync of the agent's view with containerd (runs in the background, never on a request), by result.",
+      labelNames: ["result"],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.#resyncTaskReads = new Counter({
+      name: "fsb_agent_resync_task_reads_total",
+      help: "Tasks.Get calls made by resyncs: tasks never confirmed running, or whose process is gone.",
+      registers: [this.registry],
+    });
+    this.#resyncConfirmedLocally = new Counter({
+      name: "fsb_agent_resync_confirmed_locally_total",
+      help: "Tasks a resync found still running from /proc alone (same pid and start time), asking containerd nothing.",
+      registers: [this.registry],
+    });
+  }
+
+  observeResync(
+    result: "ok" | "error",
+    seconds: number,
+    cost?: { taskReads: number; confirmedLocally: number },
+  ): void {
+    this.#resyncs.observe({ result }, seconds);
+    if (cost) {
+      this.#resyncTaskReads.inc(cost.taskReads);
+      this.#resyncConfirmedLocally.inc(cost.confirmedLocally);
+    }
   }
 
   countPrewarmTake(): void {

@@ -1,33 +1,47 @@
 /** The node agent as one runnable: containerd client, sandbox manager and HTTP API, wired together. */
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Labels, managedByValue } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
-import { ContainerRuntime } from "../containerd/container-runtime.ts";
+import { ContainerRuntime, type TaskEvent } from "../containerd/container-runtime.ts";
 import { fromContainerdError } from "../containerd/errors.ts";
 import { ImageResolver } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { keepRegistered, registrationFor } from "./controller-registration.ts";
 import { createAgentServer } from "./http-api.ts";
+import { ImageCatalog } from "./image-catalog.ts";
 import { PrewarmPool } from "./prewarm-pool.ts";
 import { SandboxManager } from "./sandbox-manager.ts";
+import { ShimAnchor } from "./shim-anchor.ts";
+import { StatusRevision } from "./status-revision.ts";
+import { listOwnContainers, type ResyncReport, TaskResync } from "./task-resync.ts";
+import { TaskWatch } from "./task-watch.ts";
+
+/** How long start-up waits for containerd's version before it gives up. */
+const CONTAINERD_REACH_TIMEOUT_MS = 5000;
 
 /**
- * Start-up order: reach containerd, adopt the sandboxes (and prewarmed containers) it already runs,
- * follow exits, start refilling, then serve. Stopping serves no more requests, lets in-flight creates
+ * Start-up order: reach containerd, adopt the sandboxes (and prewarmed containers, and the shim
+ * anchor) it already runs, make the anchor if none runs, read the image list, follow task events
+ * and resync, start refilling, then serve. Stopping serves no more requests, lets in-flight creates
  * and the prewarm worker's current step finish, but leaves sandboxes running and prewarmed
- * containers waiting: a restarted agent adopts them again.
+ * containers waiting: a restarted agent adopts them again (the anchor goes only with the last of them).
  */
 export class Agent {
   readonly config: AgentConfig;
   readonly manager: SandboxManager;
   readonly prewarm: PrewarmPool;
+  readonly anchor: ShimAnchor;
   readonly #log: Logger;
   readonly #server: http.Server;
   readonly #conn: ContainerdConnection;
-  readonly #exitWatch = new AbortController();
-  #watching: Promise<void> | undefined;
+  readonly #runtime: ContainerRuntime;
+  readonly #catalog: ImageCatalog;
+  readonly #watch: TaskWatch;
+  readonly #resyncer: TaskResync;
+  readonly #stopping = new AbortController();
   #registering: Promise<void> | undefined;
   #ready = false;
 
@@ -39,7 +53,9 @@ export class Agent {
       namespace: config.containerdNamespace,
     });
     const runtime = new ContainerRuntime(this.#conn, { snapshotter: config.snapshotter });
+    this.#runtime = runtime;
     const images = new ImageResolver(this.#conn);
+    const revision = new StatusRevision();
     let manager: SandboxManager | undefined;
     let prewarm: PrewarmPool | undefined;
     const metrics = new AgentMetrics({
@@ -47,15 +63,36 @@ export class Agent {
       allocated: () => manager?.allocated ?? 0,
       prewarmReady: () => prewarm?.readyCount ?? 0,
     });
-    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics });
-    manager = new SandboxManager({ config, runtime, images, logger, metrics, prewarm });
+    this.#catalog = new ImageCatalog({ images, logger, revision });
+    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics, revision });
+    manager = new SandboxManager({
+      config,
+      runtime,
+      images,
+      logger,
+      metrics,
+      prewarm,
+      catalog: this.#catalog,
+      revision,
+    });
     this.prewarm = prewarm;
     this.manager = manager;
+    this.anchor = new ShimAnchor({ config, runtime, logger });
+    this.#resyncer = new TaskResync(runtime, this.#ownLabels());
+    this.#watch = new TaskWatch({
+      runtime,
+      logger,
+      metrics,
+      intervalMs: config.resyncIntervalMs,
+      onEvent: (event) => this.#route(event),
+      resync: () => this.#resync(),
+    });
     this.#server = createAgentServer({
       config,
       manager,
       prewarm,
-      images,
+      catalog: this.#catalog,
+      revision,
       metrics,
       logger,
       ready: () => this.#ready,
@@ -68,15 +105,21 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    const version = await this.#conn.version.version({}, { timeoutMs: 5000 }).catch((err: unknown) => {
-      throw fromContainerdError(err, `connect to ${this.config.containerdSocket}`);
-    });
+    const version = await this.#conn.version
+      .version({}, { timeoutMs: CONTAINERD_REACH_TIMEOUT_MS })
+      .catch((err: unknown) => {
+        throw fromContainerdError(err, `connect to ${this.config.containerdSocket}`);
+      });
     this.#log.info(
       { containerd: version.version, socket: this.config.containerdSocket },
       "containerd reachable",
     );
-    await this.manager.adopt();
-    this.#watching = this.manager.watchExits(this.#exitWatch.signal);
+    const found = await listOwnContainers(this.#runtime, this.#ownLabels());
+    this.anchor.adopt(found.find((c) => c.id === this.anchor.containerId));
+    await this.manager.adopt(found.filter((c) => c.id !== this.anchor.containerId));
+    await this.anchor.start();
+    await this.#catalog.start();
+    this.#watch.start();
     this.prewarm.start();
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);
@@ -92,7 +135,7 @@ export class Agent {
         this.config.controllerToken,
         registrationFor(this.config, this.port),
         this.#log,
-        this.#exitWatch.signal,
+        this.#stopping.signal,
       );
     }
     this.#log.info(
@@ -101,6 +144,7 @@ export class Agent {
         port: this.port,
         capacity: this.config.capacity,
         runtime: this.config.runtime,
+        anchor: this.anchor.running,
       },
       "agent serving",
     );
@@ -113,10 +157,28 @@ export class Agent {
     this.#server.closeAllConnections();
     await this.manager.drain();
     await this.prewarm.stop();
-    this.#exitWatch.abort();
-    await this.#watching;
+    this.#stopping.abort();
+    await this.#watch.stop();
+    await this.#catalog.stop();
+    await this.anchor.stop({ removeIfAlone: true });
     await this.#registering;
     await closed;
     this.#conn.close();
+  }
+
+  /** An event goes to the anchor, a sandbox, or else the prewarm pool (which ignores other agents'). */
+  #route(event: TaskEvent): void {
+    if (this.anchor.handleEvent(event) || this.manager.handleEvent(event)) return;
+    if (event.kind === "exit") this.prewarm.containerExited(event.containerId);
+  }
+
+  /** One resync: the tasks of running sandboxes, ready prewarmed containers and the anchor. */
+  #resync(): Promise<ResyncReport> {
+    const checks = [...this.manager.taskChecks(), ...this.prewarm.taskChecks(), ...this.anchor.taskChecks()];
+    return this.#resyncer.run(checks);
+  }
+
+  #ownLabels(): Record<string, string> {
+    return { [Labels.ManagedBy]: managedByValue, [Labels.Agent]: this.config.agentId };
   }
 }

@@ -4,14 +4,15 @@ import { stat } from "node:fs/promises";
 import http from "node:http";
 import { ErrorCode, FsbError, invalidArgument, sandboxIdSchema, toFsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import type { ImageResolver } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
 import { errorBody, httpStatusFor } from "./http-errors.ts";
+import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import type { SandboxManager, SandboxStatus } from "./sandbox-manager.ts";
+import type { StatusRevision } from "./status-revision.ts";
 
 /** Create bodies are a few KiB; a megabyte is generous and bounds memory per request. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -30,7 +31,9 @@ export interface AgentServerOptions {
   config: AgentConfig;
   manager: SandboxManager;
   prewarm: PrewarmPool;
-  images: ImageResolver;
+  /** The cached image list the status reports (refreshed in the background). */
+  catalog: ImageCatalog;
+  revision: StatusRevision;
   metrics: AgentMetrics;
   logger: Logger;
   /** Whether the agent is ready to serve (adoption finished, containerd reachable). */
@@ -39,7 +42,7 @@ export interface AgentServerOptions {
 
 /** Builds the HTTP server; the caller listens and closes it. */
 export function createAgentServer(options: AgentServerOptions): http.Server {
-  const { config, manager, prewarm, images, metrics, logger } = options;
+  const { config, manager, prewarm, catalog, revision, metrics, logger } = options;
   const expectedToken = config.token ? digest(config.token) : undefined;
 
   const routes: Record<string, Route> = {
@@ -67,8 +70,8 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     },
     "/api/v1/agent/status": {
       method: "GET",
+      // From memory only: containerd may be slow or down, and the controller must still hear from us.
       async handle(_req, res) {
-        const [sandboxes, cachedImages] = await Promise.all([manager.list(), images.list()]);
         sendJson(res, 200, {
           agentId: config.agentId,
           nodeName: config.nodeName,
@@ -77,8 +80,9 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
           address: config.advertiseAddress,
           capacity: manager.capacity,
           allocated: manager.allocated,
-          images: cachedImages,
-          sandboxes: sandboxes.map(view),
+          revision: revision.value,
+          images: catalog.names,
+          sandboxes: manager.list().map(view),
           prewarm: prewarm.status(),
         });
       },
@@ -184,6 +188,7 @@ function view(s: SandboxStatus) {
     pid: s.pid,
     exitCode: s.exitCode ?? null,
     exitedAt: s.exitedAt?.toISOString() ?? null,
+    exitReason: s.exitReason ?? null,
     createdAt: s.createdAt.toISOString(),
     endpoints: s.endpoints,
   };

@@ -4,9 +4,11 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ContainerRuntime, ContainerStatus } from "../containerd/container-runtime.ts";
 import type { ImageResolver } from "../containerd/image-resolver.ts";
+import { Wakeup } from "../core/wakeup.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
+import { type PrewarmStatus, prewarmStatus } from "./prewarm-status.ts";
 import {
   newPrewarmContainerId,
   type PrewarmTemplate,
@@ -16,25 +18,8 @@ import {
   type WarmContainer,
   warmFromLabels,
 } from "./prewarm-template.ts";
-
-/** One template as `GET /status` and `PUT /prewarm` report it. */
-export interface PrewarmTemplateStatus {
-  key: string;
-  image: string;
-  /** The count last asked for; 0 for a template known only from containers adopted after a restart. */
-  count: number;
-  /** Containers created and not started, available to a create now. */
-  ready: number;
-  /** Why the last attempt to make one failed (missing image, bad command…); absent once one succeeds. */
-  error?: string;
-}
-
-/** The `prewarm` object of the agent's status. */
-export interface PrewarmStatus {
-  /** `--max-prewarm`: the most prewarmed containers, all templates together. */
-  limit: number;
-  templates: PrewarmTemplateStatus[];
-}
+import type { StatusRevision } from "./status-revision.ts";
+import type { TaskCheck } from "./task-resync.ts";
 
 /** Options of {@link PrewarmPool}. */
 export interface PrewarmPoolOptions {
@@ -43,6 +28,8 @@ export interface PrewarmPoolOptions {
   images: ImageResolver;
   logger: Logger;
   metrics: AgentMetrics;
+  /** Bumped whenever what {@link PrewarmPool.status} reports changes. */
+  revision: StatusRevision;
   now?: () => number;
 }
 
@@ -74,6 +61,7 @@ export class PrewarmPool {
   readonly #images: ImageResolver;
   readonly #log: Logger;
   readonly #metrics: AgentMetrics;
+  readonly #revision: StatusRevision;
   readonly #now: () => number;
   #desired: PrewarmTemplate[] = [];
   /** Until the first PUT, the desired set is unknown: adopted containers are kept, none are made. */
@@ -88,7 +76,7 @@ export class PrewarmPool {
   #busy = 0;
   readonly #quietWaiters = new Set<() => void>();
   #dirty = false;
-  #wakeUp: (() => void) | undefined;
+  readonly #wakeup = new Wakeup();
   readonly #stop = new AbortController();
   #worker: Promise<void> | undefined;
 
@@ -98,6 +86,7 @@ export class PrewarmPool {
     this.#images = options.images;
     this.#log = options.logger.child({ component: "prewarm" });
     this.#metrics = options.metrics;
+    this.#revision = options.revision;
     this.#now = options.now ?? Date.now;
   }
 
@@ -117,6 +106,7 @@ export class PrewarmPool {
     const warm = warmFromLabels(container.id, container.labels);
     if (warm && warm.logPath === expectedLog && container.task.state === "created") {
       this.#readyList(warm.key).push(warm);
+      this.#revision.bump();
       return;
     }
     this.#log.info(
@@ -147,20 +137,17 @@ export class PrewarmPool {
     this.#pushed = true;
     const keys = new Set(templates.map((t) => t.key));
     for (const key of this.#failures.keys()) if (!keys.has(key)) this.#failures.delete(key);
+    this.#revision.bump();
     this.#wake();
   }
 
   status(): PrewarmStatus {
-    const row = (key: string, image: string, count: number): PrewarmTemplateStatus => {
-      const error = this.#failures.get(key)?.message;
-      return { key, image, count, ready: this.#ready.get(key)?.length ?? 0, ...(error ? { error } : {}) };
-    };
-    const templates = this.#desired.map((t) => row(t.key, t.image, t.count));
-    const desired = new Set(this.#desired.map((t) => t.key));
-    for (const [key, list] of this.#ready) {
-      if (!desired.has(key) && list[0]) templates.push(row(key, list[0].image, 0));
-    }
-    return { limit: this.#config.maxPrewarm, templates };
+    return prewarmStatus({
+      limit: this.#config.maxPrewarm,
+      desired: this.#desired,
+      ready: this.#ready,
+      errorOf: (key) => this.#failures.get(key)?.message,
+    });
   }
 
   /**
@@ -183,6 +170,7 @@ export class PrewarmPool {
       }
     }
     if (list?.length === 0) this.#ready.delete(key);
+    if (list) this.#revision.bump();
     if (warm) this.#metrics.countPrewarmTake();
     else if (list || this.#desired.some((t) => t.key === key)) this.#metrics.countPrewarmMiss();
     this.#wake();
@@ -208,18 +196,24 @@ export class PrewarmPool {
   }
 
   /**
-   * Checks the ready containers against a fresh list (after the exit stream broke, exits may have
-   * been missed): any whose task is no longer waiting to start is replaced. One missing from the
-   * list is left alone: it may have been made after the list was read, and a take of a container
-   * that is really gone fails over to a normal create. The container being made is left alone too
-   * (the list may have caught it before its task existed).
+   * For a resync (exits may have been missed): the ready containers' tasks, each replaced if it is no
+   * longer waiting to start. The container being made is left alone (its task may not exist yet).
    */
-  resync(live: readonly ContainerStatus[]): void {
-    for (const container of live) {
-      if (container.task.state !== "created") {
-        this.#discard(container.id, `prewarmed container's task is ${container.task.state}; replacing it`);
+  taskChecks(): TaskCheck[] {
+    const checks: TaskCheck[] = [];
+    for (const list of this.#ready.values()) {
+      for (const warm of list) {
+        checks.push({
+          containerId: warm.containerId,
+          observe: (task) => {
+            if (task.state !== "created") {
+              this.#discard(warm.containerId, `prewarmed container's task is ${task.state}; replacing it`);
+            }
+          },
+        });
       }
     }
+    return checks;
   }
 
   /** Moves a ready container to the removal queue, if it is one. */
@@ -230,6 +224,7 @@ export class PrewarmPool {
       this.#log.info({ containerId, key }, why);
       this.#doomed.push(...list.splice(index, 1));
       if (list.length === 0) this.#ready.delete(key);
+      this.#revision.bump();
       this.#wake();
       return;
     }
@@ -246,8 +241,8 @@ export class PrewarmPool {
         this.#log.error({ err }, "prewarm step failed");
         outcome = "failed";
       }
-      if (outcome === "failed") await this.#sleep(signal, RETRY_INITIAL_MS);
-      else if (outcome === "idle" && !this.#dirty) await this.#sleep(signal, this.#untilNextRetry());
+      if (outcome === "failed") await this.#wakeup.sleep(signal, RETRY_INITIAL_MS);
+      else if (outcome === "idle" && !this.#dirty) await this.#wakeup.sleep(signal, this.#untilNextRetry());
     }
   }
 
@@ -259,6 +254,7 @@ export class PrewarmPool {
     if (step.action === "remove") {
       const warm = this.#ready.get(step.key)?.pop();
       if (this.#ready.get(step.key)?.length === 0) this.#ready.delete(step.key);
+      this.#revision.bump();
       return warm ? this.#remove(warm) : "acted";
     }
     await this.#quiet(signal);
@@ -308,6 +304,7 @@ export class PrewarmPool {
       this.#failures.delete(template.key);
       if (making.dead) this.#doomed.push(warm);
       else this.#readyList(template.key).push(warm);
+      this.#revision.bump();
       this.#log.debug(
         { containerId, key: template.key, ms: Math.round(performance.now() - started) },
         "prewarmed container ready",
@@ -318,6 +315,7 @@ export class PrewarmPool {
       const backoff = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (inARow - 1));
       const message = err instanceof Error ? err.message : String(err);
       this.#failures.set(template.key, { message, inARow, retryAt: this.#now() + backoff });
+      this.#revision.bump();
       this.#metrics.countPrewarmFailure();
       this.#log.warn(
         { err, key: template.key, image: template.image, retryInMs: backoff },
@@ -379,7 +377,7 @@ export class PrewarmPool {
 
   #wake(): void {
     this.#dirty = true;
-    this.#wakeUp?.();
+    this.#wakeup.wake();
   }
 
   /** Resolves when no create is in flight, after {@link MAX_QUIET_WAIT_MS} at most, or on abort. */
@@ -394,23 +392,6 @@ export class PrewarmPool {
       };
       const timer = setTimeout(done, MAX_QUIET_WAIT_MS);
       this.#quietWaiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  /** Sleeps until woken, `timeoutMs` passes (if given), or `signal` aborts. */
-  #sleep(signal: AbortSignal, timeoutMs: number | undefined): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        if (this.#wakeUp === done) this.#wakeUp = undefined;
-        resolve();
-      };
-      this.#wakeUp = done;
-      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
       signal.addEventListener("abort", done, { once: true });
     });
   }

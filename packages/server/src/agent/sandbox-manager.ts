@@ -1,32 +1,34 @@
-/** The agent's sandboxes: slots, idempotent create and delete, live status, adoption after a restart. */
+/** The agent's sandboxes: slots, idempotent create and delete, adoption after a restart. */
 import { mkdir, rm } from "node:fs/promises";
-import path from "node:path";
-import { ErrorCode, FsbError, isManagedContainer, Labels, managedByValue } from "@fast-sandbox/api";
+import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import type { ContainerRuntime, ContainerStatus, TaskExitEvent } from "../containerd/container-runtime.ts";
+import type { ContainerRuntime, ContainerStatus, TaskEvent } from "../containerd/container-runtime.ts";
 import type { ImageResolver, ResolvedImage } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
+import type { ImageCatalog } from "./image-catalog.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import { prewarmMatchKey, type WarmContainer } from "./prewarm-template.ts";
+import { adoptionVerdict } from "./sandbox-adoption.ts";
+import { removeSnapshotsWithoutContainer, removeUntrackedSandbox } from "./sandbox-cleanup.ts";
 import { keptLogPath, settleLog } from "./sandbox-logs.ts";
 import {
   type CreatedSandbox,
   createdView,
   type SandboxRecord,
   type SandboxStatus,
-  stateFromTask,
-  statusOf,
 } from "./sandbox-record.ts";
+import { SandboxRecords } from "./sandbox-records.ts";
 import {
   type AgentSandboxPhase,
   type AgentSandboxSpec,
-  identityFromLabels,
   sandboxLabels,
   specHash,
   takenPrewarmLabels,
 } from "./sandbox-spec.ts";
+import type { StatusRevision } from "./status-revision.ts";
+import type { TaskCheck } from "./task-resync.ts";
 
 export type { CreatedSandbox, SandboxStatus } from "./sandbox-record.ts";
 
@@ -38,9 +40,6 @@ export interface DeleteSandboxOptions {
   keepLog?: boolean;
 }
 
-/** Waits between attempts to re-subscribe to containerd's exit events. */
-const RESUBSCRIBE_DELAY_MS = 1000;
-
 /** Options of {@link SandboxManager}. */
 export interface SandboxManagerOptions {
   config: AgentConfig;
@@ -49,11 +48,15 @@ export interface SandboxManagerOptions {
   logger: Logger;
   metrics: AgentMetrics;
   prewarm: PrewarmPool;
+  /** The images the status reports; a create tells it about the image it found. */
+  catalog: ImageCatalog;
+  revision: StatusRevision;
 }
 
 /**
  * Owns this agent's slots. Every slot is taken synchronously when a create is accepted, so
  * concurrent creates can never exceed capacity, and is freed only when the container is gone.
+ * Status is read from the records ({@link SandboxRecords}) and never waits on containerd.
  */
 export class SandboxManager {
   readonly #config: AgentConfig;
@@ -62,15 +65,8 @@ export class SandboxManager {
   readonly #log: Logger;
   readonly #metrics: AgentMetrics;
   readonly #prewarm: PrewarmPool;
-  /** By sandbox id. */
-  readonly #records = new Map<string, SandboxRecord>();
-  /**
-   * Container id → sandbox id. They differ for a sandbox that took a prewarmed container (ids cannot
-   * be renamed), so everything that comes from containerd by container id (exits, live state) goes
-   * through this map.
-   */
-  readonly #sandboxOfContainer = new Map<string, string>();
-  readonly #exitListeners = new Set<(id: string) => void>();
+  readonly #catalog: ImageCatalog;
+  readonly #records: SandboxRecords;
 
   constructor(options: SandboxManagerOptions) {
     this.#config = options.config;
@@ -79,6 +75,12 @@ export class SandboxManager {
     this.#log = options.logger;
     this.#metrics = options.metrics;
     this.#prewarm = options.prewarm;
+    this.#catalog = options.catalog;
+    this.#records = new SandboxRecords({
+      advertiseAddress: options.config.advertiseAddress,
+      revision: options.revision,
+      logger: options.logger,
+    });
   }
 
   get capacity(): number {
@@ -91,50 +93,39 @@ export class SandboxManager {
 
   /**
    * Rebuilds state from the containers this agent labelled, so a restarted agent carries on with
-   * running sandboxes and their logs, and with its prewarmed containers. A sandbox container that a
-   * crash mid-create left without a task, or with a task never started, is removed: its create never
-   * answered. (That includes a prewarmed container relabelled for a create that did not finish.)
+   * running sandboxes and their logs, and with its prewarmed containers (see {@link adoptionVerdict};
+   * the anchor is the caller's). Half-made sandboxes are removed: their creates never answered.
    */
-  async adopt(): Promise<void> {
+  async adopt(containers: readonly ContainerStatus[]): Promise<void> {
     await mkdir(this.#config.logDir, { recursive: true });
-    const containers = await this.#runtime.list({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-    });
     for (const container of containers) {
-      if (container.labels[Labels.Prewarm] === "true") {
-        await this.#prewarm.adopt(container);
-        continue;
+      const verdict = adoptionVerdict(container);
+      switch (verdict.action) {
+        case "track":
+          this.#records.track(verdict.record);
+          break;
+        case "prewarm":
+          await this.#prewarm.adopt(container);
+          break;
+        case "remove":
+          this.#log.info(
+            { sandboxId: verdict.sandboxId, containerId: container.id },
+            "removing half-created sandbox left by a previous run",
+          );
+          await this.#runtime.delete(container.id, { gracePeriodMs: 0 });
+          await rm(verdict.logPath, { force: true });
+          break;
+        case "leave":
+          this.#log.warn(
+            { containerId: container.id },
+            "container has incomplete labels; leaving it to the janitor",
+          );
+          break;
+        case "anchor":
+          break;
       }
-      const identity = identityFromLabels(container.id, container.labels);
-      if (!identity) {
-        this.#log.warn(
-          { containerId: container.id },
-          "container has incomplete labels; leaving it to the janitor",
-        );
-        continue;
-      }
-      if (container.task.state === "missing" || container.task.state === "created") {
-        this.#log.info(
-          { sandboxId: identity.sandboxId, containerId: container.id },
-          "removing half-created sandbox left by a previous run",
-        );
-        await this.#runtime.delete(container.id, { gracePeriodMs: 0 });
-        await rm(identity.logPath, { force: true });
-        continue;
-      }
-      this.#track({ identity, ...stateFromTask(container) });
     }
-    // A crash between Snapshots.Prepare and Containers.Create leaves a snapshot with no container.
-    const containerIds = new Set(containers.map((c) => c.id));
-    const snapshots = await this.#runtime.listSnapshots({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-    });
-    for (const key of snapshots.filter((k) => !containerIds.has(k))) {
-      this.#log.info({ containerId: key }, "removing a snapshot left without its container");
-      await this.#runtime.removeSnapshot(key);
-    }
+    await removeSnapshotsWithoutContainer(this.#runtime, this.#config.agentId, containers, this.#log);
     this.#log.info(
       { adopted: this.#records.size, prewarmed: this.#prewarm.readyCount },
       "adopted sandboxes from containerd",
@@ -155,7 +146,6 @@ export class SandboxManager {
         `agent ${this.#config.agentId} is full: ${this.#records.size}/${this.#config.capacity} sandboxes`,
       );
     }
-    const createdAt = new Date();
     const record: SandboxRecord = {
       identity: {
         sandboxId: spec.sandboxId,
@@ -167,16 +157,18 @@ export class SandboxManager {
         image: spec.image,
         exposedPorts: spec.exposedPorts,
         specHash: hash,
-        createdAt,
+        createdAt: new Date(),
         logPath: this.logPathOf(spec.sandboxId),
       },
       phase: "Creating",
+      taskState: "unknown",
       pid: 0,
       exitCode: undefined,
       exitedAt: undefined,
+      oomKilled: false,
     };
     // The slot is taken here, before the first await.
-    this.#track(record);
+    this.#records.track(record);
     const release = this.#prewarm.hold();
     const started = performance.now();
     record.created = this.#createSandbox(spec, record);
@@ -184,7 +176,7 @@ export class SandboxManager {
       await record.created;
       this.#metrics.observeCreate("ok", (performance.now() - started) / 1000);
     } catch (err) {
-      this.#untrack(record);
+      this.#records.untrack(record);
       this.#metrics.observeCreate("error", (performance.now() - started) / 1000);
       throw err;
     } finally {
@@ -201,17 +193,26 @@ export class SandboxManager {
   async delete(sandboxId: string, options: DeleteSandboxOptions = {}): Promise<void> {
     const { gracePeriodSeconds, keepLog = false } = options;
     const record = this.#records.get(sandboxId);
-    if (!record) return this.#deleteUntracked(sandboxId, gracePeriodSeconds, keepLog);
+    if (!record) {
+      return removeUntrackedSandbox(sandboxId, {
+        runtime: this.#runtime,
+        agentId: this.#config.agentId,
+        logDir: this.#config.logDir,
+        gracePeriodMs: this.#graceMs(gracePeriodSeconds),
+        keepLog,
+      });
+    }
     if (record.deleted) return record.deleted;
     record.deleted = (async () => {
       await record.created?.catch(() => {});
       if (this.#records.get(sandboxId) !== record) return;
-      record.phase = "Deleting";
+      this.#records.setPhase(record, "Deleting");
       const started = performance.now();
       const { containerId, logPath } = record.identity;
       await this.#runtime.delete(containerId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
       await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
-      this.#untrack(record);
+      this.#records.untrack(record);
+      this.#records.notifyExit(sandboxId);
       this.#metrics.observeDelete((performance.now() - started) / 1000);
       this.#log.info({ sandboxId, containerId }, "sandbox deleted");
     })();
@@ -219,21 +220,14 @@ export class SandboxManager {
       await record.deleted;
     } catch (err) {
       record.deleted = undefined;
-      record.phase = record.exitCode === undefined ? "Running" : "Exited";
+      this.#records.setPhase(record, record.exitCode === undefined ? "Running" : "Exited");
       throw err;
     }
   }
 
-  /** Every sandbox with its live task state from containerd. */
-  async list(): Promise<SandboxStatus[]> {
-    const live = await this.#runtime.list({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-    });
-    const liveById = new Map(live.map((c) => [c.id, c]));
-    return [...this.#records.values()].map((record) =>
-      statusOf(record, liveById.get(record.identity.containerId), this.#config.advertiseAddress),
-    );
+  /** Every sandbox as the agent knows it; answers from memory, never from containerd. */
+  list(): SandboxStatus[] {
+    return this.#records.list();
   }
 
   /** One sandbox, or undefined if the agent does not have it. */
@@ -252,22 +246,17 @@ export class SandboxManager {
 
   /** Calls `listener` with a sandbox id whenever its process exits or the sandbox is deleted. */
   onExit(listener: (sandboxId: string) => void): () => void {
-    this.#exitListeners.add(listener);
-    return () => this.#exitListeners.delete(listener);
+    return this.#records.onExit(listener);
   }
 
-  /** Follows containerd's exit events until `signal` aborts, re-subscribing (and re-syncing) after a break. */
-  async watchExits(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.#resync();
-        for await (const exit of this.#runtime.taskExits(signal)) this.#recordExit(exit);
-      } catch (err) {
-        if (signal.aborted) return;
-        this.#log.warn({ err }, "exit event stream broke; re-subscribing");
-        await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_DELAY_MS));
-      }
-    }
+  /** Applies a task event; false if the container is no sandbox of this agent. */
+  handleEvent(event: TaskEvent): boolean {
+    return this.#records.handleEvent(event);
+  }
+
+  /** The tasks a resync should read for the sandboxes (see {@link SandboxRecords.taskChecks}). */
+  taskChecks(): TaskCheck[] {
+    return this.#records.taskChecks();
   }
 
   /** Resolves once no create or delete is in flight, so shutdown never abandons a half-made container. */
@@ -284,6 +273,7 @@ export class SandboxManager {
       }
       throw err;
     });
+    this.#catalog.noteImage(image.name);
     const key = prewarmMatchKey(spec);
     const warm = key === undefined ? undefined : this.#prewarm.take(key, image.digest);
     if (warm && (await this.#startPrewarmed(spec, record, warm))) return;
@@ -309,9 +299,7 @@ export class SandboxManager {
         logPath: identity.logPath,
         ...this.#runtimeBinary(),
       });
-      record.pid = pid;
-      // A fast process may already have exited (its event arrives before create returns).
-      record.phase = record.exitCode === undefined ? "Running" : "Exited";
+      this.#records.started(record, pid);
       this.#log.info({ sandboxId: spec.sandboxId, name: spec.name, pid }, "sandbox started");
     } catch (err) {
       await rm(identity.logPath, { force: true });
@@ -333,11 +321,7 @@ export class SandboxManager {
   ): Promise<boolean> {
     const { identity } = record;
     const own = { containerId: identity.containerId, logPath: identity.logPath };
-    // Switched before the first await, so the exit of a fast process maps to this sandbox.
-    this.#sandboxOfContainer.delete(own.containerId);
-    identity.containerId = warm.containerId;
-    identity.logPath = warm.logPath;
-    this.#sandboxOfContainer.set(warm.containerId, spec.sandboxId);
+    this.#records.moveTo(record, warm);
     const labels = takenPrewarmLabels(spec, {
       agentId: this.#config.agentId,
       pool: identity.pool,
@@ -350,8 +334,7 @@ export class SandboxManager {
       this.#runtime.setLabels(warm.containerId, labels),
     ]);
     if (started.status === "fulfilled" && relabelled.status === "fulfilled") {
-      record.pid = started.value.pid;
-      record.phase = record.exitCode === undefined ? "Running" : "Exited";
+      this.#records.started(record, started.value.pid);
       this.#log.info(
         { sandboxId: spec.sandboxId, name: spec.name, containerId: warm.containerId, pid: record.pid },
         "sandbox started from a prewarmed container",
@@ -364,14 +347,14 @@ export class SandboxManager {
       "prewarmed container failed to start; creating the sandbox anew",
     );
     // Unmapped first: the exit of the container being removed is not this sandbox's.
-    this.#sandboxOfContainer.delete(warm.containerId);
+    this.#records.forgetContainer(warm.containerId);
     await this.#runtime.delete(warm.containerId, { gracePeriodMs: 0 });
     await rm(warm.logPath, { force: true });
-    identity.containerId = own.containerId;
-    identity.logPath = own.logPath;
-    this.#sandboxOfContainer.set(own.containerId, spec.sandboxId);
+    this.#records.moveTo(record, own);
     record.exitCode = undefined;
     record.exitedAt = undefined;
+    record.oomKilled = false;
+    record.taskState = "unknown";
     return false;
   }
 
@@ -379,17 +362,6 @@ export class SandboxManager {
     return this.#config.runtime === "gvisor" && this.#config.runscBinary
       ? { runtimeBinary: this.#config.runscBinary }
       : {};
-  }
-
-  #track(record: SandboxRecord): void {
-    this.#records.set(record.identity.sandboxId, record);
-    this.#sandboxOfContainer.set(record.identity.containerId, record.identity.sandboxId);
-  }
-
-  #untrack(record: SandboxRecord): void {
-    const { sandboxId, containerId } = record.identity;
-    if (this.#records.get(sandboxId) === record) this.#records.delete(sandboxId);
-    if (this.#sandboxOfContainer.get(containerId) === sandboxId) this.#sandboxOfContainer.delete(containerId);
   }
 
   async #repeatCreate(existing: SandboxRecord, hash: string): Promise<CreatedSandbox> {
@@ -405,79 +377,6 @@ export class SandboxManager {
     }
     await existing.created;
     return createdView(existing, this.#config.advertiseAddress);
-  }
-
-  async #deleteUntracked(
-    sandboxId: string,
-    gracePeriodSeconds: number | undefined,
-    keepLog: boolean,
-  ): Promise<void> {
-    // Not tracked, but a container of ours may still exist (for example a create that crashed): remove
-    // it too. It is found by its sandbox-id label, as it may be a prewarmed container of another id;
-    // untaken prewarmed containers are their own sandbox ids, but are never deleted this way.
-    const containers = await this.#runtime.list({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-      [Labels.SandboxId]: sandboxId,
-    });
-    for (const container of containers) {
-      if (
-        container.labels[Labels.Prewarm] === "true" ||
-        !isManagedContainer(container.labels, container.id)
-      ) {
-        continue;
-      }
-      await this.#runtime.delete(container.id, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-      // Only a log in our log dir named after the container is ours to move or remove.
-      const logPath = container.labels[Labels.LogPath];
-      if (logPath === path.join(this.#config.logDir, `${container.id}.log`)) {
-        await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
-      }
-    }
-    // A log kept by an earlier delete goes with the final one.
-    if (!keepLog) await rm(this.logPathOf(sandboxId), { force: true });
-  }
-
-  async #resync(): Promise<void> {
-    const live = await this.#runtime.list({
-      [Labels.ManagedBy]: managedByValue,
-      [Labels.Agent]: this.#config.agentId,
-    });
-    const unowned: ContainerStatus[] = [];
-    for (const container of live) {
-      const sandboxId = this.#sandboxOfContainer.get(container.id);
-      const record = sandboxId === undefined ? undefined : this.#records.get(sandboxId);
-      if (!record) {
-        if (container.labels[Labels.Prewarm] === "true") unowned.push(container);
-        continue;
-      }
-      if (record.phase === "Running" && container.task.state === "stopped") {
-        this.#recordExit({
-          containerId: container.id,
-          pid: container.task.pid,
-          exitCode: container.task.exitCode ?? 0,
-          exitedAt: container.task.exitedAt,
-        });
-      }
-    }
-    this.#prewarm.resync(unowned);
-  }
-
-  #recordExit(exit: TaskExitEvent): void {
-    const sandboxId = this.#sandboxOfContainer.get(exit.containerId);
-    const record = sandboxId === undefined ? undefined : this.#records.get(sandboxId);
-    if (!record || sandboxId === undefined) {
-      this.#prewarm.containerExited(exit.containerId);
-      return;
-    }
-    record.exitCode = exit.exitCode;
-    record.exitedAt = exit.exitedAt ?? new Date();
-    if (record.phase === "Running") record.phase = "Exited";
-    this.#log.info(
-      { sandboxId, containerId: exit.containerId, exitCode: exit.exitCode },
-      "sandbox process exited",
-    );
-    for (const listener of this.#exitListeners) listener(sandboxId);
   }
 
   #graceMs(gracePeriodSeconds: number | undefined): number {

@@ -17,39 +17,44 @@ export interface SandboxStatus {
   pid: number;
   exitCode: number | undefined;
   exitedAt: Date | undefined;
+  /** Why the process ended when the agent knows: `OOMKilled` when the kernel's OOM killer ended it. */
+  exitReason: ExitReason | undefined;
   createdAt: Date;
   endpoints: string[];
 }
+
+/** The reasons an exit can carry (Kubernetes' word for the one there is). */
+export type ExitReason = "OOMKilled";
 
 /** The answer to a create: the sandbox, and whether it was served by a prewarmed container. */
 export interface CreatedSandbox extends SandboxStatus {
   prewarmed: boolean;
 }
 
-/** What the agent keeps per sandbox, by sandbox id. */
+/**
+ * What the agent keeps per sandbox, by sandbox id. Kept current by the create and delete paths,
+ * containerd's task events and the periodic resync, so a status read never asks containerd.
+ */
 export interface SandboxRecord {
   identity: SandboxIdentity;
   phase: AgentSandboxPhase;
+  /** The task's state as last known: set by the create, an exit event or a resync. */
+  taskState: TaskState;
   pid: number;
   exitCode: number | undefined;
   exitedAt: Date | undefined;
+  /** The kernel's OOM killer acted in its cgroup (containerd's /tasks/oom, which comes before the exit). */
+  oomKilled: boolean;
   /** Settles when a create in flight finishes (either way). */
   created?: Promise<void>;
   /** Settles when a delete in flight finishes. */
   deleted?: Promise<void>;
 }
 
-/** The status of a sandbox: the record, overlaid with the live task state when it was read. */
-export function statusOf(
-  record: SandboxRecord,
-  live: ContainerStatus | undefined,
-  advertiseAddress: string,
-): SandboxStatus {
+/** The status of a sandbox, from the record alone. */
+export function statusOf(record: SandboxRecord, advertiseAddress: string): SandboxStatus {
   const { identity } = record;
-  const task = live?.task;
-  let phase = record.phase;
-  if (task && (phase === "Running" || phase === "Exited"))
-    phase = task.state === "stopped" || task.state === "missing" ? "Exited" : "Running";
+  const exited = record.phase === "Exited" || record.exitCode !== undefined;
   return {
     sandboxId: identity.sandboxId,
     containerId: identity.containerId,
@@ -58,13 +63,12 @@ export function statusOf(
     uid: identity.uid,
     pool: identity.pool,
     image: identity.image,
-    phase,
-    taskState:
-      task?.state ??
-      (record.phase === "Running" ? "running" : record.phase === "Exited" ? "stopped" : "unknown"),
-    pid: task?.pid || record.pid,
-    exitCode: task?.exitCode ?? record.exitCode,
-    exitedAt: task?.exitedAt ?? record.exitedAt,
+    phase: record.phase,
+    taskState: record.taskState,
+    pid: record.pid,
+    exitCode: record.exitCode,
+    exitedAt: record.exitedAt,
+    exitReason: exited && record.oomKilled ? "OOMKilled" : undefined,
     createdAt: identity.createdAt,
     endpoints: identity.exposedPorts.map((port) => `${advertiseAddress}:${port}`),
   };
@@ -76,16 +80,19 @@ export function statusOf(
  */
 export function createdView(record: SandboxRecord, advertiseAddress: string): CreatedSandbox {
   const { sandboxId, containerId } = record.identity;
-  return { ...statusOf(record, undefined, advertiseAddress), prewarmed: containerId !== sandboxId };
+  return { ...statusOf(record, advertiseAddress), prewarmed: containerId !== sandboxId };
 }
 
 /** A record's state from an adopted container's task. */
 export function stateFromTask(
   container: ContainerStatus,
-): Pick<SandboxRecord, "phase" | "pid" | "exitCode" | "exitedAt"> {
+): Pick<SandboxRecord, "phase" | "taskState" | "pid" | "exitCode" | "exitedAt" | "oomKilled"> {
   const stopped = container.task.state === "stopped";
   return {
     phase: stopped ? "Exited" : "Running",
+    taskState: container.task.state,
+    // containerd keeps no record of an OOM kill: one that happened while no agent ran is not known.
+    oomKilled: false,
     pid: container.task.pid,
     exitCode: container.task.exitCode,
     exitedAt: container.task.exitedAt,

@@ -11,10 +11,10 @@ import { TEST_IMAGE } from "../../../../test/harness/constants.ts";
 import { testConnection } from "../../../../test/harness/containerd.ts";
 import { eventually, leftoversOf, nothingLeft } from "../../../../test/harness/leftovers.ts";
 import type { ContainerdConnection } from "./connection.ts";
-import { ContainerRuntime, type TaskExitEvent } from "./container-runtime.ts";
+import { ContainerRuntime, type TaskEvent } from "./container-runtime.ts";
 import { withImageConfig } from "./image-config-option.ts";
 import { ImageResolver, type ResolvedImage } from "./image-resolver.ts";
-import { withCgroupsPath, withHostNetwork } from "./linux-options.ts";
+import { withCgroupsPath, withHostNetwork, withResources } from "./linux-options.ts";
 import { buildSpec } from "./oci-spec.ts";
 import { withShimGroup } from "./spec-options.ts";
 
@@ -30,13 +30,14 @@ describe("containerd runtime", () => {
   const create = async (
     name: string,
     command: string[],
-    options: { start?: boolean; labels?: Record<string, string> } = {},
+    options: { start?: boolean; labels?: Record<string, string>; memoryBytes?: number } = {},
   ) => {
     const id = `rt-${tag}-${name}`;
     made.push(id);
     const spec = buildSpec(
       withImageConfig(image.config, { command }),
       withHostNetwork(),
+      withResources(options.memoryBytes === undefined ? {} : { memoryBytes: options.memoryBytes }),
       withCgroupsPath(`/fast-sandbox/rt-${tag}/${id}`),
       withShimGroup(`rt-${tag}`),
     );
@@ -143,27 +144,84 @@ describe("containerd runtime", () => {
     );
   });
 
-  it("delivers the exit event of an init process with its status", async () => {
+  /** Collects task events of this run's containers until `done` holds (or 10 s pass). */
+  const watchEvents = (done: (seen: TaskEvent[]) => boolean) => {
     const abort = new AbortController();
-    const seen: TaskExitEvent[] = [];
+    const seen: TaskEvent[] = [];
+    const timeout = setTimeout(() => abort.abort(), 10_000);
     const watching = (async () => {
-      for await (const exit of runtime.taskExits(abort.signal)) {
-        seen.push(exit);
-        if (exit.containerId.endsWith("-exit5")) break;
+      for await (const event of runtime.taskEvents(abort.signal)) {
+        if (!event.containerId.startsWith(`rt-${tag}-`)) continue;
+        seen.push(event);
+        if (done(seen)) break;
       }
+      clearTimeout(timeout);
+      abort.abort();
+      return seen;
     })();
+    return watching;
+  };
+
+  it("delivers the exit event of an init process with its status", async () => {
+    const watching = watchEvents((seen) => seen.some((e) => e.containerId.endsWith("-exit5")));
     // Let the subscription establish before the process exits.
     await new Promise((r) => setTimeout(r, 200));
     const { id } = await create("exit5", ["sh", "-c", "exit 5"]);
-    const timeout = setTimeout(() => abort.abort(), 10_000);
-    await watching;
-    clearTimeout(timeout);
-    abort.abort();
-    const exit = seen.find((e) => e.containerId === id);
-    assert.equal(exit?.exitCode, 5);
+    const exit = (await watching).find((e) => e.containerId === id);
+    assert.equal(exit?.kind === "exit" && exit.exitCode, 5);
     const status = await runtime.taskStatus(id);
     assert.equal(status.state, "stopped");
     assert.equal(status.exitCode, 5);
+  });
+
+  it("delivers an OOM kill before the exit it causes", async () => {
+    const watching = watchEvents((seen) =>
+      seen.some((e) => e.kind === "exit" && e.containerId.endsWith("-oom")),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // The string doubles until the 16 MiB limit is hit.
+    const { id } = await create("oom", ["sh", "-c", "x=0123456789abcdef; while true; do x=$x$x; done"], {
+      memoryBytes: 16 * 1024 * 1024,
+    });
+    const events = (await watching).filter((e) => e.containerId === id);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ["oom", "exit"],
+    );
+    const exit = events[1];
+    assert.equal(exit?.kind === "exit" && exit.exitCode, 137);
+  });
+
+  it("names the conditions of a failed create from runc's own words, leaving nothing", async () => {
+    const cases: Array<{
+      name: string;
+      command: string[];
+      memoryBytes?: number;
+      code: string;
+      field: string;
+    }> = [
+      { name: "nocmd", command: ["no-such-program"], code: ErrorCode.InvalidArgument, field: "command" },
+      { name: "noexec", command: ["/etc/passwd"], code: ErrorCode.InvalidArgument, field: "command" },
+      // Below what runc init has charged to the cgroup by the time the limit is set (~2 MB here).
+      {
+        name: "tinymem",
+        command: ["true"],
+        memoryBytes: 1024 * 1024,
+        code: ErrorCode.InvalidArgument,
+        field: "resources.memory",
+      },
+    ];
+    for (const c of cases) {
+      await assert.rejects(
+        create(c.name, c.command, c.memoryBytes === undefined ? {} : { memoryBytes: c.memoryBytes }),
+        (err: unknown) => {
+          assert.ok(isFsbError(err, c.code as ErrorCode), `${c.name}: ${String(err)}`);
+          assert.equal(err.field, c.field, c.name);
+          return true;
+        },
+      );
+      assert.deepEqual(await leftoversOf(conn, `rt-${tag}-${c.name}`), nothingLeft, c.name);
+    }
   });
 
   it("lists only the containers whose labels match", async () => {
@@ -176,6 +234,12 @@ describe("containerd runtime", () => {
     assert.equal(picked[0]?.task.state, "running");
     const all = await runtime.list({ "test.fast.io/run": tag });
     assert.ok(all.length >= 2);
+    // The same from metadata alone, without asking any shim.
+    const infos = await runtime.listContainers({ "test.fast.io/run": tag, "test.fast.io/pick": "yes" });
+    assert.deepEqual(
+      infos.map((c) => c.id),
+      [`rt-${tag}-labelled`],
+    );
   });
 
   it("a failed create of an id in use rolls back only its own steps, leaving the first container intact", async () => {

@@ -1,16 +1,32 @@
-/** Sandbox containers on containerd: create with rollback, inspect, graceful delete, list, exit events. */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { ErrorCode, FsbError, Labels } from "@fast-sandbox/api";
-import { TaskExitSchema } from "../../gen/containerd/events/task_pb.ts";
+/** Sandbox containers on containerd: create with rollback, inspect, graceful delete, list, task events. */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ErrorCode, FsbError, invalidArgument, Labels } from "@fast-sandbox/api";
 import { OptionsSchema } from "../../gen/containerd/runc/options_pb.ts";
-import type { Container } from "../../gen/containerd/services/containers_pb.ts";
-import { type Process, Status } from "../../gen/containerd/types/task_pb.ts";
 import type { ContainerdConnection } from "./connection.ts";
-import { containerdCall, fromContainerdError, ignoreNotFound, isNotFound } from "./errors.ts";
+import {
+  type ContainerInfo,
+  type ContainerStatus,
+  containerInfo,
+  labelFilter,
+  missingTask,
+  type TaskStatus,
+  taskInfo,
+} from "./container-status.ts";
+import {
+  containerdCall,
+  fromContainerdError,
+  fromTaskError,
+  ignoreNotFound,
+  isNotFound,
+  type TaskFailureContext,
+} from "./errors.ts";
 import type { ResolvedImage } from "./image-resolver.ts";
 import type { OciSpec } from "./oci-spec.ts";
 import { specToAny } from "./spec-any.ts";
+import { taskEvents as subscribeTaskEvents, type TaskEvent } from "./task-events.ts";
+
+export type { ContainerInfo, ContainerStatus, TaskState, TaskStatus } from "./container-status.ts";
+export type { TaskEvent, TaskExitEvent, TaskOomEvent } from "./task-events.ts";
 
 /** The shim every sandbox runs under; gVisor swaps the binary it calls, not the shim. */
 export const RUNC_SHIM = "io.containerd.runc.v2";
@@ -40,32 +56,14 @@ export interface CreateContainerOptions {
   start?: boolean;
 }
 
-/** The live state of a container's init process. */
-export type TaskState = "created" | "running" | "paused" | "stopped" | "unknown" | "missing";
-
-/** What containerd knows about one container and its task. */
-export interface ContainerStatus {
+/** Options of {@link ContainerRuntime.createFromHostDir}. */
+export interface HostDirContainerOptions {
   id: string;
+  /** Its `root.path` is the absolute host directory the container runs in. */
+  spec: OciSpec;
   labels: Record<string, string>;
-  image: string;
-  createdAt: Date | undefined;
-  task: TaskStatus;
-}
-
-/** The state of a container's task; `missing` when the container has no task. */
-export interface TaskStatus {
-  state: TaskState;
-  pid: number;
-  exitCode: number | undefined;
-  exitedAt: Date | undefined;
-}
-
-/** A task's init process exited. */
-export interface TaskExitEvent {
-  containerId: string;
-  pid: number;
-  exitCode: number;
-  exitedAt: Date | undefined;
+  /** Alternative OCI runtime binary run by the runc shim. */
+  runtimeBinary?: string;
 }
 
 /** Options of {@link ContainerRuntime.delete}. */
@@ -73,16 +71,6 @@ export interface DeleteContainerOptions {
   /** Time between SIGTERM and SIGKILL. */
   gracePeriodMs: number;
 }
-
-const stateByStatus: Record<number, TaskState> = {
-  [Status.CREATED]: "created",
-  [Status.RUNNING]: "running",
-  [Status.STOPPED]: "stopped",
-  [Status.PAUSED]: "paused",
-  [Status.PAUSING]: "paused",
-};
-
-const missingTask: TaskStatus = { state: "missing", pid: 0, exitCode: undefined, exitedAt: undefined };
 
 /** Drives sandbox containers in one containerd namespace. */
 export class ContainerRuntime {
@@ -124,11 +112,12 @@ export class ContainerRuntime {
       const created = await this.#conn.tasks
         .create({ containerId: id, rootfs: prepared, stdout: logUri, stderr: logUri })
         .catch((err: unknown) => {
-          throw commandError(err) ?? fromContainerdError(err, `create task ${id}`);
+          throw fromTaskError(err, `create task ${id}`, { cwd: options.spec.process.cwd });
         });
       undo.push(() => this.#deleteTask(id, { gracePeriodMs: 0 }));
 
-      const pid = options.start === false ? created.pid : (await this.start(id)).pid;
+      const pid =
+        options.start === false ? created.pid : (await this.start(id, { cwd: options.spec.process.cwd })).pid;
       return { pid };
     } catch (err) {
       for (const step of undo.reverse()) {
@@ -162,11 +151,52 @@ export class ContainerRuntime {
   }
 
   /** Starts a created task (the fast half of a prewarmed create). */
-  async start(id: string): Promise<{ pid: number }> {
-    const started = await containerdCall(`start task ${id}`, () =>
-      this.#conn.tasks.start({ containerId: id }),
-    );
-    return { pid: started.pid };
+  async start(id: string, context: TaskFailureContext = {}): Promise<{ pid: number }> {
+    try {
+      const started = await this.#conn.tasks.start({ containerId: id });
+      return { pid: started.pid };
+    } catch (err) {
+      throw fromTaskError(err, `start task ${id}`, context);
+    }
+  }
+
+  /**
+   * Creates and starts a container whose root is a host directory named by the spec (absolute
+   * `root.path`), with no image and no snapshot: nothing for containerd's GC or the snapshotter,
+   * and no mount in the host's namespace (runc binds the directory inside the container's own).
+   * Output is discarded. A failure rolls back what was made.
+   */
+  async createFromHostDir(options: HostDirContainerOptions): Promise<{ pid: number }> {
+    const { id, spec } = options;
+    if (!spec.root.path.startsWith("/")) {
+      throw invalidArgument("root.path", `must be an absolute host directory, got "${spec.root.path}"`);
+    }
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      await containerdCall(`create container ${id}`, () =>
+        this.#conn.containers.create({
+          container: {
+            id,
+            labels: options.labels,
+            runtime: { name: RUNC_SHIM, options: runcOptions(options.runtimeBinary) },
+            spec: specToAny(spec),
+          },
+        }),
+      );
+      undo.push(() => ignoreNotFound(`delete container ${id}`, () => this.#conn.containers.delete({ id })));
+      await this.#conn.tasks.create({ containerId: id }).catch((err: unknown) => {
+        throw fromTaskError(err, `create task ${id}`, { cwd: spec.process.cwd });
+      });
+      undo.push(() => this.#deleteTask(id, { gracePeriodMs: 0 }));
+      return await this.start(id, { cwd: spec.process.cwd });
+    } catch (err) {
+      for (const step of undo.reverse()) {
+        await step().catch(() => {
+          // Best effort: the janitor removes whatever a failed rollback leaves.
+        });
+      }
+      throw err;
+    }
   }
 
   /**
@@ -207,46 +237,37 @@ export class ContainerRuntime {
     }
   }
 
-  /** Containers whose labels all match `labels`, with their tasks' live state. */
+  /**
+   * Containers whose labels all match `labels`, with their tasks' live state. Tasks.List asks every
+   * shim of the namespace (every agent's) for every task's state, one after another, so this is for
+   * start-up and the janitor; the agent's periodic resync uses {@link listContainers} and
+   * {@link taskStatus} on its own containers instead.
+   */
   async list(labels: Record<string, string>): Promise<ContainerStatus[]> {
-    const filter = labelFilter(labels);
     const [containers, tasks] = await Promise.all([
-      containerdCall("list containers", () =>
-        this.#conn.containers.list({ filters: filter ? [filter] : [] }),
-      ),
+      this.listContainers(labels),
       containerdCall("list tasks", () => this.#conn.tasks.list({})),
     ]);
     // Tasks.List fills the process id (the container id for an init process), not container_id.
     const taskById = new Map(tasks.tasks.map((t) => [t.containerId || t.id, taskInfo(t)]));
-    return containers.containers.map((c) => ({
-      ...containerInfo(c),
-      task: taskById.get(c.id) ?? missingTask,
-    }));
+    return containers.map((c) => ({ ...c, task: taskById.get(c.id) ?? missingTask }));
+  }
+
+  /** Containers whose labels all match `labels`, from containerd's metadata alone (no shim is asked). */
+  async listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const filter = labelFilter(labels);
+    const response = await containerdCall("list containers", () =>
+      this.#conn.containers.list({ filters: filter ? [filter] : [] }),
+    );
+    return response.containers.map(containerInfo);
   }
 
   /**
-   * Exits of init processes in this namespace, until `signal` aborts or the stream breaks
-   * (then it throws UNAVAILABLE and the caller re-subscribes and re-lists).
+   * Exits of init processes and OOM kills in this namespace, until `signal` aborts or the stream
+   * breaks (then it throws UNAVAILABLE and the caller re-subscribes and re-syncs).
    */
-  async *taskExits(signal: AbortSignal): AsyncGenerator<TaskExitEvent> {
-    const filter = `namespace==${this.#conn.namespace},topic=="/tasks/exit"`;
-    try {
-      for await (const envelope of this.#conn.events.subscribe({ filters: [filter] }, { signal })) {
-        if (!envelope.event) continue;
-        const exit = fromBinary(TaskExitSchema, envelope.event.value);
-        // Exec'd processes have their own id; only the init process ends the sandbox.
-        if (exit.id !== exit.containerId) continue;
-        yield {
-          containerId: exit.containerId,
-          pid: exit.pid,
-          exitCode: exit.exitStatus,
-          exitedAt: exit.exitedAt ? timestampDate(exit.exitedAt) : undefined,
-        };
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-      throw fromContainerdError(err, "subscribe to task exits");
-    }
+  taskEvents(signal: AbortSignal): AsyncGenerator<TaskEvent> {
+    return subscribeTaskEvents(this.#conn, signal);
   }
 
   /**
@@ -329,18 +350,6 @@ export class ContainerRuntime {
   }
 }
 
-/** runc reports a command it cannot exec like this; it is the caller's mistake, not ours. */
-const execFailure =
-  /exec: "([^"]*)": (executable file not found in \$PATH|stat [^:]*: no such file or directory|permission denied)/;
-
-/** INVALID_ARGUMENT naming the command when runc could not exec it, else undefined. */
-export function commandError(err: unknown): FsbError | undefined {
-  const match = execFailure.exec(err instanceof Error ? err.message : String(err));
-  if (!match) return undefined;
-  const reason = match[2]!.startsWith("permission") ? "is not executable" : "was not found in the image";
-  return new FsbError(ErrorCode.InvalidArgument, `"${match[1]}" ${reason}`, { cause: err, field: "command" });
-}
-
 /** Resolves true if `promise` settles within `ms`, false otherwise; rejections propagate. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -359,31 +368,5 @@ function runcOptions(binaryName: string | undefined) {
   return {
     typeUrl: RUNC_OPTIONS_TYPE_URL,
     value: toBinary(OptionsSchema, create(OptionsSchema, { binaryName })),
-  };
-}
-
-/** One containerd filter that ANDs label equalities; keys and values are quoted so `/` and `.` parse. */
-function labelFilter(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([key, value]) => `labels.${JSON.stringify(key)}==${JSON.stringify(value)}`)
-    .join(",");
-}
-
-function containerInfo(c: Container): Omit<ContainerStatus, "task"> {
-  return {
-    id: c.id,
-    labels: c.labels,
-    image: c.image,
-    createdAt: c.createdAt ? timestampDate(c.createdAt) : undefined,
-  };
-}
-
-function taskInfo(p: Process): TaskStatus {
-  const state = stateByStatus[p.status] ?? "unknown";
-  return {
-    state,
-    pid: p.pid,
-    exitCode: state === "stopped" ? p.exitStatus : undefined,
-    exitedAt: state === "stopped" && p.exitedAt ? timestampDate(p.exitedAt) : undefined,
   };
 }

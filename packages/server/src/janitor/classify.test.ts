@@ -1,7 +1,7 @@
 // Table tests of classify: which containers are orphans, and why; which stay, and why.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Labels, managedByValue } from "@fast-sandbox/api";
+import { anchorContainerId, anchorRole, Labels, managedByValue } from "@fast-sandbox/api";
 import { type ClassifiedContainer, classify, createdAtOf, type Verdict } from "./classify.ts";
 import { Ownership, type SandboxOwner } from "./ownership.ts";
 
@@ -33,6 +33,25 @@ function container(
     else labels[key] = value;
   }
   return { id: options.id ?? ID, labels, createdAt: options.createdAt };
+}
+
+/** An agent's shim anchor as the agent labels it (created-at null: no label). */
+function anchorOf(
+  agentId: string,
+  createdAt: string | null = OLD,
+  overrides: Record<string, string | undefined> = {},
+): ClassifiedContainer {
+  const labels: Record<string, string> = {
+    [Labels.ManagedBy]: managedByValue,
+    [Labels.Role]: anchorRole,
+    [Labels.Agent]: agentId,
+  };
+  if (createdAt !== null) labels[Labels.CreatedAt] = createdAt;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete labels[key];
+    else labels[key] = value;
+  }
+  return { id: anchorContainerId(agentId), labels, createdAt: undefined };
 }
 
 const cases: Array<{ name: string; container: ClassifiedContainer; owners: Ownership; want: Verdict }> = [
@@ -247,6 +266,48 @@ const cases: Array<{ name: string; container: ClassifiedContainer; owners: Owner
     container: container({ [Labels.ContainerId]: "pw-other" }, { id: "pw-0a1b2c3d-1", sandboxIdLabel: ID }),
     owners: ownership([]),
     want: { action: "keep", reason: "not-managed" },
+  },
+  {
+    name: "shim anchor of a live agent, old and with no object: kept",
+    container: anchorOf("agent-a"),
+    owners: ownership([]),
+    want: { action: "keep", reason: "anchor" },
+  },
+  {
+    name: "shim anchor of a gone agent: orphan",
+    container: anchorOf("agent-gone"),
+    owners: ownership([web]),
+    want: { action: "orphan", reason: "agent-gone" },
+  },
+  {
+    name: "shim anchor of a gone agent, young: kept",
+    container: anchorOf("agent-gone", new Date(NOW - 1000).toISOString()),
+    owners: ownership([]),
+    want: { action: "keep", reason: "young" },
+  },
+  {
+    name: "shim anchor with no age at all: kept",
+    container: anchorOf("agent-gone", null),
+    owners: ownership([]),
+    want: { action: "keep", reason: "young" },
+  },
+  {
+    name: "an anchor id that names another agent than its label: never touched",
+    container: { ...anchorOf("agent-gone"), id: anchorContainerId("agent-a") },
+    owners: ownership([]),
+    want: { action: "keep", reason: "not-managed" },
+  },
+  {
+    name: "anchor labels without managed-by: never touched",
+    container: anchorOf("agent-gone", OLD, { [Labels.ManagedBy]: undefined }),
+    owners: ownership([]),
+    want: { action: "keep", reason: "not-managed" },
+  },
+  {
+    name: "anchor role on a sandbox's container id: judged as the sandbox (the role proves nothing)",
+    container: container({ [Labels.Role]: anchorRole }),
+    owners: ownership([]),
+    want: { action: "orphan", reason: "object-gone" },
   },
 ];
 

@@ -1,5 +1,5 @@
 /** The janitor's verdict on one containerd container: keep it, or remove it as an orphan, and why. */
-import { isManagedContainer, Labels } from "@fast-sandbox/api";
+import { isAnchorContainer, isManagedContainer, Labels } from "@fast-sandbox/api";
 import type { ContainerStatus } from "../containerd/container-runtime.ts";
 import type { Ownership } from "./ownership.ts";
 
@@ -19,12 +19,17 @@ export type OrphanReason =
 
 /** Why a container is kept. */
 export type KeepReason =
-  /** Not provably ours (managed-by, and sandbox-id or container-id = container id): never touched. */
+  /**
+   * Not provably ours (managed-by, and sandbox-id or container-id = container id, or the anchor id of
+   * the agent it names): never touched.
+   */
   | "not-managed"
   /** Younger than the orphan timeout: its object may simply not be written yet. */
   | "young"
   /** A prewarmed container of an agent that exists. */
   | "prewarm"
+  /** The shim anchor of an agent that exists. */
+  | "anchor"
   /** Its object's current incarnation. */
   | "owned";
 
@@ -43,7 +48,9 @@ export type ClassifiedContainer = Pick<ContainerStatus, "id" | "labels" | "creat
  * view and `now` the clock (ms). Only a container provably ours and older than the orphan timeout
  * can be an orphan; see the reasons for the rest. A container is judged as the sandbox its
  * sandbox-id label names: for a prewarmed container that a create took, that is the sandbox it now
- * runs, not its own container id; one not taken yet is kept while its agent exists.
+ * runs, not its own container id; one not taken yet is kept while its agent exists. An agent's shim
+ * anchor is kept while its agent exists too, and removed once the agent is gone: nothing else would
+ * ever stop it, and it keeps a shim process alive.
  */
 export function classify(
   container: ClassifiedContainer,
@@ -52,11 +59,13 @@ export function classify(
   options: ClassifyOptions,
 ): Verdict {
   const { id, labels } = container;
-  if (!isManagedContainer(labels, id)) return keep("not-managed");
+  const anchor = isAnchorContainer(labels, id);
+  if (!anchor && !isManagedContainer(labels, id)) return keep("not-managed");
   const createdAt = createdAtOf(container);
   // An age we cannot establish is no proof of orphanhood.
   if (createdAt === undefined || now - createdAt < options.orphanTimeoutMs) return keep("young");
   if (!ownership.hasAgent(labels[Labels.Agent] ?? "")) return orphan("agent-gone");
+  if (anchor) return keep("anchor");
   if (labels[Labels.Prewarm] === "true") return keep("prewarm");
 
   // An empty uid label is a fast-mode create labelled before its object got a uid: not a mismatch.

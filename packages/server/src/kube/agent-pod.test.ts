@@ -138,6 +138,8 @@ const cases: Case[] = [
         "5758",
         "--log-dir",
         "/var/log/fast-sandbox",
+        "--anchor-dir",
+        "/var/lib/fast-sandbox/anchor",
         "--runtime",
         "container",
       ]);
@@ -161,6 +163,7 @@ const cases: Case[] = [
       assert.deepEqual(spec.volumes, [
         { name: "fsb-containerd", hostPath: { path: "/run/containerd", type: "Directory" } },
         { name: "fsb-sandbox-logs", hostPath: { path: "/var/log/fast-sandbox", type: "DirectoryOrCreate" } },
+        { name: "fsb-anchor", hostPath: { path: "/var/lib/fast-sandbox/anchor", type: "DirectoryOrCreate" } },
       ]);
       assert.deepEqual(agent.volumeMounts, [
         {
@@ -170,6 +173,7 @@ const cases: Case[] = [
           mountPropagation: "HostToContainer",
         },
         { name: "fsb-sandbox-logs", mountPath: "/var/log/fast-sandbox" },
+        { name: "fsb-anchor", mountPath: "/var/lib/fast-sandbox/anchor" },
       ]);
       assert.equal(spec.initContainers, undefined);
     },
@@ -188,7 +192,12 @@ const cases: Case[] = [
         "node.example.com/sandboxes": "true",
       });
       assert.equal(spec.priorityClassName, "sandbox-agents");
-      assert.deepEqual(names(spec.volumes), ["shipper-config", "fsb-containerd", "fsb-sandbox-logs"]);
+      assert.deepEqual(names(spec.volumes), [
+        "shipper-config",
+        "fsb-containerd",
+        "fsb-sandbox-logs",
+        "fsb-anchor",
+      ]);
       assert.equal(pod.metadata?.labels?.team, "ml");
       assert.equal(pod.metadata?.labels?.["sandbox.fast.io/pool"], "ml-pool", "our selector labels win");
       assert.equal(pod.metadata?.annotations?.["example.com/owner"], "ml");
@@ -248,10 +257,11 @@ const cases: Case[] = [
     }),
     check: (pod) => {
       const agent = agentOf(pod);
-      assert.deepEqual(names(pod.spec?.volumes), ["containerd", "fsb-sandbox-logs"]);
+      assert.deepEqual(names(pod.spec?.volumes), ["containerd", "fsb-sandbox-logs", "fsb-anchor"]);
       assert.deepEqual(agent.volumeMounts, [
         { name: "containerd", mountPath: "/run/containerd" },
         { name: "fsb-sandbox-logs", mountPath: "/var/log/fast-sandbox" },
+        { name: "fsb-anchor", mountPath: "/var/lib/fast-sandbox/anchor" },
       ]);
       assert.equal(
         count(agent.env, (e) => e.name === "POD_IP"),

@@ -21,7 +21,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
+import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
 
 export const AGENT_CONTAINER = "agent";
 /** The agent's entry point on the image's PATH (see Dockerfile). */
@@ -64,7 +64,8 @@ export interface AgentPodOptions {
  *
  * Added: the agent container (merged into the template's `agent` container, or first), its env
  * from the downward API and the pool, the token from the Secret, the HTTP port with a readiness
- * probe, the node's containerd directory and sandbox log directory, labels, the owner reference.
+ * probe, the node's containerd directory, sandbox log directory and shim anchor directory, labels,
+ * the owner reference.
  *
  * Networking: `hostNetwork` stays as the template has it (off by default). Sandboxes join the
  * agent's network namespace, which is then the Pod's: endpoints are POD_IP:port, reachable in the
@@ -112,6 +113,13 @@ export function buildAgentPod(pool: SandboxPool, options: AgentPodOptions): V1Po
     // containerd's shim (a host process) writes the sandboxes' logs at this host path; the agent
     // reads them back and the janitor removes them, so all three must see the same directory.
     mount: { name: "fsb-sandbox-logs", mountPath: DEFAULT_LOG_DIR },
+  });
+  addHostPath(volumes, mounts, {
+    volume: { name: "fsb-anchor", hostPath: { path: DEFAULT_ANCHOR_DIR, type: "DirectoryOrCreate" } },
+    // The agent copies the image's static busybox here as its shim anchor's rootfs, and containerd's
+    // shim (a host process) runs it from the host path: the same directory on both sides. The node's
+    // agents share it (it is named by the binary's hash).
+    mount: { name: "fsb-anchor", mountPath: DEFAULT_ANCHOR_DIR },
   });
   agent.volumeMounts = mounts;
   if (gvisor) addRunscInstaller(spec, volumes, agent.image ?? options.image);
@@ -174,7 +182,16 @@ function agentContainer(
   container.image ??= options.image;
   container.command ??= [AGENT_COMMAND];
   const runtime = pool.spec.runtimeType ?? "container";
-  const args = ["--http-port", String(port), "--log-dir", DEFAULT_LOG_DIR, "--runtime", runtime];
+  const args = [
+    "--http-port",
+    String(port),
+    "--log-dir",
+    DEFAULT_LOG_DIR,
+    "--anchor-dir",
+    DEFAULT_ANCHOR_DIR,
+    "--runtime",
+    runtime,
+  ];
   if (runtime === "gvisor") args.push("--runsc-binary", `${RUNSC_HOST_DIR}/runsc-wrapper.sh`);
   // The template's args come last, so a flag given there wins over ours.
   container.args = [...args, ...(from?.args ?? [])];

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file events/task.proto.
  */
 export const file_events_task: GenFile = /*@__PURE__*/
-  fileDesc("ChFldmVudHMvdGFzay5wcm90bxIRY29udGFpbmVyZC5ldmVudHMifQoIVGFza0V4aXQSFAoMY29udGFpbmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEgsKA3BpZBgDIAEoDRITCgtleGl0X3N0YXR1cxgEIAEoDRItCglleGl0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChFldmVudHMvdGFzay5wcm90bxIRY29udGFpbmVyZC5ldmVudHMifQoIVGFza0V4aXQSFAoMY29udGFpbmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEgsKA3BpZBgDIAEoDRITCgtleGl0X3N0YXR1cxgEIAEoDRItCglleGl0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIh8KB1Rhc2tPT00SFAoMY29udGFpbmVyX2lkGAEgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Published on topic /tasks/exit; carried in Envelope.event with type_url "containerd.events.TaskExit".
@@ -55,4 +55,24 @@ export type TaskExit = Message<"containerd.events.TaskExit"> & {
  */
 export const TaskExitSchema: GenMessage<TaskExit> = /*@__PURE__*/
   messageDesc(file_events_task, 0);
+
+/**
+ * Published on topic /tasks/oom when the kernel's OOM killer acted in the task's cgroup, before the
+ * task's exit; type_url "containerd.events.TaskOOM".
+ *
+ * @generated from message containerd.events.TaskOOM
+ */
+export type TaskOOM = Message<"containerd.events.TaskOOM"> & {
+  /**
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+};
+
+/**
+ * Describes the message containerd.events.TaskOOM.
+ * Use `create(TaskOOMSchema)` to create a new message.
+ */
+export const TaskOOMSchema: GenMessage<TaskOOM> = /*@__PURE__*/
+  messageDesc(file_events_task, 1);
 
