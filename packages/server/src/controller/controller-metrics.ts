@@ -48,6 +48,15 @@ export class ControllerMetrics {
         this.set({ state: "free" }, stats.slotsFree);
       },
     });
+    new Gauge({
+      name: "fsb_registry_ports",
+      help: "Exposed ports the registry holds for allocations (per agent address and port).",
+      labelNames: ["state"],
+      registers: [this.registry],
+      collect() {
+        this.set({ state: "booked" }, agents.portsBooked());
+      },
+    });
   }
 
   observeCreate(mode: string, result: string, seconds: number): void {

@@ -343,6 +343,7 @@ export class Controller {
       containerdSocket: config.containerdSocket,
       containerdNamespace: config.containerdNamespace,
       logDir: config.agentLogDir,
+      anchorDir: path.join(config.dataDir, "anchor"),
       stateDir: path.join(config.dataDir, "agents"),
       agentToken: config.agentToken,
       logger: this.#log,

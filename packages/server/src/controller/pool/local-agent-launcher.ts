@@ -45,6 +45,11 @@ export interface LocalAgentLauncherOptions extends AgentLauncherEvents {
   containerdSocket: string;
   containerdNamespace: string;
   logDir: string;
+  /**
+   * Where the agents make their shim anchor's rootfs (`fsb-agent --anchor-dir`): under the
+   * controller's data dir, so a standalone system keeps everything it writes in one place.
+   */
+  anchorDir: string;
   /** Holds the state file and each agent's launch spec, PID file and log. */
   stateDir: string;
   agentToken: string | undefined;
@@ -272,6 +277,8 @@ export class LocalAgentLauncher implements AgentLauncher {
       agent.pool.namespace,
       "--log-dir",
       this.#o.logDir,
+      "--anchor-dir",
+      this.#o.anchorDir,
       "--capacity",
       String(agent.capacity),
       "--runtime",

@@ -418,6 +418,11 @@ export class AgentRegistry {
     return [...(this.#agents.get(agentId)?.keys ?? [])];
   }
 
+  /** Exposed ports held by allocations, counted once per address and port. */
+  portsBooked(): number {
+    return this.#ports.booked;
+  }
+
   /** Counts over every registered agent, or over one pool's. */
   stats(pool?: PoolRef): RegistryStats {
     const agents =

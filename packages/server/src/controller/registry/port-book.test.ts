@@ -75,4 +75,17 @@ describe("PortBook", () => {
     book.free("10.0.0.1", [1, 2]);
     assert.equal(book.addresses, 0);
   });
+
+  it("counts booked pairs across addresses, once per port however many hold it", () => {
+    const book = new PortBook();
+    book.reserve("10.0.0.1", [80, 443]);
+    book.reserve("10.0.0.1", [80]);
+    book.reserve("10.0.0.2", [80]);
+    assert.equal(book.booked, 3);
+    book.free("10.0.0.1", [80]);
+    assert.equal(book.booked, 3, "port 80 on 10.0.0.1 still has a holder");
+    book.free("10.0.0.1", [80, 443]);
+    book.free("10.0.0.2", [80]);
+    assert.equal(book.booked, 0);
+  });
 });

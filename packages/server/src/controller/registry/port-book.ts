@@ -52,6 +52,13 @@ export class PortBook {
     return [...(this.#byAddress.get(address)?.keys() ?? [])].sort((a, b) => a - b);
   }
 
+  /** How many (address, port) pairs are held: what a leak check expects to fall back to 0. */
+  get booked(): number {
+    let n = 0;
+    for (const held of this.#byAddress.values()) n += held.size;
+    return n;
+  }
+
   /** How many addresses hold at least one port. */
   get addresses(): number {
     return this.#byAddress.size;
