@@ -83,11 +83,12 @@ type PathName = "agent" | "direct" | "ctr" | "prewarm";
 interface BenchPath {
   name: PathName;
   /**
-   * Whether the path's containers share one shim (the agent's shim-group annotation). Such a
-   * shim exits when its last container is deleted, so the bench keeps an anchor container
-   * running on it; otherwise every sequential create would pay for a fresh shim.
+   * Whether the bench keeps an anchor container on the path's shared shim. Such a shim exits when
+   * its last container is deleted. fsb-agent keeps its own anchor (as users get it), so the agent
+   * paths get nothing from the bench; the direct floor has no agent, so it gets one, and so stands
+   * for containerd's cost with a running shim.
    */
-  sharesShim: boolean;
+  needsAnchor: boolean;
   /** Creates and starts container `id`; resolves to the timed part in milliseconds. */
   createStart(id: string): Promise<number>;
   /** Removes container `id` and everything it left; untimed and idempotent. */
@@ -195,7 +196,7 @@ async function postAgent(agent: AgentProcess, route: string, body: string): Prom
 function agentPath(agent: AgentProcess): BenchPath {
   return {
     name: "agent",
-    sharesShim: true,
+    needsAnchor: false,
     async createStart(id) {
       const body = JSON.stringify(createBody(id));
       const started = performance.now();
@@ -237,8 +238,8 @@ async function waitPrewarmReady(agent: AgentProcess): Promise<void> {
 function prewarmPath(agent: AgentProcess): BenchPath {
   return {
     name: "prewarm",
-    // Its containers run on the agent's shim, which path 1's anchor keeps up.
-    sharesShim: false,
+    // Its containers run on the agent's shim, which the agent's own anchor keeps up.
+    needsAnchor: false,
     async createStart(id) {
       const body = JSON.stringify({
         sandbox: { sandboxId: id, name: id, image: TEST_IMAGE, command: PREWARM_COMMAND },
@@ -276,7 +277,7 @@ function directPath(
   const leased = ContainerdConnection.withLease(DIRECT_LEASE_ID);
   return {
     name: "direct",
-    sharesShim: true,
+    needsAnchor: true,
     async createStart(id) {
       const spec = parseCreateRequest(createBody(id));
       const oci = buildSandboxOciSpec(spec, image.config, {
@@ -325,7 +326,7 @@ function ctrPath(socketPath: string): BenchPath {
     runProcess("ctr", ["--address", socketPath, "--namespace", BENCH_NAMESPACE, ...args]);
   return {
     name: "ctr",
-    sharesShim: false,
+    needsAnchor: false,
     async createStart(id) {
       const started = performance.now();
       await ctr("run", "-d", TEST_IMAGE, id, ...COMMAND);
@@ -395,8 +396,9 @@ async function removeAllContainers(runtime: ContainerRuntime): Promise<number> {
 
 /**
  * Interleaves the paths per iteration (agent, direct, ctr, agent, …) so machine noise hits all
- * alike. Each create is followed by its untimed teardown, so containers never accumulate: the
- * only ones left running are the untimed anchors that keep the shared shims up.
+ * alike. Each create is followed by its untimed teardown, so containers never accumulate: every
+ * agent create lands on an idle agent (no sandbox, only its own anchor), and the only container
+ * the bench keeps is the floor's anchor.
  */
 async function measure(
   paths: readonly BenchPath[],
@@ -406,7 +408,7 @@ async function measure(
 ): Promise<Record<PathName, number[]>> {
   const samples: Record<PathName, number[]> = { agent: [], direct: [], ctr: [], prewarm: [] };
   const total = options.warmup + options.runs;
-  const anchors = paths.filter((p) => p.sharesShim);
+  const anchors = paths.filter((p) => p.needsAnchor);
   for (const benchPath of anchors) {
     const id = `fsb-bench-${benchPath.name}-anchor`;
     live.set(id, benchPath);
@@ -445,7 +447,8 @@ function report(result: BenchResult): string {
     `machine:    ${result.machine.cpu}, nproc ${result.machine.nproc}, Linux ${result.machine.kernel}`,
     `containerd: ${result.machine.containerd} (private, ${path.relative(root, CONTAINERD_DIR)}), runc ${result.machine.runc}`,
     `runs:       ${result.runs} per path after ${result.warmup} warm-up, interleaved agent/direct/ctr/prewarm`,
-    "shims:      agent and direct each keep one anchor sandbox on their shared shim; ctr starts a shim per run",
+    "shims:      fsb-agent keeps its own shim anchor (every agent create lands on an idle agent); the bench keeps one\n" +
+      "            anchor on the direct floor's shared shim; ctr starts a shim per run",
     `prewarm:    fsb-agent starting one of ${PREWARM_COUNT} prewarmed containers (\`sleep 3601\`); refill awaited untimed`,
     "",
     formatTable(result.summaries),
@@ -586,7 +589,7 @@ async function cleanUp(parts: {
       say(`cleanup: ${what} failed: ${(err as Error).message}`);
     }
   };
-  // A run cut short leaves the anchors and at most one container per path; each path removes its own first.
+  // A run cut short leaves the floor's anchor and at most one container per path; each path removes its own first.
   for (const [id, benchPath] of parts.live) await step(`teardown of ${id}`, () => benchPath.teardown(id));
   const { agent, conn, runtime } = parts;
   if (agent) await step("stopping fsb-agent", () => agent.stop());

@@ -66,7 +66,7 @@ function orderings(paths: readonly E2ePath[]): (iteration: number) => E2ePath[] 
 
 /**
  * One create at a time: per iteration each path creates once, then removes it (untimed, waiting
- * until it is gone), so only the anchors keep running between creates.
+ * until it is gone), so no sandbox of the bench keeps running between creates (only the floor's anchors).
  */
 export async function measureSequential(
   paths: readonly E2ePath[],

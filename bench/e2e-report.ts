@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { promisify } from "node:util";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
+import type { IdleResult } from "./e2e-idle.ts";
 import type { SamplesByPath } from "./e2e-measure.ts";
 import type { PathName } from "./e2e-paths.ts";
 import { TARGET_PREWARMED_P50_MS } from "./e2e-prewarm.ts";
@@ -67,6 +68,8 @@ export interface E2eResult {
   results: ConcurrencyResult[];
   /** Fast creates that matched the pool's prewarm template, one at a time from a full pool. */
   prewarmed: PrewarmedResult;
+  /** Creates after the whole system sat idle with no sandbox on any agent. */
+  idle: IdleResult;
 }
 
 export interface PrewarmedResult {
@@ -178,7 +181,7 @@ export function formatReport(result: E2eResult): string {
     `controller: fsb-controller process, ${setup.agents} local agents × capacity ${setup.capacity}, ` +
       `probe interval ${setup.probeInterval}, workers ${setup.workers}`,
     `client:     ${setup.client}`,
-    "shims:      one anchor sandbox per agent and per floor shim group for the whole run",
+    "shims:      each agent keeps its own shim anchor (the bench adds none); one anchor per floor shim group",
     "",
     ...result.results.flatMap((r, i) => [...(i > 0 ? [""] : []), ...concurrencyReport(r)]),
     "",
@@ -187,5 +190,10 @@ export function formatReport(result: E2eResult): string {
     formatTable([result.prewarmed.summary]),
     `prewarmed p50 ${ms(result.prewarmed.summary.p50)} ms, target < ${result.targets.prewarmedP50Ms} ms: ` +
       `${result.prewarmed.p50Met ? "met" : "NOT met"}`,
+    "",
+    `idle agent: fast mode, each create after ${result.idle.idleMs / 1000} s with no sandbox on any agent; the floor after the same idle time`,
+    formatTable([result.idle.fast, result.idle.floor]),
+    `fast p50 / floor p50:  ${result.idle.fastOverFloor.toFixed(RATIO_DECIMALS)}× ` +
+      `(target ≤ ${TARGET_FAST_OVER_FLOOR.toFixed(2)}×: ${metText(result.idle.fastOverFloor <= TARGET_FAST_OVER_FLOOR)})`,
   ].join("\n");
 }

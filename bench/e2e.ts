@@ -11,6 +11,7 @@ import { isProcessAlive } from "../packages/server/src/core/process-alive.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
 import { type ControllerProcess, startControllerProcess } from "../test/harness/controller-process.ts";
+import { IDLE_MS, IDLE_RUNS, measureIdle } from "./e2e-idle.ts";
 import { measureConcurrent, measureSequential } from "./e2e-measure.ts";
 import { apiPath, type E2ePath, floorAgentId, floorPath, SNAPSHOTTER } from "./e2e-paths.ts";
 import { measurePrewarmed, TARGET_PREWARMED_P50_MS } from "./e2e-prewarm.ts";
@@ -34,7 +35,7 @@ const AGENT_NAMESPACE = "fsb-bench-e2e";
 const FLOOR_NAMESPACE = "fsb-bench-e2e-floor";
 /** Local agents the controller launches; the floor uses as many shim groups. */
 const AGENTS = 4;
-/** Per agent: one anchor plus a burst's share (16 / 4), with room to spare. */
+/** Per agent: a burst's share (16 / 4), with room to spare. */
 const AGENT_CAPACITY = 8;
 /** The controller's defaults: probe every 2 s, lose an agent after 15 s of silence. */
 const PROBE_INTERVAL = "2s";
@@ -141,24 +142,14 @@ async function removeAll(runtime: ContainerRuntime): Promise<number> {
 }
 
 /**
- * One anchor sandbox per agent and per floor shim group, kept for the whole run: a shim exits with
- * the last container of its group, so without anchors every sequential create would pay for a new
- * shim. The controller places least-loaded first, so creating the anchors one by one spreads them.
+ * One anchor container per floor shim group, kept for the whole run: a shim exits with the last
+ * container of its group, and the floor stands for containerd's cost with a running shim. The
+ * controller's agents get nothing from the bench: each keeps its own shim anchor, as users get it.
  */
-async function createAnchors(api: E2ePath, floor: E2ePath): Promise<{ api: string[]; floor: string[] }> {
-  const ids = {
-    api: Array.from({ length: AGENTS }, (_, i) => `e2e-anchor-${i}`),
-    floor: Array.from({ length: AGENTS }, (_, lane) => `e2e-floor-anchor-${lane}`),
-  };
-  const agents = new Set<string>();
-  for (const [i, id] of ids.api.entries()) agents.add((await api.create(id, i)).placedOn);
-  if (agents.size !== AGENTS) {
-    throw new Error(`the ${AGENTS} anchors landed on ${agents.size} agent(s) (${[...agents]}), not one each`);
-  }
-  for (const [lane, id] of ids.floor.entries()) await floor.create(id, lane);
-  say(
-    `anchors on agents ${[...agents].sort().join(", ")} and floor shim groups ${floorAgentId(0)}…${AGENTS - 1}`,
-  );
+async function createFloorAnchors(floor: E2ePath): Promise<string[]> {
+  const ids = Array.from({ length: AGENTS }, (_, lane) => `e2e-floor-anchor-${lane}`);
+  for (const [lane, id] of ids.entries()) await floor.create(id, lane);
+  say(`anchors on floor shim groups ${floorAgentId(0)}…${AGENTS - 1}`);
   return ids;
 }
 
@@ -246,7 +237,7 @@ async function main(): Promise<number> {
     const fast = apiPath(ctl.grpc, "fast");
     const floor = floorPath(floorConn, floorRuntime, image, parts.floorLogDir);
     const paths = [fast, apiPath(ctl.grpc, "strong"), floor];
-    const anchors = await createAnchors(fast, floor);
+    const floorAnchors = await createFloorAnchors(floor);
 
     const date = new Date().toISOString();
     const loadStart = loadAverage();
@@ -276,8 +267,9 @@ async function main(): Promise<number> {
       interrupt.signal,
       say,
     );
-    await fast.remove(anchors.api);
-    await floor.remove(anchors.floor);
+    say(`idle agent: ${IDLE_RUNS} creates per path, each after ${IDLE_MS / 1000} s with nothing running`);
+    const idle = await measureIdle(fast, floor, IDLE_RUNS, interrupt.signal, say);
+    await floor.remove(floorAnchors);
     const result: E2eResult = {
       date,
       machine,
@@ -297,6 +289,7 @@ async function main(): Promise<number> {
         prewarmedP50Ms: TARGET_PREWARMED_P50_MS,
       },
       prewarmed: prewarmedResult(prewarmed),
+      idle,
       results: [
         concurrencyResult(
           1,
@@ -356,7 +349,7 @@ async function cleanUp(parts: CleanupParts): Promise<number> {
   };
   const { ctl, containerd } = parts;
   if (ctl && isProcessAlive(ctl.pid)) {
-    // Deletes every sandbox through the API (anchors included) and waits until they are gone, then stops the controller.
+    // Deletes every sandbox through the API and waits until they are gone, then stops the controller.
     await step("deleting sandboxes through the API", () => ctl.cleanup());
   }
   if (ctl) {
