@@ -5,8 +5,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { anchorContainerId } from "@fast-sandbox/api";
 import { ConsistencyMode } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
+import { ContainerRuntime } from "../../packages/server/src/containerd/container-runtime.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess } from "../harness/agent-process.ts";
 import { TEST_NAMESPACE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";
@@ -52,6 +54,8 @@ describe("a create whose agent died under it", () => {
   after(async () => {
     await ctl.cleanup();
     await alive.stop();
+    // The killed agent never stopped, so its shim anchor is still there: ours to remove.
+    await new ContainerRuntime(conn).delete(anchorContainerId(dead.agentId), { gracePeriodMs: 0 });
     for (const agent of [dead, alive]) await removeLogDir(agent.logDir);
     await rm(scratch, { recursive: true, force: true });
     conn.close();

@@ -26,13 +26,14 @@ describe("pid files", () => {
 
   it("name a process only while it runs with the expected command line; stopProcess escalates to SIGKILL", async () => {
     const file = path.join(dir, "sleeper.pid");
-    // It ignores SIGTERM, so only the SIGKILL after the grace period ends it.
-    const child = spawn("sh", ["-c", "trap '' TERM; while :; do sleep 1; done", "fsb-test-marker"], {
-      stdio: "ignore",
-    });
+    // It ignores SIGTERM, so only the SIGKILL after the grace period ends it. It says so once the
+    // trap is set: a SIGTERM sent before that would end it at once.
+    const script = "trap '' TERM; echo trapped; while :; do sleep 1; done";
+    const child = spawn("sh", ["-c", script, "fsb-test-marker"], { stdio: ["ignore", "pipe", "ignore"] });
     const exited = new Promise((resolve) => child.once("exit", resolve));
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
     writePidFile(file, child.pid!);
-    const ours = (argv: readonly string[]) => argvHas(argv, "-c", "trap '' TERM; while :; do sleep 1; done");
+    const ours = (argv: readonly string[]) => argvHas(argv, "-c", script);
     assert.equal(recordedProcess(file, ours), child.pid);
     assert.equal(
       recordedProcess(file, (argv) => argvHas(argv, "--agent-id", "x")),
