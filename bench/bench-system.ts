@@ -4,7 +4,7 @@
  * exactly what a user runs; plus the readings those benchmarks take (processes, leftovers) and a
  * teardown by PID.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type Client, createClient } from "@connectrpc/connect";
@@ -15,6 +15,7 @@ import { ContainerdConnection } from "../packages/server/src/containerd/connecti
 import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
 import {
   cleanupSite,
+  logFiles,
   type StandaloneProcess,
   type StandaloneSite,
   sitePids,
@@ -72,6 +73,8 @@ export interface BenchSystem {
   /** PIDs of the system's own processes, by role (the controller runs in the standalone process). */
   processes(): Promise<Record<ProcessRole, number[]>>;
   leftovers(): Promise<Leftovers>;
+  /** Copies the system's logs (its own, the janitor's, the agents', containerd's) to `dir`, for a failed run. */
+  saveLogs(dir: string): Promise<void>;
   /** Stops the system (Ctrl-C), removes every container it left and its state dir. */
   close(): Promise<void>;
 }
@@ -130,6 +133,12 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
       };
     },
     leftovers: () => countLeftovers(system),
+    async saveLogs(dir) {
+      await mkdir(dir, { recursive: true });
+      for (const file of logFiles(site.stateDir)) {
+        await cp(file, path.join(dir, path.basename(file)), { recursive: true }).catch(() => {});
+      }
+    },
     async close() {
       conn.close();
       await standalone.interrupt();

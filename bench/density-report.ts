@@ -12,6 +12,11 @@ export const TARGET_OVERHEAD_BYTES = 1024 * 1024;
 /** The processes whose growth is our overhead; the janitor's is shown but does not grow with sandboxes. */
 const OVERHEAD_GROUPS = ["controller", "agents", "shims", "containerd"] as const;
 
+interface CpuReading {
+  byGroup: Record<string, number>;
+  machine: number;
+}
+
 interface MemoryReading {
   rss: Record<string, number>;
   available: number;
@@ -22,6 +27,8 @@ export interface DensityResult {
   date: string;
   options: { sandboxes: number; agents: number; capacity: number; concurrency: number };
   fillMs: number;
+  /** CPU seconds by process group and for the machine, before and after the fill. */
+  fillCpu: { before: CpuReading; after: CpuReading };
   failures: string[];
   running: number;
   buckets: Array<LatencySummary & { from: number; to: number }>;
@@ -29,7 +36,12 @@ export interface DensityResult {
   list: LatencySummary;
   health: { sightings: string[]; lostLines: string[] };
   memory: { before: MemoryReading; full: MemoryReading; after: MemoryReading };
-  delete: { answeredMs: number; goneMs: number; leftovers: Leftovers };
+  delete: {
+    answeredMs: number;
+    goneMs: number;
+    leftovers: Leftovers;
+    cpu: { before: CpuReading; after: CpuReading };
+  };
 }
 
 function verdict(ok: boolean): string {
@@ -58,7 +70,7 @@ export function formatDensityReport(r: DensityResult): string {
   return [
     "Fast Sandbox density benchmark: busybox `sleep 3600`, image cached, fast mode",
     `date:        ${r.date}`,
-    `machine:     ${os.cpus()[0]?.model ?? "?"}, nproc ${os.availableParallelism()}, ${os.totalmem() >> 20} MiB, Linux ${os.release()}, Node ${process.version}`,
+    `machine:     ${os.cpus()[0]?.model ?? "?"}, nproc ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 20)} MiB, Linux ${os.release()}, Node ${process.version}`,
     `system:      private containerd, fsb-controller, ${o.agents} local agents × ${o.capacity} slots, janitor; controller defaults (probe 2s, loss 15s)`,
     `load:        ${o.sandboxes} creates at concurrency ${o.concurrency}; filled in ${(r.fillMs / 1000).toFixed(1)} s`,
     "",
@@ -69,6 +81,7 @@ export function formatDensityReport(r: DensityResult): string {
     "",
     "create latency by sandboxes already running:",
     formatTable(r.buckets.map((b) => ({ ...b, path: `${b.from}–${b.to}` }))),
+    `CPU ms per create during the fill: ${cpuText(r.fillCpu, r.running, r.fillMs)}`,
     `p50 ${last?.from}–${last?.to} / p50 0–${first?.to}: ${ratio.toFixed(2)}× (target ≤ ${TARGET_LAST_OVER_FIRST}×: ${verdict(ratio <= TARGET_LAST_OVER_FIRST)})`,
     "",
     "containerd floor (bare create+start, its own namespace and anchored shim, same containerd):",
@@ -83,6 +96,18 @@ export function formatDensityReport(r: DensityResult): string {
     `  MemAvailable dropped ${mib(availableDrop)} MiB = ${(perSandbox(availableDrop) / 1024).toFixed(1)} KiB per sandbox (everything: the sandboxes' own processes, kernel cgroups, mounts and page cache too)`,
     "",
     `delete of all ${o.sandboxes}: every call answered after ${(r.delete.answeredMs / 1000).toFixed(1)} s, everything gone after ${(r.delete.goneMs / 1000).toFixed(1)} s`,
+    `CPU ms per delete until everything was gone: ${cpuText(r.delete.cpu, o.sandboxes, r.delete.goneMs)}`,
     `leftovers: ${leftovers.map(([k, n]) => `${k} ${n}`).join(", ")} (target all 0: ${verdict(leaked.length === 0)})`,
   ].join("\n");
+}
+
+/** Where a phase's CPU went, per sandbox: each process group, and the machine as a whole. */
+function cpuText(cpu: { before: CpuReading; after: CpuReading }, count: number, elapsedMs: number): string {
+  const per = (seconds: number) => ((seconds * 1000) / Math.max(1, count)).toFixed(1);
+  const { before, after } = cpu;
+  const groups = Object.keys(after.byGroup).map(
+    (g) => `${g} ${per((after.byGroup[g] ?? 0) - (before.byGroup[g] ?? 0))}`,
+  );
+  const available = (elapsedMs / 1000) * os.availableParallelism();
+  return `${groups.join(", ")}; whole machine ${per(after.machine - before.machine)} (of ${per(available)} available)`;
 }

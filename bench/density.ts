@@ -12,7 +12,7 @@ import { TEST_IMAGE } from "../test/harness/constants.ts";
 import { type BenchSystem, type Leftovers, startBenchSystem } from "./bench-system.ts";
 import { type FloorSamples, floorCreates } from "./density-floor.ts";
 import { type DensityResult, formatDensityReport } from "./density-report.ts";
-import { memAvailableBytes, rssByGroup } from "./process-memory.ts";
+import { cpuByGroup, machineBusySeconds, memAvailableBytes, rssByGroup } from "./process-memory.ts";
 import { summarize } from "./stats.ts";
 
 const DEFAULT_SANDBOXES = 1000;
@@ -29,11 +29,17 @@ const HEALTH_POLL_MS = 500;
 const SETTLE_MS = 5000;
 /** Bound on one create or delete call: far above any healthy latency, only catches hangs. */
 const CALL_TIMEOUT_MS = 60_000;
-/** After the deletes, how long everything may take to be gone before the run counts it as a leak. */
-const GONE_TIMEOUT_MS = 120_000;
+/**
+ * After the deletes, how long everything may take to be gone before the run counts it as a leak.
+ * A teardown costs about as much CPU as a create (runc, unmounts, cgroups), so on 2 CPUs 1,000 of
+ * them take minutes, not seconds.
+ */
+const GONE_TIMEOUT_MS = 600_000;
 const GONE_POLL_MS = 100;
 const EXIT_INTERRUPTED = 130;
 const COMMAND = ["sleep", "3600"];
+/** Where a run that failed or leaked keeps the system's logs. */
+const LOGS_DIR = path.resolve(import.meta.dirname, "../.fsb-dev/bench-density-logs");
 
 const usage = `Usage: node bench/density.ts [--sandboxes N] [--agents N] [--capacity N] [--concurrency N] [--json]
 
@@ -139,6 +145,11 @@ async function memory(system: BenchSystem) {
   return { rss: await rssByGroup(groups), available: await memAvailableBytes(), pids: groups };
 }
 
+/** CPU seconds so far, by process group and for the whole machine. */
+async function cpu(system: BenchSystem) {
+  return { byGroup: await cpuByGroup(await system.processes()), machine: await machineBusySeconds() };
+}
+
 async function waitGone(system: BenchSystem): Promise<{ ms: number; left: Leftovers }> {
   const started = performance.now();
   let left = await system.leftovers();
@@ -153,14 +164,16 @@ async function waitGone(system: BenchSystem): Promise<{ ms: number; left: Leftov
 
 async function run(options: Options, signal: AbortSignal): Promise<DensityResult> {
   const system = await startBenchSystem({ agents: options.agents, capacity: options.capacity, say });
-  let failure: unknown;
+  let failed = true;
   try {
-    return await measure(system, options, signal);
-  } catch (err) {
-    failure = err;
-    throw err;
+    const result = await measure(system, options, signal);
+    failed = result.failures.length > 0 || Object.values(result.delete.leftovers).some((n) => n !== 0);
+    return result;
   } finally {
-    if (failure && !signal.aborted) say(`system output:\n${system.standalone.output()}`);
+    if (failed && !signal.aborted) {
+      await system.saveLogs(LOGS_DIR);
+      say(`the system's logs are in ${LOGS_DIR}`);
+    }
     await system.close();
   }
 }
@@ -173,6 +186,7 @@ async function measure(system: BenchSystem, options: Options, signal: AbortSigna
   const latencies: number[] = new Array(options.sandboxes);
   const failures: string[] = [];
   const names = Array.from({ length: options.sandboxes }, (_, i) => `density-${String(i).padStart(4, "0")}`);
+  const cpuBefore = await cpu(system);
   const fillStarted = performance.now();
   await pool(options.sandboxes, options.concurrency, async (i) => {
     signal.throwIfAborted();
@@ -190,6 +204,7 @@ async function measure(system: BenchSystem, options: Options, signal: AbortSigna
     if ((i + 1) % BUCKET === 0) say(`${i + 1}/${options.sandboxes} created`);
   });
   const fillMs = performance.now() - fillStarted;
+  const cpuAfter = await cpu(system);
   const { sandboxes: listedNow } = await client.listSandboxes({ namespace: "default" });
   const running = listedNow.filter((s) => s.phase === "Running").length;
   say(`filled in ${(fillMs / 1000).toFixed(1)} s: ${running} running, ${failures.length} failed; settling`);
@@ -209,6 +224,7 @@ async function measure(system: BenchSystem, options: Options, signal: AbortSigna
     .filter((l) => /agent lost|sandbox lost/.test(l));
 
   say("deleting every sandbox");
+  const cpuBeforeDelete = await cpu(system);
   const deleteStarted = performance.now();
   await pool(options.sandboxes, options.concurrency, async (i) => {
     await client
@@ -219,12 +235,14 @@ async function measure(system: BenchSystem, options: Options, signal: AbortSigna
   });
   const deletesAnsweredMs = performance.now() - deleteStarted;
   const gone = await waitGone(system);
+  const cpuAfterDelete = await cpu(system);
   const after = await memory(system);
 
   return {
     date: new Date().toISOString(),
     options,
     fillMs,
+    fillCpu: { before: cpuBefore, after: cpuAfter },
     failures,
     running,
     buckets: bucketSummaries(latencies, options.sandboxes),
@@ -232,7 +250,12 @@ async function measure(system: BenchSystem, options: Options, signal: AbortSigna
     list: summarize("ListSandboxes", listMs),
     health: { sightings, lostLines },
     memory: { before, full, after },
-    delete: { answeredMs: deletesAnsweredMs, goneMs: deletesAnsweredMs + gone.ms, leftovers: gone.left },
+    delete: {
+      answeredMs: deletesAnsweredMs,
+      goneMs: deletesAnsweredMs + gone.ms,
+      leftovers: gone.left,
+      cpu: { before: cpuBeforeDelete, after: cpuAfterDelete },
+    },
   };
 }
 

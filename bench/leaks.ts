@@ -3,6 +3,7 @@
  * local agents, janitor), fast and strong, one at a time and 8 at once; then counts what is left in
  * every place a sandbox occupies. Every count must be 0.
  */
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConsistencyMode } from "../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { TEST_IMAGE } from "../test/harness/constants.ts";
@@ -26,6 +27,8 @@ const GONE_POLL_MS = 200;
 const PROGRESS_EVERY = 250;
 const EXIT_INTERRUPTED = 130;
 const COMMAND = ["sleep", "3600"];
+/** Where a run that failed or leaked keeps the system's logs. */
+const LOGS_DIR = path.resolve(import.meta.dirname, "../.fsb-dev/bench-leaks-logs");
 
 const usage = `Usage: node bench/leaks.ts [--cycles N] [--json]
 
@@ -187,11 +190,17 @@ async function main(): Promise<number> {
       );
     }
     status = errors.length > 0 || leaked ? 1 : 0;
+    if (status !== 0) {
+      await system.saveLogs(LOGS_DIR);
+      say(`the system's logs are in ${LOGS_DIR}`);
+    }
   } catch (err) {
     status = interrupt.signal.aborted ? EXIT_INTERRUPTED : 1;
     if (!interrupt.signal.aborted) {
       say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       say(`system output:\n${system.standalone.output()}`);
+      await system.saveLogs(LOGS_DIR);
+      say(`the system's logs are in ${LOGS_DIR}`);
     }
   } finally {
     await system.close();

@@ -1,4 +1,4 @@
-/** Memory readings for system benchmarks: a process's RSS, the machine's MemAvailable, and the runc shims of one containerd. */
+/** Memory and CPU readings for system benchmarks: a process's RSS and CPU time, the machine's MemAvailable, and the runc shims of one containerd. */
 import { readdir, readFile, readlink } from "node:fs/promises";
 
 /** The shim binary every sandbox runs under (containerd's runc v2 shim). */
@@ -52,4 +52,40 @@ export async function rssByGroup(groups: Record<string, readonly number[]>): Pro
 /** Bytes as MiB with one decimal. */
 export function mib(bytes: number): string {
   return (bytes / (KIB * KIB)).toFixed(1);
+}
+
+/** Clock ticks per second for /proc/<pid>/stat times (Linux's USER_HZ, 100 on every common build). */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds a process has used, including the children it has reaped (a shim reaps the runc
+ * processes it starts, so their work counts towards it); 0 if the process is gone.
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  if (stat === "") return 0;
+  // Fields after the parenthesised command name: state is field 3, utime..cstime are fields 14–17.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / CLOCK_TICKS;
+}
+
+/** CPU seconds of each named group of processes. */
+export async function cpuByGroup(groups: Record<string, readonly number[]>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) {
+    let total = 0;
+    for (const pid of pids) total += await cpuSeconds(pid);
+    out[name] = total;
+  }
+  return out;
+}
+
+/** CPU seconds the whole machine has spent busy (all CPUs, everything but idle and iowait). */
+export async function machineBusySeconds(): Promise<number> {
+  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? "";
+  const [, ...values] = line.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal …
+  const busy = values.reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + (v ?? 0)), 0);
+  return busy / CLOCK_TICKS;
 }
