@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, Labels } from "@fast-sandbox/api";
 import { pino } from "pino";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
@@ -170,11 +170,11 @@ describe("fast mode when the record cannot be written", () => {
     conn.close();
   });
 
-  it("answers the create, then removes the container within the orphan timeout and frees the slot", async () => {
-    const real = new SqliteStore({ dir: path.join(dataDir, "store") });
-    // Only Sandbox creates fail; everything else is the real store.
-    const failing: ObjectStore = new Proxy(real, {
+  /** The real store, but Sandbox creates fail; `writesAreLocal` as given (a remote store's, or the embedded one's). */
+  const failingStore = (dir: string, writesAreLocal: boolean): ObjectStore =>
+    new Proxy(new SqliteStore({ dir: path.join(dir, "store") }), {
       get(target, prop, receiver) {
+        if (prop === "writesAreLocal") return writesAreLocal;
         if (prop === "create") {
           return async (obj: { kind: string }) => {
             if (obj.kind !== "Sandbox") return target.create(obj as Parameters<ObjectStore["create"]>[0]);
@@ -185,11 +185,16 @@ describe("fast mode when the record cannot be written", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
+
+  /** A controller of one agent with one slot on `store`; the previous one is stopped first. */
+  const startOn = async (name: string, store: (dir: string) => ObjectStore) => {
+    await controller?.stop();
+    const dir = path.join(dataDir, name);
     const parsed = parseControllerConfig(
       [
         "--insecure",
         "--data-dir",
-        dataDir,
+        dir,
         "--api-bind-address",
         "127.0.0.1:0",
         "--metrics-bind-address",
@@ -201,7 +206,7 @@ describe("fast mode when the record cannot be written", () => {
         "--local-agent-capacity",
         "1",
         "--local-agent-prefix",
-        `orphan${process.pid}`,
+        `orphan${name}${process.pid}`,
         "--containerd-socket",
         conn.socketPath,
         "--containerd-namespace",
@@ -215,14 +220,30 @@ describe("fast mode when the record cannot be written", () => {
       () => "",
     );
     assert.equal(parsed.help, false);
-    if (parsed.help) return;
-    controller = new Controller(parsed.config, pino({ level: "silent" }), { store: failing });
+    if (parsed.help) throw new Error("unreachable");
+    controller = new Controller(parsed.config, pino({ level: "silent" }), { store: store(dir) });
     await controller.start();
-    const client = createClient(
+    return createClient(
       FastPathService,
       createConnectTransport({ baseUrl: `http://127.0.0.1:${controller.apiPort}`, httpVersion: "1.1" }),
     );
+  };
 
+  /** Waits until no slot is held, then reads the controller's metrics. */
+  const slotsFreedThenMetrics = async () => {
+    assert.equal(
+      await eventually(
+        () => controller.registry.stats().slotsUsed,
+        (n) => n === 0,
+        5000,
+      ),
+      0,
+    );
+    return (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
+  };
+
+  it("with a remote store: answers the create, then removes the container within the orphan timeout and frees the slot", async () => {
+    const client = await startOn("remote", (dir) => failingStore(dir, false));
     const created = await client.createSandbox({
       name: "unrecorded",
       image: "busybox",
@@ -239,15 +260,22 @@ describe("fast mode when the record cannot be written", () => {
     );
     assert.deepEqual(gone, nothingLeft);
     await assert.rejects(client.getSandbox({ name: "unrecorded" }), isCode(Code.NotFound));
-    assert.equal(
-      await eventually(
-        () => controller.registry.stats().slotsUsed,
-        (n) => n === 0,
-        5000,
-      ),
-      0,
+    assert.match(await slotsFreedThenMetrics(), /fsb_orphans_removed_total\{reason="store_write_failed"\} 1/);
+  });
+
+  it("with the embedded store: answers only once recorded, so an unrecordable create fails UNAVAILABLE and leaves nothing", async () => {
+    const client = await startOn("local", (dir) => failingStore(dir, true));
+    const started = Date.now();
+    await assert.rejects(
+      client.createSandbox({ name: "unrecorded", image: "busybox", command: ["sleep", "600"] }),
+      (err: unknown) => isCode(Code.Unavailable)(err) && /could not be recorded/.test(String(err)),
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
-    assert.match(metrics, /fsb_orphans_removed_total\{reason="store_write_failed"\} 1/);
+    assert.ok(Date.now() - started >= 1000, "the write was retried for the orphan timeout first");
+    const leftover = (await conn.containers.list({})).containers.filter(
+      (c) => c.labels[Labels.Name] === "unrecorded",
+    );
+    assert.deepEqual(leftover, [], "no container of the failed create");
+    await assert.rejects(client.getSandbox({ name: "unrecorded" }), isCode(Code.NotFound));
+    assert.match(await slotsFreedThenMetrics(), /fsb_orphans_removed_total\{reason="store_write_failed"\} 1/);
   });
 });

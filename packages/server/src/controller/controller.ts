@@ -155,6 +155,7 @@ export class Controller {
       metrics,
       defaultMode: config.consistencyMode,
       orphanTimeoutMs: config.orphanTimeoutMs,
+      recordBeforeReply: store.writesAreLocal === true,
       pools: this.#poolRoom((key) => poolQueue.add(key)),
       changes: roomChanges,
     });

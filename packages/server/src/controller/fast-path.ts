@@ -81,6 +81,13 @@ export interface FastPathOptions {
   defaultMode: ConsistencyMode;
   /** A fast create whose object is not stored within this time is undone. */
   orphanTimeoutMs: number;
+  /**
+   * Whether a fast create answers only once its object is stored. The embedded store writes in a
+   * fraction of a millisecond, so a record that survives a controller crash costs standalone
+   * nothing noticeable; the Kubernetes store's write is an API round trip, which fast mode exists to
+   * keep off the reply (design §7), so there a crash right after the reply can still undo a create.
+   */
+  recordBeforeReply?: boolean;
   /** The pools' growth, and where a create waiting for room counts as demand; absent when nothing launches agents. */
   pools?: PoolRoom;
   /** Fires when room may have appeared (the registry's changes, launches moving). */
@@ -98,7 +105,7 @@ export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 
 /**
  * Fast mode answers as soon as the agent has started the container and writes the object after
- * (design §7); strong mode writes the object first and answers when the reconciler reports Running.
+ * (design §7), or just before the reply when that write is cheap (`recordBeforeReply`); strong mode writes the object first and answers when the reconciler reports Running.
  * Reads see fast creates whose write is still in flight, so a client can read its own writes.
  */
 export class FastPath {
@@ -369,12 +376,22 @@ export class FastPath {
       settle();
       throw err;
     }
-    // After the reply: node:sqlite writes synchronously, and a WAL checkpoint must not delay the answer.
+    if (this.#o.recordBeforeReply) {
+      if (!(await this.#persist(sandbox, key, settle))) {
+        throw new FsbError(
+          ErrorCode.Unavailable,
+          `sandbox ${key} could not be recorded (the store refused the write), so its container was removed; retry`,
+        );
+      }
+      return sandbox;
+    }
+    // After the reply: the write (an API call to a Kubernetes store) must not delay the answer.
     setImmediate(() => void this.#persist(sandbox, key, settle));
     return sandbox;
   }
 
-  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<void> {
+  /** Stores a fast create's object (or undoes the create); resolves whether it was stored. */
+  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<boolean> {
     return persistFastCreate({
       store: this.#o.store,
       monitor: this.#o.monitor,
@@ -386,15 +403,17 @@ export class FastPath {
       now: () => this.#now(),
       onGiveUp: () => this.#pending.delete(key),
     }).then(
-      () => {
+      (stored) => {
         this.#pending.delete(key);
-        this.#o.enqueue(key);
+        if (stored) this.#o.enqueue(key);
         settle();
+        return stored;
       },
       (err: unknown) => {
         this.#o.logger.error({ err, sandbox: key }, "recording a fast create failed");
         this.#pending.delete(key);
         settle();
+        return false;
       },
     );
   }

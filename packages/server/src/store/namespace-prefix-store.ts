@@ -29,6 +29,10 @@ export class NamespacePrefixStore implements ObjectStore {
     this.#ensureNamespace = ensureNamespace;
   }
 
+  get writesAreLocal(): boolean {
+    return this.#inner.writesAreLocal === true;
+  }
+
   async create<Spec, Status>(obj: NewObject<Spec, Status>): Promise<StoredObject<Spec, Status>> {
     const namespace = this.#in(obj?.metadata?.namespace);
     if (typeof namespace === "string" && namespace !== "") await this.#ensureNamespace(namespace);

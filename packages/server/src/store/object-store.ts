@@ -48,6 +48,12 @@ export interface DeleteOptions {
  */
 export interface ObjectStore {
   /**
+   * True when a write completes on this machine in well under a millisecond (the embedded store): a
+   * caller may then wait for a write where it would not wait for a network round trip.
+   */
+  readonly writesAreLocal?: boolean;
+
+  /**
    * Stores a new object; the store sets uid, resourceVersion, generation 1 and creationTimestamp, and
    * defaults labels, annotations and finalizers to empty and status to `{}`. ALREADY_EXISTS if taken.
    */

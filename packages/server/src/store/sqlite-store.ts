@@ -66,6 +66,8 @@ type Row = Record<string, unknown>;
  * history query and its registration, which is what makes watches gap- and duplicate-free.
  */
 export class SqliteStore implements ObjectStore {
+  /** node:sqlite writes synchronously to a local file. */
+  readonly writesAreLocal = true;
   readonly #db: DatabaseSync;
   readonly #lock: LockFile;
   readonly #maxEvents: number;
