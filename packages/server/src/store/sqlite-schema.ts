@@ -53,7 +53,18 @@ export function openStoreDatabase(file: string): {
     const statements = Object.fromEntries(
       Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
     ) as StoreStatements;
-    return { db, statements, counter: readCounter(db) };
+    const counter = readCounter(db);
+    // SQLite opens a file it may not write read-only without a word, and every write would then
+    // fail: one write now (the counter, unchanged) makes a read-only store fail at start instead.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      statements.counter.run(counter);
+      db.exec("COMMIT");
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
+    return { db, statements, counter };
   } catch (err) {
     db.close();
     throw err;

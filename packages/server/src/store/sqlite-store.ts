@@ -3,14 +3,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import {
-  ErrorCode,
-  FsbError,
-  invalidArgument,
-  type NewObject,
-  type StoredObject,
-  toFsbError,
-} from "@fast-sandbox/api";
+import { ErrorCode, FsbError, invalidArgument, type NewObject, type StoredObject } from "@fast-sandbox/api";
 import { acquireLockFile, type LockFile } from "../core/lock-file.ts";
 import { decodeLabels, decodeStoredObject } from "./decode-stored-object.ts";
 import { labelMatcher } from "./label-selector.ts";
@@ -33,6 +26,7 @@ import {
   validateKind,
   type WriteOutcome,
 } from "./object-writes.ts";
+import { fromSqliteError } from "./sqlite-errors.ts";
 import { openStoreDatabase, type StoreStatements } from "./sqlite-schema.ts";
 import { type ChangeFacts, filterChange } from "./watch-filter.ts";
 import { WatchStream } from "./watch-stream.ts";
@@ -69,6 +63,7 @@ export class SqliteStore implements ObjectStore {
   /** node:sqlite writes synchronously to a local file. */
   readonly writesAreLocal = true;
   readonly #db: DatabaseSync;
+  readonly #file: string;
   readonly #lock: LockFile;
   readonly #maxEvents: number;
   readonly #trimEvery: number;
@@ -85,16 +80,17 @@ export class SqliteStore implements ObjectStore {
     // Trimming in every write would cost a delete each time; every tenth of the window is plenty.
     this.#trimEvery = Math.max(1, Math.min(1000, Math.ceil(this.#maxEvents / 10)));
     this.#now = options.now ?? (() => new Date());
+    this.#file = path.join(options.dir, "store.db");
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     this.#lock = acquireLockFile(path.join(options.dir, "store.lock"));
     try {
-      const opened = openStoreDatabase(path.join(options.dir, "store.db"));
+      const opened = openStoreDatabase(this.#file);
       this.#db = opened.db;
       this.#sql = opened.statements;
       this.#rv = opened.counter;
     } catch (err) {
       this.#lock.release();
-      throw toFsbError(err);
+      throw fromSqliteError(err, this.#file);
     }
   }
 
@@ -211,7 +207,7 @@ export class SqliteStore implements ObjectStore {
       watchers.set(kind, set);
       set.add(watcher);
     } catch (err) {
-      stream.fail(toFsbError(err));
+      stream.fail(fromSqliteError(err, this.#file));
     }
     return stream;
   }
@@ -229,13 +225,13 @@ export class SqliteStore implements ObjectStore {
     }
   }
 
-  /** Runs a read or write, turning anything that is not an FsbError (SQLite errors) into INTERNAL. */
+  /** Runs a read or write, turning SQLite's errors into the store's (see sqlite-errors.ts). */
   #guard<T>(body: () => T): T {
     this.#checkOpen();
     try {
       return body();
     } catch (err) {
-      throw toFsbError(err);
+      throw fromSqliteError(err, this.#file);
     }
   }
 
