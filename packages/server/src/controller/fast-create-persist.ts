@@ -26,12 +26,16 @@ export interface PersistFastCreateOptions {
   now: () => number;
 }
 
+/** Whether the object was stored, and if not, the store's last answer. */
+export type PersistOutcome = { stored: true } | { stored: false; reason: unknown };
+
 /**
- * Resolves true once the object is stored with its status. Otherwise (the deadline passed, or the
- * name was taken meanwhile) removes the container and frees the slot, and resolves false: a client
- * that was told "created" then sees NOT_FOUND, which is the documented cost of fast mode.
+ * Resolves `stored` once the object is stored with its status. Otherwise (the deadline passed, or
+ * the name was taken meanwhile) removes the container and frees the slot, and resolves with the
+ * store's last error: a client that was told "created" then sees NOT_FOUND, which is the documented
+ * cost of fast mode when the reply does not wait for the write.
  */
-export async function persistFastCreate(o: PersistFastCreateOptions): Promise<boolean> {
+export async function persistFastCreate(o: PersistFastCreateOptions): Promise<PersistOutcome> {
   const { sandbox } = o;
   const key = objectKey(sandbox.metadata.namespace, sandbox.metadata.name);
   let delay = FIRST_RETRY_MS;
@@ -54,7 +58,7 @@ export async function persistFastCreate(o: PersistFastCreateOptions): Promise<bo
       if (!(stored.status as Sandbox["status"] | undefined)?.phase) {
         await o.store.updateStatus({ ...stored, status: sandbox.status });
       }
-      return true;
+      return { stored: true };
     } catch (err) {
       lastError = err;
       if (isFsbError(err, ErrorCode.AlreadyExists)) break;
@@ -80,5 +84,5 @@ export async function persistFastCreate(o: PersistFastCreateOptions): Promise<bo
       "could not remove the unrecorded container; the orphan collector will",
     );
   }
-  return false;
+  return { stored: false, reason: lastError };
 }

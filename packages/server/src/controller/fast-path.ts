@@ -25,7 +25,7 @@ import type { AgentMonitor } from "./agent-monitor.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import { apiErrorOfStore } from "./create-failure.ts";
 import { boundSandbox, startOnAgent } from "./fast-create.ts";
-import { persistFastCreate } from "./fast-create-persist.ts";
+import { type PersistOutcome, persistFastCreate } from "./fast-create-persist.ts";
 import { allocateSandbox } from "./placement.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
@@ -377,10 +377,13 @@ export class FastPath {
       throw err;
     }
     if (this.#o.recordBeforeReply) {
-      if (!(await this.#persist(sandbox, key, settle))) {
+      const outcome = await this.#persist(sandbox, key, settle);
+      if (!outcome.stored) {
+        const why = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
         throw new FsbError(
           ErrorCode.Unavailable,
-          `sandbox ${key} could not be recorded (the store refused the write), so its container was removed; retry`,
+          `sandbox ${key} could not be recorded, so its container was removed: ${why}`,
+          { cause: outcome.reason },
         );
       }
       return sandbox;
@@ -391,7 +394,7 @@ export class FastPath {
   }
 
   /** Stores a fast create's object (or undoes the create); resolves whether it was stored. */
-  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<boolean> {
+  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<PersistOutcome> {
     return persistFastCreate({
       store: this.#o.store,
       monitor: this.#o.monitor,
@@ -403,17 +406,17 @@ export class FastPath {
       now: () => this.#now(),
       onGiveUp: () => this.#pending.delete(key),
     }).then(
-      (stored) => {
+      (outcome) => {
         this.#pending.delete(key);
-        if (stored) this.#o.enqueue(key);
+        if (outcome.stored) this.#o.enqueue(key);
         settle();
-        return stored;
+        return outcome;
       },
       (err: unknown) => {
         this.#o.logger.error({ err, sandbox: key }, "recording a fast create failed");
         this.#pending.delete(key);
         settle();
-        return false;
+        return { stored: false, reason: err };
       },
     );
   }
