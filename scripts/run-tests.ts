@@ -1,6 +1,9 @@
 /**
  * Runs the whole test suite against a private containerd that this script starts and stops (by
  * PID). Any container left in the test namespace afterwards fails the run: tests own their cleanup.
+ *
+ * `--unit` runs only the unit tier (scripts/test-tiers.ts): no containerd is started and none is
+ * offered, so a test that needs one fails instead of being skipped.
  */
 import { spawn } from "node:child_process";
 import { readdir, rm } from "node:fs/promises";
@@ -9,11 +12,15 @@ import { ContainerRuntime } from "../packages/server/src/containerd/container-ru
 import { isProcessAlive } from "../packages/server/src/core/process-alive.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR, TEST_NAMESPACE } from "../test/harness/constants.ts";
+import { unitTestFiles } from "./test-tiers.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
-const patterns = process.argv.slice(2).length
-  ? process.argv.slice(2)
-  : ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"];
+const args = process.argv.slice(2);
+if (args[0] === "--unit") {
+  const { FSB_TEST_CONTAINERD_SOCKET: _, ...env } = process.env;
+  process.exit(await runNodeTest(unitTestFiles(root), {}, env));
+}
+const patterns = args.length ? args : ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"];
 
 // One containerd per run, so runs side by side (a developer and CI, or two terminals) never share one.
 const runsDir = path.join(root, ".fsb-dev/test-runs");
@@ -51,12 +58,16 @@ async function removeDeadRuns(dir: string): Promise<void> {
   }
 }
 
-function runNodeTest(globs: string[], env: Record<string, string>): Promise<number> {
+function runNodeTest(
+  globs: string[],
+  env: Record<string, string>,
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       ["--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...globs],
-      { cwd: root, stdio: "inherit", env: { ...process.env, ...env } },
+      { cwd: root, stdio: "inherit", env: { ...baseEnv, ...env } },
     );
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on("SIGINT", forward);

@@ -131,7 +131,17 @@ describe("sandboxes of an agent gone for good", () => {
     );
     const took = Date.now() - deletedAt;
     assert.ok(took >= LOSS_TIMEOUT_MS - 1500, `gone after ${took} ms, before the agent could be lost`);
-    assert.match(ctl.output(), /its container, if it still exists, is left to the janitor/);
+    // The controller logs before it deletes the object, but its output reaches this process through
+    // a pipe that may be read after the API's answer: wait for the line rather than race the pipe.
+    const leftToJanitor = /its container, if it still exists, is left to the janitor/;
+    assert.match(
+      await eventually(
+        async () => ctl.output(),
+        (out) => leftToJanitor.test(out),
+        5000,
+      ),
+      leftToJanitor,
+    );
     // Nothing could remove it meanwhile: the agent is dead.
     assert.equal((await leftoversOf(conn, sandbox!.sandboxId)).container, true);
 

@@ -496,11 +496,12 @@ describe("node janitor", () => {
   });
 });
 
-/** SIGTERM and the exit code. */
-function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+/** SIGTERM, and how the process ended: its exit code, or the signal that killed it. */
+function stop(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child.exitCode ?? `${child.signalCode}`);
   return new Promise((resolve) => {
-    child.once("exit", (code) => resolve(code));
+    child.once("exit", (code, signal) => resolve(code ?? `killed by ${signal}`));
     child.kill("SIGTERM");
   });
 }
