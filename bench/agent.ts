@@ -2,19 +2,13 @@
  * Benchmark: sandbox create+start latency through fsb-agent vs. the direct containerd floor and
  * `ctr run -d`, and a create that fsb-agent serves from a prewarmed container.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { parseCreateRequest } from "../packages/server/src/agent/agent-requests.ts";
-import { buildSandboxOciSpec } from "../packages/server/src/agent/build-oci-spec.ts";
-import { sandboxLabels } from "../packages/server/src/agent/sandbox-spec.ts";
-import { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import { ContainerRuntime, RUNC_SHIM } from "../packages/server/src/containerd/container-runtime.ts";
-import { ignoreNotFound } from "../packages/server/src/containerd/errors.ts";
-import { ImageResolver, type ResolvedImage } from "../packages/server/src/containerd/image-resolver.ts";
-import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
+import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
+import { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
+import { ImageResolver } from "../packages/server/src/containerd/image-resolver.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import {
   type AgentProcess,
@@ -23,41 +17,32 @@ import {
   tempLogDir,
 } from "../test/harness/agent-process.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
+import {
+  agentPath,
+  BENCH_NAMESPACE,
+  type BenchPath,
+  callAgent,
+  ctrPath,
+  directPath,
+  type PathName,
+  PREWARM_COUNT,
+  prewarmPath,
+  prewarmTemplate,
+  runProcess,
+  SNAPSHOTTER,
+  waitPrewarmReady,
+} from "./agent-paths.ts";
 import { formatTable, type LatencySummary, ms, percentile, summarize } from "./stats.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 /** The benchmark's own containerd, never the system's nor the dev/test ones. */
 const CONTAINERD_DIR = path.join(root, ".fsb-dev/bench-containerd");
-/** All three paths create their containers in this namespace of the bench containerd. */
-const BENCH_NAMESPACE = "fsb-bench";
 /** The agent under test; its sandboxes share the shim group named after it. */
 const AGENT_ID = "bench-agent";
-/** The direct path's spec gets its own shim group (its own shim), like a second agent would. */
-const DIRECT_AGENT_ID = "bench-direct";
-const SNAPSHOTTER = "overlayfs";
-/**
- * The direct path's snapshots are created under this one lease, held for the whole run: without
- * any lease, containerd's GC removed a freshly prepared snapshot before Containers.Create
- * referenced it ("failed to mount rootfs component … no such file or directory").
- */
-const DIRECT_LEASE_ID = "fsb-bench-direct";
-/** Should the bench crash, its lease expires on its own so GC can reclaim what it holds. */
-const LEASE_EXPIRY_MS = 60 * 60 * 1000;
-/** What every sandbox runs: long enough that nothing exits during a run. */
-const COMMAND = ["sleep", "3600"];
-/**
- * What the prewarmed path's sandboxes run. It differs from {@link COMMAND}, so the agent path's
- * creates never match the prewarm template and keep measuring a create from nothing.
- */
-const PREWARM_COMMAND = ["sleep", "3601"];
-/** Prewarmed containers the agent keeps; each timed take is followed by an untimed wait for the refill. */
-const PREWARM_COUNT = 2;
 /** The design's goal for a create served from a prewarmed container, at the client. */
 const PREWARM_TARGET_P50_MS = 20;
 /** The prewarmed path also reports this percentile (the table has p95 and p99). */
 const P90 = 90;
-/** How often the untimed refill wait polls the agent's status. */
-const REFILL_POLL_MS = 5;
 
 const DEFAULT_RUNS = 50;
 /** Fewer samples make p95/p99 meaningless. */
@@ -70,30 +55,10 @@ const TARGET_RATIO = 1.15;
 const RATIO_DECIMALS = 3;
 /** fsb-agent caps capacity at this value. */
 const MAX_AGENT_CAPACITY = 1000;
-/** Bound on one HTTP call or ctr process; a create takes ~100 ms, so this only catches hangs. */
-const CALL_TIMEOUT_MS = 30_000;
 /** A progress line is printed every this many iterations. */
 const PROGRESS_EVERY = 10;
 /** Conventional exit status after SIGINT. */
 const EXIT_INTERRUPTED = 130;
-
-type PathName = "agent" | "direct" | "ctr" | "prewarm";
-
-/** One way of getting a running sandbox: a timed create+start and an untimed teardown. */
-interface BenchPath {
-  name: PathName;
-  /**
-   * Whether the bench keeps an anchor container on the path's shared shim. Such a shim exits when
-   * its last container is deleted. fsb-agent keeps its own anchor (as users get it), so the agent
-   * paths get nothing from the bench; the direct floor has no agent, so it gets one, and so stands
-   * for containerd's cost with a running shim.
-   */
-  needsAnchor: boolean;
-  /** Creates and starts container `id`; resolves to the timed part in milliseconds. */
-  createStart(id: string): Promise<number>;
-  /** Removes container `id` and everything it left; untimed and idempotent. */
-  teardown(id: string): Promise<void>;
-}
 
 interface BenchOptions {
   runs: number;
@@ -164,198 +129,6 @@ function say(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-/** The create request the agent gets; the direct path parses the same body into the same spec. */
-function createBody(id: string) {
-  return { sandbox: { sandboxId: id, name: id, image: TEST_IMAGE, command: COMMAND } };
-}
-
-/** Sends JSON with the agent's token; throws unless the answer is 200, else returns the parsed answer. */
-async function callAgent(
-  agent: AgentProcess,
-  method: "GET" | "POST" | "PUT",
-  route: string,
-  body?: string,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${agent.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${agent.token}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body }),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`agent ${method} ${route} answered ${res.status}: ${text}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-/** POSTs JSON with the agent's token; throws unless the answer is 200. */
-async function postAgent(agent: AgentProcess, route: string, body: string): Promise<Record<string, unknown>> {
-  return callAgent(agent, "POST", route, body);
-}
-
-/** Path 1: the full product path, timed at the HTTP client (keep-alive connection). */
-function agentPath(agent: AgentProcess): BenchPath {
-  return {
-    name: "agent",
-    needsAnchor: false,
-    async createStart(id) {
-      const body = JSON.stringify(createBody(id));
-      const started = performance.now();
-      await postAgent(agent, "/api/v1/agent/create", body);
-      return performance.now() - started;
-    },
-    async teardown(id) {
-      await postAgent(
-        agent,
-        "/api/v1/agent/delete",
-        JSON.stringify({ sandboxId: id, gracePeriodSeconds: 0 }),
-      );
-    },
-  };
-}
-
-/** The prewarm template of path 4, as `PUT /api/v1/agent/prewarm` takes it. */
-const prewarmTemplate = { image: TEST_IMAGE, command: PREWARM_COMMAND, count: PREWARM_COUNT };
-
-/** Untimed: waits until the agent has every prewarmed container of the template ready again. */
-async function waitPrewarmReady(agent: AgentProcess): Promise<void> {
-  const deadline = Date.now() + CALL_TIMEOUT_MS;
-  for (;;) {
-    const status = await callAgent(agent, "GET", "/api/v1/agent/status");
-    const templates = (status.prewarm as { templates: Array<{ ready: number; error?: string }> }).templates;
-    const template = templates[0];
-    if (template?.ready === PREWARM_COUNT) return;
-    if (template?.error) throw new Error(`the agent cannot prewarm: ${template.error}`);
-    if (Date.now() > deadline) throw new Error(`prewarmed containers not ready after ${CALL_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, REFILL_POLL_MS));
-  }
-}
-
-/**
- * Path 4: a create the agent serves by starting a prewarmed container, timed at the HTTP client as
- * path 1 is. A create that did not get one fails the run rather than skew the numbers; the teardown
- * waits (untimed) for the refill, so no other path's timed create overlaps it.
- */
-function prewarmPath(agent: AgentProcess): BenchPath {
-  return {
-    name: "prewarm",
-    // Its containers run on the agent's shim, which the agent's own anchor keeps up.
-    needsAnchor: false,
-    async createStart(id) {
-      const body = JSON.stringify({
-        sandbox: { sandboxId: id, name: id, image: TEST_IMAGE, command: PREWARM_COMMAND },
-      });
-      const started = performance.now();
-      const answer = await postAgent(agent, "/api/v1/agent/create", body);
-      const elapsed = performance.now() - started;
-      if (answer.prewarmed !== true)
-        throw new Error(`create ${id} was not served from a prewarmed container`);
-      return elapsed;
-    },
-    async teardown(id) {
-      await postAgent(
-        agent,
-        "/api/v1/agent/delete",
-        JSON.stringify({ sandboxId: id, gracePeriodSeconds: 0 }),
-      );
-      await waitPrewarmReady(agent);
-    },
-  };
-}
-
-/**
- * Path 2, the floor: only the four containerd calls a create cannot do without, with the spec
- * and labels the agent would send (built untimed), no per-run lease calls (the run-wide lease
- * rides along as a header) and no per-run image resolve.
- */
-function directPath(
-  conn: ContainerdConnection,
-  runtime: ContainerRuntime,
-  image: ResolvedImage,
-  logDir: string,
-): BenchPath {
-  const logPath = (id: string) => path.join(logDir, `${id}.log`);
-  const leased = ContainerdConnection.withLease(DIRECT_LEASE_ID);
-  return {
-    name: "direct",
-    needsAnchor: true,
-    async createStart(id) {
-      const spec = parseCreateRequest(createBody(id));
-      const oci = buildSandboxOciSpec(spec, image.config, {
-        agentId: DIRECT_AGENT_ID,
-        runtime: "container",
-        network: { kind: "agent" },
-        agentPid: process.pid,
-      });
-      const labels = sandboxLabels(spec, {
-        agentId: DIRECT_AGENT_ID,
-        pool: "bench",
-        createdAt: new Date(),
-        logPath: logPath(id),
-      });
-      const logUri = `file://${logPath(id)}`;
-      const started = performance.now();
-      const prepared = await conn.snapshots.prepare(
-        { snapshotter: SNAPSHOTTER, key: id, parent: image.chainId },
-        leased,
-      );
-      await conn.containers.create({
-        container: {
-          id,
-          labels,
-          image: image.name,
-          runtime: { name: RUNC_SHIM },
-          spec: specToAny(oci),
-          snapshotter: SNAPSHOTTER,
-          snapshotKey: id,
-        },
-      });
-      await conn.tasks.create({ containerId: id, rootfs: prepared.mounts, stdout: logUri, stderr: logUri });
-      await conn.tasks.start({ containerId: id });
-      return performance.now() - started;
-    },
-    async teardown(id) {
-      await runtime.delete(id, { gracePeriodMs: 0 });
-      await rm(logPath(id), { force: true });
-    },
-  };
-}
-
-/** Path 3: the stock client, timed as a whole process (its own start-up included). */
-function ctrPath(socketPath: string): BenchPath {
-  const ctr = (...args: string[]) =>
-    runProcess("ctr", ["--address", socketPath, "--namespace", BENCH_NAMESPACE, ...args]);
-  return {
-    name: "ctr",
-    needsAnchor: false,
-    async createStart(id) {
-      const started = performance.now();
-      await ctr("run", "-d", TEST_IMAGE, id, ...COMMAND);
-      return performance.now() - started;
-    },
-    async teardown(id) {
-      // `task rm -f` kills with SIGKILL and waits for the exit; ctr also removes the FIFOs `run` made.
-      await ctr("task", "rm", "-f", id);
-      await ctr("container", "rm", id);
-    },
-  };
-}
-
-/** Runs a program to completion; rejects with its stderr on a non-zero exit. */
-function runProcess(file: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], timeout: CALL_TIMEOUT_MS });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${file} ${args.join(" ")} failed (${signal ?? code}): ${stderr.trim()}`));
-    });
-  });
-}
-
 async function describeMachine(conn: ContainerdConnection): Promise<MachineInfo> {
   const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
   const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown";
@@ -368,23 +141,6 @@ async function describeMachine(conn: ContainerdConnection): Promise<MachineInfo>
     containerd: version.version,
     runc: runc.split("\n")[0]?.replace(/^runc version\s*/, "") ?? "unknown",
   };
-}
-
-/** (Re)creates the direct path's run-wide lease, with an expiry in case the bench dies. */
-async function createDirectLease(conn: ContainerdConnection): Promise<void> {
-  await dropDirectLease(conn);
-  const expire = new Date(Date.now() + LEASE_EXPIRY_MS).toISOString();
-  await conn.leases.create({ id: DIRECT_LEASE_ID, labels: { "containerd.io/gc.expire": expire } });
-}
-
-/**
- * Deletes the run-wide lease. `sync` makes containerd run its garbage collection before answering,
- * so the snapshot directories of removed containers are gone before containerd is stopped.
- */
-async function dropDirectLease(conn: ContainerdConnection): Promise<void> {
-  await ignoreNotFound(`delete lease ${DIRECT_LEASE_ID}`, () =>
-    conn.leases.delete({ id: DIRECT_LEASE_ID, sync: true }),
-  );
 }
 
 /** Removes every container in the bench namespace (leftovers of a crashed run, or of this one). */
@@ -482,104 +238,116 @@ async function main(): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const containerd = new PrivateContainerd({ dir: CONTAINERD_DIR });
-  const live = new Map<string, BenchPath>();
-  let agent: AgentProcess | undefined;
-  let conn: ContainerdConnection | undefined;
-  let runtime: ContainerRuntime | undefined;
-  let agentLogDir: string | undefined;
-  let directLogDir: string | undefined;
+  const parts: BenchParts = {
+    containerd: new PrivateContainerd({ dir: CONTAINERD_DIR }),
+    live: new Map(),
+    logDirs: [],
+  };
   let status = 0;
   try {
-    await containerd.start();
-    say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
-    await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, BENCH_NAMESPACE);
-    conn = containerd.connect(BENCH_NAMESPACE);
-    runtime = new ContainerRuntime(conn, { snapshotter: SNAPSHOTTER });
-    const stale = await removeAllContainers(runtime);
-    if (stale > 0) say(`removed ${stale} container(s) left by an earlier run`);
-    await createDirectLease(conn);
-    const image = await new ImageResolver(conn).resolve(TEST_IMAGE);
-    const machine = await describeMachine(conn);
-
-    agentLogDir = await tempLogDir();
-    directLogDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-direct-"));
-    agent = await startAgentProcess({
-      socketPath: containerd.socketPath,
-      namespace: BENCH_NAMESPACE,
-      agentId: AGENT_ID,
-      capacity: Math.min(MAX_AGENT_CAPACITY, options.warmup + options.runs),
-      logDir: agentLogDir,
-    });
-    say(`fsb-agent pid ${agent.pid} on ${agent.url}`);
-    await callAgent(agent, "PUT", "/api/v1/agent/prewarm", JSON.stringify({ templates: [prewarmTemplate] }));
-    await waitPrewarmReady(agent);
-
-    const paths = [
-      agentPath(agent),
-      directPath(conn, runtime, image, directLogDir),
-      ctrPath(containerd.socketPath),
-      prewarmPath(agent),
-    ];
-    const date = new Date().toISOString();
-    const samplesMs = await measure(paths, options, live, interrupt.signal);
-    const summaries = paths.map((p) => summarize(p.name, samplesMs[p.name]));
-    const p50 = (name: PathName) => summaries.find((s) => s.path === name)?.p50 ?? Number.NaN;
-    const agentOverDirect = p50("agent") / p50("direct");
-    const prewarmP50 = p50("prewarm");
-    const result: BenchResult = {
-      date,
-      machine,
-      runs: options.runs,
-      warmup: options.warmup,
-      summaries,
-      agentOverDirect,
-      ctrOverDirect: p50("ctr") / p50("direct"),
-      targetRatio: TARGET_RATIO,
-      targetMet: agentOverDirect <= TARGET_RATIO,
-      prewarm: {
-        p50: prewarmP50,
-        p90: percentile(
-          [...samplesMs.prewarm].sort((a, b) => a - b),
-          P90,
-        ),
-        targetP50: PREWARM_TARGET_P50_MS,
-        targetMet: prewarmP50 < PREWARM_TARGET_P50_MS,
-      },
-      samplesMs,
-    };
+    const result = await run(parts, options, interrupt.signal);
     process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : report(result)}\n`);
   } catch (err) {
     if (interrupt.signal.aborted) {
       status = EXIT_INTERRUPTED;
     } else {
       say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      if (agent) say(`agent output:\n${agent.output()}`);
+      if (parts.agent) say(`agent output:\n${parts.agent.output()}`);
       status = 1;
     }
   } finally {
-    const cleanupStatus = await cleanUp({
-      containerd,
-      agent,
-      conn,
-      runtime,
-      live,
-      logDirs: [agentLogDir, directLogDir],
-    });
+    const cleanupStatus = await cleanUp(parts);
     if (status === 0) status = cleanupStatus;
   }
   return status;
 }
 
-/** Tears everything down in order; each step runs even if an earlier one failed. Returns 1 on any failure. */
-async function cleanUp(parts: {
+/** What a run starts, filled in as it goes, so the clean-up removes exactly what was started. */
+interface BenchParts {
   containerd: PrivateContainerd;
-  agent: AgentProcess | undefined;
-  conn: ContainerdConnection | undefined;
-  runtime: ContainerRuntime | undefined;
+  agent?: AgentProcess;
+  conn?: ContainerdConnection;
+  runtime?: ContainerRuntime;
   live: Map<string, BenchPath>;
-  logDirs: Array<string | undefined>;
-}): Promise<number> {
+  logDirs: string[];
+}
+
+/** Starts containerd and the agent, measures every path and sums the samples up. */
+async function run(parts: BenchParts, options: BenchOptions, interrupted: AbortSignal): Promise<BenchResult> {
+  const { containerd } = parts;
+  await containerd.start();
+  say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
+  await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, BENCH_NAMESPACE);
+  const conn = containerd.connect(BENCH_NAMESPACE);
+  const runtime = new ContainerRuntime(conn, { snapshotter: SNAPSHOTTER });
+  Object.assign(parts, { conn, runtime });
+  const stale = await removeAllContainers(runtime);
+  if (stale > 0) say(`removed ${stale} container(s) left by an earlier run`);
+  const image = await new ImageResolver(conn).resolve(TEST_IMAGE);
+  const machine = await describeMachine(conn);
+
+  const agentLogDir = await tempLogDir();
+  const directLogDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-direct-"));
+  parts.logDirs.push(agentLogDir, directLogDir);
+  const agent = await startAgentProcess({
+    socketPath: containerd.socketPath,
+    namespace: BENCH_NAMESPACE,
+    agentId: AGENT_ID,
+    capacity: Math.min(MAX_AGENT_CAPACITY, options.warmup + options.runs),
+    logDir: agentLogDir,
+  });
+  parts.agent = agent;
+  say(`fsb-agent pid ${agent.pid} on ${agent.url}`);
+  await callAgent(agent, "PUT", "/api/v1/agent/prewarm", JSON.stringify({ templates: [prewarmTemplate] }));
+  await waitPrewarmReady(agent);
+
+  const paths = [
+    agentPath(agent),
+    directPath(conn, runtime, image, directLogDir),
+    ctrPath(containerd.socketPath),
+    prewarmPath(agent),
+  ];
+  const date = new Date().toISOString();
+  const samplesMs = await measure(paths, options, parts.live, interrupted);
+  return summarizeRun(date, machine, options, paths, samplesMs);
+}
+
+function summarizeRun(
+  date: string,
+  machine: MachineInfo,
+  options: BenchOptions,
+  paths: readonly BenchPath[],
+  samplesMs: Record<PathName, number[]>,
+): BenchResult {
+  const summaries = paths.map((p) => summarize(p.name, samplesMs[p.name]));
+  const p50 = (name: PathName) => summaries.find((s) => s.path === name)?.p50 ?? Number.NaN;
+  const agentOverDirect = p50("agent") / p50("direct");
+  const prewarmP50 = p50("prewarm");
+  return {
+    date,
+    machine,
+    runs: options.runs,
+    warmup: options.warmup,
+    summaries,
+    agentOverDirect,
+    ctrOverDirect: p50("ctr") / p50("direct"),
+    targetRatio: TARGET_RATIO,
+    targetMet: agentOverDirect <= TARGET_RATIO,
+    prewarm: {
+      p50: prewarmP50,
+      p90: percentile(
+        [...samplesMs.prewarm].sort((a, b) => a - b),
+        P90,
+      ),
+      targetP50: PREWARM_TARGET_P50_MS,
+      targetMet: prewarmP50 < PREWARM_TARGET_P50_MS,
+    },
+    samplesMs,
+  };
+}
+
+/** Tears everything down in order; each step runs even if an earlier one failed. Returns 1 on any failure. */
+async function cleanUp(parts: BenchParts): Promise<number> {
   let status = 0;
   const step = async (what: string, action: () => Promise<unknown>) => {
     try {
@@ -591,7 +359,7 @@ async function cleanUp(parts: {
   };
   // A run cut short leaves the floor's anchor and at most one container per path; each path removes its own first.
   for (const [id, benchPath] of parts.live) await step(`teardown of ${id}`, () => benchPath.teardown(id));
-  const { agent, conn, runtime } = parts;
+  const { agent, runtime } = parts;
   if (agent) await step("stopping fsb-agent", () => agent.stop());
   // Whatever is still in the namespace (whatever the path) is ours: remove it before containerd goes.
   if (runtime) {
@@ -600,8 +368,7 @@ async function cleanUp(parts: {
       if (left > 0) say(`cleanup: removed ${left} leftover container(s)`);
     });
   }
-  if (conn) await step("dropping the direct path's lease", () => dropDirectLease(conn));
-  for (const dir of parts.logDirs) if (dir) await step(`removing ${dir}`, () => removeLogDir(dir));
+  for (const dir of parts.logDirs) await step(`removing ${dir}`, () => removeLogDir(dir));
   await step("stopping containerd", () => parts.containerd.stop());
   return status;
 }

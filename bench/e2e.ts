@@ -196,120 +196,15 @@ async function main(): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const containerd = new PrivateContainerd({ dir: CONTAINERD_DIR });
-  const parts: CleanupParts = { containerd, runtimes: [], conns: [], agents: [] };
+  const parts: CleanupParts = {
+    containerd: new PrivateContainerd({ dir: CONTAINERD_DIR }),
+    runtimes: [],
+    conns: [],
+    agents: [],
+  };
   let status = 0;
   try {
-    await containerd.start();
-    say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
-    for (const namespace of [AGENT_NAMESPACE, FLOOR_NAMESPACE]) {
-      await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, namespace);
-      const conn = containerd.connect(namespace);
-      const runtime = new ContainerRuntime(conn, { snapshotter: SNAPSHOTTER });
-      parts.conns.push(conn);
-      parts.runtimes.push(runtime);
-      const stale = await removeAll(runtime);
-      if (stale > 0) say(`removed ${stale} container(s) left in ${namespace} by an earlier run`);
-    }
-    const [, floorConn] = parts.conns as [ContainerdConnection, ContainerdConnection];
-    const [, floorRuntime] = parts.runtimes as [ContainerRuntime, ContainerRuntime];
-    const image = await new ImageResolver(floorConn).resolve(TEST_IMAGE);
-    const machine = await describeMachine(floorConn);
-    parts.floorLogDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-e2e-floor-"));
-
-    const ctl = await startControllerProcess({
-      socketPath: containerd.socketPath,
-      localAgents: AGENTS,
-      capacity: AGENT_CAPACITY,
-      probeInterval: PROBE_INTERVAL,
-      lossTimeout: LOSS_TIMEOUT,
-      // The harness names the test namespace; the last occurrence of a flag wins.
-      extraArgs: [
-        "--containerd-namespace",
-        AGENT_NAMESPACE,
-        ...(options.workers === undefined ? [] : ["--workers", String(options.workers)]),
-      ],
-    });
-    parts.ctl = ctl;
-    parts.agents = await localAgentPids(ctl);
-    say(`fsb-controller pid ${ctl.pid} on ${ctl.url}, agents ${parts.agents.map((a) => a.pid).join(", ")}`);
-
-    const fast = apiPath(ctl.grpc, "fast");
-    const floor = floorPath(floorConn, floorRuntime, image, parts.floorLogDir);
-    const paths = [fast, apiPath(ctl.grpc, "strong"), floor];
-    const floorAnchors = await createFloorAnchors(floor);
-
-    const date = new Date().toISOString();
-    const loadStart = loadAverage();
-    const sequential = await measureSequential(
-      paths,
-      { runs: options.runs, warmup: options.warmup, settleMs: SEQUENTIAL_SETTLE_MS },
-      interrupt.signal,
-      say,
-    );
-    const burst = await measureConcurrent(
-      paths,
-      {
-        concurrency: BURST_CONCURRENCY,
-        rounds: options.rounds,
-        warmupRounds: WARMUP_ROUNDS,
-        lanes: AGENTS,
-        settleMs: BURST_SETTLE_MS,
-      },
-      interrupt.signal,
-      say,
-    );
-    const prewarmRuns = Math.min(options.runs, PREWARM_RUNS);
-    say(`prewarmed creates: ${prewarmRuns} runs, each from a full pool`);
-    const prewarmed = await measurePrewarmed(
-      { fastPath: ctl.grpc, pools: ctl.pools },
-      prewarmRuns,
-      interrupt.signal,
-      say,
-    );
-    say(`idle agent: ${IDLE_RUNS} creates per path, each after ${IDLE_MS / 1000} s with nothing running`);
-    const idle = await measureIdle(fast, floor, IDLE_RUNS, interrupt.signal, say);
-    await floor.remove(floorAnchors);
-    const result: E2eResult = {
-      date,
-      machine,
-      setup: {
-        containerdDir: path.relative(root, CONTAINERD_DIR),
-        agents: AGENTS,
-        capacity: AGENT_CAPACITY,
-        probeInterval: PROBE_INTERVAL,
-        workers:
-          options.workers === undefined ? `${CONTROLLER_DEFAULT_WORKERS} (default)` : String(options.workers),
-        client: CLIENT,
-      },
-      loadAverage: { start: loadStart, end: loadAverage() },
-      targets: {
-        fastOverFloor: TARGET_FAST_OVER_FLOOR,
-        strongMinusFastMs: TARGET_STRONG_MINUS_FAST_MS,
-        prewarmedP50Ms: TARGET_PREWARMED_P50_MS,
-      },
-      prewarmed: prewarmedResult(prewarmed),
-      idle,
-      results: [
-        concurrencyResult(
-          1,
-          [
-            `${options.runs} runs per path after ${options.warmup} warm-up, one at a time`,
-            `paths interleaved in all 6 orders in turn, ${SEQUENTIAL_SETTLE_MS} ms idle after each delete`,
-          ],
-          sequential,
-        ),
-        concurrencyResult(
-          BURST_CONCURRENCY,
-          [
-            `${options.rounds} round${options.rounds === 1 ? "" : "s"} × ${BURST_CONCURRENCY} in flight per path ` +
-              `after ${WARMUP_ROUNDS} warm-up round, each create timed on its own`,
-            `paths interleaved in all 6 orders in turn, ${BURST_SETTLE_MS} ms idle after each batch delete`,
-          ],
-          burst,
-        ),
-      ],
-    };
+    const result = await run(parts, options, interrupt.signal);
     process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : formatReport(result)}\n`);
   } catch (err) {
     if (interrupt.signal.aborted) {
@@ -324,6 +219,126 @@ async function main(): Promise<number> {
     if (status === 0) status = cleanupStatus;
   }
   return status;
+}
+
+/** Starts the system, measures every series and sums the samples up. */
+async function run(parts: CleanupParts, options: BenchOptions, interrupted: AbortSignal): Promise<E2eResult> {
+  const { ctl, fast, floor, machine } = await startSystem(parts, options);
+  const paths = [fast, apiPath(ctl.grpc, "strong"), floor];
+  const floorAnchors = await createFloorAnchors(floor);
+
+  const date = new Date().toISOString();
+  const loadStart = loadAverage();
+  const sequential = await measureSequential(
+    paths,
+    { runs: options.runs, warmup: options.warmup, settleMs: SEQUENTIAL_SETTLE_MS },
+    interrupted,
+    say,
+  );
+  const burst = await measureConcurrent(
+    paths,
+    {
+      concurrency: BURST_CONCURRENCY,
+      rounds: options.rounds,
+      warmupRounds: WARMUP_ROUNDS,
+      lanes: AGENTS,
+      settleMs: BURST_SETTLE_MS,
+    },
+    interrupted,
+    say,
+  );
+  const prewarmRuns = Math.min(options.runs, PREWARM_RUNS);
+  say(`prewarmed creates: ${prewarmRuns} runs, each from a full pool`);
+  const prewarmed = await measurePrewarmed(
+    { fastPath: ctl.grpc, pools: ctl.pools },
+    prewarmRuns,
+    interrupted,
+    say,
+  );
+  say(`idle agent: ${IDLE_RUNS} creates per path, each after ${IDLE_MS / 1000} s with nothing running`);
+  const idle = await measureIdle(fast, floor, IDLE_RUNS, interrupted, say);
+  await floor.remove(floorAnchors);
+  return {
+    date,
+    machine,
+    setup: {
+      containerdDir: path.relative(root, CONTAINERD_DIR),
+      agents: AGENTS,
+      capacity: AGENT_CAPACITY,
+      probeInterval: PROBE_INTERVAL,
+      workers:
+        options.workers === undefined ? `${CONTROLLER_DEFAULT_WORKERS} (default)` : String(options.workers),
+      client: CLIENT,
+    },
+    loadAverage: { start: loadStart, end: loadAverage() },
+    targets: {
+      fastOverFloor: TARGET_FAST_OVER_FLOOR,
+      strongMinusFastMs: TARGET_STRONG_MINUS_FAST_MS,
+      prewarmedP50Ms: TARGET_PREWARMED_P50_MS,
+    },
+    prewarmed: prewarmedResult(prewarmed),
+    idle,
+    results: [
+      concurrencyResult(
+        1,
+        [
+          `${options.runs} runs per path after ${options.warmup} warm-up, one at a time`,
+          `paths interleaved in all 6 orders in turn, ${SEQUENTIAL_SETTLE_MS} ms idle after each delete`,
+        ],
+        sequential,
+      ),
+      concurrencyResult(
+        BURST_CONCURRENCY,
+        [
+          `${options.rounds} round${options.rounds === 1 ? "" : "s"} × ${BURST_CONCURRENCY} in flight per path ` +
+            `after ${WARMUP_ROUNDS} warm-up round, each create timed on its own`,
+          `paths interleaved in all 6 orders in turn, ${BURST_SETTLE_MS} ms idle after each batch delete`,
+        ],
+        burst,
+      ),
+    ],
+  };
+}
+
+/** The private containerd (both namespaces cleared of an earlier run), the controller and its agents, the floor. */
+async function startSystem(parts: CleanupParts, options: BenchOptions) {
+  const { containerd } = parts;
+  await containerd.start();
+  say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
+  for (const namespace of [AGENT_NAMESPACE, FLOOR_NAMESPACE]) {
+    await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, namespace);
+    const conn = containerd.connect(namespace);
+    const runtime = new ContainerRuntime(conn, { snapshotter: SNAPSHOTTER });
+    parts.conns.push(conn);
+    parts.runtimes.push(runtime);
+    const stale = await removeAll(runtime);
+    if (stale > 0) say(`removed ${stale} container(s) left in ${namespace} by an earlier run`);
+  }
+  const [, floorConn] = parts.conns as [ContainerdConnection, ContainerdConnection];
+  const [, floorRuntime] = parts.runtimes as [ContainerRuntime, ContainerRuntime];
+  const image = await new ImageResolver(floorConn).resolve(TEST_IMAGE);
+  const machine = await describeMachine(floorConn);
+  parts.floorLogDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-e2e-floor-"));
+
+  const ctl = await startControllerProcess({
+    socketPath: containerd.socketPath,
+    localAgents: AGENTS,
+    capacity: AGENT_CAPACITY,
+    probeInterval: PROBE_INTERVAL,
+    lossTimeout: LOSS_TIMEOUT,
+    // The harness names the test namespace; the last occurrence of a flag wins.
+    extraArgs: [
+      "--containerd-namespace",
+      AGENT_NAMESPACE,
+      ...(options.workers === undefined ? [] : ["--workers", String(options.workers)]),
+    ],
+  });
+  parts.ctl = ctl;
+  parts.agents = await localAgentPids(ctl);
+  say(`fsb-controller pid ${ctl.pid} on ${ctl.url}, agents ${parts.agents.map((a) => a.pid).join(", ")}`);
+  const fast = apiPath(ctl.grpc, "fast");
+  const floor = floorPath(floorConn, floorRuntime, image, parts.floorLogDir);
+  return { ctl, fast, floor, machine };
 }
 
 interface CleanupParts {

@@ -106,7 +106,7 @@ async function runSeries(
   return { name: series.name, cycles, errors, createMs, seconds: (performance.now() - started) / 1000 };
 }
 
-async function settle(system: BenchSystem): Promise<{ ms: number; left: Leftovers }> {
+async function settle(system: BenchSystem): Promise<Settled> {
   const started = performance.now();
   let left = await system.leftovers();
   while (Object.values(left).some((n) => n !== 0) && performance.now() - started < GONE_TIMEOUT_MS) {
@@ -116,32 +116,72 @@ async function settle(system: BenchSystem): Promise<{ ms: number; left: Leftover
   return { ms: performance.now() - started, left };
 }
 
-async function main(): Promise<number> {
+/** The command line: cycles per series and the output format; undefined after --help. */
+function parseOptions(argv: string[]): { cycles: number; json: boolean } | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      cycles: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return undefined;
   let cycles = DEFAULT_CYCLES;
-  let json = false;
+  if (values.cycles !== undefined) {
+    if (!/^[1-9]\d*$/.test(values.cycles)) throw new Error(`--cycles must be a positive whole number`);
+    cycles = Number(values.cycles);
+  }
+  return { cycles, json: !!values.json };
+}
+
+interface Settled {
+  ms: number;
+  left: Leftovers;
+}
+
+function hasLeftovers({ left }: Settled): boolean {
+  return Object.values(left).some((n) => n !== 0);
+}
+
+function formatReport(cycles: number, results: SeriesResult[], after: Settled[]): string {
+  const errors = results.flatMap((r) => r.errors);
+  const leaked = after.some(hasLeftovers);
+  const line = (r: SeriesResult, k: number) => {
+    const gone = ((after[k]?.ms ?? 0) / 1000).toFixed(1);
+    const left = Object.entries(after[k]?.left ?? {})
+      .map(([key, n]) => `${key} ${n}`)
+      .join(", ");
+    return `${r.name.padEnd(20)} ${r.seconds.toFixed(1).padStart(6)} s, ${r.errors.length} errors; gone ${gone} s after the last delete; left: ${left}`;
+  };
+  return [
+    `Fast Sandbox leak check: ${cycles} create/delete cycles per series, busybox \`sleep 3600\`, a rotating exposed port`,
+    `date:    ${new Date().toISOString()}`,
+    `system:  private containerd, fsb-controller, ${AGENTS} local agents × ${CAPACITY} slots, janitor`,
+    "",
+    formatTable(results.map((r) => summarize(r.name, r.createMs))),
+    "",
+    ...results.map(line),
+    ...errors.slice(0, 20).map((e) => `  ${e}`),
+    "",
+    `errors: ${errors.length} (target 0: ${errors.length === 0 ? "met" : "NOT met"}); leftovers all 0: ${leaked ? "NOT met" : "met"}`,
+  ].join("\n");
+}
+
+async function main(): Promise<number> {
+  let options: { cycles: number; json: boolean } | undefined;
   try {
-    const { values } = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      options: {
-        cycles: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(usage);
-      return 0;
-    }
-    if (values.cycles !== undefined) {
-      if (!/^[1-9]\d*$/.test(values.cycles)) throw new Error(`--cycles must be a positive whole number`);
-      cycles = Number(values.cycles);
-    }
-    json = !!values.json;
+    options = parseOptions(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}`);
     return 2;
   }
+  if (!options) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const { cycles, json } = options;
   const interrupt = new AbortController();
   const onSignal = () => {
     say("interrupted; cleaning up");
@@ -154,42 +194,17 @@ async function main(): Promise<number> {
   let status = 0;
   try {
     const results: SeriesResult[] = [];
-    const after: Array<{ ms: number; left: Leftovers }> = [];
+    const after: Settled[] = [];
     for (const [k, series] of SERIES.entries()) {
       results.push(await runSeries(system, series, cycles, k * cycles, interrupt.signal));
       after.push(await settle(system));
       say(`${series.name}: done; leftovers ${JSON.stringify(after.at(-1)?.left)}`);
     }
-    const errors = results.flatMap((r) => r.errors);
-    const leaked = after.some(({ left }) => Object.values(left).some((n) => n !== 0));
-    if (json) {
-      process.stdout.write(
-        `${JSON.stringify({ date: new Date().toISOString(), cycles, results, after }, null, 2)}\n`,
-      );
-    } else {
-      process.stdout.write(
-        `${[
-          `Fast Sandbox leak check: ${cycles} create/delete cycles per series, busybox \`sleep 3600\`, a rotating exposed port`,
-          `date:    ${new Date().toISOString()}`,
-          `system:  private containerd, fsb-controller, ${AGENTS} local agents × ${CAPACITY} slots, janitor`,
-          "",
-          formatTable(results.map((r) => summarize(r.name, r.createMs))),
-          "",
-          ...results.map(
-            (r, k) =>
-              `${r.name.padEnd(20)} ${r.seconds.toFixed(1).padStart(6)} s, ${r.errors.length} errors; gone ${((after[k]?.ms ?? 0) / 1000).toFixed(1)} s after the last delete; left: ${Object.entries(
-                after[k]?.left ?? {},
-              )
-                .map(([key, n]) => `${key} ${n}`)
-                .join(", ")}`,
-          ),
-          ...errors.slice(0, 20).map((e) => `  ${e}`),
-          "",
-          `errors: ${errors.length} (target 0: ${errors.length === 0 ? "met" : "NOT met"}); leftovers all 0: ${leaked ? "NOT met" : "met"}`,
-        ].join("\n")}\n`,
-      );
-    }
-    status = errors.length > 0 || leaked ? 1 : 0;
+    const report = json
+      ? JSON.stringify({ date: new Date().toISOString(), cycles, results, after }, null, 2)
+      : formatReport(cycles, results, after);
+    process.stdout.write(`${report}\n`);
+    status = results.some((r) => r.errors.length > 0) || after.some(hasLeftovers) ? 1 : 0;
     if (status !== 0) {
       await system.saveLogs(LOGS_DIR);
       say(`the system's logs are in ${LOGS_DIR}`);

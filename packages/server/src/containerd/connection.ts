@@ -1,20 +1,17 @@
 /** One gRPC connection to containerd's unix socket, with a typed client per service we use. */
 import net from "node:net";
-import { type CallOptions, type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Containers } from "../../gen/containerd/services/containers_pb.ts";
 import { Content } from "../../gen/containerd/services/content_pb.ts";
 import { Events } from "../../gen/containerd/services/events_pb.ts";
 import { Images } from "../../gen/containerd/services/images_pb.ts";
-import { Leases } from "../../gen/containerd/services/leases_pb.ts";
 import { Snapshots } from "../../gen/containerd/services/snapshots_pb.ts";
 import { Tasks } from "../../gen/containerd/services/tasks_pb.ts";
 import { Version } from "../../gen/containerd/services/version_pb.ts";
 
 /** containerd scopes images, snapshots and containers by this gRPC metadata header. */
 const NAMESPACE_HEADER = "containerd-namespace";
-/** Resources created under this header belong to the lease and are safe from GC until it ends. */
-const LEASE_HEADER = "containerd-lease";
 
 /** Options of {@link ContainerdConnection}. */
 export interface ContainerdConnectionOptions {
@@ -32,7 +29,6 @@ export class ContainerdConnection {
   readonly content: Client<typeof Content>;
   readonly events: Client<typeof Events>;
   readonly images: Client<typeof Images>;
-  readonly leases: Client<typeof Leases>;
   readonly snapshots: Client<typeof Snapshots>;
   readonly tasks: Client<typeof Tasks>;
   readonly version: Client<typeof Version>;
@@ -62,7 +58,6 @@ export class ContainerdConnection {
     this.content = createClient(Content, transport);
     this.events = createClient(Events, transport);
     this.images = createClient(Images, transport);
-    this.leases = createClient(Leases, transport);
     this.snapshots = createClient(Snapshots, transport);
     this.tasks = createClient(Tasks, transport);
     this.version = createClient(Version, transport);
@@ -71,12 +66,5 @@ export class ContainerdConnection {
   /** Closes the HTTP/2 session; calls in flight fail. A later call would open a new session. */
   close(): void {
     this.#session.abort();
-  }
-
-  /** Call options that attach a lease, so what the call creates is held until the lease ends. */
-  static withLease(leaseId: string, options: CallOptions = {}): CallOptions {
-    const headers = new Headers(options.headers);
-    headers.set(LEASE_HEADER, leaseId);
-    return { ...options, headers };
   }
 }
