@@ -6,7 +6,11 @@ import { parseCreateRequest } from "../packages/server/src/agent/agent-requests.
 import { buildSandboxOciSpec } from "../packages/server/src/agent/build-oci-spec.ts";
 import { sandboxLabels } from "../packages/server/src/agent/sandbox-spec.ts";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import { type ContainerRuntime, RUNC_SHIM } from "../packages/server/src/containerd/container-runtime.ts";
+import {
+  type ContainerRuntime,
+  RUNC_SHIM,
+  snapshotLabels,
+} from "../packages/server/src/containerd/container-runtime.ts";
 import type { ResolvedImage } from "../packages/server/src/containerd/image-resolver.ts";
 import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
 import type { AgentProcess } from "../test/harness/agent-process.ts";
@@ -182,6 +186,7 @@ export function directPath(
         snapshotter: SNAPSHOTTER,
         key: id,
         parent: image.chainId,
+        labels: snapshotLabels(labels),
       });
       await conn.containers.create({
         container: {

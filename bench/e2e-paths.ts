@@ -2,13 +2,16 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@connectrpc/connect";
-import { Labels } from "@fast-sandbox/api";
 import { ConsistencyMode, type FastPathService } from "../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { parseCreateRequest } from "../packages/server/src/agent/agent-requests.ts";
 import { buildSandboxOciSpec } from "../packages/server/src/agent/build-oci-spec.ts";
 import { sandboxLabels } from "../packages/server/src/agent/sandbox-spec.ts";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import { type ContainerRuntime, RUNC_SHIM } from "../packages/server/src/containerd/container-runtime.ts";
+import {
+  type ContainerRuntime,
+  RUNC_SHIM,
+  snapshotLabels,
+} from "../packages/server/src/containerd/container-runtime.ts";
 import type { ResolvedImage } from "../packages/server/src/containerd/image-resolver.ts";
 import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
 import { TEST_IMAGE } from "../test/harness/constants.ts";
@@ -26,8 +29,6 @@ const CALL_TIMEOUT_MS = 30_000;
 const GONE_POLL_MS = 20;
 /** A delete whose sandboxes are still listed after this long has failed. */
 const GONE_TIMEOUT_MS = 60_000;
-/** The label that makes containerd's GC keep a snapshot, as the agent's ContainerRuntime sets it. */
-const GC_ROOT_LABEL = "containerd.io/gc.root";
 
 export type PathName = "fast" | "strong" | "floor";
 
@@ -156,12 +157,6 @@ export function floorPath(
         createdAt: new Date(),
         logPath: logPath(id),
       });
-      const snapshotLabels = {
-        [GC_ROOT_LABEL]: new Date().toISOString(),
-        [Labels.ManagedBy]: labels[Labels.ManagedBy] ?? "",
-        [Labels.SandboxId]: id,
-        [Labels.Agent]: agentId,
-      };
       const logUri = `file://${logPath(id)}`;
       // No per-call deadline, like the agent's own containerd calls.
       const started = performance.now();
@@ -169,7 +164,7 @@ export function floorPath(
         snapshotter: SNAPSHOTTER,
         key: id,
         parent: image.chainId,
-        labels: snapshotLabels,
+        labels: snapshotLabels(labels),
       });
       await conn.containers.create({
         container: {

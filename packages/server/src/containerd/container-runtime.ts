@@ -41,6 +41,19 @@ const GC_ROOT_LABEL = "containerd.io/gc.root";
 /** The container labels copied onto its snapshot, so an orphaned snapshot can be traced to its owner. */
 const SNAPSHOT_LABELS = [Labels.ManagedBy, Labels.SandboxId, Labels.Agent];
 
+/**
+ * The labels of a sandbox's writable snapshot: a GC root (see ContainerRuntime#prepareSnapshot),
+ * and the owner labels of its container.
+ */
+export function snapshotLabels(containerLabels: Record<string, string>): Record<string, string> {
+  const labels: Record<string, string> = { [GC_ROOT_LABEL]: new Date().toISOString() };
+  for (const key of SNAPSHOT_LABELS) {
+    const value = containerLabels[key];
+    if (value !== undefined) labels[key] = value;
+  }
+  return labels;
+}
+
 /** Options of {@link ContainerRuntime.create}. */
 export interface CreateContainerOptions {
   /** Container id; also the snapshot key. Must match containerd's id grammar. */
@@ -277,11 +290,7 @@ export class ContainerRuntime {
    */
   async #prepareSnapshot(options: CreateContainerOptions) {
     const { id, image } = options;
-    const labels: Record<string, string> = { [GC_ROOT_LABEL]: new Date().toISOString() };
-    for (const key of SNAPSHOT_LABELS) {
-      const value = options.labels[key];
-      if (value !== undefined) labels[key] = value;
-    }
+    const labels = snapshotLabels(options.labels);
     try {
       const response = await this.#conn.snapshots.prepare({
         snapshotter: this.#snapshotter,
