@@ -38,6 +38,11 @@ export interface FsbErrorOptions {
 /**
  * An error with a code from {@link ErrorCode}.
  *
+ * The field and the text travel apart: `field` and `rawMessage` are the data every boundary passes
+ * on (as the agent's JSON `field`/`message`, as a `google.rpc.BadRequest` detail on the API), and
+ * `message` is only their join for people (`exposedPorts[0]: must be 1-65535`) in logs and output.
+ * Nothing parses `message` back.
+ *
  * @example
  * throw new FsbError(ErrorCode.InvalidArgument, "must be 1-65535", { field: "exposedPorts[0]" });
  */
@@ -45,11 +50,14 @@ export class FsbError extends Error {
   override readonly name = "FsbError";
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** What is wrong, without the field path: the `message` given to the constructor. */
+  readonly rawMessage: string;
 
   constructor(code: ErrorCode, message: string, options: FsbErrorOptions = {}) {
-    super(options.field ? `${options.field}: ${message}` : message, { cause: options.cause });
+    super(joinFieldMessage(options.field, message), { cause: options.cause });
     this.code = code;
     this.field = options.field;
+    this.rawMessage = message;
   }
 
   /** Whether retrying the same call later may succeed. */
@@ -66,6 +74,11 @@ export class FsbError extends Error {
 /** Shorthand for an INVALID_ARGUMENT error that names its field. */
 export function invalidArgument(field: string, message: string): FsbError {
   return new FsbError(ErrorCode.InvalidArgument, message, { field });
+}
+
+/** The human reading of a field and a message: `field: message`, or just the message without a field. */
+function joinFieldMessage(field: string | undefined, message: string): string {
+  return field ? `${field}: ${message}` : message;
 }
 
 /** Whether `err` is an {@link FsbError}, optionally with the given code. */

@@ -41,19 +41,48 @@ const referenceForm = "[registry[:port]/]path[:tag][@sha256:<64 hex digits>]";
 type Parsed = { ok: true; ref: ImageRef } | { ok: false; message: string };
 
 // Returns the parsed reference or why it is invalid; shared by the throwing and zod forms.
+// Each step returns a string when the reference fails it: the reason, in the user's terms.
 function parse(reference: string): Parsed {
   const fail = (message: string): Parsed => ({ ok: false, message });
-  if (reference === "") return fail(`must not be empty; expected ${referenceForm}`);
+  const whole = wholeReferenceProblem(reference);
+  if (whole !== undefined) return fail(whole);
+  const suffixes = splitSuffixes(reference);
+  if (typeof suffixes === "string") return fail(suffixes);
+  const { name, tag, digest } = suffixes;
+  if (name === "") return fail(`has no image name; expected ${referenceForm}`);
+  if (name.length > imageNameMaxLength) {
+    return fail(`has an image name of ${name.length} characters; at most ${imageNameMaxLength} are allowed`);
+  }
+  const located = splitDomain(name);
+  if (typeof located === "string") return fail(located);
+  const pathProblem = repositoryPathProblem(located.path, located.domain === undefined);
+  if (pathProblem !== undefined) return fail(pathProblem);
+
+  let domain = located.domain ?? defaultDomain;
+  let path = located.path;
+  if (domain === legacyDefaultDomain) domain = defaultDomain;
+  if (domain === defaultDomain && !path.includes("/")) path = officialRepoPrefix + path;
+  const ref: ImageRef = { domain, path };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return { ok: true, ref };
+}
+
+/** Checks on the reference as a whole, before any part of it is read. */
+function wholeReferenceProblem(reference: string): string | undefined {
+  if (reference === "") return `must not be empty; expected ${referenceForm}`;
   if (reference.length > referenceMaxLength) {
-    return fail(
-      `is too long (${reference.length} characters); the image name may be at most ${imageNameMaxLength}`,
-    );
+    return `is too long (${reference.length} characters); the image name may be at most ${imageNameMaxLength}`;
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\s\u0000-\u001f\u007f]/.test(reference)) {
-    return fail("must not contain whitespace or control characters");
+    return "must not contain whitespace or control characters";
   }
+  return undefined;
+}
 
+/** Takes `@digest` and then `:tag` off the end, checking each; the rest is the image name. */
+function splitSuffixes(reference: string): { name: string; tag?: string; digest?: string } | string {
   let rest = reference;
   let digest: string | undefined;
   const at = rest.indexOf("@");
@@ -61,67 +90,54 @@ function parse(reference: string): Parsed {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!digestPattern.test(digest)) {
-      return fail(
-        `has an invalid digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex digits>`,
-      );
+      return `has an invalid digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex digits>`;
     }
   }
-
   let tag: string | undefined;
   const colon = rest.lastIndexOf(":");
   if (colon > rest.lastIndexOf("/")) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!tagPattern.test(tag)) {
-      return fail(
-        `has an invalid tag ${JSON.stringify(tag)}: a tag is 1-128 letters, digits, '_', '.' or '-' and must not start with '.' or '-'`,
-      );
+      return `has an invalid tag ${JSON.stringify(tag)}: a tag is 1-128 letters, digits, '_', '.' or '-' and must not start with '.' or '-'`;
     }
   }
+  return {
+    name: rest,
+    ...(tag !== undefined ? { tag } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+  };
+}
 
-  const name = rest;
-  if (name === "") return fail(`has no image name; expected ${referenceForm}`);
-  if (name.length > imageNameMaxLength) {
-    return fail(`has an image name of ${name.length} characters; at most ${imageNameMaxLength} are allowed`);
-  }
-
-  let domain = defaultDomain;
-  let path = name;
+/**
+ * Splits a registry off the name when its first component looks like one (has a `.` or `:`, or is
+ * `localhost`); `domain` is undefined when the name has none.
+ */
+function splitDomain(name: string): { domain?: string; path: string } | string {
   const slash = name.indexOf("/");
-  if (slash !== -1) {
-    const first = name.slice(0, slash);
-    if (first.includes(".") || first.includes(":") || first === "localhost") {
-      domain = first;
-      path = name.slice(slash + 1);
-      if (!domainPattern.test(domain)) {
-        return fail(
-          `has an invalid registry ${JSON.stringify(domain)}: expected a host name or [IPv6], optionally with :port`,
-        );
-      }
-    }
+  if (slash === -1) return { path: name };
+  const first = name.slice(0, slash);
+  if (!(first.includes(".") || first.includes(":") || first === "localhost")) return { path: name };
+  if (!domainPattern.test(first)) {
+    return `has an invalid registry ${JSON.stringify(first)}: expected a host name or [IPv6], optionally with :port`;
   }
+  return { domain: first, path: name.slice(slash + 1) };
+}
 
-  if (path === "") return fail(`has no repository path after the registry; expected ${referenceForm}`);
+/** Checks the repository path; `impliedDomain`: the name gave no registry (so it is Docker Hub's). */
+function repositoryPathProblem(path: string, impliedDomain: boolean): string | undefined {
+  if (path === "") return `has no repository path after the registry; expected ${referenceForm}`;
   for (const component of path.split("/")) {
-    if (component === "") return fail(`has an empty path component in ${JSON.stringify(path)}`);
+    if (component === "") return `has an empty path component in ${JSON.stringify(path)}`;
     if (!pathComponentPattern.test(component)) {
       const hint = component !== component.toLowerCase() ? " (repository paths must be lowercase)" : "";
-      return fail(
-        `has an invalid path component ${JSON.stringify(component)}${hint}: use lowercase letters and digits, separated by '.', '_', '__' or '-'`,
-      );
+      return `has an invalid path component ${JSON.stringify(component)}${hint}: use lowercase letters and digits, separated by '.', '_', '__' or '-'`;
     }
   }
-  if (domain === defaultDomain && slash === -1 && imageIdPattern.test(path)) {
-    return fail("must not be a 64-character hex string: that is an image id, not a repository name");
+  if (impliedDomain && !path.includes("/") && imageIdPattern.test(path)) {
+    return "must not be a 64-character hex string: that is an image id, not a repository name";
   }
-
-  if (domain === legacyDefaultDomain) domain = defaultDomain;
-  if (domain === defaultDomain && !path.includes("/")) path = officialRepoPrefix + path;
-
-  const ref: ImageRef = { domain, path };
-  if (tag !== undefined) ref.tag = tag;
-  if (digest !== undefined) ref.digest = digest;
-  return { ok: true, ref };
+  return undefined;
 }
 
 /**

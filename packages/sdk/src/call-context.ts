@@ -11,7 +11,7 @@ export interface CallContext<S extends DescService> {
   /** Runs a unary call with the client's deadline and error translation. */
   unary<T>(
     options: CallOptions,
-    call: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<T>,
+    call: (signal: AbortSignal | undefined, timeoutMs: number | undefined) => Promise<T>,
   ): Promise<T>;
   /** Translates a failure of a stream. */
   translate(err: unknown): FastSandboxError;

@@ -7,6 +7,7 @@ import type { CallOptions } from "./call-options.ts";
 import { type ConfigOverrides, resolveConfig } from "./config.ts";
 import { type ResourceKind, toSdkError } from "./errors.ts";
 import { Pools } from "./pools.ts";
+import type { LogsOptions } from "./sandbox.ts";
 import { Sandboxes } from "./sandboxes.ts";
 
 /** A call without its own timeout gets this one: a create is ~70 ms, a strong one waits for Running. */
@@ -18,6 +19,11 @@ export interface FastSandboxOptions extends ConfigOverrides {
   protocol?: "connect" | "grpc";
   /** Default timeout of each call, in milliseconds. */
   timeoutMs?: number;
+}
+
+/** Options of {@link FastSandbox.logs}. */
+export interface SandboxLogsOptions extends LogsOptions {
+  namespace?: string;
 }
 
 /**
@@ -75,10 +81,7 @@ export class FastSandbox {
    * A sandbox's output as text chunks. With `follow` it keeps streaming until the process exits
    * (or `signal` aborts); `tailLines` starts that many lines before the end.
    */
-  async *logs(
-    name: string,
-    options: { namespace?: string; follow?: boolean; tailLines?: number } & CallOptions = {},
-  ): AsyncGenerator<string> {
+  async *logs(name: string, options: SandboxLogsOptions = {}): AsyncGenerator<string> {
     const decoder = new TextDecoder();
     // Ending the iteration early does not end the HTTP stream by itself: abort it on the way out.
     const stop = new AbortController();
@@ -114,12 +117,13 @@ export class FastSandbox {
     return this.#unary(options, async (signal, timeoutMs) => {
       // A plain fetch: give it the deadline and the error codes a Connect call would have.
       const deadline = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+      const signals = [...(signal ? [signal] : []), ...(deadline ? [deadline] : [])];
       const res = await fetch(new URL("/version", this.endpoint), {
-        signal: deadline ? AbortSignal.any([signal, deadline]) : signal,
+        ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
       }).catch((err: unknown) => {
         if (deadline?.aborted)
           throw new ConnectError(`GET /version timed out after ${timeoutMs} ms`, Code.DeadlineExceeded);
-        if (signal.aborted) throw err;
+        if (signal?.aborted) throw err;
         throw new ConnectError(String(err), Code.Unavailable, undefined, undefined, err);
       });
       if (!res.ok) throw new Error(`GET /version answered ${res.status}`);
@@ -129,13 +133,11 @@ export class FastSandbox {
 
   async #unary<T>(
     options: CallOptions,
-    call: (signal: AbortSignal, timeoutMs: number | undefined) => Promise<T>,
+    call: (signal: AbortSignal | undefined, timeoutMs: number | undefined) => Promise<T>,
     resource: ResourceKind = "sandbox",
   ): Promise<T> {
-    const controller = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     try {
-      return await call(signal, options.timeoutMs ?? this.#timeoutMs);
+      return await call(options.signal, options.timeoutMs ?? this.#timeoutMs);
     } catch (err) {
       throw toSdkError(err, this.endpoint, resource);
     }

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { errorFromJson, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { BadRequestSchema } from "@fast-sandbox/api/gen/google/rpc/error_details_pb.ts";
 import {
   AlreadyExistsError,
   AuthError,
@@ -47,10 +49,54 @@ describe("toSdkError", () => {
 
   it("names the field of an invalid argument", () => {
     const err = toSdkError(
-      new ConnectError("exposedPorts[1]: duplicate port", Code.InvalidArgument),
+      fromWire(fieldError("exposedPorts[1]: duplicate port", "exposedPorts[1]", "duplicate port")),
       ENDPOINT,
     );
     assert.equal(err.field, "exposedPorts[1]");
+    assert.equal(err.message, "exposedPorts[1]: duplicate port");
+    assert.equal(err.rawMessage, "duplicate port");
+  });
+
+  it("does not mistake a containerd: message for a field", () => {
+    const err = toSdkError(
+      fromWire(new ConnectError("containerd: create task sb-1: shim exited", Code.FailedPrecondition)),
+      ENDPOINT,
+    );
+    assert.equal(err.field, undefined);
+    assert.equal(err.message, "containerd: create task sb-1: shim exited");
+    assert.equal(err.rawMessage, "containerd: create task sb-1: shim exited");
+  });
+
+  it("reads the field only from the detail, never from the text", () => {
+    const err = toSdkError(
+      new ConnectError("exposedPorts[1]: duplicate port", Code.InvalidArgument),
+      ENDPOINT,
+    );
+    assert.equal(err.field, undefined);
+    assert.equal(err.message, "exposedPorts[1]: duplicate port");
+  });
+
+  it("keeps the field of a FAILED_PRECONDITION", () => {
+    const err = toSdkError(
+      fromWire(fieldError("image: cannot pull", "image", "cannot pull", Code.FailedPrecondition)),
+      ENDPOINT,
+    );
+    assert.equal(err.code, "failed_precondition");
+    assert.equal(err.field, "image");
+    assert.equal(err.message, "image: cannot pull");
+  });
+
+  it("spells canceled as the server does: cancelled", () => {
+    assert.equal(toSdkError(new ConnectError("stop", Code.Canceled), ENDPOINT).code, "cancelled");
+  });
+
+  it("gives every Connect code a name of the closed set", () => {
+    const names = new Set<string>();
+    for (const code of Object.values(Code).filter((c): c is Code => typeof c === "number")) {
+      names.add(toSdkError(new ConnectError("x", code), ENDPOINT).code);
+    }
+    assert.equal(names.size, 16);
+    assert.ok(!names.has("canceled"));
   });
 
   it("turns a refused connection into 'cannot reach' with a hint to start it", () => {
@@ -67,3 +113,20 @@ describe("toSdkError", () => {
     assert.match(err.hint ?? "", /is it running\? \(`npm start`\)/);
   });
 });
+
+/** An error as the server sends one that names a field: the text for people, the field as a detail. */
+function fieldError(
+  message: string,
+  field: string,
+  description: string,
+  code = Code.InvalidArgument,
+): ConnectError {
+  return new ConnectError(message, code, undefined, [
+    { desc: BadRequestSchema, value: { fieldViolations: [{ field, description }] } },
+  ]);
+}
+
+/** The error after a trip through the Connect JSON error body, as a client receives it. */
+function fromWire(err: ConnectError): ConnectError {
+  return errorFromJson(errorToJson(err, undefined), undefined, new ConnectError("unparsable"));
+}

@@ -1,8 +1,42 @@
 /** The SDK's errors: one root that keeps the gRPC code, a subclass per case, and a hint on what to do next. */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "@fast-sandbox/api/gen/google/rpc/error_details_pb.ts";
 
 /**
- * Root of every error the SDK throws.
+ * The gRPC status code of an error, in lower snake case. `cancelled` is spelled as the server's
+ * `CANCELLED` is (gRPC's own spelling), whichever way the transport spells it.
+ */
+export type FastSandboxErrorCode =
+  | "cancelled"
+  | "unknown"
+  | "invalid_argument"
+  | "deadline_exceeded"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "resource_exhausted"
+  | "failed_precondition"
+  | "aborted"
+  | "out_of_range"
+  | "unimplemented"
+  | "internal"
+  | "unavailable"
+  | "data_loss"
+  | "unauthenticated";
+
+/** Options of {@link FastSandboxError}. */
+export interface FastSandboxErrorOptions {
+  code: FastSandboxErrorCode;
+  /** The request field the error is about, such as `exposedPorts[1]`. */
+  field?: string;
+  /** One sentence on what to do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+/**
+ * Root of every error the SDK throws. `message` names the field when there is one
+ * (`exposedPorts[1]: duplicate port`); `field` and `rawMessage` hold the two parts apart.
  *
  * @example
  * try { await fsb.sandboxes.get("web"); }
@@ -11,16 +45,20 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export class FastSandboxError extends Error {
   override name = "FastSandboxError";
   /** The gRPC status code name, such as `not_found` or `resource_exhausted`. */
-  readonly code: string;
-  /** For invalid arguments: the offending field, such as `exposedPorts[1]`. */
+  readonly code: FastSandboxErrorCode;
+  /** The request field the error is about, such as `exposedPorts[1]`; the server sends it as data. */
   readonly field: string | undefined;
+  /** What went wrong, without the field (`duplicate port`). */
+  readonly rawMessage: string;
   /** One sentence on what to do about it. */
   readonly hint: string | undefined;
 
-  constructor(message: string, options: { code: string; field?: string; hint?: string; cause?: unknown }) {
-    super(message, { cause: options.cause });
+  /** `message` is what went wrong, without the field: the error's `message` puts `field: ` in front. */
+  constructor(message: string, options: FastSandboxErrorOptions) {
+    super(options.field ? `${options.field}: ${message}` : message, { cause: options.cause });
     this.code = options.code;
     this.field = options.field;
+    this.rawMessage = message;
     this.hint = options.hint;
   }
 }
@@ -73,7 +111,7 @@ export class AuthError extends FastSandboxError {
  * The request is invalid; `field` names what.
  *
  * @example
- * catch (e) { if (e instanceof InvalidArgumentError) console.error(`bad ${e.field}: ${e.message}`); }
+ * catch (e) { if (e instanceof InvalidArgumentError) console.error(`bad ${e.field}: ${e.rawMessage}`); }
  */
 export class InvalidArgumentError extends FastSandboxError {
   override name = "InvalidArgumentError";
@@ -106,10 +144,9 @@ export function toSdkError(
 ): FastSandboxError {
   if (err instanceof FastSandboxError) return err;
   const connect = ConnectError.from(err);
-  const message = connect.rawMessage;
-  const code = Code[connect.code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() ?? "unknown";
-  const field = /^([A-Za-z][\w.[\]"-]*): /.exec(message)?.[1];
-  const base = { code, cause: err, ...(field ? { field } : {}) };
+  const violation = fieldViolation(connect);
+  const message = violation ? violation.description : connect.rawMessage;
+  const base = { code: codeName(connect.code), cause: err, ...(violation ? { field: violation.field } : {}) };
   const host = endpoint.replace(/^https?:\/\//, "");
   switch (connect.code) {
     case Code.NotFound:
@@ -154,6 +191,38 @@ export function toSdkError(
     default:
       return new FastSandboxError(message, base);
   }
+}
+
+/** The field the server blamed, from the error's `google.rpc.BadRequest` detail (never from its text). */
+function fieldViolation(err: ConnectError): { field: string; description: string } | undefined {
+  for (const detail of err.findDetails(BadRequestSchema)) {
+    const violation = detail.fieldViolations.find((v) => v.field !== "");
+    if (violation) return { field: violation.field, description: violation.description };
+  }
+  return undefined;
+}
+
+const codeNames: Record<Code, FastSandboxErrorCode> = {
+  [Code.Canceled]: "cancelled",
+  [Code.Unknown]: "unknown",
+  [Code.InvalidArgument]: "invalid_argument",
+  [Code.DeadlineExceeded]: "deadline_exceeded",
+  [Code.NotFound]: "not_found",
+  [Code.AlreadyExists]: "already_exists",
+  [Code.PermissionDenied]: "permission_denied",
+  [Code.ResourceExhausted]: "resource_exhausted",
+  [Code.FailedPrecondition]: "failed_precondition",
+  [Code.Aborted]: "aborted",
+  [Code.OutOfRange]: "out_of_range",
+  [Code.Unimplemented]: "unimplemented",
+  [Code.Internal]: "internal",
+  [Code.Unavailable]: "unavailable",
+  [Code.DataLoss]: "data_loss",
+  [Code.Unauthenticated]: "unauthenticated",
+};
+
+function codeName(code: Code): FastSandboxErrorCode {
+  return codeNames[code] ?? "unknown";
 }
 
 function isConnectionFailure(err: unknown): boolean {

@@ -8,7 +8,7 @@
  * const { outcome } = await fsb.pools.apply({ name: "small-pool", spec: { capacity: { poolMax: 2 } } });
  */
 export type { CallOptions } from "./call-options.ts";
-export { FastSandbox, type FastSandboxOptions } from "./client.ts";
+export { FastSandbox, type FastSandboxOptions, type SandboxLogsOptions } from "./client.ts";
 export {
   type ConfigFile,
   type ConfigOverrides,
@@ -26,6 +26,8 @@ export {
   AuthError,
   CapacityError,
   FastSandboxError,
+  type FastSandboxErrorCode,
+  type FastSandboxErrorOptions,
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
@@ -59,6 +61,16 @@ export type {
   ListPoolsOptions,
   Pools,
 } from "./pools.ts";
-export { Sandbox, type WaitOptions } from "./sandbox.ts";
+export { type DeleteOptions, type LogsOptions, Sandbox, type WaitOptions } from "./sandbox.ts";
 export type { Phase, SandboxCondition, SandboxDetails } from "./sandbox-info.ts";
-export type { CreateSandboxOptions, SandboxEvent, Sandboxes, UpdateSandboxOptions } from "./sandboxes.ts";
+export type {
+  CreateSandboxOptions,
+  DeleteSandboxOptions,
+  GetSandboxOptions,
+  ListSandboxesOptions,
+  ResetSandboxOptions,
+  SandboxEvent,
+  Sandboxes,
+  UpdateSandboxOptions,
+  WatchSandboxesOptions,
+} from "./sandboxes.ts";

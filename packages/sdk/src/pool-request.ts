@@ -120,7 +120,7 @@ function toJsonObject(value: Record<string, unknown>): JsonObject {
 }
 
 function invalid(field: string, detail: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${field}: ${detail}`, {
+  return new InvalidArgumentError(detail, {
     code: "invalid_argument",
     field,
     hint: "fix the request and try again",

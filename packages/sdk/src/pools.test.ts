@@ -152,7 +152,7 @@ describe("fsb.pools", () => {
     });
     await assert.rejects(fsb.pools.get("slow", { signal: AbortSignal.timeout(50) }), (err: unknown) => {
       assert.ok(err instanceof FastSandboxError);
-      assert.equal(err.code, "canceled");
+      assert.equal(err.code, "cancelled");
       return true;
     });
   });

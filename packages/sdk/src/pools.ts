@@ -123,7 +123,7 @@ export class Pools {
     } catch (err) {
       // The precondition a delete can miss: the pool's agents still run sandboxes.
       if (err instanceof FastSandboxError && err.code === "failed_precondition" && !options.force) {
-        throw new FastSandboxError(err.message, {
+        throw new FastSandboxError(err.rawMessage, {
           code: err.code,
           ...(err.field ? { field: err.field } : {}),
           hint: "delete the pool's sandboxes first, or delete it with force (`--force`)",

@@ -1,24 +1,34 @@
 /** A handle on one sandbox: its details plus the operations that concern it. */
 import type { CallOptions } from "./call-options.ts";
-import { FastSandboxError } from "./errors.ts";
+import { FastSandboxError, NotFoundError } from "./errors.ts";
 import type { Phase, SandboxDetails } from "./sandbox-info.ts";
 
 /** What a handle needs from its client; kept narrow so the handle stays a plain value plus verbs. */
 export interface SandboxOps {
   get(name: string, options: { namespace: string } & CallOptions): Promise<SandboxDetails>;
-  delete(
-    name: string,
-    options: { namespace: string; gracePeriodSeconds?: number; wait?: boolean } & CallOptions,
-  ): Promise<void>;
-  logs(
-    name: string,
-    options: { namespace: string; follow?: boolean; tailLines?: number } & CallOptions,
-  ): AsyncIterable<string>;
+  delete(name: string, options: { namespace: string } & DeleteOptions): Promise<void>;
+  logs(name: string, options: { namespace: string } & LogsOptions): AsyncIterable<string>;
   watchOne(name: string, namespace: string, signal: AbortSignal): AsyncIterable<SandboxDetails | undefined>;
 }
 
 /** Options of {@link Sandbox.waitUntil}. */
 export interface WaitOptions extends CallOptions {}
+
+/** Options of {@link Sandbox.delete}. */
+export interface DeleteOptions extends CallOptions {
+  /** Seconds between SIGTERM and SIGKILL (default: the agent's). */
+  gracePeriodSeconds?: number;
+  /** Resolve only once the sandbox is gone. */
+  wait?: boolean;
+}
+
+/** Options of {@link Sandbox.logs}. */
+export interface LogsOptions extends CallOptions {
+  /** Keep streaming until the process exits (or `signal` aborts). */
+  follow?: boolean;
+  /** Start this many lines before the end. */
+  tailLines?: number;
+}
 
 /**
  * A sandbox as returned by create, get and list.
@@ -69,18 +79,18 @@ export class Sandbox {
   }
 
   /** Deletes the sandbox; with `wait`, resolves once it is gone. */
-  delete(options: { gracePeriodSeconds?: number; wait?: boolean } & CallOptions = {}): Promise<void> {
+  delete(options: DeleteOptions = {}): Promise<void> {
     return this.#ops.delete(this.name, { namespace: this.namespace, ...options });
   }
 
   /** Its output (stdout and stderr as written), as text chunks. */
-  logs(options: { follow?: boolean; tailLines?: number } & CallOptions = {}): AsyncIterable<string> {
+  logs(options: LogsOptions = {}): AsyncIterable<string> {
     return this.#ops.logs(this.name, { namespace: this.namespace, ...options });
   }
 
   /**
    * Resolves when the sandbox reaches `phase` (or `until` holds), watching rather than polling.
-   * Rejects if it is deleted first, or on timeout.
+   * Rejects with a NotFoundError if it does not exist or is deleted first, and on timeout.
    */
   async waitUntil(
     phase: Phase | ((details: SandboxDetails) => boolean),
@@ -104,7 +114,7 @@ export class Sandbox {
     try {
       for await (const details of this.#ops.watchOne(this.name, this.namespace, signal)) {
         if (!details)
-          throw new FastSandboxError(`sandbox ${this.namespace}/${this.name} was deleted`, {
+          throw new NotFoundError(`sandbox ${this.namespace}/${this.name} was deleted`, {
             code: "not_found",
           });
         this.details = details;

@@ -11,7 +11,7 @@ import {
 import type { CallContext } from "./call-context.ts";
 import type { CallOptions } from "./call-options.ts";
 import { FastSandboxError } from "./errors.ts";
-import { Sandbox, type SandboxOps } from "./sandbox.ts";
+import { type DeleteOptions, Sandbox, type SandboxOps } from "./sandbox.ts";
 import { type SandboxDetails, toDetails } from "./sandbox-info.ts";
 
 /** What a new sandbox should be. Only `image` is required. */
@@ -51,6 +51,40 @@ export interface UpdateSandboxOptions extends CallOptions {
   noExpire?: boolean;
   failurePolicy?: "Manual" | "AutoRecreate";
   recoveryTimeoutSeconds?: number;
+}
+
+/** Options of {@link Sandboxes.get}. */
+export interface GetSandboxOptions extends CallOptions {
+  namespace?: string;
+}
+
+/** Options of {@link Sandboxes.list}. */
+export interface ListSandboxesOptions extends CallOptions {
+  namespace?: string;
+  /** Every namespace (ignores `namespace`). */
+  allNamespaces?: boolean;
+  /** Only sandboxes whose labels match, such as `team=a`. */
+  labelSelector?: string;
+}
+
+/** Options of {@link Sandboxes.reset}. */
+export interface ResetSandboxOptions extends CallOptions {
+  namespace?: string;
+}
+
+/** Options of {@link Sandboxes.delete}. */
+export interface DeleteSandboxOptions extends DeleteOptions {
+  namespace?: string;
+}
+
+/** Options of {@link Sandboxes.watch}: it runs until `signal` aborts, so it takes no timeout. */
+export interface WatchSandboxesOptions {
+  namespace?: string;
+  /** Every namespace (ignores `namespace`). */
+  allNamespaces?: boolean;
+  /** Only sandboxes whose labels match, such as `team=a`. */
+  labelSelector?: string;
+  signal?: AbortSignal;
 }
 
 /** One change seen by {@link Sandboxes.watch}; `synced` marks the end of the initial list. */
@@ -133,7 +167,7 @@ export class Sandboxes {
   }
 
   /** One sandbox; NotFoundError when it does not exist. */
-  async get(name: string, options: { namespace?: string } & CallOptions = {}): Promise<Sandbox> {
+  async get(name: string, options: GetSandboxOptions = {}): Promise<Sandbox> {
     const info = await this.#c.unary(options, (signal, timeoutMs) =>
       this.#c.rpc.getSandbox(
         { name, namespace: options.namespace ?? this.#c.namespace },
@@ -144,9 +178,7 @@ export class Sandboxes {
   }
 
   /** Sandboxes of a namespace (or all, with `allNamespaces`), optionally by label selector. */
-  async list(
-    options: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } & CallOptions = {},
-  ): Promise<Sandbox[]> {
+  async list(options: ListSandboxesOptions = {}): Promise<Sandbox[]> {
     const namespace = options.allNamespaces ? "*" : (options.namespace ?? this.#c.namespace);
     const response = await this.#c.unary(options, (signal, timeoutMs) =>
       this.#c.rpc.listSandboxes(
@@ -186,7 +218,7 @@ export class Sandboxes {
   }
 
   /** Recreates the sandbox's container from the same spec (a new `id`). */
-  async reset(name: string, options: { namespace?: string } & CallOptions = {}): Promise<Sandbox> {
+  async reset(name: string, options: ResetSandboxOptions = {}): Promise<Sandbox> {
     const response = await this.#c.unary(options, (signal, timeoutMs) =>
       this.#c.rpc.updateSandbox(
         { name, namespace: options.namespace ?? this.#c.namespace, reset: true },
@@ -200,10 +232,7 @@ export class Sandboxes {
    * Deletes a sandbox (SIGTERM, grace period, SIGKILL). With `wait`, resolves once it is gone.
    * Deleting one that does not exist is a NotFoundError.
    */
-  async delete(
-    name: string,
-    options: { namespace?: string; gracePeriodSeconds?: number; wait?: boolean } & CallOptions = {},
-  ): Promise<void> {
+  async delete(name: string, options: DeleteSandboxOptions = {}): Promise<void> {
     const namespace = options.namespace ?? this.#c.namespace;
     await this.#c.unary(options, (signal, timeoutMs) =>
       this.#c.rpc.deleteSandbox(
@@ -231,14 +260,7 @@ export class Sandboxes {
    * @example
    * for await (const event of fsb.sandboxes.watch({ signal })) console.log(event.type, event.type !== "synced" && event.sandbox.phase);
    */
-  async *watch(
-    options: {
-      namespace?: string;
-      allNamespaces?: boolean;
-      labelSelector?: string;
-      signal?: AbortSignal;
-    } = {},
-  ): AsyncGenerator<SandboxEvent> {
+  async *watch(options: WatchSandboxesOptions = {}): AsyncGenerator<SandboxEvent> {
     const namespace = options.allNamespaces ? "*" : (options.namespace ?? this.#c.namespace);
     // Ending the iteration early does not end the HTTP stream by itself: abort it on the way out.
     const stop = new AbortController();

@@ -35,7 +35,12 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     ["fsb-ctl config set endpoint https://fsb.example.com:9090 --context cluster", "add a context"],
     ["fsb-ctl config use-context cluster", "switch to it"],
   ]);
+  registerView(config, ctx);
+  registerSet(config, ctx);
+  registerUseContext(config, ctx);
+}
 
+function registerView(config: Command, ctx: CliContext): void {
   const view = config
     .command("view")
     .description("Show the resolved endpoint, token (masked), namespace and context, with their sources.");
@@ -44,60 +49,65 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     ["fsb-ctl config view", "as a table"],
     ["fsb-ctl config view -o json", "as JSON"],
   ]);
-  view.action((_flags: unknown, cmd: Command) => {
-    const format = outputFormat(cmd);
-    const { endpoint, token, namespace, context } = ctx.globals(cmd);
-    let resolved: ReturnType<typeof resolveConfig>;
-    try {
-      resolved = resolveConfig({ endpoint, token, namespace, context });
-    } catch (err) {
-      throw new CliError((err as Error).message, {
-        hint: "check the config files, or create the context with `fsb-ctl config set`",
-      });
-    }
-    const contexts = listContexts(ctx);
-    const masked = maskToken(resolved.token);
-    if (format) {
-      ctx.print(
-        formatStructured(
-          {
-            context: resolved.context,
-            endpoint: resolved.endpoint,
-            token: masked,
-            namespace: resolved.namespace,
-            sources: resolved.sources,
-            files: resolved.files,
-            contexts,
-          },
-          format === "json" ? "json" : "yaml",
-        ),
-      );
-      return;
-    }
-    const style = ctx.style(cmd);
-    const from = (source: string | undefined) => ({
-      text: source ? `from ${source}` : "",
-      colour: style.dim,
-    });
-    const [local, user] = configPaths({ cwd: ctx.io.cwd, home: ctx.io.home });
-    const fileLine = (file: string) => `${file}${existsSync(file) ? "" : " (none)"}`;
-    ctx.print(
-      formatTable([
-        ["context", resolved.context ?? "(none)", from(resolved.sources.context)],
-        ["endpoint", resolved.endpoint, from(resolved.sources.endpoint)],
-        ["token", masked ?? "(none)", from(resolved.sources.token)],
-        ["namespace", resolved.namespace, from(resolved.sources.namespace)],
-        ["files", fileLine(local!), ""],
-        ["", fileLine(user!), ""],
-        [
-          "contexts",
-          contexts.map((c) => `${c.name}${c.name === resolved.context ? "*" : ""}`).join(", ") || "(none)",
-          "",
-        ],
-      ]),
-    );
-  });
+  view.action((_flags: unknown, cmd: Command) => showConfig(ctx, cmd));
+}
 
+/** `config view`: the resolved settings with their sources, as a table or structured. */
+function showConfig(ctx: CliContext, cmd: Command): void {
+  const format = outputFormat(cmd);
+  const { endpoint, token, namespace, context } = ctx.globals(cmd);
+  let resolved: ReturnType<typeof resolveConfig>;
+  try {
+    resolved = resolveConfig({ endpoint, token, namespace, context });
+  } catch (err) {
+    throw new CliError((err as Error).message, {
+      hint: "check the config files, or create the context with `fsb-ctl config set`",
+    });
+  }
+  const contexts = listContexts(ctx);
+  const masked = maskToken(resolved.token);
+  if (format) {
+    ctx.print(
+      formatStructured(
+        {
+          context: resolved.context,
+          endpoint: resolved.endpoint,
+          token: masked,
+          namespace: resolved.namespace,
+          sources: resolved.sources,
+          files: resolved.files,
+          contexts,
+        },
+        format === "json" ? "json" : "yaml",
+      ),
+    );
+    return;
+  }
+  const style = ctx.style(cmd);
+  const from = (source: string | undefined) => ({
+    text: source ? `from ${source}` : "",
+    colour: style.dim,
+  });
+  const [local, user] = configPaths({ cwd: ctx.io.cwd, home: ctx.io.home });
+  const fileLine = (file: string) => `${file}${existsSync(file) ? "" : " (none)"}`;
+  ctx.print(
+    formatTable([
+      ["context", resolved.context ?? "(none)", from(resolved.sources.context)],
+      ["endpoint", resolved.endpoint, from(resolved.sources.endpoint)],
+      ["token", masked ?? "(none)", from(resolved.sources.token)],
+      ["namespace", resolved.namespace, from(resolved.sources.namespace)],
+      ["files", fileLine(local!), ""],
+      ["", fileLine(user!), ""],
+      [
+        "contexts",
+        contexts.map((c) => `${c.name}${c.name === resolved.context ? "*" : ""}`).join(", ") || "(none)",
+        "",
+      ],
+    ]),
+  );
+}
+
+function registerSet(config: Command, ctx: CliContext): void {
   const set = config
     .command("set")
     .description(
@@ -129,7 +139,9 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       value ? `set ${key} of context ${name} in ${file}\n` : `removed ${key} of context ${name} in ${file}\n`,
     );
   });
+}
 
+function registerUseContext(config: Command, ctx: CliContext): void {
   const use = config
     .command("use-context")
     .description(

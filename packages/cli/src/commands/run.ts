@@ -34,7 +34,33 @@ interface RunFlags {
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
-  const command = program
+  const command = declareRun(program);
+  declareOutputs(command, ["json", "yaml"]);
+  withExamples(command, [
+    [
+      "fsb-ctl run hello --image busybox -- sh -c 'echo hello; sleep 3600'",
+      "a sandbox running a shell command",
+    ],
+    [
+      "fsb-ctl run web --image busybox -p 8080 -e GREETING=hi --expire-in 1h -- httpd -f -p 8080",
+      "a web server with a port, an env var and an expiry",
+    ],
+    [
+      "fsb-ctl run -f sandbox.yaml",
+      "from the declarative YAML (apiVersion sandbox.fast.io/v1alpha1, kind Sandbox)",
+    ],
+    ["fsb-ctl run my-sandbox", "edit a template in $EDITOR, then confirm"],
+    ["fsb-ctl run my-sandbox --yes", "edit, and create without asking (no terminal needed)"],
+    ["fsb-ctl run web --image busybox -o json -- sleep 600", "print the created sandbox as JSON"],
+  ]);
+  command.action((_name: string | undefined, _rest: string[], flags: RunFlags, cmd: Command) =>
+    run(ctx, flags, cmd),
+  );
+}
+
+/** The `run` command with its arguments and flags. */
+function declareRun(program: Command): Command {
+  return program
     .command("run")
     .summary("create a sandbox")
     .description(
@@ -85,83 +111,76 @@ export function registerRun(program: Command, ctx: CliContext): void {
     )
     .option("--label <KEY=VALUE>", "a label (repeatable)", flagParser(collectKeyValues("KEY")))
     .option("-y, --yes", "create an edited sandbox without asking");
-  declareOutputs(command, ["json", "yaml"]);
-  withExamples(command, [
-    [
-      "fsb-ctl run hello --image busybox -- sh -c 'echo hello; sleep 3600'",
-      "a sandbox running a shell command",
-    ],
-    [
-      "fsb-ctl run web --image busybox -p 8080 -e GREETING=hi --expire-in 1h -- httpd -f -p 8080",
-      "a web server with a port, an env var and an expiry",
-    ],
-    [
-      "fsb-ctl run -f sandbox.yaml",
-      "from the declarative YAML (apiVersion sandbox.fast.io/v1alpha1, kind Sandbox)",
-    ],
-    ["fsb-ctl run my-sandbox", "edit a template in $EDITOR, then confirm"],
-    ["fsb-ctl run my-sandbox --yes", "edit, and create without asking (no terminal needed)"],
-    ["fsb-ctl run web --image busybox -o json -- sleep 600", "print the created sandbox as JSON"],
-  ]);
-  command.action(async (_name: string | undefined, _rest: string[], flags: RunFlags, cmd: Command) => {
-    const format = outputFormat(cmd);
-    const { name, command: trailing } = splitOperands(cmd.args, ctx.io.args);
-    const fromFlags = flagOptions(flags, trailing);
-    let base: SandboxManifest | undefined;
-    let edited = false;
-    if (flags.file !== undefined) {
-      base = readManifest(flags.file);
-    } else if (flags.image === undefined) {
-      if (!name)
-        throw new UsageError(
-          "give the sandbox a name to edit it",
-          "`fsb-ctl run NAME`, or pass --image or -f FILE",
-        );
-      // Fail before the editor opens, not after the user has typed the whole spec.
-      if (!flags.yes && !ctx.io.stdin.isTTY)
-        throw new UsageError(
-          "cannot ask for confirmation without a terminal",
-          "pass --yes to create without asking",
-        );
-      base = edit(name, ctx.globals(cmd).namespace ?? ctx.client(cmd).namespace, ctx);
-      if (!base) throw new CliError(`the file was empty: sandbox ${name} not created`);
-      edited = true;
-    }
-    const options = merge(base ?? {}, fromFlags, name, ctx.globals(cmd).namespace);
-    if (!options.image)
-      throw new UsageError("no image given", "pass --image IMAGE, -f FILE, or neither to edit a template");
-    const label = options.name ?? "sandbox";
-    if (edited && !flags.yes && !(await confirm(`Create sandbox ${label}?`, ctx.io.stdin, ctx.io.stderr))) {
-      throw new CliError(`cancelled: sandbox ${label} not created`, {
-        hint: `your edit is kept for the next \`fsb-ctl run ${label}\``,
-      });
-    }
-    const client = ctx.client(cmd);
-    const started = performance.now();
-    const box = await withSpinner(
-      ctx.io.stdout,
-      ctx.interactive(cmd),
-      `creating ${label}`,
-      client.sandboxes.create(options as CreateSandboxOptions),
-    );
-    const createMs = Math.round(performance.now() - started);
-    if (format) {
-      ctx.print(
-        formatStructured(
-          { ...box.details, created: box.created, createMs },
-          format === "json" ? "json" : "yaml",
-        ),
-      );
-      return;
-    }
-    const style = ctx.style(cmd);
+}
+
+/** The action of `run`: the spec from file, editor or flags, a confirmation after an edit, the create. */
+async function run(ctx: CliContext, flags: RunFlags, cmd: Command): Promise<void> {
+  const format = outputFormat(cmd);
+  const { name, command: trailing } = splitOperands(cmd.args, ctx.io.args);
+  const fromFlags = flagOptions(flags, trailing);
+  const { base, edited } = baseManifest(ctx, flags, name, cmd);
+  const options = merge(base ?? {}, fromFlags, name, ctx.globals(cmd).namespace);
+  if (!options.image)
+    throw new UsageError("no image given", "pass --image IMAGE, -f FILE, or neither to edit a template");
+  const label = options.name ?? "sandbox";
+  if (edited && !flags.yes && !(await confirm(`Create sandbox ${label}?`, ctx.io.stdin, ctx.io.stderr))) {
+    throw new CliError(`cancelled: sandbox ${label} not created`, {
+      hint: `your edit is kept for the next \`fsb-ctl run ${label}\``,
+    });
+  }
+  const client = ctx.client(cmd);
+  const started = performance.now();
+  const box = await withSpinner(
+    ctx.io.stdout,
+    ctx.interactive(cmd),
+    `creating ${label}`,
+    client.sandboxes.create(options as CreateSandboxOptions),
+  );
+  const createMs = Math.round(performance.now() - started);
+  if (format) {
     ctx.print(
-      box.created
-        ? `sandbox ${style.bold(box.name)} created in ${createMs} ms\n`
-        : `sandbox ${style.bold(box.name)} already exists with this spec (answered in ${createMs} ms)\n`,
+      formatStructured(
+        { ...box.details, created: box.created, createMs },
+        format === "json" ? "json" : "yaml",
+      ),
     );
-    ctx.print(sandboxSummary(box.details, style));
-  });
+    return;
+  }
+  const style = ctx.style(cmd);
+  ctx.print(
+    box.created
+      ? `sandbox ${style.bold(box.name)} created in ${createMs} ms\n`
+      : `sandbox ${style.bold(box.name)} already exists with this spec (answered in ${createMs} ms)\n`,
+  );
+  ctx.print(sandboxSummary(box.details, style));
+}
+
+/**
+ * The spec the flags apply to: the file's with -f, an edited template when neither -f nor --image
+ * is given (after checks that fail before the editor opens), else none.
+ */
+function baseManifest(
+  ctx: CliContext,
+  flags: RunFlags,
+  name: string | undefined,
+  cmd: Command,
+): { base: SandboxManifest | undefined; edited: boolean } {
+  if (flags.file !== undefined) return { base: readManifest(flags.file), edited: false };
+  if (flags.image !== undefined) return { base: undefined, edited: false };
+  if (!name)
+    throw new UsageError(
+      "give the sandbox a name to edit it",
+      "`fsb-ctl run NAME`, or pass --image or -f FILE",
+    );
+  // Fail before the editor opens, not after the user has typed the whole spec.
+  if (!flags.yes && !ctx.io.stdin.isTTY)
+    throw new UsageError(
+      "cannot ask for confirmation without a terminal",
+      "pass --yes to create without asking",
+    );
+  const base = edit(name, ctx.globals(cmd).namespace ?? ctx.client(cmd).namespace, ctx);
+  if (!base) throw new CliError(`the file was empty: sandbox ${name} not created`);
+  return { base, edited: true };
 }
 
 /**

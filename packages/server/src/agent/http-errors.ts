@@ -23,7 +23,10 @@ export function httpStatusFor(code: ErrorCode): number {
   return statusByCode[code];
 }
 
-/** The JSON error body every failing endpoint answers with. */
+/**
+ * The JSON error body every failing endpoint answers with. `message` never repeats `field`: the
+ * field is data of its own, and the reader joins them where a person reads the error.
+ */
 export interface ErrorBody {
   success: false;
   error: { code: ErrorCode; message: string; field?: string };
@@ -32,6 +35,6 @@ export interface ErrorBody {
 export function errorBody(err: FsbError): ErrorBody {
   return {
     success: false,
-    error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) },
+    error: { code: err.code, message: err.rawMessage, ...(err.field ? { field: err.field } : {}) },
   };
 }

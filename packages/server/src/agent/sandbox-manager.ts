@@ -387,8 +387,5 @@ export class SandboxManager {
 /** Lower layers name fields of the sandbox (`command`); the API names them from the request root. */
 function asRequestError(err: unknown): unknown {
   if (!(err instanceof FsbError) || !err.field || err.field.startsWith("sandbox.")) return err;
-  const message = err.message.startsWith(`${err.field}: `)
-    ? err.message.slice(err.field.length + 2)
-    : err.message;
-  return new FsbError(err.code, message, { cause: err, field: `sandbox.${err.field}` });
+  return new FsbError(err.code, err.rawMessage, { cause: err, field: `sandbox.${err.field}` });
 }

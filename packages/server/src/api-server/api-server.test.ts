@@ -22,6 +22,7 @@ import {
 } from "@connectrpc/connect-node";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { FastPathService, WatchEvent_Type } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { BadRequestSchema } from "@fast-sandbox/api/gen/google/rpc/error_details_pb.ts";
 import { type ApiServer, createApiServer } from "./api-server.ts";
 
 const TOKEN = "test-token-0123456789";
@@ -34,6 +35,8 @@ const dummyService: Partial<ServiceImpl<typeof FastPathService>> = {
       throw new FsbError(ErrorCode.NotFound, `sandbox ${req.namespace || "default"}/missing not found`);
     }
     if (req.name === "boom") throw new Error("disk /var/lib/fsb/secret.db is corrupt");
+    if (req.name === "Bad_Name")
+      throw new FsbError(ErrorCode.InvalidArgument, "must be a DNS label", { field: "name" });
     return { name: req.name, namespace: req.namespace || "default", phase: "Running", image: "alpine" };
   },
   async deleteSandbox() {
@@ -279,6 +282,19 @@ describe("API server", () => {
           h.client(kind).getSandbox({ name: "missing" }),
           Code.NotFound,
           /^sandbox default\/missing not found$/,
+        );
+      });
+
+      it("sends an error's field as a google.rpc.BadRequest detail", async () => {
+        const err = await rejectsWith(
+          h.client(kind).getSandbox({ name: "Bad_Name" }),
+          Code.InvalidArgument,
+          /^name: must be a DNS label$/,
+        );
+        const violations = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+        assert.deepEqual(
+          violations.map((v) => ({ field: v.field, description: v.description })),
+          [{ field: "name", description: "must be a DNS label" }],
         );
       });
 

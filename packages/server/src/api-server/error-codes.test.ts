@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { errorFromJson, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
+import { BadRequestSchema } from "@fast-sandbox/api/gen/google/rpc/error_details_pb.ts";
 import { connectCodeFor, type InternalErrorLogger, toConnectError } from "./error-codes.ts";
 
 const table: Array<[ErrorCode, Code]> = [
@@ -58,6 +60,37 @@ describe("toConnectError", () => {
     });
     assert.equal(err.code, Code.InvalidArgument);
     assert.equal(err.rawMessage, "exposedPorts[1]: must be 1-65535");
+  });
+
+  it("sends the field as a google.rpc.BadRequest detail that survives the wire", () => {
+    const { log } = recordingLogger();
+    const sent = toConnectError(invalidArgument("exposedPorts[1]", "must be 1-65535"), {
+      procedure: "/p",
+      log,
+    });
+    const received = errorFromJson(errorToJson(sent, undefined), undefined, new ConnectError("unparsable"));
+    assert.equal(received.code, Code.InvalidArgument);
+    assert.equal(received.rawMessage, "exposedPorts[1]: must be 1-65535");
+    assert.deepEqual(
+      received
+        .findDetails(BadRequestSchema)
+        .map((d) => d.fieldViolations.map((v) => [v.field, v.description])),
+      [[["exposedPorts[1]", "must be 1-65535"]]],
+    );
+  });
+
+  it("sends the field of a FAILED_PRECONDITION too, and no detail without a field", () => {
+    const { log } = recordingLogger();
+    const withField = toConnectError(
+      new FsbError(ErrorCode.FailedPrecondition, "cannot pull", { field: "image" }),
+      { procedure: "/p", log },
+    );
+    assert.equal(withField.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field, "image");
+    const without = toConnectError(new FsbError(ErrorCode.Unavailable, "containerd: create task: boom"), {
+      procedure: "/p",
+      log,
+    });
+    assert.deepEqual(without.findDetails(BadRequestSchema), []);
   });
 
   it("hides unknown errors behind a generic INTERNAL and logs them with a reference", () => {

@@ -179,8 +179,7 @@ async function errorFrom(res: Response, url: string): Promise<AgentCallError> {
   }
   if (error && isErrorCode(error.code)) {
     const field = typeof error.field === "string" ? error.field : undefined;
-    let message = typeof error.message === "string" ? error.message : "";
-    if (field && message.startsWith(`${field}: `)) message = message.slice(field.length + 2);
+    const message = typeof error.message === "string" ? error.message : "";
     return new AgentCallError(error.code, message, { delivery: "answered", ...(field ? { field } : {}) });
   }
   const code = res.status === 401 ? ErrorCode.Unauthenticated : ErrorCode.Unavailable;

@@ -58,7 +58,7 @@ export async function handleRegistration(
   } catch (err) {
     const error = toFsbError(err);
     send(400, {
-      error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+      error: { code: error.code, message: error.rawMessage, ...(error.field ? { field: error.field } : {}) },
     });
   }
 }

@@ -51,8 +51,7 @@ export function apiErrorOfCreate(err: unknown, agentId: string): FsbError {
   if (!(err instanceof AgentCallError)) return err;
   if (err.delivery === "answered" && isAboutTheRequest(err.code)) {
     const field = err.field?.replace(/^sandbox\./, "");
-    const message = field ? err.message.slice((err.field ?? "").length + 2) : err.message;
-    return new FsbError(err.code, message, { cause: err, ...(field ? { field } : {}) });
+    return new FsbError(err.code, err.rawMessage, { cause: err, ...(field ? { field } : {}) });
   }
   return new FsbError(ErrorCode.Unavailable, `${unavailableReason(err, agentId)}: ${err.message}`, {
     cause: err,

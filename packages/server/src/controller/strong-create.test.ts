@@ -82,4 +82,19 @@ describe("failureOf", () => {
     ];
     for (const [status, code] of cases) assert.equal(failureOf(withStatus(status)).code, code);
   });
+  it("gives a rebuilt error its field as data, the message unchanged", () => {
+    const ready = (message: string): SandboxStatus => ({
+      phase: "Failed",
+      conditions: [
+        { type: "Ready", status: "False", reason: "AgentCreateFailed", message, lastTransitionTime: at },
+      ],
+    });
+    const err = failureOf(withStatus(ready('sandbox.command: "/no/such" was not found in the image')));
+    assert.equal(err.field, "command");
+    assert.equal(err.rawMessage, '"/no/such" was not found in the image');
+    assert.equal(err.message, 'command: "/no/such" was not found in the image');
+    const plain = failureOf(withStatus(ready("containerd: create task sb-1: shim died")));
+    assert.equal(plain.field, undefined);
+    assert.equal(plain.code, ErrorCode.FailedPrecondition);
+  });
 });

@@ -199,10 +199,16 @@ export function failureOf(sandbox: Sandbox, failure?: FsbError): FsbError {
       return new FsbError(ErrorCode.Unavailable, scheduled.message);
   }
   const ready = conditions.find((c) => c.type === SandboxCondition.Ready);
-  const message = ready?.message || `sandbox ended in phase ${sandbox.status?.phase}`;
-  const field = /^(sandbox\.)?(command|image|args|workingDir)\b/.exec(message)?.[2];
-  return new FsbError(
-    field ? ErrorCode.InvalidArgument : ErrorCode.FailedPrecondition,
-    message.replace(/^sandbox\./, ""),
+  const message = (ready?.message || `sandbox ended in phase ${sandbox.status?.phase}`).replace(
+    /^sandbox\./,
+    "",
   );
+  // A condition has no slot for a field, so the agent's error is stored as its `field: message`
+  // text; the field is taken back from there so that it reaches the client as data again.
+  const named = /^(command|image|args|workingDir): /.exec(message);
+  if (named) {
+    return new FsbError(ErrorCode.InvalidArgument, message.slice(named[0].length), { field: named[1]! });
+  }
+  const aboutField = /^(command|image|args|workingDir)\b/.test(message);
+  return new FsbError(aboutField ? ErrorCode.InvalidArgument : ErrorCode.FailedPrecondition, message);
 }
