@@ -1,13 +1,15 @@
-/** The agent's HTTP API (design §4): routing, bearer auth, body limits and the error boundary. */
-import { createHash, timingSafeEqual } from "node:crypto";
+/** The agent's HTTP API (see docs/agent-api.md): its routes on the shared HTTP toolkit (auth, body limit, errors). */
 import { stat } from "node:fs/promises";
 import http from "node:http";
-import { ErrorCode, FsbError, invalidArgument, sandboxIdSchema, toFsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, invalidArgument, sandboxIdSchema } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import { BearerToken } from "../http/bearer-token.ts";
+import { readJsonBody } from "../http/json-body.ts";
+import { sendJson } from "../http/responses.ts";
+import { type Route, RouteTable } from "../http/route-table.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
-import { errorBody, httpStatusFor } from "./http-errors.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
@@ -19,12 +21,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** A client must send its whole request within this time (slow-loris bound). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-interface Route {
-  method: "GET" | "POST" | "PUT";
-  /** Probes and scrapes carry no token, as kubelet and Prometheus do not send one by default. */
-  public?: boolean;
-  handle: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void>;
-}
+type AgentRoute = Route<http.IncomingMessage, http.ServerResponse>;
 
 /** Options of {@link createAgentServer}. */
 export interface AgentServerOptions {
@@ -42,14 +39,35 @@ export interface AgentServerOptions {
 
 /** Builds the HTTP server; the caller listens and closes it. */
 export function createAgentServer(options: AgentServerOptions): http.Server {
-  const { config, manager, prewarm, catalog, revision, metrics, logger } = options;
-  const expectedToken = config.token ? digest(config.token) : undefined;
+  const { config, metrics, logger } = options;
+  const routes = new RouteTable<http.IncomingMessage, http.ServerResponse>(
+    {
+      ...sandboxRoutes(options),
+      "/api/v1/agent/logs": logsRoute(options.manager),
+      ...publicRoutes(options),
+    },
+    {
+      token: config.token ? new BearerToken(config.token) : undefined,
+      onServerError: (err) => logger.error({ err }, "request failed"),
+    },
+  );
+  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+    const routeLabel = routes.match(req) ?? "unmatched";
+    res.on("finish", () => metrics.countRequest(routeLabel, res.statusCode));
+    void routes.handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
 
-  const routes: Record<string, Route> = {
+/** Create, delete, status and prewarm: the controller's calls. */
+function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> {
+  const { config, manager, prewarm, catalog, revision } = options;
+  return {
     "/api/v1/agent/create": {
       method: "POST",
       async handle(req, res) {
-        const spec = parseCreateRequest(await readJson(req));
+        const spec = parseCreateRequest(await readJsonBody(req, MAX_BODY_BYTES));
         const sandbox = await manager.create(spec);
         sendJson(res, 200, {
           success: true,
@@ -63,7 +81,8 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     "/api/v1/agent/delete": {
       method: "POST",
       async handle(req, res) {
-        const { sandboxId, gracePeriodSeconds, keepLog } = parseDeleteRequest(await readJson(req));
+        const body = await readJsonBody(req, MAX_BODY_BYTES);
+        const { sandboxId, gracePeriodSeconds, keepLog } = parseDeleteRequest(body);
         await manager.delete(sandboxId, { gracePeriodSeconds, keepLog });
         sendJson(res, 200, { success: true, sandboxId });
       },
@@ -71,7 +90,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     "/api/v1/agent/status": {
       method: "GET",
       // From memory only: containerd may be slow or down, and the controller must still hear from us.
-      async handle(_req, res) {
+      handle(_req, res) {
         sendJson(res, 200, {
           agentId: config.agentId,
           nodeName: config.nodeName,
@@ -91,45 +110,55 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
       method: "PUT",
       async handle(req, res) {
         // Declarative and idempotent: the whole desired set; the pool converges in the background.
-        prewarm.setDesired(parsePrewarmRequest(await readJson(req), config.maxPrewarm));
+        prewarm.setDesired(parsePrewarmRequest(await readJsonBody(req, MAX_BODY_BYTES), config.maxPrewarm));
         sendJson(res, 200, { success: true, prewarm: prewarm.status() });
       },
     },
-    "/api/v1/agent/logs": {
-      method: "GET",
-      async handle(_req, res, url) {
-        const sandboxId = sandboxIdSchema.safeParse(url.searchParams.get("sandboxId") ?? "");
-        if (!sandboxId.success) throw invalidArgument("sandboxId", "must be a DNS-1123 label");
-        const follow = parseBool(url.searchParams.get("follow"), "follow");
-        const tailLines = parseTail(url.searchParams.get("tailLines"));
-        const tracked = manager.get(sandboxId.data);
-        // A sandbox deleted with keepLog still has its log to read (not to follow).
-        const logPath = tracked?.logPath ?? manager.logPathOf(sandboxId.data);
-        if (!tracked && !(await fileExists(logPath))) {
-          throw new FsbError(ErrorCode.NotFound, `sandbox ${sandboxId.data} not found on this agent`);
-        }
-        const abort = new AbortController();
-        res.on("close", () => abort.abort());
-        res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-        res.flushHeaders();
-        await streamLog(res, {
-          path: logPath,
-          follow,
-          ...(tailLines === undefined ? {} : { tailLines }),
-          signal: abort.signal,
-          finished: () => {
-            const now = manager.get(sandboxId.data);
-            return !now || now.phase === "Exited" || now.phase === "Deleting";
-          },
-          wake: (resolve) => manager.onExit((id) => id === sandboxId.data && resolve()),
-        });
-        res.end();
-      },
+  };
+}
+
+/** `GET /api/v1/agent/logs`: a sandbox's log, whole or its tail, optionally followed. */
+function logsRoute(manager: SandboxManager): AgentRoute {
+  return {
+    method: "GET",
+    async handle(_req, res, url) {
+      const sandboxId = sandboxIdSchema.safeParse(url.searchParams.get("sandboxId") ?? "");
+      if (!sandboxId.success) throw invalidArgument("sandboxId", "must be a DNS-1123 label");
+      const follow = parseBool(url.searchParams.get("follow"), "follow");
+      const tailLines = parseTail(url.searchParams.get("tailLines"));
+      const tracked = manager.get(sandboxId.data);
+      // A sandbox deleted with keepLog still has its log to read (not to follow).
+      const logPath = tracked?.logPath ?? manager.logPathOf(sandboxId.data);
+      if (!tracked && !(await fileExists(logPath))) {
+        throw new FsbError(ErrorCode.NotFound, `sandbox ${sandboxId.data} not found on this agent`);
+      }
+      const abort = new AbortController();
+      res.on("close", () => abort.abort());
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+      res.flushHeaders();
+      await streamLog(res, {
+        path: logPath,
+        follow,
+        ...(tailLines === undefined ? {} : { tailLines }),
+        signal: abort.signal,
+        finished: () => {
+          const now = manager.get(sandboxId.data);
+          return !now || now.phase === "Exited" || now.phase === "Deleting";
+        },
+        wake: (resolve) => manager.onExit((id) => id === sandboxId.data && resolve()),
+      });
+      res.end();
     },
+  };
+}
+
+/** Probes and scrapes: no token. */
+function publicRoutes(options: AgentServerOptions): Record<string, AgentRoute> {
+  return {
     "/healthz": {
       method: "GET",
       public: true,
-      async handle(_req, res) {
+      handle(_req, res) {
         const ok = options.ready();
         sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "starting" });
       },
@@ -138,40 +167,12 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
       method: "GET",
       public: true,
       async handle(_req, res) {
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        const body = await options.metrics.registry.metrics();
+        res.writeHead(200, { "content-type": options.metrics.registry.contentType });
         res.end(body);
       },
     },
   };
-
-  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
-    const url = new URL(req.url ?? "/", "http://agent");
-    const route = routes[url.pathname];
-    const routeLabel = route ? url.pathname : "unmatched";
-    res.on("finish", () => metrics.countRequest(routeLabel, res.statusCode));
-    void (async () => {
-      try {
-        if (!route) throw new FsbError(ErrorCode.NotFound, `no route ${url.pathname}`);
-        if (!route.public && expectedToken && !tokenMatches(req.headers.authorization, expectedToken)) {
-          throw new FsbError(ErrorCode.Unauthenticated, "missing or wrong bearer token");
-        }
-        if (req.method !== route.method) {
-          res.setHeader("allow", route.method);
-          return sendJson(
-            res,
-            405,
-            errorBody(new FsbError(ErrorCode.InvalidArgument, `use ${route.method}`)),
-          );
-        }
-        await route.handle(req, res, url);
-      } catch (err) {
-        fail(res, err, logger);
-      }
-    })();
-  });
-  server.keepAliveTimeout = 65_000;
-  return server;
 }
 
 function view(s: SandboxStatus) {
@@ -194,61 +195,11 @@ function view(s: SandboxStatus) {
   };
 }
 
-function fail(res: http.ServerResponse, err: unknown, logger: Logger): void {
-  const error = err instanceof BodyTooLarge ? err.error : toFsbError(err);
-  const status = err instanceof BodyTooLarge ? 413 : httpStatusFor(error.code);
-  if (status >= 500) logger.error({ err }, "request failed");
-  if (res.headersSent) {
-    // Mid-stream (logs): the status line is gone; cut the stream so the client sees the failure.
-    res.destroy(error);
-    return;
-  }
-  sendJson(res, status, errorBody(error));
-}
-
-class BodyTooLarge extends Error {
-  readonly error = new FsbError(ErrorCode.InvalidArgument, `request body exceeds ${MAX_BODY_BYTES} bytes`);
-}
-
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new BodyTooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new BodyTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "")
-    throw new FsbError(ErrorCode.InvalidArgument, "request body is empty; expected JSON");
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, `malformed JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
 async function fileExists(file: string): Promise<boolean> {
   return stat(file).then(
     (st) => st.isFile(),
     () => false,
   );
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
-  res.end(payload);
 }
 
 function parseBool(raw: string | null, field: string): boolean {
@@ -266,14 +217,4 @@ function parseTail(raw: string | null): number | undefined {
     throw invalidArgument("tailLines", `"${raw}" is not a whole number from 0 to ${MAX_TAIL_LINES}`);
   }
   return Number(raw);
-}
-
-/** Comparing digests keeps the comparison constant-time whatever the token lengths. */
-function digest(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
-}
-
-function tokenMatches(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  return match !== null && timingSafeEqual(digest(match[1]!), expected);
 }

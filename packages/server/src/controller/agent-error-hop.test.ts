@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
-import { errorBody, httpStatusFor } from "../agent/http-errors.ts";
+import { errorBody, httpStatusFor } from "../http/responses.ts";
 import { AgentCallError } from "./agent-call-error.ts";
 import { AgentClient } from "./agent-client.ts";
 

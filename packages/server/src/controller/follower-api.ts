@@ -4,9 +4,16 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
-import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type ApiServer,
+  createApiServer,
+} from "../api-server/api-server.ts";
+import { plainRoute, startPlainHttpServer } from "../http/plain-http-server.ts";
+import { RouteTable } from "../http/route-table.ts";
 import type { BindAddress } from "./controller-config.ts";
-import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.ts";
+import { probeRoutes } from "./controller-routes.ts";
 
 export interface FollowerApiOptions {
   api: BindAddress;
@@ -30,9 +37,11 @@ export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop():
       `this controller replica is not the leader${leader ? ` (the leader is ${leader})` : ""}; retry shortly`,
     );
   };
-  const probes: PlainHttpServer = await startPlainHttpServer(o.health, {
-    "/healthz": async () => ({ status: 200, contentType: "text/plain", body: "ok" }),
-    "/readyz": async () => ({ status: 503, contentType: "text/plain", body: "follower" }),
+  const probes = probeRoutes(() => false, "ready", "follower");
+  const probeServer = await startPlainHttpServer(o.health, probes);
+  const apiProbes = new RouteTable<ApiRequest, ApiResponse>({
+    "/healthz": plainRoute(probes["/healthz"]!),
+    "/readyz": plainRoute(probes["/readyz"]!),
   });
   const api: ApiServer = createApiServer({
     routes: (router) => {
@@ -40,24 +49,18 @@ export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop():
       router.service(SandboxPoolService, refusing(SandboxPoolService, refuse));
     },
     ...(o.token ? { token: o.token } : { insecure: true }),
-    extraHttpHandler: async (req, res) => {
-      const url = (req.url ?? "/").split("?")[0];
-      if (url !== "/healthz" && url !== "/readyz") return false;
-      res.statusCode = url === "/healthz" ? 200 : 503;
-      res.end(url === "/healthz" ? "ok" : "follower");
-      return true;
-    },
+    extraHttpHandler: (req, res) => apiProbes.serve(req, res),
   });
   try {
     await api.listen(o.api.port, o.api.host || undefined);
   } catch (err) {
-    await probes.close();
+    await probeServer.stop();
     throw err;
   }
   return {
     async stop() {
       await api.close();
-      await probes.close();
+      await probeServer.stop();
     },
   };
 }

@@ -2,11 +2,7 @@
 import { isFsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { assertPortsFree, type FlaggedPort, portInUseError } from "./port-in-use.ts";
-
-export interface Runnable {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
+import type { Runnable } from "./runnable.ts";
 
 /** Options of {@link runMain}. */
 export interface RunMainOptions {
@@ -31,11 +27,13 @@ export const EXIT_FAILURE = 1;
  */
 export async function runMain(runnable: Runnable, logger: Logger, options: RunMainOptions): Promise<void> {
   const ports = options.ports ?? [];
+  const abort = new AbortController();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, options.stopMessage ?? "stopping");
+    abort.abort();
     runnable.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -54,7 +52,7 @@ export async function runMain(runnable: Runnable, logger: Logger, options: RunMa
     exitForStartError(options.name, err, logger);
   }
   try {
-    await runnable.start();
+    await runnable.start(abort.signal);
   } catch (err) {
     await runnable.stop().catch(() => {});
     exitForStartError(options.name, portInUseError(err, ports) ?? err, logger);

@@ -2,8 +2,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
-import { type PlainHttpServer, startPlainHttpServer } from "../controller/plain-http-server.ts";
-import type { Runnable } from "../core/run-main.ts";
+import type { Runnable } from "../core/runnable.ts";
+import { type PlainHttpServer, startPlainHttpServer } from "../http/plain-http-server.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { ControllerOwnershipSource } from "./controller-ownership-source.ts";
 import type { JanitorConfig } from "./janitor-config.ts";
@@ -75,7 +75,7 @@ export class JanitorService implements Runnable {
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
-    await this.#metricsServer?.close();
+    await this.#metricsServer?.stop();
     this.#connection?.close();
   }
 
