@@ -7,6 +7,7 @@ import { ContainerdConnection } from "../containerd/connection.ts";
 import { ContainerRuntime, type TaskEvent } from "../containerd/container-runtime.ts";
 import { fromContainerdError } from "../containerd/errors.ts";
 import { ImageResolver } from "../containerd/image-resolver.ts";
+import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { keepRegistered, registrationFor } from "./controller-registration.ts";
@@ -29,7 +30,7 @@ const CONTAINERD_REACH_TIMEOUT_MS = 5000;
  * and the prewarm worker's current step finish, but leaves sandboxes running and prewarmed
  * containers waiting: a restarted agent adopts them again (the anchor goes only with the last of them).
  */
-export class Agent {
+export class Agent implements Runnable {
   readonly config: AgentConfig;
   readonly manager: SandboxManager;
   readonly prewarm: PrewarmPool;
@@ -41,9 +42,7 @@ export class Agent {
   readonly #catalog: ImageCatalog;
   readonly #watch: TaskWatch;
   readonly #resyncer: TaskResync;
-  readonly #stopping = new AbortController();
-  #registering: Promise<void> | undefined;
-  #ready = false;
+  readonly #parts = new RunnableManager();
 
   constructor(config: AgentConfig, logger: Logger) {
     this.config = config;
@@ -104,40 +103,63 @@ export class Agent {
     return (this.#server.address() as AddressInfo).port;
   }
 
-  async start(): Promise<void> {
-    const version = await this.#conn.version
-      .version({}, { timeoutMs: CONTAINERD_REACH_TIMEOUT_MS })
-      .catch((err: unknown) => {
-        throw fromContainerdError(err, `connect to ${this.config.containerdSocket}`);
-      });
-    this.#log.info(
-      { containerd: version.version, socket: this.config.containerdSocket },
-      "containerd reachable",
-    );
-    const found = await listOwnContainers(this.#runtime, this.#ownLabels());
-    this.anchor.adopt(found.find((c) => c.id === this.anchor.containerId));
-    await this.manager.adopt(found.filter((c) => c.id !== this.anchor.containerId));
-    await this.anchor.start();
-    await this.#catalog.start();
-    this.#watch.start();
-    this.prewarm.start();
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.config.httpPort, this.config.listenAddress, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    this.#ready = true;
-    if (this.config.controllerUrl) {
-      this.#registering = keepRegistered(
-        this.config.controllerUrl,
-        this.config.controllerToken,
-        registrationFor(this.config, this.port),
-        this.#log,
-        this.#stopping.signal,
+  get #ready(): boolean {
+    return this.#parts.ready;
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    const parts = this.#parts
+      .add(
+        "containerd",
+        step(
+          () => this.#reachContainerd(),
+          async () => this.#conn.close(),
+        ),
+      )
+      .add(
+        "shim anchor",
+        step(
+          () => this.anchor.start(),
+          () => this.anchor.stop({ removeIfAlone: true }),
+        ),
+      )
+      .add(
+        "image catalog",
+        step(
+          () => this.#catalog.start(),
+          () => this.#catalog.stop(),
+        ),
+      )
+      .add(
+        "task watch",
+        step(
+          () => this.#watch.start(),
+          () => this.#watch.stop(),
+        ),
+      )
+      .add(
+        "prewarm pool",
+        step(
+          () => this.prewarm.start(),
+          () => this.prewarm.stop(),
+        ),
+      )
+      .add(
+        "http api",
+        step(
+          () => this.#listen(),
+          () => this.#closeServer(),
+        ),
+      );
+    const { controllerUrl, controllerToken } = this.config;
+    if (controllerUrl) {
+      const registration = () => registrationFor(this.config, this.port);
+      parts.add(
+        "registration",
+        loop((s) => keepRegistered(controllerUrl, controllerToken, registration(), this.#log, s)),
       );
     }
+    await parts.start(signal);
     this.#log.info(
       {
         agentId: this.config.agentId,
@@ -150,20 +172,43 @@ export class Agent {
     );
   }
 
-  async stop(): Promise<void> {
-    this.#ready = false;
+  /** Serves no more requests, lets in-flight creates finish, then stops the rest in reverse start order. */
+  stop(): Promise<void> {
+    return this.#parts.stop();
+  }
+
+  /** Reaches containerd, then adopts what it already runs of this agent (the anchor, sandboxes, prewarmed ones). */
+  async #reachContainerd(): Promise<void> {
+    const version = await this.#conn.version
+      .version({}, { timeoutMs: CONTAINERD_REACH_TIMEOUT_MS })
+      .catch((err: unknown) => {
+        throw fromContainerdError(err, `connect to ${this.config.containerdSocket}`);
+      });
+    this.#log.info(
+      { containerd: version.version, socket: this.config.containerdSocket },
+      "containerd reachable",
+    );
+    const found = await listOwnContainers(this.#runtime, this.#ownLabels());
+    this.anchor.adopt(found.find((c) => c.id === this.anchor.containerId));
+    await this.manager.adopt(found.filter((c) => c.id !== this.anchor.containerId));
+  }
+
+  #listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.config.httpPort, this.config.listenAddress, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  async #closeServer(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // Log followers hold connections open; they end when their sockets close.
     this.#server.closeAllConnections();
     await this.manager.drain();
-    await this.prewarm.stop();
-    this.#stopping.abort();
-    await this.#watch.stop();
-    await this.#catalog.stop();
-    await this.anchor.stop({ removeIfAlone: true });
-    await this.#registering;
     await closed;
-    this.#conn.close();
   }
 
   /** An event goes to the anchor, a sandbox, or else the prewarm pool (which ignores other agents'). */

@@ -26,9 +26,9 @@ export class PlainHttpServer implements Runnable {
     this.#server = http.createServer((req, res) => void table.handle(req, res));
   }
 
-  /** The bound port (after start). */
-  get port(): number {
-    return (this.#server.address() as AddressInfo).port;
+  /** The bound port while it listens (between start and stop). */
+  get port(): number | undefined {
+    return (this.#server.address() as AddressInfo | null)?.port;
   }
 
   async start(): Promise<void> {

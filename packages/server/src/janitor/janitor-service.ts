@@ -2,8 +2,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
-import type { Runnable } from "../core/runnable.ts";
-import { type PlainHttpServer, startPlainHttpServer } from "../http/plain-http-server.ts";
+import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
+import { PlainHttpServer } from "../http/plain-http-server.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { ControllerOwnershipSource } from "./controller-ownership-source.ts";
 import type { JanitorConfig } from "./janitor-config.ts";
@@ -16,40 +16,39 @@ import type { OwnershipSource } from "./ownership.ts";
 export class JanitorService implements Runnable {
   readonly #config: JanitorConfig;
   readonly #log: Logger;
-  readonly #abort = new AbortController();
-  #connection: ContainerdConnection | undefined;
-  #metricsServer: PlainHttpServer | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #metrics = new JanitorMetrics();
+  readonly #metricsServer: PlainHttpServer;
+  readonly #manager = new RunnableManager();
 
   constructor(config: JanitorConfig, logger: Logger) {
     this.#config = config;
     this.#log = logger;
-  }
-
-  get metricsPort(): number | undefined {
-    return this.#metricsServer?.port;
-  }
-
-  async start(): Promise<void> {
-    const config = this.#config;
-    const metrics = new JanitorMetrics();
-    this.#metricsServer = await startPlainHttpServer(config.metrics, {
+    this.#metricsServer = new PlainHttpServer(config.metrics, {
       "/metrics": async () => ({
         status: 200,
-        contentType: metrics.registry.contentType,
-        body: await metrics.registry.metrics(),
+        contentType: this.#metrics.registry.contentType,
+        body: await this.#metrics.registry.metrics(),
       }),
       "/healthz": async () => ({ status: 200, contentType: "text/plain", body: "ok" }),
     });
-    this.#connection = new ContainerdConnection({
+  }
+
+  get metricsPort(): number | undefined {
+    return this.#metricsServer.port;
+  }
+
+  /** The metrics port, then containerd and the scan loop; stop lets a scan in progress finish its current removal. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const config = this.#config;
+    const connection = new ContainerdConnection({
       socketPath: config.containerdSocket,
       namespace: config.containerdNamespace,
     });
     const janitor = new NodeJanitor({
-      connection: this.#connection,
+      connection,
       ownership: ownershipSource(config, this.#log),
       logger: this.#log,
-      metrics,
+      metrics: this.#metrics,
       orphanTimeoutMs: config.orphanTimeoutMs,
       logDir: config.logDir,
       logRetentionMs: config.logRetentionMs,
@@ -57,7 +56,20 @@ export class JanitorService implements Runnable {
       snapshotter: config.snapshotter,
       dryRun: config.dryRun,
     });
-    this.#loop = this.#run(janitor, this.#abort.signal);
+    this.#manager
+      .add("metrics", this.#metricsServer)
+      .add(
+        "containerd connection",
+        step(
+          () => {},
+          async () => connection.close(),
+        ),
+      )
+      .add(
+        "scan loop",
+        loop((s) => this.#run(janitor, s)),
+      );
+    await this.#manager.start(signal);
     this.#log.info(
       {
         metrics: this.metricsPort,
@@ -71,12 +83,8 @@ export class JanitorService implements Runnable {
     );
   }
 
-  /** Lets a scan in progress finish its current removal, then stops. */
-  async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
-    await this.#metricsServer?.stop();
-    this.#connection?.close();
+  stop(): Promise<void> {
+    return this.#manager.stop();
   }
 
   async #run(janitor: NodeJanitor, signal: AbortSignal): Promise<void> {
