@@ -7,6 +7,13 @@ import type { Logger } from "pino";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
+import type {
+  AgentCreateResponse,
+  AgentDeleteResponse,
+  AgentPrewarmResponse,
+  AgentSandboxView,
+  AgentStatusView,
+} from "./agent-responses.ts";
 import { errorBody, httpStatusFor } from "./http-errors.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
@@ -57,7 +64,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
           nodeName: config.nodeName,
           ...view(sandbox),
           prewarmed: sandbox.prewarmed,
-        });
+        } satisfies AgentCreateResponse);
       },
     },
     "/api/v1/agent/delete": {
@@ -65,7 +72,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
       async handle(req, res) {
         const { sandboxId, gracePeriodSeconds, keepLog } = parseDeleteRequest(await readJson(req));
         await manager.delete(sandboxId, { gracePeriodSeconds, keepLog });
-        sendJson(res, 200, { success: true, sandboxId });
+        sendJson(res, 200, { success: true, sandboxId } satisfies AgentDeleteResponse);
       },
     },
     "/api/v1/agent/status": {
@@ -84,7 +91,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
           images: catalog.names,
           sandboxes: manager.list().map(view),
           prewarm: prewarm.status(),
-        });
+        } satisfies AgentStatusView);
       },
     },
     "/api/v1/agent/prewarm": {
@@ -92,7 +99,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
       async handle(req, res) {
         // Declarative and idempotent: the whole desired set; the pool converges in the background.
         prewarm.setDesired(parsePrewarmRequest(await readJson(req), config.maxPrewarm));
-        sendJson(res, 200, { success: true, prewarm: prewarm.status() });
+        sendJson(res, 200, { success: true, prewarm: prewarm.status() } satisfies AgentPrewarmResponse);
       },
     },
     "/api/v1/agent/logs": {
@@ -174,7 +181,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
   return server;
 }
 
-function view(s: SandboxStatus) {
+function view(s: SandboxStatus): AgentSandboxView {
   return {
     sandboxId: s.sandboxId,
     containerId: s.containerId,

@@ -1,6 +1,13 @@
 /** fsb-controller as one runnable: store, registry, agents, reconciler and the Fast-Path API, started in order. */
 import path from "node:path";
-import { objectKey, type Sandbox, SandboxPhase, type SandboxPool } from "@fast-sandbox/api";
+import {
+  objectKey,
+  POOL_KIND,
+  SANDBOX_KIND,
+  type Sandbox,
+  SandboxPhase,
+  type SandboxPool,
+} from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import type { Logger } from "pino";
@@ -23,12 +30,12 @@ import { type PlainHttpServer, startPlainHttpServer } from "./plain-http-server.
 import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.ts";
 import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
-import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
+import { PoolController } from "./pool/pool-controller.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
-import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
-import { StatusWaiters } from "./status-waiters.ts";
+import { SandboxReconciler } from "./sandbox/reconciler.ts";
+import { StatusWaiters } from "./sandbox/status-waiters.ts";
 
 /** Parts a test may replace (the store, to make writes fail). */
 export interface ControllerDeps {

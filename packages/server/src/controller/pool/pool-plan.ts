@@ -1,7 +1,9 @@
 /** The pool controller's decision, as a pure function of what it observed: launch, drain, undrain, remove, status. */
 import {
   type Condition,
+  PoolCondition,
   PoolDefaults,
+  PoolReason,
   type SandboxPoolSpec,
   type SandboxPoolStatus,
 } from "@fast-sandbox/api";
@@ -53,22 +55,6 @@ export interface PoolPlan {
 
 /** A launch that has not answered within this long is given up and replaced. */
 export const LAUNCH_TIMEOUT_MS = 120_000;
-
-export const PoolConditionType = { Ready: "Ready", Scaling: "Scaling" } as const;
-export const PoolReason = {
-  /** Ready: at least poolMin agents answer. */
-  MinimumAgentsReady: "MinimumAgentsReady",
-  /** Ready=False: fewer than poolMin agents answer yet. */
-  AgentsStarting: "AgentsStarting",
-  /** Ready=False: the pool is being deleted. */
-  Deleting: "Deleting",
-  ScalingUp: "ScalingUp",
-  ScalingDown: "ScalingDown",
-  /** Scaling=False: the agents match the demand. */
-  Stable: "Stable",
-  /** Scaling=True while demand exceeds poolMax: creates beyond it get RESOURCE_EXHAUSTED. */
-  AtMaximum: "AtMaximum",
-} as const;
 
 /**
  * Scale up counts agents already on their way (starting) so a slow start never causes a second
@@ -155,20 +141,20 @@ function poolStatus(
     conditions,
     o.deleting
       ? {
-          type: PoolConditionType.Ready,
+          type: PoolCondition.Ready,
           status: "False",
           reason: PoolReason.Deleting,
           message: "pool is being deleted",
         }
       : ready.length >= Math.max(1, minimum)
         ? {
-            type: PoolConditionType.Ready,
+            type: PoolCondition.Ready,
             status: "True",
             reason: PoolReason.MinimumAgentsReady,
             message: `${ready.length} of ${live.length} agents ready`,
           }
         : {
-            type: PoolConditionType.Ready,
+            type: PoolCondition.Ready,
             status: "False",
             reason: PoolReason.AgentsStarting,
             message: `${ready.length} of at least ${Math.max(1, minimum)} agents ready`,
@@ -181,27 +167,27 @@ function poolStatus(
     conditions,
     scalingUp
       ? {
-          type: PoolConditionType.Scaling,
+          type: PoolCondition.Scaling,
           status: "True",
           reason: PoolReason.ScalingUp,
           message: `scaling to ${p.desired} agents`,
         }
       : scalingDown
         ? {
-            type: PoolConditionType.Scaling,
+            type: PoolCondition.Scaling,
             status: "True",
             reason: PoolReason.ScalingDown,
             message: `draining to ${p.desired} agents`,
           }
         : p.wanted > o.spec.capacity.poolMax
           ? {
-              type: PoolConditionType.Scaling,
+              type: PoolCondition.Scaling,
               status: "True",
               reason: PoolReason.AtMaximum,
               message: `demand needs ${p.wanted} agents; poolMax is ${o.spec.capacity.poolMax}`,
             }
           : {
-              type: PoolConditionType.Scaling,
+              type: PoolCondition.Scaling,
               status: "False",
               reason: PoolReason.Stable,
               message: `${live.length} agents match the demand`,
