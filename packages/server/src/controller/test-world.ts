@@ -2,7 +2,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { objectKey, SANDBOX_KIND, type Sandbox, type SandboxSpec } from "@fast-sandbox/api";
+import {
+  API_VERSION,
+  objectKey,
+  SANDBOX_KIND,
+  type Sandbox,
+  SandboxPhase,
+  type SandboxSpec,
+} from "@fast-sandbox/api";
 import { type Logger, pino } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
 import { ManualClock } from "../kube/manual-clock.ts";
@@ -118,11 +125,11 @@ export class TestWorld {
   /** Stores a Sandbox as the API's strong create would, without waiting for it. */
   async createSandbox(name: string, spec: Partial<SandboxSpec> = {}, namespace = "default"): Promise<string> {
     await this.store.create<SandboxSpec, Sandbox["status"]>({
-      apiVersion: "sandbox.fast.io/v1alpha1",
+      apiVersion: API_VERSION,
       kind: SANDBOX_KIND,
       metadata: { name, namespace },
       spec: { image: "busybox:latest", ...spec },
-      status: { phase: "Pending" },
+      status: { phase: SandboxPhase.Pending },
     });
     return objectKey(namespace, name);
   }
