@@ -10,7 +10,7 @@ import {
   type SandboxInfo,
   WatchEvent_Type,
 } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
-import type { AgentStatusView } from "../../packages/server/src/controller/agent-client.ts";
+import type { AgentStatusView } from "../../packages/server/src/controller/agent-api.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import { eventually, leftoversOf, nothingLeft, processRuns } from "../harness/leftovers.ts";

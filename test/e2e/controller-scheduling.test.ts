@@ -8,7 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ConsistencyMode } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { ContainerRuntime } from "../../packages/server/src/containerd/container-runtime.ts";
-import type { AgentStatusView } from "../../packages/server/src/controller/agent-client.ts";
+import type { AgentStatusView } from "../../packages/server/src/controller/agent-api.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess } from "../harness/agent-process.ts";
 import { TEST_IMAGE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";

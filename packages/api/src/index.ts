@@ -85,7 +85,12 @@ export type {
 export {
   DEFAULT_POOL,
   DEFAULT_RECOVERY_TIMEOUT_SECONDS,
+  GRACE_ANNOTATION,
+  POOL_KIND,
+  PoolCondition,
+  PoolReason,
   SANDBOX_FINALIZER,
+  SANDBOX_KIND,
   SandboxCondition,
   SandboxPhase,
   SandboxReason,

@@ -61,25 +61,56 @@ export interface SandboxStatus {
 
 export type Sandbox = StoredObject<SandboxSpec, SandboxStatus>;
 
-/** Condition types and the reasons they carry. */
+/** The kind of a Sandbox object in the store (and of the Kubernetes custom resource). */
+export const SANDBOX_KIND = "Sandbox";
+/** The kind of a SandboxPool object in the store (and of the Kubernetes custom resource). */
+export const POOL_KIND = "SandboxPool";
+
+/**
+ * Annotation a delete sets on a Sandbox to carry its grace period (whole seconds) to the cleanup,
+ * which runs later in the reconciler.
+ */
+export const GRACE_ANNOTATION = "sandbox.fast.io/delete-grace-seconds";
+
+/** Condition types of a Sandbox. */
 export const SandboxCondition = {
+  /** True while the sandbox holds a slot on an agent; False (with a reason) while it waits for one. */
   Scheduled: "Scheduled",
+  /** True while the container runs; False (with a reason) once it stopped running or never started. */
   Ready: "Ready",
 } as const;
 
+/** The reasons a Sandbox's conditions carry; every reason the controller writes is one of these. */
 export const SandboxReason = {
+  /** Scheduled=True: a slot on an agent is reserved (the message names the agent). */
   Allocated: "Allocated",
+  /** Scheduled=False: no agent with the image has a free slot; the reconciler looks again. */
   NoCapacity: "NoCapacity",
+  /** Scheduled=False: no agent has the image; it looks again (loading an image takes a person or a pipeline). */
   ImageNotCached: "ImageNotCached",
+  /**
+   * The agent could not start the container: Scheduled=False while it is retried, Ready=False when
+   * the request itself is wrong (the phase is Failed then).
+   */
   AgentCreateFailed: "AgentCreateFailed",
+  /** Ready=True: the container runs (after a start, or after its lost agent came back with it). */
   Started: "Started",
+  /** Ready=False: the container's process ended; status.exitCode holds its code. */
   ContainerExited: "ContainerExited",
+  /** Ready=False: the agent's status no longer lists the container. */
+  ContainerMissing: "ContainerMissing",
+  /** Ready=False: the agent stopped answering (phase Lost); the container may still run there. */
   AgentLost: "AgentLost",
+  /** Ready=False: spec.expireTime passed and the container was removed. */
   Expired: "Expired",
+  /** Scheduled=False: failurePolicy AutoRecreate makes a new incarnation after a failure. */
   Recreating: "Recreating",
+  /** Ready=False: a recreation found no room within spec.recoveryTimeoutSeconds (phase Failed). */
+  RecoveryTimedOut: "RecoveryTimedOut",
+  /** Scheduled=False: a reset (spec.resetRevision) removed the container; a new one follows. */
   Resetting: "Resetting",
-  Deleting: "Deleting",
 } as const;
+export type SandboxReason = (typeof SandboxReason)[keyof typeof SandboxReason];
 
 export interface SandboxPoolSpec {
   capacity: { poolMin: number; poolMax: number; bufferMin: number; bufferMax: number };
@@ -106,3 +137,29 @@ export interface SandboxPoolStatus {
 }
 
 export type SandboxPool = StoredObject<SandboxPoolSpec, SandboxPoolStatus>;
+
+/** Condition types of a SandboxPool. */
+export const PoolCondition = {
+  /** True once at least poolMin agents answer. */
+  Ready: "Ready",
+  /** True while agents are launched or drained towards the demand. */
+  Scaling: "Scaling",
+} as const;
+
+/** The reasons a SandboxPool's conditions carry. */
+export const PoolReason = {
+  /** Ready: at least poolMin agents answer. */
+  MinimumAgentsReady: "MinimumAgentsReady",
+  /** Ready=False: fewer than poolMin agents answer yet. */
+  AgentsStarting: "AgentsStarting",
+  /** Ready=False: the pool is being deleted. */
+  Deleting: "Deleting",
+  /** Scaling=True: agents are being launched for the demand. */
+  ScalingUp: "ScalingUp",
+  /** Scaling=True: surplus agents are draining. */
+  ScalingDown: "ScalingDown",
+  /** Scaling=False: the agents match the demand. */
+  Stable: "Stable",
+  /** Scaling=True while demand exceeds poolMax: creates beyond it get RESOURCE_EXHAUSTED. */
+  AtMaximum: "AtMaximum",
+} as const;

@@ -60,6 +60,13 @@ const prewarmBodySchema = z.strictObject({
     .max(PoolLimits.maxPrewarmTemplates, `at most ${PoolLimits.maxPrewarmTemplates} templates`),
 });
 
+/** The sandbox of `POST /api/v1/agent/create` as a client sends it (defaults may be left out). */
+export type AgentCreateRequest = z.input<typeof sandboxSchema>;
+/** `POST /api/v1/agent/delete` besides the sandbox id, as a client sends it. */
+export type AgentDeleteOptions = Omit<z.input<typeof deleteBodySchema>, "sandboxId">;
+/** One template of `PUT /api/v1/agent/prewarm` (the whole desired set), as a client sends it. */
+export type AgentPrewarmTemplate = z.input<typeof prewarmBodySchema>["templates"][number];
+
 /**
  * Parses `PUT /api/v1/agent/prewarm`, the complete desired set. The counts may add up to at most
  * `limit` (the agent's `--max-prewarm`); two templates with the same key (the same image, however

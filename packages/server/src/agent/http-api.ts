@@ -10,6 +10,13 @@ import { type Route, RouteTable } from "../http/route-table.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
+import type {
+  AgentCreateResponse,
+  AgentDeleteResponse,
+  AgentPrewarmResponse,
+  AgentSandboxView,
+  AgentStatusView,
+} from "./agent-responses.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
@@ -75,7 +82,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
           nodeName: config.nodeName,
           ...view(sandbox),
           prewarmed: sandbox.prewarmed,
-        });
+        } satisfies AgentCreateResponse);
       },
     },
     "/api/v1/agent/delete": {
@@ -84,7 +91,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
         const body = await readJsonBody(req, MAX_BODY_BYTES);
         const { sandboxId, gracePeriodSeconds, keepLog } = parseDeleteRequest(body);
         await manager.delete(sandboxId, { gracePeriodSeconds, keepLog });
-        sendJson(res, 200, { success: true, sandboxId });
+        sendJson(res, 200, { success: true, sandboxId } satisfies AgentDeleteResponse);
       },
     },
     "/api/v1/agent/status": {
@@ -103,7 +110,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
           images: catalog.names,
           sandboxes: manager.list().map(view),
           prewarm: prewarm.status(),
-        });
+        } satisfies AgentStatusView);
       },
     },
     "/api/v1/agent/prewarm": {
@@ -111,7 +118,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
       async handle(req, res) {
         // Declarative and idempotent: the whole desired set; the pool converges in the background.
         prewarm.setDesired(parsePrewarmRequest(await readJsonBody(req, MAX_BODY_BYTES), config.maxPrewarm));
-        sendJson(res, 200, { success: true, prewarm: prewarm.status() });
+        sendJson(res, 200, { success: true, prewarm: prewarm.status() } satisfies AgentPrewarmResponse);
       },
     },
   };
@@ -175,7 +182,7 @@ function publicRoutes(options: AgentServerOptions): Record<string, AgentRoute> {
   };
 }
 
-function view(s: SandboxStatus) {
+function view(s: SandboxStatus): AgentSandboxView {
   return {
     sandboxId: s.sandboxId,
     containerId: s.containerId,

@@ -1,5 +1,14 @@
 /** The controller's client for the agent HTTP API (design §4): errors come back as AgentCallErrors. */
 import { ErrorCode, isErrorCode } from "@fast-sandbox/api";
+import type {
+  AgentApi,
+  AgentCreateRequest,
+  AgentCreateResponse,
+  AgentDeleteOptions,
+  AgentPrewarmResponse,
+  AgentPrewarmTemplate,
+  AgentStatusView,
+} from "./agent-api.ts";
 import { AgentCallError, deliveryOfFetchError } from "./agent-call-error.ts";
 
 /** Bounds a create: containerd's create+start is ~70 ms; seconds mean the node is in trouble. */
@@ -8,90 +17,21 @@ const STATUS_TIMEOUT_MS = 5000;
 /** Deletes include the grace period, so their timeout is that plus this margin. */
 const DELETE_MARGIN_MS = 15_000;
 
-/** The create body the agent accepts (design §4). */
-export interface AgentCreateRequest {
-  sandboxId: string;
-  name: string;
-  namespace: string;
-  uid?: string;
-  pool?: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: Record<string, string>;
-  workingDir?: string;
-  exposedPorts?: number[];
-  resources?: { cpu?: string; memory?: string; pids?: number };
-}
-
-/** One sandbox as the agent reports it. */
-export interface AgentSandboxView {
-  sandboxId: string;
-  name: string;
-  namespace: string;
-  uid: string;
-  pool: string;
-  image: string;
-  phase: "Creating" | "Running" | "Exited" | "Deleting";
-  taskState: string;
-  pid: number;
-  exitCode: number | null;
-  exitedAt: string | null;
-  createdAt: string;
-  endpoints: string[];
-}
-
-/** `GET /api/v1/agent/status`. */
-export interface AgentStatusView {
-  agentId: string;
-  nodeName: string;
-  pool: string;
-  runtime: string;
-  address: string;
-  capacity: number;
-  allocated: number;
-  images: string[];
-  sandboxes: AgentSandboxView[];
-  /** Prewarmed containers; absent from agents that predate prewarming. */
-  prewarm?: AgentPrewarmStatus;
-  /** Changes whenever the sandbox set or a sandbox's phase changes; absent from older agents. */
-  revision?: number;
-}
-
-/** One prewarm template as the agent sends and reports it (`PUT /api/v1/agent/prewarm`). */
-export interface AgentPrewarmTemplate {
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: Record<string, string>;
-  count: number;
-}
-
-/** The prewarm part of an agent's status. */
-export interface AgentPrewarmStatus {
-  limit: number;
-  templates: Array<{ key: string; image: string; count: number; ready: number; error?: string }>;
-}
-
 /** Talks to one agent. Connections are kept alive by fetch's pool, so calls cost one round trip. */
-export class AgentClient {
+export class AgentClient implements AgentApi {
   readonly url: string;
   readonly #token: string | undefined;
 
   constructor(url: string, token: string | undefined) {
-    this.url = url.replace(/\/+$/, "");
+    this.url = agentBaseUrl(url);
     this.#token = token;
   }
 
-  async create(sandbox: AgentCreateRequest, signal?: AbortSignal): Promise<AgentSandboxView> {
+  async create(sandbox: AgentCreateRequest, signal?: AbortSignal): Promise<AgentCreateResponse> {
     return this.#call("POST", "/api/v1/agent/create", { sandbox }, CREATE_TIMEOUT_MS, signal);
   }
 
-  async delete(
-    sandboxId: string,
-    options: { gracePeriodSeconds?: number; keepLog?: boolean } = {},
-    signal?: AbortSignal,
-  ): Promise<void> {
+  async delete(sandboxId: string, options: AgentDeleteOptions = {}, signal?: AbortSignal): Promise<void> {
     const timeout = (options.gracePeriodSeconds ?? 10) * 1000 + DELETE_MARGIN_MS;
     await this.#call("POST", "/api/v1/agent/delete", { sandboxId, ...options }, timeout, signal);
   }
@@ -101,10 +41,7 @@ export class AgentClient {
   }
 
   /** Replaces the agent's prewarm templates (the whole desired set); answers its prewarm status. */
-  async setPrewarm(
-    templates: AgentPrewarmTemplate[],
-    signal?: AbortSignal,
-  ): Promise<{ success: boolean; prewarm: AgentPrewarmStatus }> {
+  async setPrewarm(templates: AgentPrewarmTemplate[], signal?: AbortSignal): Promise<AgentPrewarmResponse> {
     return this.#call("PUT", "/api/v1/agent/prewarm", { templates }, STATUS_TIMEOUT_MS, signal);
   }
 
@@ -166,6 +103,11 @@ export class AgentClient {
       );
     }
   }
+}
+
+/** An agent's URL as calls are made to it: without trailing slashes. */
+export function agentBaseUrl(url: string): string {
+  return url.replace(/\/+$/, "");
 }
 
 /** Rebuilds the agent's error (code, message, field) from its JSON body. */

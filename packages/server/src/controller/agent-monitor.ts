@@ -2,7 +2,8 @@
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../agent/controller-registration.ts";
 import { type Clock, sleep, systemClock } from "../kube/clock.ts";
-import { AgentClient, type AgentSandboxView, type AgentStatusView } from "./agent-client.ts";
+import type { AgentApi, AgentSandboxView, AgentStatusView } from "./agent-api.ts";
+import { AgentClient, agentBaseUrl } from "./agent-client.ts";
 import {
   freshLiveness,
   isLost,
@@ -14,7 +15,7 @@ import {
 import { type LivenessProbe, livenessProbe } from "./liveness/liveness-probe.ts";
 import { LoopStalls } from "./liveness/loop-stalls.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
-import type { OnAgent } from "./sandbox-plan.ts";
+import type { OnAgent } from "./sandbox/plan.ts";
 
 /**
  * The periodic status may take this long: a slow answer is still an answer, and liveness is judged
@@ -42,13 +43,15 @@ export interface AgentMonitorOptions {
   clock?: Clock;
   /** Replaces the real `/healthz` probe (tests). */
   probeLiveness?: LivenessProbe;
-  /** Replaces the HTTP client of each agent (tests). */
-  newClient?: (url: string, token: string | undefined) => AgentClient;
+  /** Replaces the HTTP client of each agent (tests: an in-memory agent). */
+  newClient?: (url: string, token: string | undefined) => AgentApi;
 }
 
 interface KnownAgent {
   registration: AgentRegistration;
-  client: AgentClient;
+  client: AgentApi;
+  /** The agent's base URL, which the liveness probe asks. */
+  url: string;
   /** The latest successful status and when it was taken. */
   status?: AgentStatusView;
   statusAt?: number;
@@ -117,6 +120,7 @@ export class AgentMonitor {
     this.#agents.set(registration.agentId, {
       registration,
       client: this.#o.newClient?.(registration.url, token) ?? new AgentClient(registration.url, token),
+      url: agentBaseUrl(registration.url),
       lastStatus: existing?.lastStatus ?? 0,
       // A registration is the agent (or its launcher, which just saw it answer) speaking.
       liveness: livenessAfter(existing?.liveness ?? freshLiveness(now), "answered", now),
@@ -194,7 +198,8 @@ export class AgentMonitor {
     return Math.max(0, unknownSince + this.#o.lossTimeoutMs - this.#now());
   }
 
-  client(agentId: string): AgentClient | undefined {
+  /** The agent's API, while it is registered. */
+  client(agentId: string): AgentApi | undefined {
     return this.#agents.get(agentId)?.client;
   }
 
@@ -240,7 +245,7 @@ export class AgentMonitor {
   checkLiveness(agentId: string): Promise<void> {
     const known = this.#agents.get(agentId);
     if (!known) return Promise.resolve();
-    known.checking ??= this.#probeLiveness(known.client.url, this.#livenessTimeoutMs)
+    known.checking ??= this.#probeLiveness(known.url, this.#livenessTimeoutMs)
       .then(({ verdict, detail }) => {
         if (this.#agents.get(agentId) === known) this.#judge(agentId, known, verdict, detail);
       })

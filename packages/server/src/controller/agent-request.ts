@@ -1,6 +1,6 @@
 /** Maps a Sandbox object onto the agent's create request (the controller's side of design §4). */
 import { normalizeSandboxSpec, type Sandbox } from "@fast-sandbox/api";
-import type { AgentCreateRequest } from "./agent-client.ts";
+import type { AgentCreateRequest } from "./agent-api.ts";
 
 export function agentCreateRequest(sandbox: Sandbox, sandboxId: string): AgentCreateRequest {
   const spec = normalizeSandboxSpec(sandbox.spec);

@@ -17,11 +17,3 @@ export function setCondition(
   else list.push(condition);
   return list;
 }
-
-/** The condition of `type`, if present. */
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
-  type: string,
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}

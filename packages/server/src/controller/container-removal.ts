@@ -1,8 +1,8 @@
 /** Removes a sandbox's container through its agent, or, once that agent is gone, leaves it to the janitor. */
 import type { SandboxStatus } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import type { AgentApi } from "./agent-api.ts";
 import { AgentCallError } from "./agent-call-error.ts";
-import type { AgentClient } from "./agent-client.ts";
 
 /** While the agent is unreachable but not yet gone, a removal is tried again this often. */
 const UNREACHABLE_RETRY_MS = 1000;
@@ -19,7 +19,7 @@ export type Removal = { kind: "removed" } | { kind: "left" } | { kind: "wait"; r
 export interface RemovalAgents {
   isGone(agentId: string): boolean;
   untilGone(agentId: string): number | undefined;
-  client(agentId: string): AgentClient | undefined;
+  client(agentId: string): AgentApi | undefined;
   aliveSignal(agentId: string): AbortSignal | undefined;
 }
 

@@ -1,6 +1,6 @@
 /** The controller's parts, built and connected but not running: what Controller.start then starts in order. */
 import path from "node:path";
-import { objectKey, type Sandbox, type SandboxPool } from "@fast-sandbox/api";
+import { objectKey, POOL_KIND, SANDBOX_KIND, type Sandbox, type SandboxPool } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
 import { Informer } from "../kube/informer.ts";
@@ -15,11 +15,11 @@ import { OrphanCollector } from "./orphan-collector.ts";
 import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.ts";
 import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
-import { POOL_KIND, PoolController } from "./pool/pool-controller.ts";
+import { PoolController } from "./pool/pool-controller.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
-import { SANDBOX_KIND, SandboxReconciler } from "./sandbox-reconciler.ts";
-import { StatusWaiters } from "./status-waiters.ts";
+import { SandboxReconciler } from "./sandbox/reconciler.ts";
+import { StatusWaiters } from "./sandbox/status-waiters.ts";
 
 /** Parts a test may replace (the store, to make writes fail). */
 export interface ControllerDeps {

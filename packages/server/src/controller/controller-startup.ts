@@ -4,6 +4,7 @@ import {
   ErrorCode,
   isFsbError,
   objectKey,
+  POOL_KIND,
   splitObjectKey,
   validatePoolSpec,
 } from "@fast-sandbox/api";
@@ -11,7 +12,6 @@ import type { Logger } from "pino";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import type { AgentLauncher } from "./pool/agent-launcher.ts";
-import { POOL_KIND } from "./pool/pool-controller.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 
 /** How long the first start waits for the pools' first agents before it serves anyway. */

@@ -1,7 +1,7 @@
 /** A failed agent create, judged: may it be tried once more on another agent, and what does the API caller hear. */
 import { ErrorCode, FsbError, isFsbError } from "@fast-sandbox/api";
+import type { AgentApi } from "./agent-api.ts";
 import { AgentCallError } from "./agent-call-error.ts";
-import type { AgentClient } from "./agent-client.ts";
 
 /** A create is tried on at most this many agents: the first, and one other when that is safe. */
 export const MAX_CREATE_ATTEMPTS = 2;
@@ -96,10 +96,7 @@ function unavailableReason(err: AgentCallError, agentId: string): string {
  * Makes sure a create whose outcome is unknown left no container on the agent: a delete by the
  * sandbox id (idempotent there; an unknown id is success). False when the agent cannot confirm it.
  */
-export async function agentHasNoContainer(
-  client: AgentClient | undefined,
-  sandboxId: string,
-): Promise<boolean> {
+export async function agentHasNoContainer(client: AgentApi | undefined, sandboxId: string): Promise<boolean> {
   if (!client) return false;
   try {
     await client.delete(sandboxId, { gracePeriodSeconds: 0 }, AbortSignal.timeout(VERIFY_TIMEOUT_MS));

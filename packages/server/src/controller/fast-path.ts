@@ -2,12 +2,13 @@
 import { randomBytes } from "node:crypto";
 import {
   type ConsistencyMode,
-  DEFAULT_POOL,
   ErrorCode,
   FsbError,
+  GRACE_ANNOTATION,
   isFsbError,
   normalizeSandboxSpec,
   objectKey,
+  SANDBOX_KIND,
   type Sandbox,
   type SandboxSpec,
   sameSandboxSpec,
@@ -24,16 +25,12 @@ import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import { apiErrorOfStore } from "./create-failure.ts";
-import { boundSandbox, startOnAgent } from "./fast-create.ts";
-import { type PersistOutcome, persistFastCreate } from "./fast-create-persist.ts";
-import { allocateSandbox } from "./placement.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
-import { allocateWhenRoom, type CreateDeadline, createDeadline } from "./room-wait.ts";
-import { newSandboxId } from "./sandbox-id.ts";
-import { GRACE_ANNOTATION, SANDBOX_KIND } from "./sandbox-reconciler.ts";
-import type { StatusWaiters } from "./status-waiters.ts";
-import { createStrong } from "./strong-create.ts";
+import { createDeadline } from "./room-wait.ts";
+import { FastCreates } from "./sandbox/fast-create.ts";
+import type { StatusWaiters } from "./sandbox/status-waiters.ts";
+import { createStrong } from "./sandbox/strong-create.ts";
 
 /** Writes that lose an optimistic-concurrency race are retried this many times. */
 const UPDATE_ATTEMPTS = 5;
@@ -95,12 +92,6 @@ export interface FastPathOptions {
   clock?: Clock;
 }
 
-interface PendingCreate {
-  sandbox: Sandbox;
-  /** Settles when the object is stored or the create was undone. */
-  settled: Promise<void>;
-}
-
 export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 
 /**
@@ -110,14 +101,19 @@ export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
  */
 export class FastPath {
   readonly #o: FastPathOptions;
-  readonly #pending = new Map<string, PendingCreate>();
-  /** Fast creates still looking for room, by key: a second create of the same name waits for the first. */
-  readonly #placing = new Map<string, Promise<unknown>>();
+  /** Fast creates in flight: reads see them, and other calls on their name wait for them. */
+  readonly #fast: FastCreates;
   readonly #clock: Clock;
 
   constructor(options: FastPathOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#fast = new FastCreates({
+      ...options,
+      recordBeforeReply: options.recordBeforeReply === true,
+      pools: options.pools,
+      clock: this.#clock,
+    });
   }
 
   #now(): number {
@@ -126,7 +122,7 @@ export class FastPath {
 
   /** Sandbox ids of fast creates whose object is not stored yet (the orphan collector spares them). */
   pendingSandboxIds(): Set<string> {
-    return new Set([...this.#pending.values()].map((p) => p.sandbox.status.sandboxID ?? ""));
+    return this.#fast.pendingSandboxIds();
   }
 
   /**
@@ -148,9 +144,7 @@ export class FastPath {
     let result = "error";
     const key = objectKey(namespace, name);
     try {
-      for (let placing = this.#placing.get(key); placing; placing = this.#placing.get(key)) {
-        await placing.catch(() => {});
-      }
+      await this.#fast.placed(key);
       const existing = await this.#existing(namespace, name);
       if (existing) {
         const same = await this.#sameOrConflict(existing, spec);
@@ -160,7 +154,7 @@ export class FastPath {
       const target = { namespace, name, labels, spec };
       const sandbox =
         mode === "fast"
-          ? await this.#createFast(target, deadline, call.signal)
+          ? await this.#fast.create(target, deadline, call.signal)
           : await createStrong(
               {
                 store: this.#o.store,
@@ -200,8 +194,7 @@ export class FastPath {
       ...(labelSelector ? { labelSelector } : {}),
     });
     const seen = new Set(items.map((s) => objectKey(s.metadata.namespace, s.metadata.name)));
-    for (const [key, pending] of this.#pending) {
-      const s = pending.sandbox;
+    for (const [key, s] of this.#fast.pendingObjects()) {
       if (!seen.has(key) && (all || s.metadata.namespace === ns) && matches(s.metadata.labels)) items.push(s);
     }
     return items.sort((a, b) => (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? -1 : 1));
@@ -209,7 +202,7 @@ export class FastPath {
 
   async update(input: UpdateSandboxInput): Promise<Sandbox> {
     const namespace = validateDnsLabel(input.namespace || "default", "namespace");
-    await this.#pending.get(objectKey(namespace, input.name))?.settled;
+    await this.#fast.settled(objectKey(namespace, input.name));
     if (input.labels)
       validateLabels(Object.fromEntries(Object.entries(input.labels).filter(([, v]) => v !== "")));
     const updated = await this.#retryConflicts(async () => {
@@ -247,7 +240,7 @@ export class FastPath {
   async delete(namespace: string, name: string, gracePeriodSeconds?: number): Promise<Sandbox> {
     const ns = validateDnsLabel(namespace || "default", "namespace");
     const key = objectKey(ns, name);
-    await this.#pending.get(key)?.settled;
+    await this.#fast.settled(key);
     if (gracePeriodSeconds !== undefined) {
       await this.#retryConflicts(async () => {
         const current = await this.get(ns, name);
@@ -332,103 +325,14 @@ export class FastPath {
     }
   }
 
-  async #createFast(
-    target: { namespace: string; name: string; labels: Record<string, string>; spec: SandboxSpec },
-    deadline: CreateDeadline,
-    signal: AbortSignal | undefined,
-  ): Promise<Sandbox> {
-    const { namespace, name, spec } = target;
-    const key = objectKey(namespace, name);
-    const sandboxId = newSandboxId(name);
-    const placing = allocateWhenRoom({
-      allocate: () => allocateSandbox(this.#o.registry, { namespace, name, spec }, sandboxId),
-      pools: this.#o.pools,
-      changes: this.#o.changes,
-      namespace,
-      pool: spec.poolRef || DEFAULT_POOL,
-      name,
-      deadline,
-      ...(signal ? { signal } : {}),
-      clock: this.#clock,
-    });
-    this.#placing.set(key, placing);
-    let allocation: Awaited<typeof placing>;
-    try {
-      allocation = await placing;
-    } finally {
-      this.#placing.delete(key);
-    }
-    const sandbox = boundSandbox(target, sandboxId, allocation, new Date(this.#now()));
-    let settle = () => {};
-    this.#pending.set(key, { sandbox, settled: new Promise<void>((r) => (settle = r)) });
-    try {
-      await startOnAgent(
-        {
-          registry: this.#o.registry,
-          monitor: this.#o.monitor,
-          logger: this.#o.logger,
-          now: () => this.#now(),
-        },
-        sandbox,
-      );
-    } catch (err) {
-      this.#pending.delete(key);
-      settle();
-      throw err;
-    }
-    if (this.#o.recordBeforeReply) {
-      const outcome = await this.#persist(sandbox, key, settle);
-      if (!outcome.stored) {
-        const why = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
-        throw new FsbError(
-          ErrorCode.Unavailable,
-          `sandbox ${key} could not be recorded, so its container was removed: ${why}`,
-          { cause: outcome.reason },
-        );
-      }
-      return sandbox;
-    }
-    // After the reply: the write (an API call to a Kubernetes store) must not delay the answer.
-    setImmediate(() => void this.#persist(sandbox, key, settle));
-    return sandbox;
-  }
-
-  /** Stores a fast create's object (or undoes the create); resolves whether it was stored. */
-  #persist(sandbox: Sandbox, key: string, settle: () => void): Promise<PersistOutcome> {
-    return persistFastCreate({
-      store: this.#o.store,
-      monitor: this.#o.monitor,
-      registry: this.#o.registry,
-      logger: this.#o.logger,
-      metrics: this.#o.metrics,
-      sandbox,
-      deadline: this.#now() + this.#o.orphanTimeoutMs,
-      now: () => this.#now(),
-      onGiveUp: () => this.#pending.delete(key),
-    }).then(
-      (outcome) => {
-        this.#pending.delete(key);
-        if (outcome.stored) this.#o.enqueue(key);
-        settle();
-        return outcome;
-      },
-      (err: unknown) => {
-        this.#o.logger.error({ err, sandbox: key }, "recording a fast create failed");
-        this.#pending.delete(key);
-        settle();
-        return { stored: false, reason: err };
-      },
-    );
-  }
-
   async #existing(namespace: string, name: string): Promise<Sandbox | undefined> {
     const key = objectKey(namespace, name);
-    const pending = this.#pending.get(key);
-    if (pending) return pending.sandbox;
+    const pending = this.#fast.pending(key);
+    if (pending) return pending;
     try {
       return await this.#o.store.get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, namespace, name);
     } catch (err) {
-      if (isFsbError(err, ErrorCode.NotFound)) return this.#pending.get(key)?.sandbox;
+      if (isFsbError(err, ErrorCode.NotFound)) return this.#fast.pending(key);
       throw apiErrorOfStore(err, `reading sandbox ${key}`);
     }
   }

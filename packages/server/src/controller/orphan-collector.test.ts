@@ -1,7 +1,7 @@
 // findOrphans: only unowned, settled containers older than the timeout are orphans.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { AgentSandboxView } from "./agent-client.ts";
+import type { AgentSandboxView } from "./agent-api.ts";
 import { findOrphans } from "./orphan-collector.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
@@ -11,6 +11,7 @@ const view = (
   phase: AgentSandboxView["phase"] = "Running",
 ): AgentSandboxView => ({
   sandboxId,
+  containerId: sandboxId,
   name: sandboxId,
   namespace: "default",
   uid: "",
@@ -21,6 +22,7 @@ const view = (
   pid: 1,
   exitCode: null,
   exitedAt: null,
+  exitReason: null,
   createdAt: new Date(NOW - ageMs).toISOString(),
   endpoints: [],
 });

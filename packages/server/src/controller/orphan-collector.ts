@@ -1,6 +1,6 @@
 /** Removes containers that agents run but no Sandbox owns, once they are older than the orphan timeout. */
 import type { Logger } from "pino";
-import type { AgentSandboxView, AgentStatusView } from "./agent-client.ts";
+import type { AgentSandboxView, AgentStatusView } from "./agent-api.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";

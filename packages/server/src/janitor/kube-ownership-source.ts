@@ -3,7 +3,13 @@
  * Pods on this janitor's node. For the janitor DaemonSet, so it depends on the API server only.
  */
 
-import { Labels, type SandboxSpec, type SandboxStatus, type StoredObject } from "@fast-sandbox/api";
+import {
+  Labels,
+  SANDBOX_KIND,
+  type SandboxSpec,
+  type SandboxStatus,
+  type StoredObject,
+} from "@fast-sandbox/api";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { AGENT_POD_SELECTOR } from "../controller/pool/kube-agent-launcher.ts";
 import { kubeError } from "../store/kube-errors.ts";
@@ -55,7 +61,7 @@ export class KubeOwnershipSource implements OwnershipSource {
 
   async read(signal?: AbortSignal): Promise<Ownership> {
     const [sandboxes, pods, also] = await Promise.all([
-      this.#store.list<SandboxSpec, SandboxStatus>("Sandbox"),
+      this.#store.list<SandboxSpec, SandboxStatus>(SANDBOX_KIND),
       this.#listAgentPods(this.#nodeName),
       this.#agentsAlso?.read(signal),
     ]);

@@ -7,6 +7,7 @@ import {
   invalidArgument,
   isQualifiedKey,
   labelPrefix,
+  POOL_KIND,
   type SandboxPool,
   type SandboxPoolSpec,
   validateLabels,
@@ -17,7 +18,6 @@ import type { ObjectStore } from "../../store/object-store.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import type { AgentLauncher, LaunchedAgentState } from "./agent-launcher.ts";
 import { CONTAINERD_NAMESPACE_ANNOTATION } from "./local-agent-launcher.ts";
-import { POOL_KIND } from "./pool-controller.ts";
 
 /** One agent of a pool, live. */
 export interface PoolAgentView {

@@ -19,14 +19,12 @@ import type { ChangeSignal } from "../../core/change-signal.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { HandlerResult } from "../../kube/work-queue.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
-import type { AgentPrewarmTemplate } from "../agent-client.ts";
+import type { AgentPrewarmTemplate } from "../agent-api.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import type { AgentLauncher, PoolRef } from "./agent-launcher.ts";
 import { type PoolGrowth, type PoolRoom, poolGrowth } from "./pool-growth.ts";
 import { type ObservedAgent, type PoolObservation, planPool } from "./pool-plan.ts";
-
-export const POOL_KIND = "SandboxPool";
 
 /** Pools are re-planned this often even without events: load and agent health change all the time. */
 export const POOL_RESYNC_MS = 1000;

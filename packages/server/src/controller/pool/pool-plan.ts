@@ -1,7 +1,9 @@
 /** The pool controller's decision, as a pure function of what it observed: launch, drain, undrain, remove, status. */
 import {
   type Condition,
+  PoolCondition,
   PoolDefaults,
+  PoolReason,
   type SandboxPoolSpec,
   type SandboxPoolStatus,
 } from "@fast-sandbox/api";
@@ -53,22 +55,6 @@ export interface PoolPlan {
 
 /** A launch that has not answered within this long is given up and replaced. */
 export const LAUNCH_TIMEOUT_MS = 120_000;
-
-export const PoolConditionType = { Ready: "Ready", Scaling: "Scaling" } as const;
-export const PoolReason = {
-  /** Ready: at least poolMin agents answer. */
-  MinimumAgentsReady: "MinimumAgentsReady",
-  /** Ready=False: fewer than poolMin agents answer yet. */
-  AgentsStarting: "AgentsStarting",
-  /** Ready=False: the pool is being deleted. */
-  Deleting: "Deleting",
-  ScalingUp: "ScalingUp",
-  ScalingDown: "ScalingDown",
-  /** Scaling=False: the agents match the demand. */
-  Stable: "Stable",
-  /** Scaling=True while demand exceeds poolMax: creates beyond it get RESOURCE_EXHAUSTED. */
-  AtMaximum: "AtMaximum",
-} as const;
 
 /**
  * Scale up counts agents already on their way (starting) so a slow start never causes a second
@@ -135,79 +121,23 @@ export function planPool(o: PoolObservation): PoolPlan {
   return { launch, undrain, drain, remove, status, desired };
 }
 
-function poolStatus(
-  o: PoolObservation,
-  p: {
-    desired: number;
-    launch: number;
-    drain: string[];
-    undrain: string[];
-    remove: string[];
-    wanted: number;
-  },
-): SandboxPoolStatus {
+/** The plan's status part, in the shape poolStatus needs it. */
+interface StatusPlan {
+  desired: number;
+  launch: number;
+  drain: string[];
+  undrain: string[];
+  remove: string[];
+  wanted: number;
+}
+
+function poolStatus(o: PoolObservation, p: StatusPlan): SandboxPoolStatus {
   const live = o.agents.filter((a) => a.launch !== "stopping");
   const ready = live.filter((a) => a.healthy && !a.draining);
   const now = new Date(o.now);
   let conditions: Condition[] | undefined = o.status.conditions;
-  const minimum = o.spec.capacity.poolMin;
-  conditions = setCondition(
-    conditions,
-    o.deleting
-      ? {
-          type: PoolConditionType.Ready,
-          status: "False",
-          reason: PoolReason.Deleting,
-          message: "pool is being deleted",
-        }
-      : ready.length >= Math.max(1, minimum)
-        ? {
-            type: PoolConditionType.Ready,
-            status: "True",
-            reason: PoolReason.MinimumAgentsReady,
-            message: `${ready.length} of ${live.length} agents ready`,
-          }
-        : {
-            type: PoolConditionType.Ready,
-            status: "False",
-            reason: PoolReason.AgentsStarting,
-            message: `${ready.length} of at least ${Math.max(1, minimum)} agents ready`,
-          },
-    now,
-  );
-  const scalingUp = p.launch > 0 || p.undrain.length > 0 || live.some((a) => a.launch === "starting");
-  const scalingDown = p.drain.length > 0 || live.some((a) => a.draining);
-  conditions = setCondition(
-    conditions,
-    scalingUp
-      ? {
-          type: PoolConditionType.Scaling,
-          status: "True",
-          reason: PoolReason.ScalingUp,
-          message: `scaling to ${p.desired} agents`,
-        }
-      : scalingDown
-        ? {
-            type: PoolConditionType.Scaling,
-            status: "True",
-            reason: PoolReason.ScalingDown,
-            message: `draining to ${p.desired} agents`,
-          }
-        : p.wanted > o.spec.capacity.poolMax
-          ? {
-              type: PoolConditionType.Scaling,
-              status: "True",
-              reason: PoolReason.AtMaximum,
-              message: `demand needs ${p.wanted} agents; poolMax is ${o.spec.capacity.poolMax}`,
-            }
-          : {
-              type: PoolConditionType.Scaling,
-              status: "False",
-              reason: PoolReason.Stable,
-              message: `${live.length} agents match the demand`,
-            },
-    now,
-  );
+  conditions = setCondition(conditions, readyCondition(o, ready.length, live.length), now);
+  conditions = setCondition(conditions, scalingCondition(o, p, live), now);
   const next: SandboxPoolStatus = {
     observedGeneration: o.generation,
     currentAgents: live.length,
@@ -217,6 +147,75 @@ function poolStatus(
     conditions,
   };
   return sameStatus(o.status, next) ? o.status : next;
+}
+
+/** Ready: at least poolMin (and at least one) agents answer and take sandboxes. */
+function readyCondition(
+  o: PoolObservation,
+  ready: number,
+  live: number,
+): Omit<Condition, "lastTransitionTime"> {
+  const minimum = o.spec.capacity.poolMin;
+  if (o.deleting) {
+    return {
+      type: PoolCondition.Ready,
+      status: "False",
+      reason: PoolReason.Deleting,
+      message: "pool is being deleted",
+    };
+  }
+  return ready >= Math.max(1, minimum)
+    ? {
+        type: PoolCondition.Ready,
+        status: "True",
+        reason: PoolReason.MinimumAgentsReady,
+        message: `${ready} of ${live} agents ready`,
+      }
+    : {
+        type: PoolCondition.Ready,
+        status: "False",
+        reason: PoolReason.AgentsStarting,
+        message: `${ready} of at least ${Math.max(1, minimum)} agents ready`,
+      };
+}
+
+/** Scaling: up while launches or undrains are under way, down while agents drain, else stable (or at poolMax). */
+function scalingCondition(
+  o: PoolObservation,
+  p: StatusPlan,
+  live: ObservedAgent[],
+): Omit<Condition, "lastTransitionTime"> {
+  const scalingUp = p.launch > 0 || p.undrain.length > 0 || live.some((a) => a.launch === "starting");
+  const scalingDown = p.drain.length > 0 || live.some((a) => a.draining);
+  if (scalingUp) {
+    return {
+      type: PoolCondition.Scaling,
+      status: "True",
+      reason: PoolReason.ScalingUp,
+      message: `scaling to ${p.desired} agents`,
+    };
+  }
+  if (scalingDown) {
+    return {
+      type: PoolCondition.Scaling,
+      status: "True",
+      reason: PoolReason.ScalingDown,
+      message: `draining to ${p.desired} agents`,
+    };
+  }
+  return p.wanted > o.spec.capacity.poolMax
+    ? {
+        type: PoolCondition.Scaling,
+        status: "True",
+        reason: PoolReason.AtMaximum,
+        message: `demand needs ${p.wanted} agents; poolMax is ${o.spec.capacity.poolMax}`,
+      }
+    : {
+        type: PoolCondition.Scaling,
+        status: "False",
+        reason: PoolReason.Stable,
+        message: `${live.length} agents match the demand`,
+      };
 }
 
 /** Equal apart from condition transition times that did not move (setCondition keeps them). */

@@ -13,7 +13,7 @@ export interface AgentInfo {
   /** Sandbox slots; may drop below the allocated count, which only leaves the agent without a free slot. */
   capacity: number;
   /** Cached images; the registry stores them normalised (`alpine` → `docker.io/library/alpine:latest`). */
-  images: string[];
+  images: readonly string[];
   healthy: boolean;
   /** Draining agents keep their sandboxes but take no new ones. */
   draining?: boolean;

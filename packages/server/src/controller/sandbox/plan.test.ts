@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from "@fast-sandbox/api";
-import { type OnAgent, planSandbox, type SandboxDecision } from "./sandbox-plan.ts";
+import type { AgentSandboxPhase } from "../../agent/sandbox-spec.ts";
+import { type OnAgent, planSandbox, type SandboxDecision } from "./plan.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
@@ -50,7 +51,7 @@ const scheduledFalse = (reason: string): Condition => ({
 });
 const running: SandboxStatus = { phase: "Running", assignedAgent: "a1", sandboxID: "s-1" };
 const healthy = { healthy: true };
-const present = (phase: string, exitCode: number | null = null): OnAgent => ({
+const present = (phase: AgentSandboxPhase, exitCode: number | null = null): OnAgent => ({
   present: true,
   phase,
   exitCode,

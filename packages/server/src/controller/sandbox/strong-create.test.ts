@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError, type Sandbox, type SandboxStatus } from "@fast-sandbox/api";
-import { failureOf, type StrongOutcome, strongOutcome } from "./strong-create.ts";
+import { failureOf } from "./strong-create.ts";
+import { type SettledOutcome, settledOutcome } from "./transitions.ts";
 
 const at = "2026-11-22T12:00:00Z";
 function withStatus(status: SandboxStatus): Sandbox {
@@ -28,8 +29,8 @@ const scheduled = (reason: string, message = "why") => [
   { type: "Scheduled", status: "False" as const, reason, message, lastTransitionTime: at },
 ];
 
-describe("strongOutcome", () => {
-  const cases: Array<{ name: string; status: SandboxStatus; outcome: StrongOutcome }> = [
+describe("settledOutcome", () => {
+  const cases: Array<{ name: string; status: SandboxStatus; outcome: SettledOutcome }> = [
     { name: "running", status: { phase: "Running" }, outcome: "running" },
     { name: "failed", status: { phase: "Failed" }, outcome: "failed" },
     { name: "just written", status: { phase: "Pending" }, outcome: "pending" },
@@ -51,7 +52,7 @@ describe("strongOutcome", () => {
       outcome: "pending",
     },
   ];
-  for (const c of cases) it(c.name, () => assert.equal(strongOutcome(withStatus(c.status)), c.outcome));
+  for (const c of cases) it(c.name, () => assert.equal(settledOutcome(withStatus(c.status)), c.outcome));
 });
 
 describe("failureOf", () => {

@@ -7,9 +7,13 @@ import {
   SandboxPhase,
   SandboxReason,
 } from "@fast-sandbox/api";
+import type { AgentSandboxPhase } from "../../agent/sandbox-spec.ts";
+import { type ContainerFailure, condition } from "./transitions.ts";
 
 /** The sandbox as its agent last reported it: absent, or present with its agent-side phase. */
-export type OnAgent = { present: false } | { present: true; phase: string; exitCode: number | null };
+export type OnAgent =
+  | { present: false }
+  | { present: true; phase: AgentSandboxPhase; exitCode: number | null };
 
 /** Everything the plan looks at. Time is passed in, so tests need no clock. */
 export interface SandboxObservation {
@@ -29,7 +33,7 @@ export type SandboxDecision =
   | { kind: "reset" }
   | { kind: "schedule" }
   | { kind: "start" }
-  | { kind: "fail"; reason: "ContainerExited" | "ContainerMissing"; exitCode: number | undefined }
+  | { kind: "fail"; reason: ContainerFailure; exitCode: number | undefined }
   | { kind: "lose" }
   | { kind: "revive" }
   | { kind: "recreate" }
@@ -78,7 +82,7 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
   if (!status.assignedAgent || !status.sandboxID) {
     // Pending: a recreation after a failure that cannot find room gives up once its recovery
     // window has passed. A reset is a request, not a recovery: it never gives up.
-    const scheduled = status.conditions?.find((c) => c.type === SandboxCondition.Scheduled);
+    const scheduled = condition(status, SandboxCondition.Scheduled);
     if (scheduled?.reason === SandboxReason.Recreating && !withinRecovery(sandbox, now)) {
       return { kind: "giveUp" };
     }
@@ -89,9 +93,10 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
   // Running on an assigned agent: is it still there?
   if (!o.agent?.healthy) return { kind: "lose" };
   const onAgent = o.onAgent;
-  if (onAgent && !onAgent.present) return { kind: "fail", reason: "ContainerMissing", exitCode: undefined };
+  if (onAgent && !onAgent.present)
+    return { kind: "fail", reason: SandboxReason.ContainerMissing, exitCode: undefined };
   if (onAgent?.present && onAgent.phase === "Exited") {
-    return { kind: "fail", reason: "ContainerExited", exitCode: onAgent.exitCode ?? undefined };
+    return { kind: "fail", reason: SandboxReason.ContainerExited, exitCode: onAgent.exitCode ?? undefined };
   }
   return wait(untilExpiry);
 }
@@ -108,7 +113,7 @@ export function resetRequested(sandbox: Sandbox): boolean {
 
 /** Whether a failed sandbox is still inside its recovery window (measured from when Ready went False). */
 export function withinRecovery(sandbox: Sandbox, now: number): boolean {
-  const ready = sandbox.status?.conditions?.find((c) => c.type === SandboxCondition.Ready);
+  const ready = condition(sandbox.status, SandboxCondition.Ready);
   const since = ready?.status === "False" ? Date.parse(ready.lastTransitionTime) : Number.NaN;
   if (Number.isNaN(since)) return true;
   const windowMs = (sandbox.spec.recoveryTimeoutSeconds ?? DEFAULT_RECOVERY_TIMEOUT_SECONDS) * 1000;

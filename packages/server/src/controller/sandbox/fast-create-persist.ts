@@ -1,11 +1,10 @@
 /** Writes a fast-mode Sandbox after the reply; if that cannot happen in time, undoes the create. */
-import { API_VERSION, ErrorCode, isFsbError, objectKey, type Sandbox } from "@fast-sandbox/api";
+import { API_VERSION, ErrorCode, isFsbError, objectKey, SANDBOX_KIND, type Sandbox } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import type { ObjectStore } from "../store/object-store.ts";
-import type { AgentMonitor } from "./agent-monitor.ts";
-import type { ControllerMetrics } from "./controller-metrics.ts";
-import type { AgentRegistry } from "./registry/agent-registry.ts";
-import { SANDBOX_KIND } from "./sandbox-reconciler.ts";
+import type { ObjectStore } from "../../store/object-store.ts";
+import type { AgentMonitor } from "../agent-monitor.ts";
+import type { ControllerMetrics } from "../controller-metrics.ts";
+import type { AgentRegistry } from "../registry/agent-registry.ts";
 
 /** First retry after a failed write; doubles up to the cap, until the deadline. */
 const FIRST_RETRY_MS = 50;

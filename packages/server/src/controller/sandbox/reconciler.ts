@@ -3,30 +3,39 @@ import {
   canonicalJson,
   ErrorCode,
   type FsbError,
+  GRACE_ANNOTATION,
   isFsbError,
   objectKey,
   SANDBOX_FINALIZER,
+  SANDBOX_KIND,
   type Sandbox,
-  SandboxCondition,
   SandboxPhase,
   SandboxReason,
   type SandboxStatus,
   splitObjectKey,
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import type { ObjectStore } from "../store/object-store.ts";
-import type { AgentMonitor } from "./agent-monitor.ts";
-import { setCondition } from "./conditions.ts";
-import { type Removal, removeContainer } from "./container-removal.ts";
-import { allocateSandbox } from "./placement.ts";
-import type { AgentRegistry } from "./registry/agent-registry.ts";
-import { newSandboxId } from "./sandbox-id.ts";
-import { planSandbox, type SandboxDecision } from "./sandbox-plan.ts";
-import { next, SandboxStarter, type Step, unassigned } from "./sandbox-start.ts";
+import type { ObjectStore } from "../../store/object-store.ts";
+import type { AgentMonitor } from "../agent-monitor.ts";
+import { type Removal, removeContainer } from "../container-removal.ts";
+import { allocateSandbox } from "../placement.ts";
+import type { AgentRegistry } from "../registry/agent-registry.ts";
+import { newSandboxId } from "../sandbox-id.ts";
+import { planSandbox, type SandboxDecision } from "./plan.ts";
+import { next, SandboxStarter, type Step } from "./start.ts";
+import {
+  agentBack,
+  expired,
+  failed,
+  lost,
+  recoveryTimedOut,
+  recreating,
+  reset,
+  scheduled,
+  terminating,
+  unschedulable,
+} from "./transitions.ts";
 
-export const SANDBOX_KIND = "Sandbox";
-/** Annotation a delete uses to carry its grace period to the cleanup. */
-export const GRACE_ANNOTATION = "sandbox.fast.io/delete-grace-seconds";
 /** Steps done in one pass before yielding to the queue, so one object cannot hog a worker. */
 const MAX_STEPS = 8;
 /** Retry delay when no agent has room; capacity frees up as sandboxes go. */
@@ -77,8 +86,7 @@ export class SandboxReconciler {
       registry: options.registry,
       monitor: options.monitor,
       writeStatus: (sandbox, status, failure) => this.#writeStatus(sandbox, status, failure),
-      condition: (status, type, value, reason, message) =>
-        this.#condition(status, type, value, reason, message),
+      now: () => this.#now(),
     });
   }
 
@@ -135,12 +143,14 @@ export class SandboxReconciler {
     });
   }
 
+  /** Does one step: its side effects, then one transition written as the new status. */
   async #act(sandbox: Sandbox, decision: Exclude<SandboxDecision, { kind: "wait" }>): Promise<Step> {
     const log = this.#o.logger.child({
       sandbox: objectKey(sandbox.metadata.namespace, sandbox.metadata.name),
     });
     log.debug({ decision: decision.kind }, "reconcile step");
     const status = sandbox.status ?? {};
+    const now = this.#now();
     switch (decision.kind) {
       case "addFinalizer":
         return next(
@@ -156,144 +166,59 @@ export class SandboxReconciler {
         return this.#schedule(sandbox);
       case "start":
         return this.#starter.start(sandbox, log);
-      case "fail": {
+      case "fail":
         await this.#removeBestEffort(status, { gracePeriodSeconds: 0, keepLog: true });
-        const message =
-          decision.reason === "ContainerExited"
-            ? `the container exited with code ${decision.exitCode ?? "unknown"}`
-            : "the container is gone from its agent";
         log.info({ exitCode: decision.exitCode, reason: decision.reason }, "sandbox failed");
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...status,
-            phase: SandboxPhase.Failed,
-            ...(decision.exitCode === undefined ? {} : { exitCode: decision.exitCode }),
-            endpoints: [],
-            conditions: this.#condition(status, SandboxCondition.Ready, "False", decision.reason, message),
-          }),
-        );
-      }
+        return this.#apply(sandbox, failed(status, decision.reason, decision.exitCode, now));
       case "lose":
-        // The slot stays held: the container may still run on the agent, which may come back (and
-        // the pool must not take an agent that holds it for empty and remove it).
         log.warn({ agent: status.assignedAgent }, "sandbox lost with its agent");
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...status,
-            phase: SandboxPhase.Lost,
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Ready,
-              "False",
-              SandboxReason.AgentLost,
-              `agent ${status.assignedAgent} stopped answering`,
-            ),
-          }),
-        );
+        return this.#apply(sandbox, lost(status, now));
       case "revive":
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...status,
-            phase: SandboxPhase.Running,
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Ready,
-              "True",
-              SandboxReason.Started,
-              "agent is back",
-            ),
-          }),
-        );
+        return this.#apply(sandbox, agentBack(status, now));
       case "recreate":
         // The old incarnation's slot goes; its container, if the agent ever shows it again, is an
         // orphan then (no object points at it) and is removed.
         this.#release(status);
         log.info({ recreations: (status.recreations ?? 0) + 1 }, "recreating sandbox");
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...unassigned(status),
-            phase: SandboxPhase.Pending,
-            recreations: (status.recreations ?? 0) + 1,
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Scheduled,
-              "False",
-              SandboxReason.Recreating,
-              "recreating after a failure",
-            ),
-          }),
-        );
+        return this.#apply(sandbox, recreating(status, now));
       case "giveUp":
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...status,
-            phase: SandboxPhase.Failed,
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Ready,
-              "False",
-              "RecoveryTimedOut",
-              "could not be recreated within recoveryTimeoutSeconds",
-            ),
-          }),
-        );
-      case "reset": {
-        const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
-        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
-        log.info("resetting sandbox");
-        return next(
-          await this.#writeStatus(sandbox, {
-            ...unassigned(status),
-            phase: SandboxPhase.Pending,
-            recreations: (status.recreations ?? 0) + 1,
-            ...(sandbox.spec.resetRevision ? { acceptedResetRevision: sandbox.spec.resetRevision } : {}),
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Scheduled,
-              "False",
-              SandboxReason.Resetting,
-              "reset requested",
-            ),
-          }),
-        );
-      }
-      case "expire": {
-        const removal = await this.#remove(
-          sandbox,
-          { gracePeriodSeconds: graceOf(sandbox), keepLog: true },
-          log,
-        );
-        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
-        log.info("sandbox expired");
-        return next(
-          await this.#writeStatus(sandbox, {
-            // A container left behind must not look owned: the object no longer points at it.
-            ...(removal.kind === "left" ? unassigned(status) : status),
-            phase: SandboxPhase.Expired,
-            endpoints: [],
-            conditions: this.#condition(
-              status,
-              SandboxCondition.Ready,
-              "False",
-              SandboxReason.Expired,
-              "expireTime passed",
-            ),
-          }),
-        );
-      }
-      case "cleanup": {
-        if (status.phase !== SandboxPhase.Terminating) {
-          sandbox = await this.#writeStatus(sandbox, { ...status, phase: SandboxPhase.Terminating });
-        }
-        const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
-        if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
-        if (status.sandboxID) this.#starter.forget(status.sandboxID);
-        const finalizers = sandbox.metadata.finalizers.filter((f) => f !== SANDBOX_FINALIZER);
-        await this.#o.store.update({ ...sandbox, metadata: { ...sandbox.metadata, finalizers } });
-        log.info(removal.kind === "left" ? "sandbox deleted without its agent" : "sandbox deleted");
-        return { sandbox: undefined };
-      }
+        return this.#apply(sandbox, recoveryTimedOut(status, now));
+      case "reset":
+        return this.#reset(sandbox, log);
+      case "expire":
+        return this.#expire(sandbox, log);
+      case "cleanup":
+        return this.#cleanup(sandbox, log);
     }
+  }
+
+  async #reset(sandbox: Sandbox, log: Logger): Promise<Step> {
+    const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
+    if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
+    log.info("resetting sandbox");
+    return this.#apply(sandbox, reset(sandbox.status ?? {}, sandbox.spec.resetRevision, this.#now()));
+  }
+
+  async #expire(sandbox: Sandbox, log: Logger): Promise<Step> {
+    const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox), keepLog: true }, log);
+    if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
+    log.info("sandbox expired");
+    return this.#apply(sandbox, expired(sandbox.status ?? {}, removal.kind === "left", this.#now()));
+  }
+
+  /** Terminating, then the container goes, then the finalizer (and with it the object). */
+  async #cleanup(sandbox: Sandbox, log: Logger): Promise<Step> {
+    const status = sandbox.status ?? {};
+    if (status.phase !== SandboxPhase.Terminating) {
+      sandbox = await this.#writeStatus(sandbox, terminating(status));
+    }
+    const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox) }, log);
+    if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
+    if (status.sandboxID) this.#starter.forget(status.sandboxID);
+    const finalizers = sandbox.metadata.finalizers.filter((f) => f !== SANDBOX_FINALIZER);
+    await this.#o.store.update({ ...sandbox, metadata: { ...sandbox.metadata, finalizers } });
+    log.info(removal.kind === "left" ? "sandbox deleted without its agent" : "sandbox deleted");
+    return { sandbox: undefined };
   }
 
   async #schedule(sandbox: Sandbox): Promise<Step> {
@@ -311,41 +236,23 @@ export class SandboxReconciler {
       const noRoom = isFsbError(err, ErrorCode.ResourceExhausted);
       if (!noRoom && !isFsbError(err, ErrorCode.FailedPrecondition)) throw err;
       // Room or the image may appear later (sandboxes end, images get loaded): stay Pending and look again.
-      await this.#writeStatus(sandbox, {
-        ...status,
-        phase: SandboxPhase.Pending,
-        conditions: this.#condition(
-          status,
-          SandboxCondition.Scheduled,
-          "False",
-          noRoom ? SandboxReason.NoCapacity : SandboxReason.ImageNotCached,
-          err.message,
-        ),
-      });
+      const reason = noRoom ? SandboxReason.NoCapacity : SandboxReason.ImageNotCached;
+      await this.#writeStatus(sandbox, unschedulable(status, reason, err.message, this.#now()));
       return { requeueAfterMs: noRoom ? NO_CAPACITY_RETRY_MS : IMAGE_RETRY_MS };
     }
     try {
       return next(
-        await this.#writeStatus(sandbox, {
-          ...status,
-          phase: SandboxPhase.Bound,
-          assignedAgent: allocation.agentId,
-          nodeName: allocation.nodeName,
-          sandboxID: sandboxId,
-          endpoints: allocation.ports.map((p) => `${allocation.address}:${p}`),
-          conditions: this.#condition(
-            status,
-            SandboxCondition.Scheduled,
-            "True",
-            SandboxReason.Allocated,
-            `placed on agent ${allocation.agentId}`,
-          ),
-        }),
+        await this.#writeStatus(sandbox, scheduled(status, { sandboxId, allocation }, this.#now())),
       );
     } catch (err) {
       this.#o.registry.release(sandboxId);
       throw err;
     }
+  }
+
+  /** Writes the status one transition produced, and goes on with the object. */
+  async #apply(sandbox: Sandbox, status: SandboxStatus): Promise<Step> {
+    return next(await this.#writeStatus(sandbox, status));
   }
 
   /** Removes the container through its agent, or leaves it to the janitor once that agent is gone. */
@@ -378,10 +285,6 @@ export class SandboxReconciler {
 
   #release(status: SandboxStatus): void {
     if (status.sandboxID) this.#o.registry.release(status.sandboxID);
-  }
-
-  #condition(status: SandboxStatus, type: string, value: "True" | "False", reason: string, message: string) {
-    return setCondition(status.conditions, { type, status: value, reason, message }, new Date(this.#now()));
   }
 
   /**

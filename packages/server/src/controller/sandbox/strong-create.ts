@@ -7,20 +7,20 @@ import {
   isFsbError,
   objectKey,
   SANDBOX_FINALIZER,
+  SANDBOX_KIND,
   type Sandbox,
   SandboxCondition,
-  SandboxPhase,
   SandboxReason,
   type SandboxSpec,
 } from "@fast-sandbox/api";
-import type { ChangeSignal } from "../core/change-signal.ts";
-import type { Clock } from "../kube/clock.ts";
-import type { ObjectStore } from "../store/object-store.ts";
-import { apiErrorOfStore } from "./create-failure.ts";
-import type { PoolGrowth, PoolRoom } from "./pool/pool-growth.ts";
-import { type CreateDeadline, noRoomError } from "./room-wait.ts";
-import { SANDBOX_KIND } from "./sandbox-reconciler.ts";
+import type { ChangeSignal } from "../../core/change-signal.ts";
+import type { Clock } from "../../kube/clock.ts";
+import type { ObjectStore } from "../../store/object-store.ts";
+import { apiErrorOfStore } from "../create-failure.ts";
+import type { PoolGrowth, PoolRoom } from "../pool/pool-growth.ts";
+import { type CreateDeadline, noRoomError } from "../room-wait.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
+import { condition, pending, settledOutcome } from "./transitions.ts";
 
 /** Without a client deadline, a strong create answers within this long whatever happens. */
 export const STRONG_CREATE_TIMEOUT_MS = 60_000;
@@ -45,22 +45,6 @@ export interface StrongCreateRequest {
   signal?: AbortSignal;
 }
 
-/** Where a strong create stands after one status of its object. */
-export type StrongOutcome = "running" | "failed" | "createFailed" | "noRoom" | "pending";
-
-/** Reads a status the reconciler reported (pure). */
-export function strongOutcome(sandbox: Sandbox): StrongOutcome {
-  const phase = sandbox.status?.phase;
-  if (phase === SandboxPhase.Running) return "running";
-  if (phase === SandboxPhase.Failed || phase === SandboxPhase.Expired) return "failed";
-  if (phase !== SandboxPhase.Pending) return "pending";
-  const scheduled = sandbox.status?.conditions?.find((c) => c.type === SandboxCondition.Scheduled);
-  if (scheduled?.status !== "False") return "pending";
-  if (scheduled.reason === SandboxReason.NoCapacity || scheduled.reason === SandboxReason.ImageNotCached)
-    return "noRoom";
-  return scheduled.reason === SandboxReason.AgentCreateFailed ? "createFailed" : "pending";
-}
-
 /**
  * Writes the object, then follows its status. While the reconciler finds no room and the pool
  * really grows, it waits, and every change of room (an agent up, a slot freed) sends the sandbox
@@ -80,7 +64,7 @@ export async function createStrong(
       kind: SANDBOX_KIND,
       metadata: { name: r.name, namespace: r.namespace, labels: r.labels, finalizers: [SANDBOX_FINALIZER] },
       spec: r.spec,
-      status: { phase: SandboxPhase.Pending },
+      status: pending(),
     });
   } catch (err) {
     if (!isFsbError(err, ErrorCode.AlreadyExists)) throw apiErrorOfStore(err, "recording the sandbox");
@@ -96,88 +80,130 @@ export async function createStrong(
   }
 }
 
+/** What a create following its object has seen so far. */
+interface Following {
+  events: Array<{ sandbox: Sandbox; failure?: FsbError }>;
+  /** Room may have appeared since the reconciler last looked. */
+  changed: boolean;
+  /** The latest "no room" and the pool's growth then; the create waits only while the pool grows. */
+  noRoom?: { err: FsbError; growth: PoolGrowth };
+  wake: () => void;
+}
+
 async function follow(o: StrongCreateOptions, r: StrongCreateRequest, stored: Sandbox): Promise<Sandbox> {
   const key = objectKey(r.namespace, r.name);
   const pool = r.spec.poolRef || DEFAULT_POOL;
   const started = o.clock.now();
   const overallAt = r.deadline.fromClient ? r.deadline.at : started + STRONG_CREATE_TIMEOUT_MS;
-  const events: Array<{ sandbox: Sandbox; failure?: FsbError }> = [];
-  let wake = () => {};
-  let changed = false;
+  const f: Following = { events: [], changed: false, wake: () => {} };
   let placed = false;
-  let noRoom: { err: FsbError; growth: PoolGrowth } | undefined;
   const stopStatus = o.waiters.subscribe(stored.metadata.uid, (sandbox, failure) => {
-    events.push({ sandbox, ...(failure ? { failure } : {}) });
-    wake();
+    f.events.push({ sandbox, ...(failure ? { failure } : {}) });
+    f.wake();
   });
   const stopChanges = o.changes.subscribe(() => {
-    changed = true;
-    wake();
+    f.changed = true;
+    f.wake();
   });
   o.enqueue(key);
   try {
     for (;;) {
-      for (let event = events.shift(); event; event = events.shift()) {
-        const outcome = strongOutcome(event.sandbox);
-        if (outcome === "running") {
-          placed = true;
-          return event.sandbox;
-        }
-        if (outcome === "failed" || outcome === "createFailed") throw failureOf(event.sandbox, event.failure);
-        if (outcome !== "noRoom") continue;
-        const err = failureOf(event.sandbox);
-        const growth = o.pools?.needRoom(r.namespace, pool, r.name) ?? ({ kind: "absent" } as const);
-        noRoom = { err, growth };
-        // Not growing, and no room has appeared since: that is the answer.
-        if (growth.kind !== "growing" && !changed) throw noRoomError(err, pool, growth);
+      const running = takeEvents(o, r, pool, f);
+      if (running) {
+        placed = true;
+        return running;
       }
-      if (changed) {
+      if (f.changed) {
         // Room may have appeared: the reconciler tries again now, not at its next retry.
-        changed = false;
+        f.changed = false;
         o.enqueue(key);
       }
       const now = o.clock.now();
-      const limit = noRoom ? Math.min(r.deadline.at, overallAt) : overallAt;
+      const limit = f.noRoom ? Math.min(r.deadline.at, overallAt) : overallAt;
       if (r.signal?.aborted)
         throw new FsbError(ErrorCode.Cancelled, "the client went away before the sandbox started");
       if (now >= limit) {
-        if (noRoom) {
-          throw noRoomError(noRoom.err, pool, noRoom.growth, {
-            ms: now - started,
-            fromClient: r.deadline.fromClient,
-          });
-        }
-        const current = await o.store
-          .get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, r.namespace, r.name)
-          .catch((err: unknown) => {
-            throw apiErrorOfStore(err, "reading the sandbox");
-          });
-        if (strongOutcome(current) === "running") {
-          placed = true;
-          return current;
-        }
-        throw new FsbError(
-          ErrorCode.DeadlineExceeded,
-          `sandbox did not start within ${((now - started) / 1000).toFixed(1)} s (phase ${current.status?.phase})`,
-        );
+        const current = await timedOut(o, r, pool, f, now - started);
+        placed = true;
+        return current;
       }
-      await new Promise<void>((resolve) => {
-        const timer = o.clock.setTimer(done, limit - now);
-        r.signal?.addEventListener("abort", done, { once: true });
-        wake = done;
-        function done() {
-          timer.cancel();
-          r.signal?.removeEventListener("abort", done);
-          wake = () => {};
-          resolve();
-        }
-      });
+      await sleepUntilWoken(o, r, f, limit - now);
     }
   } finally {
     stopStatus();
     stopChanges();
-    if (noRoom) o.pools?.settle(r.namespace, pool, r.name, placed);
+    if (f.noRoom) o.pools?.settle(r.namespace, pool, r.name, placed);
   }
+}
+
+/**
+ * Reads the statuses heard so far: answers the running sandbox, throws for one that settled without
+ * running (or has no room and a pool that does not grow), and otherwise notes "no room".
+ */
+function takeEvents(
+  o: StrongCreateOptions,
+  r: StrongCreateRequest,
+  pool: string,
+  f: Following,
+): Sandbox | undefined {
+  for (let event = f.events.shift(); event; event = f.events.shift()) {
+    const outcome = settledOutcome(event.sandbox);
+    if (outcome === "running") return event.sandbox;
+    if (outcome === "failed" || outcome === "createFailed") throw failureOf(event.sandbox, event.failure);
+    if (outcome !== "noRoom") continue;
+    const err = failureOf(event.sandbox);
+    const growth = o.pools?.needRoom(r.namespace, pool, r.name) ?? ({ kind: "absent" } as const);
+    f.noRoom = { err, growth };
+    // Not growing, and no room has appeared since: that is the answer.
+    if (growth.kind !== "growing" && !f.changed) throw noRoomError(err, pool, growth);
+  }
+  return undefined;
+}
+
+/** The deadline passed: the sandbox if it runs after all, else the error that says why not. */
+async function timedOut(
+  o: StrongCreateOptions,
+  r: StrongCreateRequest,
+  pool: string,
+  f: Following,
+  waitedMs: number,
+): Promise<Sandbox> {
+  if (f.noRoom) {
+    throw noRoomError(f.noRoom.err, pool, f.noRoom.growth, {
+      ms: waitedMs,
+      fromClient: r.deadline.fromClient,
+    });
+  }
+  const current = await o.store
+    .get<SandboxSpec, Sandbox["status"]>(SANDBOX_KIND, r.namespace, r.name)
+    .catch((err: unknown) => {
+      throw apiErrorOfStore(err, "reading the sandbox");
+    });
+  if (settledOutcome(current) === "running") return current;
+  throw new FsbError(
+    ErrorCode.DeadlineExceeded,
+    `sandbox did not start within ${(waitedMs / 1000).toFixed(1)} s (phase ${current.status?.phase})`,
+  );
+}
+
+/** Waits for a status, a change of room, the client going away, or `ms`, whichever comes first. */
+function sleepUntilWoken(
+  o: StrongCreateOptions,
+  r: StrongCreateRequest,
+  f: Following,
+  ms: number,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = o.clock.setTimer(done, ms);
+    r.signal?.addEventListener("abort", done, { once: true });
+    f.wake = done;
+    function done() {
+      timer.cancel();
+      r.signal?.removeEventListener("abort", done);
+      f.wake = () => {};
+      resolve();
+    }
+  });
 }
 
 /**
@@ -186,8 +212,7 @@ async function follow(o: StrongCreateOptions, r: StrongCreateRequest, stored: Sa
  */
 export function failureOf(sandbox: Sandbox, failure?: FsbError): FsbError {
   if (failure) return failure;
-  const conditions = sandbox.status?.conditions ?? [];
-  const scheduled = conditions.find((c) => c.type === SandboxCondition.Scheduled);
+  const scheduled = condition(sandbox.status, SandboxCondition.Scheduled);
   if (scheduled?.status === "False") {
     if (scheduled.reason === SandboxReason.NoCapacity)
       return new FsbError(ErrorCode.ResourceExhausted, scheduled.message);
@@ -198,7 +223,7 @@ export function failureOf(sandbox: Sandbox, failure?: FsbError): FsbError {
     if (scheduled.reason === SandboxReason.AgentCreateFailed)
       return new FsbError(ErrorCode.Unavailable, scheduled.message);
   }
-  const ready = conditions.find((c) => c.type === SandboxCondition.Ready);
+  const ready = condition(sandbox.status, SandboxCondition.Ready);
   const message = (ready?.message || `sandbox ended in phase ${sandbox.status?.phase}`).replace(
     /^sandbox\./,
     "",

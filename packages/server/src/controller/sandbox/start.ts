@@ -1,22 +1,14 @@
 /** Starts a Bound sandbox on its agent for the reconciler, moving it once to another agent when that is safe. */
-import {
-  type Condition,
-  ErrorCode,
-  type FsbError,
-  type Sandbox,
-  SandboxCondition,
-  SandboxPhase,
-  SandboxReason,
-  type SandboxStatus,
-} from "@fast-sandbox/api";
+import { ErrorCode, type FsbError, type Sandbox, type SandboxStatus } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import { AgentCallError } from "./agent-call-error.ts";
-import type { AgentMonitor } from "./agent-monitor.ts";
-import { agentCreateRequest } from "./agent-request.ts";
-import { agentHasNoContainer, apiErrorOfCreate, decideCreateRetry } from "./create-failure.ts";
-import { allocateSandbox } from "./placement.ts";
-import type { AgentRegistry } from "./registry/agent-registry.ts";
-import { newSandboxId } from "./sandbox-id.ts";
+import { AgentCallError } from "../agent-call-error.ts";
+import type { AgentMonitor } from "../agent-monitor.ts";
+import { agentCreateRequest } from "../agent-request.ts";
+import { agentHasNoContainer, apiErrorOfCreate, decideCreateRetry } from "../create-failure.ts";
+import { allocateSandbox } from "../placement.ts";
+import type { AgentRegistry } from "../registry/agent-registry.ts";
+import { newSandboxId } from "../sandbox-id.ts";
+import { createFailed, scheduled, started } from "./transitions.ts";
 
 /** Retry delay when the assigned agent is not known yet (the controller just restarted). */
 const UNKNOWN_AGENT_RETRY_MS = 500;
@@ -29,32 +21,12 @@ export function next(sandbox: Sandbox): Step {
   return { sandbox };
 }
 
-/** The status without anything that ties it to one container incarnation. */
-export function unassigned(status: SandboxStatus): SandboxStatus {
-  const {
-    assignedAgent: _a,
-    nodeName: _n,
-    sandboxID: _s,
-    endpoints: _e,
-    startedAt: _t,
-    exitCode: _x,
-    ...rest
-  } = status;
-  return rest;
-}
-
-/** What the starter needs of the reconciler: its one status writer, and its condition stamp. */
+/** What the starter needs of the reconciler: its one status writer, and its clock. */
 export interface SandboxStarterOptions {
   registry: AgentRegistry;
   monitor: AgentMonitor;
   writeStatus: (sandbox: Sandbox, status: SandboxStatus, failure?: FsbError) => Promise<Sandbox>;
-  condition: (
-    status: SandboxStatus,
-    type: string,
-    value: "True" | "False",
-    reason: string,
-    message: string,
-  ) => Condition[];
+  now: () => number;
 }
 
 /** The reconciler's "start" step; it remembers which sandbox ids are already a second attempt. */
@@ -89,15 +61,7 @@ export class SandboxStarter {
       }
       const created = await client.create(agentCreateRequest(sandbox, sandboxId));
       this.#retries.delete(sandboxId);
-      return next(
-        await this.#o.writeStatus(sandbox, {
-          ...status,
-          phase: SandboxPhase.Running,
-          startedAt: created.createdAt,
-          endpoints: created.endpoints,
-          conditions: this.#o.condition(status, SandboxCondition.Ready, "True", SandboxReason.Started, ""),
-        }),
-      );
+      return next(await this.#o.writeStatus(sandbox, started(status, created, this.#o.now())));
     } catch (err) {
       return this.#startFailed(sandbox, err, log);
     }
@@ -129,18 +93,7 @@ export class SandboxStarter {
     // retrying cannot help, so the sandbox fails with the reason.
     const permanent = error.code === ErrorCode.InvalidArgument || error.code === ErrorCode.FailedPrecondition;
     log.warn({ err, agent: agentId, permanent }, "agent create failed");
-    const failed: SandboxStatus = {
-      ...unassigned(status),
-      phase: permanent ? SandboxPhase.Failed : SandboxPhase.Pending,
-      conditions: this.#o.condition(
-        status,
-        permanent ? SandboxCondition.Ready : SandboxCondition.Scheduled,
-        "False",
-        SandboxReason.AgentCreateFailed,
-        error.message,
-      ),
-    };
-    await this.#o.writeStatus(sandbox, failed, error);
+    await this.#o.writeStatus(sandbox, createFailed(status, error.message, permanent, this.#o.now()), error);
     if (permanent) return { sandbox: undefined };
     throw error;
   }
@@ -171,23 +124,11 @@ export class SandboxStarter {
     );
     this.#retries.add(sandboxId);
     try {
-      return next(
-        await this.#o.writeStatus(sandbox, {
-          ...status,
-          phase: SandboxPhase.Bound,
-          assignedAgent: allocation.agentId,
-          nodeName: allocation.nodeName,
-          sandboxID: sandboxId,
-          endpoints: allocation.ports.map((p) => `${allocation.address}:${p}`),
-          conditions: this.#o.condition(
-            status,
-            SandboxCondition.Scheduled,
-            "True",
-            SandboxReason.Allocated,
-            `placed on agent ${allocation.agentId} after agent ${failedAgent} failed: ${error.message}`,
-          ),
-        }),
-      );
+      const moved = scheduled(status, { sandboxId, allocation }, this.#o.now(), {
+        agentId: failedAgent,
+        error: error.message,
+      });
+      return next(await this.#o.writeStatus(sandbox, moved));
     } catch (err) {
       this.#retries.delete(sandboxId);
       this.#o.registry.release(sandboxId);

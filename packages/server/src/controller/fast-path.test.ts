@@ -1,0 +1,131 @@
+// The Fast-Path service over in-memory agents, a temporary SQLite store and the real reconciler:
+// fast and strong creates, a failed agent, no room, and a delete that completes.
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { ErrorCode, type FsbError, SandboxPhase } from "@fast-sandbox/api";
+import { FastPath } from "./fast-path.ts";
+import { agentError } from "./memory-agent.ts";
+import type { SandboxReconciler } from "./sandbox/reconciler.ts";
+import { TestWorld } from "./test-world.ts";
+
+const isCode = (code: ErrorCode) => (err: FsbError) => err.code === code;
+
+describe("FastPath", () => {
+  let world: TestWorld;
+  let reconciler: SandboxReconciler;
+  let fastPath: FastPath;
+  /** Reconciles started by the service's enqueue, and what they threw. */
+  let runs: Array<Promise<unknown>>;
+  let enqueued: string[];
+
+  beforeEach(async () => {
+    world = await TestWorld.open();
+    reconciler = world.reconciler();
+    runs = [];
+    enqueued = [];
+    fastPath = new FastPath({
+      store: world.store,
+      registry: world.registry,
+      monitor: world.monitor,
+      waiters: world.waiters,
+      enqueue: (key) => {
+        enqueued.push(key);
+        runs.push(reconciler.reconcile(key).catch((err: unknown) => err));
+      },
+      logger: world.logger,
+      metrics: world.metrics,
+      defaultMode: "fast",
+      orphanTimeoutMs: 30_000,
+      recordBeforeReply: world.store.writesAreLocal,
+      changes: world.changes,
+      clock: world.clock,
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(runs);
+    await world.close();
+  });
+
+  it("fast create: answers Running, and the object is stored before the reply", async () => {
+    const a1 = await world.addAgent("a1");
+    const { sandbox, created } = await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    assert.equal(created, true);
+    assert.equal(sandbox.status.phase, SandboxPhase.Running);
+    assert.equal(sandbox.status.observedGeneration, 1);
+    assert.deepEqual(a1.calls, [`create ${sandbox.status.sandboxID}`]);
+    const stored = await world.sandbox("default/web");
+    assert.equal(stored?.status?.phase, SandboxPhase.Running);
+    assert.equal(stored?.status?.sandboxID, sandbox.status.sandboxID);
+    assert.deepEqual(enqueued, ["default/web"]);
+    await Promise.all(runs);
+    // The reconciler finds nothing to change.
+    assert.equal(
+      (await world.sandbox("default/web"))?.metadata.resourceVersion,
+      stored?.metadata.resourceVersion,
+    );
+  });
+
+  it("fast create: a create again with the same spec answers the existing sandbox", async () => {
+    await world.addAgent("a1");
+    const first = await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    const again = await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    assert.equal(again.created, false);
+    assert.equal(again.sandbox.status?.sandboxID, first.sandbox.status.sandboxID);
+  });
+
+  it("fast create: moves once to another agent when the first provably created nothing", async () => {
+    const a1 = await world.addAgent("a1", { capacity: 8 });
+    const a2 = await world.addAgent("a2", { capacity: 1 });
+    a1.failCreates.push(agentError(ErrorCode.Unavailable, "refused", "not-sent"));
+    const { sandbox } = await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    assert.equal(sandbox.status.phase, SandboxPhase.Running);
+    assert.equal(sandbox.status.assignedAgent, "a2");
+    assert.match(sandbox.status.conditions?.[0]?.message ?? "", /^placed on agent a2 after agent a1 failed/);
+    assert.deepEqual(a2.calls, [`create ${sandbox.status.sandboxID}`]);
+  });
+
+  it("fast create: no agent with room is RESOURCE_EXHAUSTED, and nothing is stored", async () => {
+    await world.addAgent("a1", { capacity: 1 });
+    await fastPath.create({ name: "one", spec: { image: "busybox" } });
+    await assert.rejects(
+      fastPath.create({ name: "two", spec: { image: "busybox" } }),
+      isCode(ErrorCode.ResourceExhausted),
+    );
+    assert.equal(await world.sandbox("default/two"), undefined);
+  });
+
+  it("strong create: answers once the reconciler reports Running", async () => {
+    const a1 = await world.addAgent("a1");
+    const { sandbox } = await fastPath.create({
+      name: "web",
+      spec: { image: "busybox" },
+      consistencyMode: "strong",
+    });
+    assert.equal(sandbox.status?.phase, SandboxPhase.Running);
+    assert.deepEqual(a1.calls, [`create ${sandbox.status?.sandboxID}`]);
+  });
+
+  it("strong create: a wrong request answers the agent's error and leaves nothing behind", async () => {
+    const a1 = await world.addAgent("a1");
+    a1.failCreates.push(agentError(ErrorCode.InvalidArgument, "command: not found in the image"));
+    await assert.rejects(
+      fastPath.create({ name: "web", spec: { image: "busybox" }, consistencyMode: "strong" }),
+      isCode(ErrorCode.InvalidArgument),
+    );
+    await Promise.all(runs);
+    assert.equal(await world.sandbox("default/web"), undefined);
+    assert.equal(world.registry.allocations().length, 0);
+  });
+
+  it("delete: the reconciler removes the container, then the object", async () => {
+    const a1 = await world.addAgent("a1");
+    const { sandbox } = await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    await Promise.all(runs);
+    await fastPath.delete("default", "web", 0);
+    await Promise.all(runs);
+    assert.equal(await world.sandbox("default/web"), undefined);
+    const id = sandbox.status.sandboxID;
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+    await assert.rejects(fastPath.get("default", "web"), isCode(ErrorCode.NotFound));
+  });
+});
