@@ -34,9 +34,12 @@ const WALKTHROUGH = ["## A first sandbox", "## The fsb-ctl CLI"];
 const NOT_RUN: Record<string, string> = {
   test: "runs every test, this one included",
   "run test:only -- test/e2e/*.test.ts": "runs the e2e tests, this one included",
+  "run test:unit": "the unit tier, which the same `npm test` runs as well",
   "run bench:agent": "a benchmark: minutes of full load, never beside other tests",
   "run bench:e2e": "a benchmark: minutes of full load, never beside other tests",
   "run bench:scheduler": "a benchmark: minutes of full load, never beside other tests",
+  "run bench:density": "a benchmark: minutes of full load, never beside other tests",
+  "run bench:leaks": "a benchmark: minutes of full load, never beside other tests",
 };
 const README_API = "127.0.0.1:9090";
 /** `npm start` runs setup and brings up containerd, the controller, an agent and the janitor. */
