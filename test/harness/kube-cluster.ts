@@ -9,7 +9,7 @@ import { ErrorCode, isFsbError } from "@fast-sandbox/api";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { loadKubeConfig } from "../../packages/server/src/kube/kube-config.ts";
-import { kubeError } from "../../packages/server/src/store/kube-errors.ts";
+import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
 import type { KubeResource } from "../../packages/server/src/store/kube-resources.ts";
 
 export const KUBE_TEST_ENV = "FSB_TEST_KUBECONFIG";

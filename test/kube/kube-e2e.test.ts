@@ -10,7 +10,7 @@ import { after, before, describe, it, test } from "node:test";
 import { API_GROUP, API_VERSION, ErrorCode, isFsbError, SANDBOX_FINALIZER } from "@fast-sandbox/api";
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
-import { kubeError } from "../../packages/server/src/store/kube-errors.ts";
+import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
 import { KubeStore } from "../../packages/server/src/store/kube-store.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess, tempLogDir } from "../harness/agent-process.ts";
 import { TEST_NAMESPACE } from "../harness/constants.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { pino } from "pino";
-import { ManualClock } from "../kube/manual-clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import type { AgentStatusView } from "./agent-api.ts";
 import { AgentClient } from "./agent-client.ts";
 import { AgentMonitor } from "./agent-monitor.ts";

@@ -1,7 +1,7 @@
 /** Knows every agent: registers them, probes their liveness and status, and tells the registry who is alive. */
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../agent/controller-registration.ts";
-import { type Clock, sleep, systemClock } from "../kube/clock.ts";
+import { type Clock, sleep, systemClock } from "../core/clock.ts";
 import type { AgentApi, AgentSandboxView, AgentStatusView } from "./agent-api.ts";
 import { AgentClient, agentBaseUrl } from "./agent-client.ts";
 import {

@@ -19,7 +19,7 @@ import {
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { ChangeSignal } from "../core/change-signal.ts";
-import { type Clock, systemClock } from "../kube/clock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import { labelMatcher } from "../store/label-selector.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { ChangeSignal } from "../core/change-signal.ts";
-import { ManualClock } from "../kube/manual-clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import type { PoolGrowth, PoolRoom } from "./pool/pool-growth.ts";
 import type { Allocation } from "./registry/agent-registry.ts";
 import { allocateWhenRoom, createDeadline, DEFAULT_ROOM_WAIT_MS, noRoomError } from "./room-wait.ts";

@@ -1,7 +1,7 @@
 /** Places a create, waiting for room while its pool really grows, bounded by the call's deadline. */
 import { ErrorCode, FsbError, isFsbError } from "@fast-sandbox/api";
 import type { ChangeSignal } from "../core/change-signal.ts";
-import type { Clock } from "../kube/clock.ts";
+import type { Clock } from "../core/clock.ts";
 import type { PoolGrowth, PoolRoom } from "./pool/pool-growth.ts";
 import type { Allocation } from "./registry/agent-registry.ts";
 

@@ -12,7 +12,7 @@ import {
 } from "@fast-sandbox/api";
 import { type Logger, pino } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
-import { ManualClock } from "../kube/manual-clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { AgentMonitor } from "./agent-monitor.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";

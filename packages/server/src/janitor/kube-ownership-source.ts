@@ -12,7 +12,7 @@ import {
 } from "@fast-sandbox/api";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { AGENT_POD_SELECTOR } from "../controller/pool/kube-agent-launcher.ts";
-import { kubeError } from "../store/kube-errors.ts";
+import { kubeError } from "../kube/kube-errors.ts";
 import { KubeStore } from "../store/kube-store.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import { Ownership, type OwnershipFacts, type OwnershipSource } from "./ownership.ts";

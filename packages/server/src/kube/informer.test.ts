@@ -5,11 +5,12 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { ErrorCode, FsbError, type StoredObject } from "@fast-sandbox/api";
-import type { ObjectStore, WatchOptions } from "../store/object-store.ts";
+import { ManualClock } from "../core/manual-clock.ts";
+import type { ObjectStore } from "../store/object-store.ts";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite-store.ts";
 import { sandbox, type TestSpec, type TestStatus } from "../store/watch-recorder.ts";
 import { Informer, type InformerOptions } from "./informer.ts";
-import { ManualClock } from "./manual-clock.ts";
+import type { WatchOptions } from "./list-watch.ts";
 
 type Obj = StoredObject<TestSpec, TestStatus>;
 

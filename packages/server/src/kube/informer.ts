@@ -1,10 +1,7 @@
-/** A small informer: list and watch one kind through an ObjectStore into a cache, and tell handlers what changed. */
+/** A small informer: list and watch one kind through a ListWatcher into a cache, and tell handlers what changed. */
 import { ErrorCode, isFsbError, objectKey, type StoredObject } from "@fast-sandbox/api";
-import type { ObjectStore, WatchEvent } from "../store/object-store.ts";
-import { type Clock, sleep, systemClock } from "./clock.ts";
-
-/** What an informer reads through: an ObjectStore, or anything else that lists and watches (Pods). */
-export type ListWatcher = Pick<ObjectStore, "list" | "watch">;
+import { type Clock, sleep, systemClock } from "../core/clock.ts";
+import type { ListWatcher, WatchEvent } from "./list-watch.ts";
 
 /**
  * Change handlers. Objects are the cache's own and deeply frozen: copy (structuredClone) before editing.

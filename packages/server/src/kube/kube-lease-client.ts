@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { ErrorCode, FsbError, isFsbError } from "@fast-sandbox/api";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
-import { kubeError } from "../store/kube-errors.ts";
+import { kubeError } from "./kube-errors.ts";
 import type { LeaseRecord } from "./leader-election.ts";
 import type { LeaseClient, LeaseSnapshot } from "./leader-elector.ts";
 

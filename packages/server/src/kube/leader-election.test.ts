@@ -1,6 +1,7 @@
 // Table tests of the leader election state machine: acquire, renew, stand by and lose, on a manual clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ManualClock } from "../core/manual-clock.ts";
 import {
   decide,
   type ElectionDecision,
@@ -14,7 +15,6 @@ import {
   validateElectionConfig,
   wroteLease,
 } from "./leader-election.ts";
-import { ManualClock } from "./manual-clock.ts";
 
 const config: LeaderElectionConfig = {
   identity: "me",

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ManualClock } from "../core/manual-clock.ts";
 import type { LeaseRecord } from "./leader-election.ts";
 import { LeaderElector, type LeaseClient, type LeaseSnapshot } from "./leader-elector.ts";
-import { ManualClock } from "./manual-clock.ts";
 
 /** One Lease with resourceVersion conflicts, and clients that can be made to fail or hang. */
 class FakeLease {

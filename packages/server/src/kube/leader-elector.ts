@@ -1,6 +1,6 @@
 /** Runs leader election against a Lease: reads, creates and updates it with optimistic concurrency, on a clock. */
 import { ErrorCode, isFsbError } from "@fast-sandbox/api";
-import { type Clock, sleep, systemClock, type Timer } from "./clock.ts";
+import { type Clock, sleep, systemClock, type Timer } from "../core/clock.ts";
 import {
   DEFAULT_LEASE_DURATION_MS,
   DEFAULT_RENEW_DEADLINE_MS,

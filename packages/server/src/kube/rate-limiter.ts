@@ -1,5 +1,5 @@
 /** Retry pacing for work queues: per-key exponential backoff combined with an overall token bucket. */
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../core/clock.ts";
 
 /** Per-key exponential backoff: `baseMs`, doubling with each failure, capped at `maxMs`. */
 export class ExponentialBackoff {

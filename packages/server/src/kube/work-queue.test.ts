@@ -1,7 +1,7 @@
 // The work queue: de-duplication, per-key serial handling, backoff, delayed adds and draining shutdown.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ManualClock } from "./manual-clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
 import { ExponentialBackoff, RateLimiter, TokenBucket } from "./rate-limiter.ts";
 import { WorkQueue } from "./work-queue.ts";
 

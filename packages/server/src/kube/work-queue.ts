@@ -1,5 +1,5 @@
 /** The controller work queue: de-duplicating, rate-limited, with each key handled by one worker at a time. */
-import { type Clock, systemClock, type Timer } from "./clock.ts";
+import { type Clock, systemClock, type Timer } from "../core/clock.ts";
 import { MinHeap } from "./min-heap.ts";
 import { RateLimiter, type RateLimiterOptions } from "./rate-limiter.ts";
 

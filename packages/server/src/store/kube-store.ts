@@ -9,8 +9,9 @@ import {
   toFsbError,
 } from "@fast-sandbox/api";
 import { CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
-import { type Clock, systemClock } from "../kube/clock.ts";
-import { kubeError } from "./kube-errors.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
+import { kubeError } from "../kube/kube-errors.ts";
+import type { ListOptions, ListResult, WatchEvent, WatchOptions } from "../kube/list-watch.ts";
 import {
   fromKubeObject,
   type KubeObject,
@@ -28,14 +29,7 @@ import {
   resourceFor,
 } from "./kube-resources.ts";
 import { failedWatch, KubeWatch, type WatchOpener } from "./kube-watch.ts";
-import type {
-  DeleteOptions,
-  ListOptions,
-  ListResult,
-  ObjectStore,
-  WatchEvent,
-  WatchOptions,
-} from "./object-store.ts";
+import type { DeleteOptions, ObjectStore } from "./object-store.ts";
 import { parseResourceVersion, prepareCreate } from "./object-writes.ts";
 
 export interface KubeStoreOptions {

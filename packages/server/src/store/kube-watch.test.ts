@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, isFsbError } from "@fast-sandbox/api";
-import { ManualClock } from "../kube/manual-clock.ts";
+import { ManualClock } from "../core/manual-clock.ts";
+import type { WatchEvent } from "../kube/list-watch.ts";
 import { KubeWatch, type KubeWatchOptions, WATCH_REQUEST_SECONDS, type WatchOpener } from "./kube-watch.ts";
-import type { WatchEvent } from "./object-store.ts";
 
 interface FakeRequest {
   path: string;

@@ -1,8 +1,13 @@
 /** One ObjectStore watch over the Kubernetes watch API: bookmarks, ERROR events, and quiet renewals of the request. */
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
-import type { Clock, Timer } from "../kube/clock.ts";
-import { isTooLargeResourceVersion, type KubeStatus, kubeError, kubeStatusError } from "./kube-errors.ts";
-import type { WatchEvent, WatchEventType } from "./object-store.ts";
+import type { Clock, Timer } from "../core/clock.ts";
+import {
+  isTooLargeResourceVersion,
+  type KubeStatus,
+  kubeError,
+  kubeStatusError,
+} from "../kube/kube-errors.ts";
+import type { WatchEvent, WatchEventType } from "../kube/list-watch.ts";
 import { WatchStream } from "./watch-stream.ts";
 
 /** Opens one watch request; the shape of client-node's `Watch.watch`, so tests can pass a fake. */

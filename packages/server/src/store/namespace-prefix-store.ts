@@ -3,14 +3,8 @@
  * Kubernetes cluster), so the contract suite's fixed names ("ns-a") never meet another run's objects.
  */
 import type { NewObject, StoredObject } from "@fast-sandbox/api";
-import type {
-  DeleteOptions,
-  ListOptions,
-  ListResult,
-  ObjectStore,
-  WatchEvent,
-  WatchOptions,
-} from "./object-store.ts";
+import type { ListOptions, ListResult, WatchEvent, WatchOptions } from "../kube/list-watch.ts";
+import type { DeleteOptions, ObjectStore } from "./object-store.ts";
 
 /**
  * Namespace `ns` of the caller is `<prefix>-ns` in `inner`, created on first use through

@@ -1,36 +1,6 @@
 /** The ObjectStore interface: Kubernetes API semantics (versions, finalizers, watches) that controllers rely on. */
 import type { NewObject, StoredObject } from "@fast-sandbox/api";
-
-/** Which objects of a kind a list or watch covers. */
-export interface ListOptions {
-  /** Only this namespace; all namespaces when absent. */
-  namespace?: string;
-  /** A Kubernetes label selector such as `app=web,tier!=db,!legacy,env in (a,b)`. */
-  labelSelector?: string;
-}
-
-export interface ListResult<T> {
-  items: T[];
-  /** The store's version at the time of the list: watch from it to see every later change. */
-  resourceVersion: string;
-}
-
-export interface WatchOptions extends ListOptions {
-  /** Deliver every change after this version (usually a list's resourceVersion). */
-  resourceVersion: string;
-}
-
-export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
-
-/**
- * One change. `object` is the object after the change (for DELETED, its last state) and its
- * resourceVersion is the version of the change. With a label selector, an object whose labels
- * start to match arrives as ADDED and one that stops matching as DELETED, as in Kubernetes.
- */
-export interface WatchEvent<T> {
-  type: WatchEventType;
-  object: T;
-}
+import type { ListWatcher } from "../kube/list-watch.ts";
 
 export interface DeleteOptions {
   /** Precondition: delete only if the object is still at this version (else ABORTED). */
@@ -44,9 +14,9 @@ export interface DeleteOptions {
  * of different objects and kinds are comparable. Errors are FsbErrors: NOT_FOUND, ALREADY_EXISTS,
  * ABORTED (stale resourceVersion: re-read and retry), OUT_OF_RANGE (watch from a version the store no
  * longer keeps: re-list), INVALID_ARGUMENT, FAILED_PRECONDITION (forbidden write to an object being
- * deleted). Returned objects are the caller's own copies.
+ * deleted). Returned objects are the caller's own copies. `list` and `watch` are declared in ListWatcher.
  */
-export interface ObjectStore {
+export interface ObjectStore extends ListWatcher {
   /**
    * True when a write completes on this machine in well under a millisecond (the embedded store): a
    * caller may then wait for a write where it would not wait for a network round trip.
@@ -61,8 +31,6 @@ export interface ObjectStore {
 
   /** NOT_FOUND if absent. */
   get<Spec, Status>(kind: string, namespace: string, name: string): Promise<StoredObject<Spec, Status>>;
-
-  list<Spec, Status>(kind: string, options?: ListOptions): Promise<ListResult<StoredObject<Spec, Status>>>;
 
   /**
    * Writes spec, labels, annotations and finalizers if `obj.metadata.resourceVersion` is current (else
@@ -87,18 +55,6 @@ export interface ObjectStore {
     name: string,
     options?: DeleteOptions,
   ): Promise<StoredObject<Spec, Status>>;
-
-  /**
-   * Every change after `options.resourceVersion`, in order, without gaps or duplicates, then live
-   * changes until `signal` aborts (the iteration then ends normally). Iteration throws OUT_OF_RANGE
-   * when the version is older than the store keeps or the consumer fell too far behind; the caller
-   * re-lists and watches again from the new list's version.
-   */
-  watch<Spec, Status>(
-    kind: string,
-    options: WatchOptions,
-    signal: AbortSignal,
-  ): AsyncIterable<WatchEvent<StoredObject<Spec, Status>>>;
 
   /** Releases the store; running watches end with UNAVAILABLE and later calls fail with it. */
   close(): Promise<void>;

@@ -5,17 +5,16 @@ import path from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { ErrorCode, FsbError, invalidArgument, type NewObject, type StoredObject } from "@fast-sandbox/api";
 import { acquireLockFile, type LockFile } from "../core/lock-file.ts";
-import { decodeLabels, decodeStoredObject } from "./decode-stored-object.ts";
-import { labelMatcher } from "./label-selector.ts";
 import type {
-  DeleteOptions,
   ListOptions,
   ListResult,
-  ObjectStore,
   WatchEvent,
   WatchEventType,
   WatchOptions,
-} from "./object-store.ts";
+} from "../kube/list-watch.ts";
+import { decodeLabels, decodeStoredObject } from "./decode-stored-object.ts";
+import { labelMatcher } from "./label-selector.ts";
+import type { DeleteOptions, ObjectStore } from "./object-store.ts";
 import {
   applyDelete,
   applyStatusUpdate,

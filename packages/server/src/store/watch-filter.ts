@@ -1,5 +1,5 @@
 /** Decides what a filtered watch sees of one change, with Kubernetes' rules for labels that start or stop matching. */
-import type { WatchEventType } from "./object-store.ts";
+import type { WatchEventType } from "../kube/list-watch.ts";
 
 /** The parts of a change a filter looks at. */
 export interface ChangeFacts {

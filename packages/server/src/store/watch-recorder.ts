@@ -1,6 +1,7 @@
 /** Test helpers for store suites: a background watch that records events, and sample objects. */
 import { API_VERSION, ErrorCode, isFsbError, type NewObject, type StoredObject } from "@fast-sandbox/api";
-import type { ObjectStore, WatchEvent, WatchOptions } from "./object-store.ts";
+import type { WatchEvent, WatchOptions } from "../kube/list-watch.ts";
+import type { ObjectStore } from "./object-store.ts";
 
 export type TestSpec = { image: string; args?: string[] };
 export type TestStatus = { phase?: string; count?: number; [key: string]: unknown };

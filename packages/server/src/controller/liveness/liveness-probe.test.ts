@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { systemClock } from "../../core/clock.ts";
 import { freePort } from "../../core/free-port.ts";
-import { systemClock } from "../../kube/clock.ts";
 import { livenessProbe, verdictOfError } from "./liveness-probe.ts";
 import { LoopStalls } from "./loop-stalls.ts";
 

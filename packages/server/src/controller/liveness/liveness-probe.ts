@@ -1,7 +1,7 @@
 /** One liveness probe of an agent: `GET /healthz` on a fresh connection, judged fairly (see ProbeVerdict). */
 import http from "node:http";
 import https from "node:https";
-import type { Clock } from "../../kube/clock.ts";
+import type { Clock } from "../../core/clock.ts";
 import type { ProbeVerdict } from "./agent-liveness.ts";
 import { STALL_TICK_MS, type StallSource, TIMER_SLACK_MS } from "./loop-stalls.ts";
 

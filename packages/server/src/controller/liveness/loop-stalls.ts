@@ -1,5 +1,5 @@
 /** Records when this process's event loop stalled, so a probe never blames an agent for the controller's own pauses. */
-import { type Clock, systemClock } from "../../kube/clock.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
 
 /** How often the loop is sampled; a stall shorter than this plus the slack goes unnoticed, harmlessly. */
 export const STALL_TICK_MS = 100;

@@ -1,9 +1,10 @@
 /** The Kubernetes AgentLauncher: a pool's agents as Pods, known from a Pod informer plus what was just asked for. */
 import { randomInt } from "node:crypto";
 import { ErrorCode, isFsbError, managedByValue, type SandboxPool } from "@fast-sandbox/api";
+import { type Clock, systemClock } from "../../core/clock.ts";
 import { buildAgentPod } from "../../kube/agent-pod.ts";
-import { type Clock, systemClock } from "../../kube/clock.ts";
-import { Informer, type InformerLogger, type ListWatcher } from "../../kube/informer.ts";
+import { Informer, type InformerLogger } from "../../kube/informer.ts";
+import type { ListWatcher } from "../../kube/list-watch.ts";
 import type {
   AgentLauncher,
   AgentLauncherEvents,

@@ -9,13 +9,18 @@ import {
   toFsbError,
 } from "@fast-sandbox/api";
 import { CoreV1Api, type KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
-import { type Clock, systemClock } from "../../kube/clock.ts";
-import type { ListWatcher } from "../../kube/informer.ts";
-import { kubeError } from "../../store/kube-errors.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { kubeError } from "../../kube/kube-errors.ts";
+import type {
+  ListOptions,
+  ListResult,
+  ListWatcher,
+  WatchEvent,
+  WatchOptions,
+} from "../../kube/list-watch.ts";
 import { fromKubeObject } from "../../store/kube-object-mapping.ts";
 import { selectorOf } from "../../store/kube-request-checks.ts";
 import { failedWatch, KubeWatch, type WatchOpener } from "../../store/kube-watch.ts";
-import type { ListOptions, ListResult, WatchEvent, WatchOptions } from "../../store/object-store.ts";
 import { parseResourceVersion } from "../../store/object-writes.ts";
 
 /** How the launcher changes agent Pods (the writes it needs, nothing more). */

@@ -12,7 +12,7 @@ import {
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { ChangeSignal } from "../../core/change-signal.ts";
-import type { Clock } from "../../kube/clock.ts";
+import type { Clock } from "../../core/clock.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import { AgentCallError } from "../agent-call-error.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";

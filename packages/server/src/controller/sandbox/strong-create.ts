@@ -14,7 +14,7 @@ import {
   type SandboxSpec,
 } from "@fast-sandbox/api";
 import type { ChangeSignal } from "../../core/change-signal.ts";
-import type { Clock } from "../../kube/clock.ts";
+import type { Clock } from "../../core/clock.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import { apiErrorOfStore } from "../create-failure.ts";
 import type { PoolGrowth, PoolRoom } from "../pool/pool-growth.ts";
