@@ -1,10 +1,10 @@
 /** The OCI spec and labels of an agent's shim anchor (pure): a pause-like container that runs no user code. */
 import { anchorContainerId, anchorRole, Labels, managedByValue } from "@fast-sandbox/api";
+import { agentCgroupsPath, shimGroup } from "../containerd/agent-grouping.ts";
 import { MIN_CPU_SHARES, withCgroupsPath, withNewNetworkNamespace } from "../containerd/linux-options.ts";
 import { buildSpec, DEFAULT_PATH_ENV, type OciSpec } from "../containerd/oci-spec.ts";
 import { withShimGroup } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
-import { shimGroup } from "./build-oci-spec.ts";
 
 /** The program the anchor runs, inside its rootfs (see anchor-rootfs.ts): sleep forever, nothing else. */
 export const ANCHOR_ARGS: readonly string[] = Object.freeze(["/bin/busybox", "sleep", "infinity"]);
@@ -43,7 +43,7 @@ export function buildAnchorSpec(agentId: string, rootfs: string): OciSpec {
   const containerId = anchorContainerId(agentId);
   const spec = buildSpec(
     withNewNetworkNamespace(),
-    withCgroupsPath(`/fast-sandbox/${agentId}/${containerId}`),
+    withCgroupsPath(agentCgroupsPath(agentId, containerId)),
     withShimGroup(shimGroup(agentId)),
   );
   spec.root = { path: rootfs, readonly: true };

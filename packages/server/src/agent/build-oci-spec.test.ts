@@ -2,11 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { shimGroup } from "../containerd/agent-grouping.ts";
 import type { ImageConfig } from "../containerd/image-config-option.ts";
 import { DEFAULT_PIDS_LIMIT, type OciSpec } from "../containerd/oci-spec.ts";
 import { SHIM_GROUP_ANNOTATION } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
-import { buildSandboxOciSpec, type SpecContext, shimGroup } from "./build-oci-spec.ts";
+import { buildSandboxOciSpec, type SpecContext } from "./build-oci-spec.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 const image: ImageConfig = {

@@ -1,4 +1,5 @@
 /** Turns a sandbox request and its image into the OCI spec the container runs with (pure). */
+import { agentCgroupsPath, shimGroup } from "../containerd/agent-grouping.ts";
 import type { ImageConfig } from "../containerd/image-config-option.ts";
 import { withImageConfig } from "../containerd/image-config-option.ts";
 import {
@@ -44,18 +45,12 @@ export function buildSandboxOciSpec(
     withHostname(spec.name),
     networkOption(context),
     withResources(spec.resources),
-    // One cgroup subtree per agent keeps its sandboxes' accounting together.
-    withCgroupsPath(`/fast-sandbox/${context.agentId}/${spec.sandboxId}`),
+    withCgroupsPath(agentCgroupsPath(context.agentId, spec.sandboxId)),
     withShimGroup(shimGroup(context.agentId)),
   ];
   const oci = buildSpec(...options);
   validateSpec(oci);
   return oci;
-}
-
-/** All of an agent's sandboxes share the shim whose group is named after the agent. */
-export function shimGroup(agentId: string): string {
-  return `fsb-${agentId}`;
 }
 
 function networkOption(context: SpecContext): SpecOption {

@@ -6,13 +6,9 @@ import {
   PoolDefaults,
   PoolLimits,
 } from "@fast-sandbox/api";
+import { type BindAddress, bindAddress } from "../core/bind-address.ts";
 import { absolutePath, intInRange, parseFlags, readToken, requireToken } from "../core/config-values.ts";
-import { parseDuration } from "./duration.ts";
-
-export interface BindAddress {
-  host: string;
-  port: number;
-}
+import { parseDuration } from "../core/duration.ts";
 
 export interface ControllerConfig {
   api: BindAddress;
@@ -297,12 +293,4 @@ function localAgentPrefix(prefix: string): string {
     );
   }
   return prefix;
-}
-
-/** `:9090`, `127.0.0.1:9090` or `[::1]:9090`; an empty host means every interface. Port 0 picks a free one. */
-export function bindAddress(raw: string, field: string): BindAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) throw invalidArgument(field, `"${raw}" is not [host]:port`);
-  return { host: m[1] ?? m[2] ?? "", port };
 }

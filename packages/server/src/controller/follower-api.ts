@@ -10,9 +10,9 @@ import {
   type ApiServer,
   createApiServer,
 } from "../api-server/api-server.ts";
+import type { BindAddress } from "../core/bind-address.ts";
 import { plainRoute, startPlainHttpServer } from "../http/plain-http-server.ts";
 import { RouteTable } from "../http/route-table.ts";
-import type { BindAddress } from "./controller-config.ts";
 import { probeRoutes } from "./controller-routes.ts";
 
 export interface FollowerApiOptions {

@@ -1,6 +1,6 @@
 /** Verdicts on what removed sandboxes leave besides containers: log files, bundle directories, snapshots. */
 import { isDnsLabel, Labels, managedByValue } from "@fast-sandbox/api";
-import { shimGroup } from "../agent/build-oci-spec.ts";
+import { agentCgroupsPath, shimGroup } from "../containerd/agent-grouping.ts";
 import { SHIM_GROUP_ANNOTATION } from "../containerd/spec-options.ts";
 import type { Ownership } from "./ownership.ts";
 
@@ -88,7 +88,7 @@ export function isOurBundleSpec(spec: unknown, id: string): boolean {
   return (
     isDnsLabel(agentId) &&
     group === shimGroup(agentId) &&
-    s?.linux?.cgroupsPath === `/fast-sandbox/${agentId}/${id}`
+    s?.linux?.cgroupsPath === agentCgroupsPath(agentId, id)
   );
 }
 

@@ -2,9 +2,9 @@
 import os from "node:os";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
-import { type BindAddress, bindAddress } from "../controller/controller-config.ts";
-import { parseDuration } from "../controller/duration.ts";
+import { type BindAddress, bindAddress } from "../core/bind-address.ts";
 import { absolutePath, parseFlags, requireToken } from "../core/config-values.ts";
+import { parseDuration } from "../core/duration.ts";
 
 /** Where the janitor learns who owns what (see ownership.ts). */
 export type OwnershipMode = "controller" | "kubernetes";

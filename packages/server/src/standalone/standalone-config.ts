@@ -1,7 +1,7 @@
 /** fsb-standalone's own flags (state directory, containerd, janitor port, CLI config), parsed with no side effects. */
 import path from "node:path";
 import { invalidArgument } from "@fast-sandbox/api";
-import { type BindAddress, bindAddress } from "../controller/controller-config.ts";
+import { type BindAddress, bindAddress } from "../core/bind-address.ts";
 
 /** Which containerd the system runs on. */
 export type ContainerdChoice =
