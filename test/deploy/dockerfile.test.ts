@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_RUNSC_BINARY } from "../../packages/server/src/agent/agent-config.ts";
 import { ANCHOR_BUSYBOX } from "../../packages/server/src/agent/anchor-rootfs.ts";
-import { AGENT_COMMAND, INSTALL_RUNSC_SCRIPT } from "../../packages/server/src/kube/agent-pod.ts";
+import { AGENT_COMMAND, INSTALL_RUNSC_SCRIPT } from "../../packages/server/src/controller/pool/agent-pod.ts";
 import { type KubeObject, kustomize, repoRoot } from "./kustomize.ts";
 
 interface Instruction {
@@ -122,7 +122,7 @@ describe("Dockerfile", () => {
 
   it("leaves tests, secrets and local state out of the build context", () => {
     for (const file of [
-      "packages/server/src/kube/agent-pod.test.ts",
+      "packages/server/src/controller/pool/agent-pod.test.ts",
       "deploy/base/tokens/api-token",
       "node_modules/yaml/package.json",
       ".fsb-dev/api-token",

@@ -17,14 +17,14 @@ import type {
 import { DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../../packages/server/src/agent/agent-config.ts";
 import { parseControllerConfig } from "../../packages/server/src/controller/controller-config.ts";
 import {
-  usage as janitorUsage,
-  parseJanitorConfig,
-} from "../../packages/server/src/janitor/janitor-config.ts";
-import {
   AGENT_SERVICE_ACCOUNT,
   AGENT_TOKEN_KEY,
   buildAgentPod,
-} from "../../packages/server/src/kube/agent-pod.ts";
+} from "../../packages/server/src/controller/pool/agent-pod.ts";
+import {
+  usage as janitorUsage,
+  parseJanitorConfig,
+} from "../../packages/server/src/janitor/janitor-config.ts";
 import { builtinProblems, isBuiltin } from "./builtin-kinds.ts";
 import { admit, type SchemaNode } from "./crd-rules.ts";
 import {

@@ -28,7 +28,7 @@ const MAX_PREWARM_LIMIT = 100;
 /**
  * Where the agent makes its shim anchor's rootfs (one static busybox, shared by the node's agents).
  * containerd's shim, a host process, runs it, so it must be a host path: in Kubernetes the agent Pod
- * mounts it as a hostPath at the same place (kube/agent-pod.ts).
+ * mounts it as a hostPath at the same place (controller/pool/agent-pod.ts).
  */
 export const DEFAULT_ANCHOR_DIR = "/var/lib/fast-sandbox/anchor";
 /**

@@ -1,8 +1,8 @@
 /** Test support: pools, and agent Pods as an API server would return them (built by buildAgentPod). */
 import { API_VERSION, type SandboxPool, type SandboxPoolSpec } from "@fast-sandbox/api";
 import type { V1Pod } from "@kubernetes/client-node";
-import { buildAgentPod } from "../../kube/agent-pod.ts";
 import { fromKubeObject } from "../../store/kube-object-mapping.ts";
+import { buildAgentPod } from "./agent-pod.ts";
 import type { AgentPod, AgentPodStatus } from "./agent-pod-view.ts";
 
 export function testPool(

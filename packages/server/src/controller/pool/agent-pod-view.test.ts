@@ -1,7 +1,7 @@
 // viewAgentPod on Pods built by buildAgentPod, in each state an API server reports.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildAgentPod } from "../../kube/agent-pod.ts";
+import { buildAgentPod } from "./agent-pod.ts";
 import { podOptions, readyStatus, servedPod, testPool } from "./agent-pod-fixtures.ts";
 import { type AgentPodPhase, viewAgentPod } from "./agent-pod-view.ts";
 

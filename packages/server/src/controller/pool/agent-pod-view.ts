@@ -1,8 +1,8 @@
 /** What an agent Pod says about its agent: which pool, whether it can serve, and how to reach it. Pure. */
 import { Labels, PoolDefaults, type StoredObject } from "@fast-sandbox/api";
 import type { AgentRegistration } from "../../agent/controller-registration.ts";
-import { AGENT_CONTAINER } from "../../kube/agent-pod.ts";
 import type { PoolRef } from "./agent-launcher.ts";
+import { AGENT_CONTAINER } from "./agent-pod.ts";
 
 /** The parts of a Pod spec the view reads (the Pod as it comes out of the store mapping). */
 export interface AgentPodSpec {

@@ -2,7 +2,6 @@
 import { randomInt } from "node:crypto";
 import { ErrorCode, isFsbError, managedByValue, type SandboxPool } from "@fast-sandbox/api";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { buildAgentPod } from "../../kube/agent-pod.ts";
 import { Informer, type InformerLogger } from "../../kube/informer.ts";
 import type { ListWatcher } from "../../kube/list-watch.ts";
 import type {
@@ -12,6 +11,7 @@ import type {
   LaunchedAgentState,
   PoolRef,
 } from "./agent-launcher.ts";
+import { buildAgentPod } from "./agent-pod.ts";
 import {
   type AgentPod,
   type AgentPodSpec,

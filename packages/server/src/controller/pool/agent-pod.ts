@@ -21,7 +21,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
+import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../../agent/agent-config.ts";
 
 export const AGENT_CONTAINER = "agent";
 /** The agent's entry point on the image's PATH (see Dockerfile). */

@@ -10,7 +10,7 @@ import {
 } from "@fast-sandbox/api";
 import type { V1Container, V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import { Pod } from "kubernetes-models/v1/Pod";
-import { parseAgentConfig } from "../agent/agent-config.ts";
+import { parseAgentConfig } from "../../agent/agent-config.ts";
 import {
   AGENT_TERMINATION_GRACE_SECONDS,
   type AgentPodOptions,
