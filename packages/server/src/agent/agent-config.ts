@@ -1,8 +1,10 @@
 /** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
 import os from "node:os";
 import path from "node:path";
-import { invalidArgument, isDnsLabel } from "@fast-sandbox/api";
-import { absolutePath, intInRange, parseFlags, readToken, requireToken } from "../core/config-values.ts";
+import { invalidArgument } from "@fast-sandbox/api";
+import { absolutePath, readToken, requireToken } from "../core/config-values.ts";
+import { absolute, choice, dnsLabel, flag, httpUrl, int, label, text, toggle } from "../core/flag-rows.ts";
+import { flagUsage, readFlags } from "../core/flag-table.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -42,6 +44,7 @@ export const DEFAULT_RESYNC_INTERVAL_SECONDS = 15;
 const MAX_RESYNC_INTERVAL_SECONDS = 3600;
 
 export type RuntimeType = "container" | "gvisor";
+const RUNTIMES: readonly RuntimeType[] = ["container", "gvisor"];
 
 /** How sandboxes get their network: the agent's namespace (seed default), the host's, or a given one. */
 export type NetworkMode = { kind: "agent" } | { kind: "host" } | { kind: "path"; path: string };
@@ -87,42 +90,80 @@ export interface AgentConfig {
   pidFile: string | undefined;
 }
 
-const usage = `Usage: fsb-agent [flags]
+const flags = {
+  "containerd-socket": absolute("PATH", "containerd socket", { default: DEFAULT_CONTAINERD_SOCKET }),
+  "containerd-namespace": text("NS", "containerd namespace", { default: DEFAULT_CONTAINERD_NAMESPACE }),
+  snapshotter: text("NAME", "snapshotter", { default: "overlayfs" }),
+  "http-port": int("PORT", "HTTP API port", { default: DEFAULT_HTTP_PORT, min: 1, max: 65535 }),
+  "listen-address": text("ADDR", "address to bind", { default: "0.0.0.0" }),
+  "advertise-address": text("ADDR", "address endpoints are reported with", {
+    env: ["POD_IP"],
+    default: "127.0.0.1",
+  }),
+  "agent-id": label("ID", "agent id, a DNS label", {
+    env: ["AGENT_ID", "POD_NAME"],
+    shows: "from the hostname",
+  }),
+  "node-name": text("NAME", "node name", { env: ["NODE_NAME"], shows: "the hostname" }),
+  pool: label("NAME", "pool this agent serves", { env: ["AGENT_POOL"], default: DEFAULT_POOL }),
+  namespace: label("NS", "namespace of that pool", { env: ["AGENT_NAMESPACE"], default: "default" }),
+  "controller-url": httpUrl("register with this controller and keep heartbeating", {
+    env: ["FSB_CONTROLLER_URL"],
+  }),
+  "controller-token-file": text("PATH", "the controller's API token (or env FSB_TOKEN)"),
+  capacity: int("N", "max sandboxes", {
+    env: ["AGENT_CAPACITY"],
+    blameEnv: true,
+    default: DEFAULT_CAPACITY,
+    min: 1,
+    max: MAX_CAPACITY,
+  }),
+  "max-prewarm": int("N", "max prewarmed containers, all templates together; they take no sandbox slot", {
+    env: ["AGENT_MAX_PREWARM"],
+    blameEnv: true,
+    default: DEFAULT_MAX_PREWARM,
+    min: 0,
+    max: MAX_PREWARM_LIMIT,
+  }),
+  "log-dir": absolute("DIR", "sandbox log directory", { default: DEFAULT_LOG_DIR }),
+  "anchor-dir": flag(
+    "DIR",
+    "host directory for the shim anchor's rootfs, a copy of the static /bin/busybox shared by the node's agents",
+    anchorDir,
+    { default: DEFAULT_ANCHOR_DIR },
+  ),
+  "resync-interval": int("SECONDS", "how often the agent checks its view of containerd in the background", {
+    default: DEFAULT_RESYNC_INTERVAL_SECONDS,
+    min: 1,
+    max: MAX_RESYNC_INTERVAL_SECONDS,
+  }),
+  runtime: choice("container|gvisor", "OCI runtime for sandboxes", RUNTIMES, "one of container, gvisor", {
+    default: "container",
+  }),
+  "runsc-binary": text("PATH", "runsc wrapper the runc shim runs for gvisor", {
+    env: ["FSB_RUNSC_BINARY"],
+    shows: DEFAULT_RUNSC_BINARY,
+  }),
+  network: flag("agent|host|PATH", "network namespace sandboxes join", networkMode, { default: "agent" }),
+  "grace-period": int("SECONDS", "default SIGTERM→SIGKILL grace on delete", {
+    default: DEFAULT_GRACE_PERIOD_SECONDS,
+    min: 0,
+    max: 3600,
+  }),
+  "token-file": text("PATH", "file holding the API bearer token (or env FSB_AGENT_TOKEN)"),
+  insecure: toggle("run without a token (development only)"),
+  "pid-file": absolute("PATH", "write this process's PID here while it runs", { shows: "none" }),
+  "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+};
 
-Runs the Fast Sandbox node agent: an HTTP API (bearer token) that creates sandboxes on containerd.
+const usage = flagUsage(
+  {
+    head: `Usage: fsb-agent [flags]
 
-Flags:
-  --containerd-socket PATH     containerd socket (default ${DEFAULT_CONTAINERD_SOCKET})
-  --containerd-namespace NS    containerd namespace (default ${DEFAULT_CONTAINERD_NAMESPACE})
-  --snapshotter NAME           snapshotter (default overlayfs)
-  --http-port PORT             HTTP API port (default ${DEFAULT_HTTP_PORT})
-  --listen-address ADDR        address to bind (default 0.0.0.0)
-  --advertise-address ADDR     address endpoints are reported with (env POD_IP; default 127.0.0.1)
-  --agent-id ID                agent id, a DNS label (env AGENT_ID or POD_NAME; default from the hostname)
-  --node-name NAME             node name (env NODE_NAME; default the hostname)
-  --pool NAME                  pool this agent serves (env AGENT_POOL; default ${DEFAULT_POOL})
-  --namespace NS               namespace of that pool (env AGENT_NAMESPACE; default default)
-  --controller-url URL         register with this controller and keep heartbeating (env FSB_CONTROLLER_URL)
-  --controller-token-file PATH the controller's API token (or env FSB_TOKEN)
-  --capacity N                 max sandboxes (env AGENT_CAPACITY; default ${DEFAULT_CAPACITY})
-  --max-prewarm N              max prewarmed containers, all templates together; they take no
-                               sandbox slot (env AGENT_MAX_PREWARM; default ${DEFAULT_MAX_PREWARM}, 0-${MAX_PREWARM_LIMIT})
-  --log-dir DIR                sandbox log directory (default ${DEFAULT_LOG_DIR})
-  --anchor-dir DIR             host directory for the shim anchor's rootfs, a copy of the static
-                               /bin/busybox shared by the node's agents (default ${DEFAULT_ANCHOR_DIR})
-  --resync-interval SECONDS    how often the agent checks its view of containerd in the background
-                               (default ${DEFAULT_RESYNC_INTERVAL_SECONDS}, 1-${MAX_RESYNC_INTERVAL_SECONDS})
-  --runtime container|gvisor   OCI runtime for sandboxes (default container)
-  --runsc-binary PATH          runsc wrapper the runc shim runs for gvisor (env FSB_RUNSC_BINARY;
-                               default ${DEFAULT_RUNSC_BINARY})
-  --network agent|host|PATH    network namespace sandboxes join (default agent)
-  --grace-period SECONDS       default SIGTERM→SIGKILL grace on delete (default ${DEFAULT_GRACE_PERIOD_SECONDS})
-  --token-file PATH            file holding the API bearer token (or env FSB_AGENT_TOKEN)
-  --insecure                   run without a token (development only)
-  --pid-file PATH              write this process's PID here while it runs (default: none)
-  --log-level LEVEL            pino log level (default info)
-  -h, --help                   show this help
-`;
+Runs the Fast Sandbox node agent: an HTTP API (bearer token) that creates sandboxes on containerd.`,
+  },
+  flags,
+);
 
 /** Parsed command line: either a configuration or a request for help. */
 export type ParsedAgentArgs = { help: true; usage: string } | { help: false; config: AgentConfig };
@@ -136,135 +177,53 @@ export function parseAgentConfig(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => string,
 ): ParsedAgentArgs {
-  const flags = parseFlags(
-    argv,
-    {
-      strings: [
-        "containerd-socket",
-        "containerd-namespace",
-        "snapshotter",
-        "http-port",
-        "listen-address",
-        "advertise-address",
-        "agent-id",
-        "node-name",
-        "pool",
-        "namespace",
-        "controller-url",
-        "controller-token-file",
-        "capacity",
-        "max-prewarm",
-        "log-dir",
-        "anchor-dir",
-        "resync-interval",
-        "runtime",
-        "runsc-binary",
-        "network",
-        "grace-period",
-        "token-file",
-        "log-level",
-        "pid-file",
-      ],
-      booleans: ["insecure"],
-    },
-    usage,
-  );
-  if (flags.help) return { help: true, usage };
-  const flag = flags.string;
+  const parsed = readFlags(flags, argv, env, usage);
+  if (parsed.help) return { help: true, usage };
+  const v = parsed.values;
 
   const hostname = os.hostname();
-  const agentId = flag("agent-id") ?? env.AGENT_ID ?? env.POD_NAME ?? agentIdFromHostname(hostname);
-  if (!isDnsLabel(agentId)) throw invalidArgument("--agent-id", `"${agentId}" must be a DNS-1123 label`);
-  const pool = flag("pool") ?? env.AGENT_POOL ?? DEFAULT_POOL;
-  if (!isDnsLabel(pool)) throw invalidArgument("--pool", `"${pool}" must be a DNS-1123 label`);
-
-  const namespace = flag("namespace") ?? env.AGENT_NAMESPACE ?? "default";
-  if (!isDnsLabel(namespace)) throw invalidArgument("--namespace", `"${namespace}" must be a DNS-1123 label`);
-  const controllerUrl = flag("controller-url") ?? env.FSB_CONTROLLER_URL;
-  if (controllerUrl !== undefined && !/^https?:\/\/[^/]+/.test(controllerUrl)) {
-    throw invalidArgument("--controller-url", `"${controllerUrl}" is not an http(s) URL`);
-  }
-  const controllerToken = readToken(flag("controller-token-file"), env.FSB_TOKEN, readFile);
-
-  const runtime = flag("runtime") ?? "container";
-  if (runtime !== "container" && runtime !== "gvisor") {
-    throw invalidArgument("--runtime", `"${runtime}" is not one of container, gvisor`);
-  }
-  const runscBinary =
-    flag("runsc-binary") ?? env.FSB_RUNSC_BINARY ?? (runtime === "gvisor" ? DEFAULT_RUNSC_BINARY : undefined);
+  const agentId = v["agent-id"] ?? dnsLabel(agentIdFromHostname(hostname), "--agent-id");
+  const { pool, namespace } = v;
+  const controllerUrl = v["controller-url"];
+  const controllerToken = readToken(v["controller-token-file"], env.FSB_TOKEN, readFile);
+  const runtime = v.runtime;
+  const runscBinary = v["runsc-binary"] ?? (runtime === "gvisor" ? DEFAULT_RUNSC_BINARY : undefined);
   if (runtime === "gvisor" && !runscBinary) {
     throw invalidArgument("--runsc-binary", "gvisor needs the runsc wrapper that the runc shim runs");
   }
-
-  const insecure = flags.bool("insecure");
-  const token = requireToken(
-    { file: flag("token-file"), envName: "FSB_AGENT_TOKEN", insecure },
-    env,
-    readFile,
-  );
+  const insecure = v.insecure;
+  const token = requireToken({ file: v["token-file"], envName: "FSB_AGENT_TOKEN", insecure }, env, readFile);
 
   return {
     help: false,
     config: {
       agentId,
-      nodeName: flag("node-name") ?? env.NODE_NAME ?? hostname,
+      nodeName: v["node-name"] ?? hostname,
       pool,
       namespace,
       controllerUrl,
       controllerToken,
-      advertiseAddress: flag("advertise-address") ?? env.POD_IP ?? "127.0.0.1",
-      listenAddress: flag("listen-address") ?? "0.0.0.0",
-      httpPort: intInRange(flag("http-port"), DEFAULT_HTTP_PORT, 1, 65535, "--http-port"),
-      containerdSocket: absolutePath(
-        flag("containerd-socket") ?? DEFAULT_CONTAINERD_SOCKET,
-        "--containerd-socket",
-      ),
-      containerdNamespace: flag("containerd-namespace") ?? DEFAULT_CONTAINERD_NAMESPACE,
-      snapshotter: flag("snapshotter") ?? "overlayfs",
-      logDir: absolutePath(flag("log-dir") ?? DEFAULT_LOG_DIR, "--log-dir"),
+      advertiseAddress: v["advertise-address"],
+      listenAddress: v["listen-address"],
+      httpPort: v["http-port"],
+      containerdSocket: v["containerd-socket"],
+      containerdNamespace: v["containerd-namespace"],
+      snapshotter: v.snapshotter,
+      logDir: v["log-dir"],
       runtime,
       runscBinary,
-      network: networkMode(flag("network") ?? "agent"),
-      capacity: intInRange(
-        flag("capacity") ?? env.AGENT_CAPACITY,
-        DEFAULT_CAPACITY,
-        1,
-        MAX_CAPACITY,
-        flag("capacity") === undefined ? "AGENT_CAPACITY" : "--capacity",
-      ),
-      maxPrewarm: intInRange(
-        flag("max-prewarm") ?? env.AGENT_MAX_PREWARM,
-        DEFAULT_MAX_PREWARM,
-        0,
-        MAX_PREWARM_LIMIT,
-        flag("max-prewarm") === undefined ? "AGENT_MAX_PREWARM" : "--max-prewarm",
-      ),
-      anchorDir: anchorDir(flag("anchor-dir") ?? DEFAULT_ANCHOR_DIR),
-      resyncIntervalMs:
-        intInRange(
-          flag("resync-interval"),
-          DEFAULT_RESYNC_INTERVAL_SECONDS,
-          1,
-          MAX_RESYNC_INTERVAL_SECONDS,
-          "--resync-interval",
-        ) * 1000,
+      network: v.network,
+      capacity: v.capacity,
+      maxPrewarm: v["max-prewarm"],
+      anchorDir: v["anchor-dir"],
+      resyncIntervalMs: v["resync-interval"] * 1000,
       token,
       insecure: insecure && !token,
-      defaultGracePeriodSeconds: intInRange(
-        flag("grace-period"),
-        DEFAULT_GRACE_PERIOD_SECONDS,
-        0,
-        3600,
-        "--grace-period",
-      ),
-      logLevel: flag("log-level") ?? env.LOG_LEVEL ?? "info",
-      pidFile: optionalPath(flag("pid-file"), "--pid-file"),
+      defaultGracePeriodSeconds: v["grace-period"],
+      logLevel: v["log-level"],
+      pidFile: v["pid-file"],
     },
   };
-}
-
-function optionalPath(p: string | undefined, field: string): string | undefined {
-  return p === undefined ? undefined : absolutePath(p, field);
 }
 
 /** A hostname made into a DNS label: lower case, invalid characters replaced, trimmed to 63. */
@@ -279,18 +238,18 @@ function agentIdFromHostname(hostname: string): string {
 }
 
 /** An absolute, normalised directory other than `/`: the agent makes and renames directories in it. */
-function anchorDir(raw: string): string {
-  const dir = absolutePath(raw, "--anchor-dir");
+function anchorDir(raw: string, field: string): string {
+  const dir = absolutePath(raw, field);
   const normal = path.posix.normalize(dir).replace(/(.)\/+$/, "$1");
   if (normal === "/" || normal !== dir.replace(/(.)\/+$/, "$1") || dir.includes("\0")) {
-    throw invalidArgument("--anchor-dir", `"${raw}" must be a normalised absolute directory other than /`);
+    throw invalidArgument(field, `"${raw}" must be a normalised absolute directory other than /`);
   }
   return normal;
 }
 
-function networkMode(raw: string): NetworkMode {
+function networkMode(raw: string, field: string): NetworkMode {
   if (raw === "agent") return { kind: "agent" };
   if (raw === "host") return { kind: "host" };
   if (raw.startsWith("/")) return { kind: "path", path: raw };
-  throw invalidArgument("--network", `"${raw}" is not agent, host or an absolute netns path`);
+  throw invalidArgument(field, `"${raw}" is not agent, host or an absolute netns path`);
 }

@@ -1,5 +1,4 @@
-/** Flag value parsers shared by every entry point: whole numbers in a range and absolute paths. */
-import { parseArgs } from "node:util";
+/** Flag value parsers shared by every entry point: whole numbers in a range, absolute paths, API tokens. */
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 
 /** `raw` as a whole number in [min, max], or `fallback` when unset; INVALID_ARGUMENT names `field`. */
@@ -21,41 +20,6 @@ export function intInRange(
 export function absolutePath(p: string, field: string): string {
   if (!p.startsWith("/")) throw invalidArgument(field, `"${p}" must be an absolute path`);
   return p;
-}
-
-/** The flags a command accepts: string-valued and boolean. `-h/--help` is always accepted. */
-export interface FlagSpec {
-  strings: readonly string[];
-  booleans?: readonly string[];
-}
-
-/** Parsed flags, or a request for help. */
-export type ParsedFlags =
-  | { help: true }
-  | { help: false; string(name: string): string | undefined; bool(name: string): boolean };
-
-/**
- * Parses `argv` strictly (no positionals, no unknown flags). A bad command line is INVALID_ARGUMENT
- * whose message ends with `usage`, so every entry point explains itself the same way.
- */
-export function parseFlags(argv: readonly string[], spec: FlagSpec, usage: string): ParsedFlags {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
-    help: { type: "boolean", short: "h" },
-  };
-  for (const name of spec.strings) options[name] = { type: "string" };
-  for (const name of spec.booleans ?? []) options[name] = { type: "boolean" };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }));
-  } catch (err) {
-    throw new FsbError(ErrorCode.InvalidArgument, `${(err as Error).message}\n\n${usage}`, { cause: err });
-  }
-  if (values.help) return { help: true };
-  return {
-    help: false,
-    string: (name) => values[name] as string | undefined,
-    bool: (name) => values[name] === true,
-  };
 }
 
 /** A bearer token from a file (which wins) or an environment value; blank counts as none. */
