@@ -22,7 +22,6 @@ import { withCgroupsPath, withHostNetwork } from "../../packages/server/src/cont
 import { buildSpec } from "../../packages/server/src/containerd/oci-spec.ts";
 import { SHIM_GROUP_ANNOTATION, withShimGroup } from "../../packages/server/src/containerd/spec-options.ts";
 import { freePort } from "../../packages/server/src/core/free-port.ts";
-import { PREWARM_LABEL } from "../../packages/server/src/janitor/classify.ts";
 import { SNAPSHOT_GC_ROOT_LABEL } from "../../packages/server/src/janitor/classify-leftovers.ts";
 import { ControllerOwnershipSource } from "../../packages/server/src/janitor/controller-ownership-source.ts";
 import { JanitorMetrics } from "../../packages/server/src/janitor/janitor-metrics.ts";
@@ -89,7 +88,7 @@ describe("node janitor", () => {
       ),
       labels,
       logPath: path.join(logDir, `${id}.log`),
-      start: labels[PREWARM_LABEL] !== "true",
+      start: labels[Labels.Prewarm] !== "true",
     });
     return id;
   };
@@ -324,7 +323,7 @@ describe("node janitor", () => {
       orphans.prewarmAgentGone,
       ownLabels(orphans.prewarmAgentGone, {
         [Labels.Agent]: goneAgent,
-        [PREWARM_LABEL]: "true",
+        [Labels.Prewarm]: "true",
         [Labels.Uid]: "",
       }),
     );
@@ -338,7 +337,7 @@ describe("node janitor", () => {
     await plant(keepers.foreign, ownLabels(newId("other")));
     await plant(
       keepers.prewarm,
-      ownLabels(keepers.prewarm, { [PREWARM_LABEL]: "true", [Labels.Name]: "", [Labels.Uid]: "" }),
+      ownLabels(keepers.prewarm, { [Labels.Prewarm]: "true", [Labels.Name]: "", [Labels.Uid]: "" }),
     );
 
     const leftoverLog = await plantLog(newId("removed"), LONG_AGO);

@@ -3,9 +3,6 @@ import { isAnchorContainer, isManagedContainer, Labels } from "@fast-sandbox/api
 import type { ContainerStatus } from "../containerd/container-runtime.ts";
 import type { Ownership } from "./ownership.ts";
 
-/** @deprecated The key moved to {@link Labels.Prewarm}; this alias remains for the e2e janitor test. */
-export const PREWARM_LABEL = Labels.Prewarm;
-
 /** Why a container is an orphan; a metric label, so the set is closed. */
 export type OrphanReason =
   /** No Sandbox object has its namespace and name. */
