@@ -5,7 +5,7 @@ import type { SandboxPoolService } from "../packages/api/gen/fastsandbox/v1/pool
 import { TEST_IMAGE } from "../test/harness/constants.ts";
 import { COMMAND, SANDBOX_NAMESPACE } from "./e2e-paths.ts";
 
-/** Design §8: a create from a prewarmed container, p50 at the client. */
+/** Target: a create from a prewarmed container takes at most this long at p50, timed at the client. */
 export const TARGET_PREWARMED_P50_MS = 20;
 /** Prewarmed containers per agent: more than one, so a take never waits for the refill of the last. */
 const PREWARM_COUNT = 2;

@@ -12,9 +12,9 @@ import { formatTable, type LatencySummary, ms, summarize } from "./stats.ts";
 
 const execFileAsync = promisify(execFile);
 
-/** Design §8: fast-mode p50 within this multiple of the bare containerd floor's p50. */
+/** Target: fast-mode p50 within this multiple of the bare containerd floor's p50 (docs/benchmarks.md). */
 export const TARGET_FAST_OVER_FLOOR = 1.15;
-/** Design §8: strong mode adds less than this many milliseconds at p50 over fast mode. */
+/** Target: strong mode adds less than this many milliseconds at p50 over fast mode (docs/benchmarks.md). */
 export const TARGET_STRONG_MINUS_FAST_MS = 10;
 /** Ratios get four decimals: with three, 1.1501 (NOT met) printed as 1.150, the target itself. */
 const RATIO_DECIMALS = 4;

@@ -66,7 +66,7 @@ describe("the generated CRDs", () => {
     });
   }
 
-  it("print the columns of design §2", () => {
+  it("print the columns kubectl get shows, and answer to the short names sb and sbp", () => {
     const columns = (kind: string) =>
       crds.get(kind)!.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name);
     assert.deepEqual(columns("Sandbox"), ["Phase", "Image", "Agent", "Endpoints", "Age"]);

@@ -1,4 +1,4 @@
-/** The Sandbox and SandboxPool resources (design §2): spec, status, phases and condition reasons. */
+/** The Sandbox and SandboxPool resources (group sandbox.fast.io): spec, status, phases and condition reasons. */
 import type { Condition, StoredObject } from "./object-meta.ts";
 
 export type ConsistencyMode = "fast" | "strong";

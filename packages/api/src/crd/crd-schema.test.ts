@@ -62,7 +62,7 @@ describe("CRD schemas against the zod validation", () => {
     );
   });
 
-  it("name the CRDs after their group and plural, with the short names of design §2", () => {
+  it("name the CRDs after their group and plural, with the short names sb and sbp", () => {
     assert.equal(sandboxCrd.metadata.name, "sandboxes.sandbox.fast.io");
     assert.deepEqual(sandboxCrd.spec.names.shortNames, ["sb"]);
     assert.equal(sandboxPoolCrd.metadata.name, "sandboxpools.sandbox.fast.io");

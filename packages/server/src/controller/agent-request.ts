@@ -1,4 +1,4 @@
-/** Maps a Sandbox object onto the agent's create request (the controller's side of design §4). */
+/** Maps a Sandbox object onto the agent's create request (`POST /api/v1/agent/create`, docs/agent-api.md). */
 import { normalizeSandboxSpec, type Sandbox } from "@fast-sandbox/api";
 import type { AgentCreateRequest } from "./agent-api.ts";
 

@@ -151,9 +151,9 @@ export class NodeJanitor {
     await this.#leftoverPhase("snapshot", () => this.#snapshots(leftovers));
     await this.#leftoverPhase("log", () => this.#logFiles(leftovers));
     await this.#leftoverPhase("bundle", () => this.#bundles(leftovers));
-    // FIFOs: agents hand tasks file:// URIs for stdout and stderr (design §5), so neither they nor
-    // containerd make FIFOs for our tasks; `<state>/fifo` only holds those of FIFO-based clients
-    // (ctr, CRI), which nothing of ours can prove to be ours. There is nothing of ours to remove.
+    // FIFOs: agents hand tasks file:// URIs (the sandbox's log file) for stdout and stderr, so neither
+    // they nor containerd make FIFOs for our tasks; `<state>/fifo` only holds those of FIFO-based
+    // clients (ctr, CRI), which nothing of ours can prove to be ours. There is nothing of ours to remove.
     if (recheck.unavailable) report.ownership = "unavailable";
     return report;
   }
