@@ -162,86 +162,101 @@ const ALLOWED_CHAR_DEVICES: ReadonlyArray<readonly [number, number?]> = [
 export function defaultSpec(): OciSpec {
   return {
     ociVersion: OCI_VERSION,
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      // Placeholder: every real sandbox sets its command through an option.
-      args: ["sh"],
-      env: [DEFAULT_PATH_ENV],
-      cwd: "/",
-      // Inheritable and ambient stay empty: filling them let exec'd programs keep
-      // capabilities they were not granted (CVE-2022-29162).
-      capabilities: {
-        bounding: [...DEFAULT_CAPABILITIES],
-        effective: [...DEFAULT_CAPABILITIES],
-        permitted: [...DEFAULT_CAPABILITIES],
-      },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: DEFAULT_NOFILE_LIMIT, soft: DEFAULT_NOFILE_LIMIT }],
-      noNewPrivileges: true,
-    },
+    process: defaultProcess(),
     root: { path: "rootfs", readonly: false },
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-      {
-        destination: "/dev",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["nosuid", "strictatime", "mode=755", DEV_TMPFS_SIZE],
-      },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", `gid=${TTY_GID}`],
-      },
-      {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", DEV_TMPFS_SIZE],
-      },
-      {
-        destination: "/dev/mqueue",
-        type: "mqueue",
-        source: "mqueue",
-        options: ["nosuid", "noexec", "nodev"],
-      },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-      {
-        destination: "/sys/fs/cgroup",
-        type: "cgroup",
-        source: "cgroup",
-        options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
-      },
-    ],
-    linux: {
-      // No network entry: the container shares the runtime's network namespace until an option says otherwise.
-      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
-      resources: {
-        devices: [
-          { allow: false, access: "rwm" },
-          ...ALLOWED_CHAR_DEVICES.map(([major, minor]): OciDeviceCgroupRule => {
-            const rule: OciDeviceCgroupRule = { allow: true, type: "c", major, access: "rwm" };
-            if (minor !== undefined) rule.minor = minor;
-            return rule;
-          }),
-        ],
-        pids: { limit: DEFAULT_PIDS_LIMIT },
-      },
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/proc/scsi",
-        "/sys/firmware",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    mounts: defaultMounts(),
+    linux: defaultLinux(),
+  };
+}
+
+/** Root, no new privileges, the default capabilities only, a file descriptor limit. */
+function defaultProcess(): OciProcess {
+  return {
+    terminal: false,
+    user: { uid: 0, gid: 0 },
+    // Placeholder: every real sandbox sets its command through an option.
+    args: ["sh"],
+    env: [DEFAULT_PATH_ENV],
+    cwd: "/",
+    // Inheritable and ambient stay empty: filling them let exec'd programs keep
+    // capabilities they were not granted (CVE-2022-29162).
+    capabilities: {
+      bounding: [...DEFAULT_CAPABILITIES],
+      effective: [...DEFAULT_CAPABILITIES],
+      permitted: [...DEFAULT_CAPABILITIES],
     },
+    rlimits: [{ type: "RLIMIT_NOFILE", hard: DEFAULT_NOFILE_LIMIT, soft: DEFAULT_NOFILE_LIMIT }],
+    noNewPrivileges: true,
+  };
+}
+
+/** /proc, a small /dev with its pts, shm and mqueue, and a read-only /sys and cgroup tree. */
+function defaultMounts(): OciMount[] {
+  return [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", DEV_TMPFS_SIZE],
+    },
+    {
+      destination: "/dev/pts",
+      type: "devpts",
+      source: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", `gid=${TTY_GID}`],
+    },
+    {
+      destination: "/dev/shm",
+      type: "tmpfs",
+      source: "shm",
+      options: ["nosuid", "noexec", "nodev", "mode=1777", DEV_TMPFS_SIZE],
+    },
+    {
+      destination: "/dev/mqueue",
+      type: "mqueue",
+      source: "mqueue",
+      options: ["nosuid", "noexec", "nodev"],
+    },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    {
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    },
+  ];
+}
+
+/** Own pid, ipc, uts and mount namespaces; devices denied but the usual few; a pids limit; masked /proc. */
+function defaultLinux(): OciLinux {
+  return {
+    // No network entry: the container shares the runtime's network namespace until an option says otherwise.
+    namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
+    resources: {
+      devices: [
+        { allow: false, access: "rwm" },
+        ...ALLOWED_CHAR_DEVICES.map(([major, minor]): OciDeviceCgroupRule => {
+          const rule: OciDeviceCgroupRule = { allow: true, type: "c", major, access: "rwm" };
+          if (minor !== undefined) rule.minor = minor;
+          return rule;
+        }),
+      ],
+      pids: { limit: DEFAULT_PIDS_LIMIT },
+    },
+    maskedPaths: [
+      "/proc/acpi",
+      "/proc/asound",
+      "/proc/kcore",
+      "/proc/keys",
+      "/proc/latency_stats",
+      "/proc/timer_list",
+      "/proc/timer_stats",
+      "/proc/sched_debug",
+      "/proc/scsi",
+      "/sys/firmware",
+    ],
+    readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
   };
 }
 

@@ -15,6 +15,7 @@ import {
 import type {
   V1Container,
   V1EnvVar,
+  V1ObjectMeta,
   V1Pod,
   V1PodSpec,
   V1PodTemplateSpec,
@@ -96,6 +97,21 @@ export function buildAgentPod(pool: SandboxPool, options: AgentPodOptions): V1Po
 
   const volumes = [...(spec.volumes ?? [])];
   const mounts = [...(agent.volumeMounts ?? [])];
+  mountNodeDirectories(volumes, mounts);
+  agent.volumeMounts = mounts;
+  if (gvisor) addRunscInstaller(spec, volumes, agent.image ?? options.image);
+  spec.volumes = volumes;
+  setPodSettings(spec, options);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: agentPodMetadata(pool, template, options.agentId),
+    spec,
+  };
+}
+
+/** The node directories the agent shares with containerd's shims (host processes) and the janitor. */
+function mountNodeDirectories(volumes: V1Volume[], mounts: V1VolumeMount[]): void {
   addHostPath(volumes, mounts, {
     volume: { name: "fsb-containerd", hostPath: { path: CONTAINERD_STATE_DIR, type: "Directory" } },
     // The directory, not the socket file, so a restarted containerd's new socket is seen. Host-to-
@@ -121,10 +137,10 @@ export function buildAgentPod(pool: SandboxPool, options: AgentPodOptions): V1Po
     // agents share it (it is named by the binary's hash).
     mount: { name: "fsb-anchor", mountPath: DEFAULT_ANCHOR_DIR },
   });
-  agent.volumeMounts = mounts;
-  if (gvisor) addRunscInstaller(spec, volumes, agent.image ?? options.image);
-  spec.volumes = volumes;
+}
 
+/** The Pod settings the agent needs (see buildAgentPod), and defaults the template may override. */
+function setPodSettings(spec: V1PodSpec, options: AgentPodOptions): void {
   spec.hostPID = true;
   // Kubernetes refuses shareProcessNamespace together with hostPID.
   delete spec.shareProcessNamespace;
@@ -136,38 +152,36 @@ export function buildAgentPod(pool: SandboxPool, options: AgentPodOptions): V1Po
   // Pods in busy namespaces would otherwise get an env var per Service; the agent reads none.
   spec.enableServiceLinks ??= false;
   spec.terminationGracePeriodSeconds ??= AGENT_TERMINATION_GRACE_SECONDS;
+}
 
+/** The agent Pod's name, labels (the template's and ours), annotations and owner, the pool. */
+function agentPodMetadata(pool: SandboxPool, template: V1PodTemplateSpec, agentId: string): V1ObjectMeta {
   const poolName = pool.metadata.name;
   return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: options.agentId,
-      namespace: pool.metadata.namespace,
-      labels: {
-        ...template.metadata?.labels,
-        "app.kubernetes.io/name": "fast-sandbox",
-        "app.kubernetes.io/component": "agent",
-        "app.kubernetes.io/managed-by": managedByValue,
-        [Labels.Pool]: poolName,
-        [Labels.Agent]: options.agentId,
-      },
-      annotations: {
-        "kubectl.kubernetes.io/default-container": AGENT_CONTAINER,
-        ...template.metadata?.annotations,
-      },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: "SandboxPool",
-          name: poolName,
-          uid: pool.metadata.uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+    name: agentId,
+    namespace: pool.metadata.namespace,
+    labels: {
+      ...template.metadata?.labels,
+      "app.kubernetes.io/name": "fast-sandbox",
+      "app.kubernetes.io/component": "agent",
+      "app.kubernetes.io/managed-by": managedByValue,
+      [Labels.Pool]: poolName,
+      [Labels.Agent]: agentId,
     },
-    spec,
+    annotations: {
+      "kubectl.kubernetes.io/default-container": AGENT_CONTAINER,
+      ...template.metadata?.annotations,
+    },
+    ownerReferences: [
+      {
+        apiVersion: API_VERSION,
+        kind: "SandboxPool",
+        name: poolName,
+        uid: pool.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
   };
 }
 
