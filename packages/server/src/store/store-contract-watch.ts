@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ErrorCode, isFsbError } from "@fast-sandbox/api";
 import type { ObjectStore } from "./object-store.ts";
-import { type MakeStore, rejectsWith, storeTest } from "./store-fixture.ts";
+import { type MakeStore, rejectsWith, type StoreFixture, storeTest } from "./store-fixture.ts";
 import {
   retryOnConflict,
   sandbox,
@@ -27,7 +27,16 @@ async function withWatch(
   }
 }
 
+/** The watch cases, group by group. */
 export function registerWatchContract(makeStore: MakeStore): void {
+  registerWatchOrder(makeStore);
+  registerWatchHistory(makeStore);
+  registerWatchFilters(makeStore);
+  registerWatchEnd(makeStore);
+}
+
+/** Watches see later changes only, in version order, without gaps or duplicates. */
+function registerWatchOrder(makeStore: MakeStore): void {
   storeTest(makeStore, "a watch from a list's version sees only later changes", async (store) => {
     await store.create(sandbox("ns-a", "before"));
     const { resourceVersion } = await store.list("Sandbox");
@@ -42,77 +51,81 @@ export function registerWatchContract(makeStore: MakeStore): void {
   storeTest(
     makeStore,
     "a burst of concurrent writes arrives in order, without gaps or duplicates",
-    async (store, fixture) => {
-      const removalVersions = fixture.removalReturnsItsVersion !== false;
-      const { resourceVersion } = await store.list("Sandbox");
-      await withWatch(store, { resourceVersion }, async (watch) => {
-        const written: TestObject[] = [];
-        const record = async (write: Promise<TestObject>): Promise<TestObject> => {
-          const obj = await write;
-          written.push(obj);
-          return obj;
-        };
-        const count = 30;
-        await Promise.all(
-          Array.from({ length: count }, async (_, i) => {
-            const name = `obj-${i}`;
-            // Writes of another kind interleave, so this kind's versions are not contiguous.
-            const pool = store.create({ ...sandbox("ns-a", name), kind: "SandboxPool" });
-            await record(store.create(sandbox("ns-a", name)));
-            await Promise.all(
-              [1, 2, 3].map((n) =>
-                retryOnConflict(async () => {
-                  const current = await store.get<TestSpec, TestStatus>("Sandbox", "ns-a", name);
-                  return record(
-                    store.updateStatus({ ...current, status: { ...current.status, [`w${n}`]: n } }),
-                  );
-                }),
-              ),
-            );
-            if (i % 3 === 0) {
-              const deleted = store.delete<TestSpec, TestStatus>("Sandbox", "ns-a", name);
-              await (removalVersions ? record(deleted) : deleted);
-            }
-            await pool;
-          }),
-        );
-        const versions = written.map(rv).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-        assert.equal(new Set(versions).size, versions.length, "every write has its own version");
-        const last = versions[versions.length - 1]!;
-        if (removalVersions) {
-          await watch.waitFor((events) => events.some((e) => rv(e.object) === last));
-          assert.deepEqual(
-            watch.events.map((e) => rv(e.object)),
-            versions,
-          );
-        } else {
-          // Deletes' versions are known only from their events: match the other writes exactly, and
-          // check that every event (deletes too) comes in version order.
-          const deletes = Math.ceil(count / 3);
-          await watch.waitFor(
-            (events) =>
-              events.some((e) => rv(e.object) === last) &&
-              events.filter((e) => e.type === "DELETED").length === deletes,
-          );
-          assert.deepEqual(
-            watch.events.filter((e) => e.type !== "DELETED").map((e) => rv(e.object)),
-            versions,
-          );
-          const all = watch.events.map((e) => rv(e.object));
-          assert.ok(
-            all.every((v, i) => i === 0 || all[i - 1]! < v),
-            `versions in order: ${all.join(", ")}`,
-          );
-        }
-        for (let i = 0; i < count; i++) {
-          const types = watch.events.filter((e) => e.object.metadata.name === `obj-${i}`).map((e) => e.type);
-          const want = ["ADDED", "MODIFIED", "MODIFIED", "MODIFIED", ...(i % 3 === 0 ? ["DELETED"] : [])];
-          assert.deepEqual(types, want, `obj-${i}`);
-        }
-      });
-    },
+    burstArrivesInOrder,
   );
+}
 
+/** 30 objects, each created, updated thrice concurrently and every third deleted, beside writes of another kind. */
+async function burstArrivesInOrder(store: ObjectStore, fixture: StoreFixture): Promise<void> {
+  const removalVersions = fixture.removalReturnsItsVersion !== false;
+  const { resourceVersion } = await store.list("Sandbox");
+  await withWatch(store, { resourceVersion }, async (watch) => {
+    const written: TestObject[] = [];
+    const record = async (write: Promise<TestObject>): Promise<TestObject> => {
+      const obj = await write;
+      written.push(obj);
+      return obj;
+    };
+    const count = 30;
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const name = `obj-${i}`;
+        // Writes of another kind interleave, so this kind's versions are not contiguous.
+        const pool = store.create({ ...sandbox("ns-a", name), kind: "SandboxPool" });
+        await record(store.create(sandbox("ns-a", name)));
+        await Promise.all(
+          [1, 2, 3].map((n) =>
+            retryOnConflict(async () => {
+              const current = await store.get<TestSpec, TestStatus>("Sandbox", "ns-a", name);
+              return record(store.updateStatus({ ...current, status: { ...current.status, [`w${n}`]: n } }));
+            }),
+          ),
+        );
+        if (i % 3 === 0) {
+          const deleted = store.delete<TestSpec, TestStatus>("Sandbox", "ns-a", name);
+          await (removalVersions ? record(deleted) : deleted);
+        }
+        await pool;
+      }),
+    );
+    const versions = written.map(rv).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.equal(new Set(versions).size, versions.length, "every write has its own version");
+    const last = versions[versions.length - 1]!;
+    if (removalVersions) {
+      await watch.waitFor((events) => events.some((e) => rv(e.object) === last));
+      assert.deepEqual(
+        watch.events.map((e) => rv(e.object)),
+        versions,
+      );
+    } else {
+      // Deletes' versions are known only from their events: match the other writes exactly, and
+      // check that every event (deletes too) comes in version order.
+      const deletes = Math.ceil(count / 3);
+      await watch.waitFor(
+        (events) =>
+          events.some((e) => rv(e.object) === last) &&
+          events.filter((e) => e.type === "DELETED").length === deletes,
+      );
+      assert.deepEqual(
+        watch.events.filter((e) => e.type !== "DELETED").map((e) => rv(e.object)),
+        versions,
+      );
+      const all = watch.events.map((e) => rv(e.object));
+      assert.ok(
+        all.every((v, i) => i === 0 || all[i - 1]! < v),
+        `versions in order: ${all.join(", ")}`,
+      );
+    }
+    for (let i = 0; i < count; i++) {
+      const types = watch.events.filter((e) => e.object.metadata.name === `obj-${i}`).map((e) => e.type);
+      const want = ["ADDED", "MODIFIED", "MODIFIED", "MODIFIED", ...(i % 3 === 0 ? ["DELETED"] : [])];
+      assert.deepEqual(types, want, `obj-${i}`);
+    }
+  });
+}
+
+/** Watches from an old version replay what followed it, or fail with OUT_OF_RANGE once it expired. */
+function registerWatchHistory(makeStore: MakeStore): void {
   storeTest(makeStore, "a watch from an old version replays history, then continues live", async (store) => {
     const a = await store.create(sandbox("ns-a", "a"));
     await store.create(sandbox("ns-a", "b"));
@@ -152,7 +165,10 @@ export function registerWatchContract(makeStore: MakeStore): void {
       });
     },
   );
+}
 
+/** Namespace and label-selector watches. */
+function registerWatchFilters(makeStore: MakeStore): void {
   storeTest(makeStore, "a namespace watch sees only its namespace and kind", async (store) => {
     const { resourceVersion } = await store.list("Sandbox");
     await withWatch(store, { resourceVersion, namespace: "ns-a" }, async (watch) => {
@@ -197,7 +213,10 @@ export function registerWatchContract(makeStore: MakeStore): void {
       });
     },
   );
+}
 
+/** How a watch ends: an aborted signal, a malformed version. */
+function registerWatchEnd(makeStore: MakeStore): void {
   storeTest(makeStore, "aborting the signal ends the watch, also while it waits", async (store) => {
     const { resourceVersion } = await store.list("Sandbox");
     const abort = new AbortController();

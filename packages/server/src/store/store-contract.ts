@@ -22,14 +22,25 @@ export type { MakeStore, StoreFixture } from "./store-fixture.ts";
 /** Registers the whole contract for one backend. */
 export function runStoreContract(name: string, makeStore: MakeStore): void {
   describe(`ObjectStore contract: ${name}`, () => {
-    describe("create, get and list", () => registerCrud(makeStore));
-    describe("update and updateStatus", () => registerUpdates(makeStore));
-    describe("delete and finalizers", () => registerDeletes(makeStore));
+    describe("create, get and list", () => {
+      registerCreates(makeStore);
+      registerLists(makeStore);
+    });
+    describe("update and updateStatus", () => {
+      registerConflicts(makeStore);
+      registerUpdateEdits(makeStore);
+      registerStatusUpdates(makeStore);
+    });
+    describe("delete and finalizers", () => {
+      registerPlainDeletes(makeStore);
+      registerFinalizers(makeStore);
+    });
     describe("watch", () => registerWatchContract(makeStore));
   });
 }
 
-function registerCrud(makeStore: MakeStore): void {
+/** create and get: store-owned metadata, taken names, bad input, versions. */
+function registerCreates(makeStore: MakeStore): void {
   storeTest(makeStore, "create fills in store-owned metadata and defaults", async (store) => {
     const created = await store.create(sandbox("ns-a", "one", { labels: { app: "web" } }));
     const meta = created.metadata;
@@ -88,7 +99,10 @@ function registerCrud(makeStore: MakeStore): void {
     const listed = await store.list("Sandbox");
     assert.ok(BigInt(listed.resourceVersion) >= rvOf(c));
   });
+}
 
+/** list by namespace and label selector. */
+function registerLists(makeStore: MakeStore): void {
   const selectorCases: Array<{ namespace?: string; labelSelector?: string; want: string[] }> = [
     { want: ["ns-a/api", "ns-a/web", "ns-b/db", "ns-b/web"] },
     { namespace: "ns-b", want: ["ns-b/db", "ns-b/web"] },
@@ -118,7 +132,8 @@ function registerCrud(makeStore: MakeStore): void {
   });
 }
 
-function registerUpdates(makeStore: MakeStore): void {
+/** Conflicting and missing updates. */
+function registerConflicts(makeStore: MakeStore): void {
   storeTest(
     makeStore,
     "update with a stale resourceVersion is ABORTED; a re-read then succeeds",
@@ -140,50 +155,56 @@ function registerUpdates(makeStore: MakeStore): void {
     await rejectsWith(store.update(obj), ErrorCode.NotFound);
     await rejectsWith(store.updateStatus(obj), ErrorCode.NotFound);
   });
+}
 
-  type Edit = (o: TestObject) => TestObject;
-  const edits: Array<{ what: string; edit: Edit; generation: number; newVersion: boolean }> = [
-    {
-      what: "a spec change",
-      edit: (o) => ({ ...o, spec: { image: "busybox:2" } }),
-      generation: 2,
-      newVersion: true,
-    },
-    {
-      what: "a label change",
-      edit: (o) => ({ ...o, metadata: { ...o.metadata, labels: { app: "x" } } }),
-      generation: 1,
-      newVersion: true,
-    },
-    {
-      what: "an annotation change",
-      edit: (o) => ({ ...o, metadata: { ...o.metadata, annotations: { note: "hi" } } }),
-      generation: 1,
-      newVersion: true,
-    },
-    {
-      what: "a status change (ignored by update)",
-      edit: (o) => ({ ...o, status: { phase: "Running" } }),
-      generation: 1,
-      newVersion: false,
-    },
-    {
-      what: "store-owned metadata changes (ignored)",
-      edit: (o) => ({
-        ...o,
-        metadata: {
-          ...o.metadata,
-          uid: "00000000-0000-0000-0000-000000000000",
-          generation: 42,
-          creationTimestamp: "2000-01-01T00:00:00Z",
-          deletionTimestamp: "2000-01-01T00:00:00Z",
-        },
-      }),
-      generation: 1,
-      newVersion: false,
-    },
-  ];
-  for (const { what, edit, generation, newVersion } of edits) {
+type Edit = (o: TestObject) => TestObject;
+
+/** Edits an update is given, and the generation and version change each must give. */
+const UPDATE_EDITS: Array<{ what: string; edit: Edit; generation: number; newVersion: boolean }> = [
+  {
+    what: "a spec change",
+    edit: (o) => ({ ...o, spec: { image: "busybox:2" } }),
+    generation: 2,
+    newVersion: true,
+  },
+  {
+    what: "a label change",
+    edit: (o) => ({ ...o, metadata: { ...o.metadata, labels: { app: "x" } } }),
+    generation: 1,
+    newVersion: true,
+  },
+  {
+    what: "an annotation change",
+    edit: (o) => ({ ...o, metadata: { ...o.metadata, annotations: { note: "hi" } } }),
+    generation: 1,
+    newVersion: true,
+  },
+  {
+    what: "a status change (ignored by update)",
+    edit: (o) => ({ ...o, status: { phase: "Running" } }),
+    generation: 1,
+    newVersion: false,
+  },
+  {
+    what: "store-owned metadata changes (ignored)",
+    edit: (o) => ({
+      ...o,
+      metadata: {
+        ...o.metadata,
+        uid: "00000000-0000-0000-0000-000000000000",
+        generation: 42,
+        creationTimestamp: "2000-01-01T00:00:00Z",
+        deletionTimestamp: "2000-01-01T00:00:00Z",
+      },
+    }),
+    generation: 1,
+    newVersion: false,
+  },
+];
+
+/** What update writes, and what it leaves alone. */
+function registerUpdateEdits(makeStore: MakeStore): void {
+  for (const { what, edit, generation, newVersion } of UPDATE_EDITS) {
     storeTest(makeStore, `update with ${what}: generation ${generation}`, async (store) => {
       const before = await store.create(sandbox("ns-a", "one"));
       const after = await store.update(edit(before));
@@ -221,7 +242,10 @@ function registerUpdates(makeStore: MakeStore): void {
     const status = await store.updateStatus(freeze({ ...updated, status: { phase: "Running" } }));
     assert.equal(status.metadata.generation, 2);
   });
+}
 
+/** updateStatus writes only status. */
+function registerStatusUpdates(makeStore: MakeStore): void {
   storeTest(makeStore, "updateStatus writes only status and never bumps generation", async (store) => {
     const obj = await store.create(sandbox("ns-a", "one", { labels: { app: "web" } }));
     const written = await store.updateStatus({
@@ -244,7 +268,8 @@ function registerUpdates(makeStore: MakeStore): void {
   });
 }
 
-function registerDeletes(makeStore: MakeStore): void {
+/** delete without finalizers, and its version precondition. */
+function registerPlainDeletes(makeStore: MakeStore): void {
   storeTest(makeStore, "delete without finalizers removes the object at once", async (store) => {
     const obj = await store.create(sandbox("ns-a", "one"));
     const deleted = await store.delete("Sandbox", "ns-a", "one");
@@ -264,7 +289,10 @@ function registerDeletes(makeStore: MakeStore): void {
     await store.delete("Sandbox", "ns-a", "one", { resourceVersion: v2.metadata.resourceVersion });
     await rejectsWith(store.get("Sandbox", "ns-a", "one"), ErrorCode.NotFound);
   });
+}
 
+/** Finalizers hold a deleted object until the last goes. */
+function registerFinalizers(makeStore: MakeStore): void {
   storeTest(
     makeStore,
     "finalizers hold a deleted object until the last one is removed",
