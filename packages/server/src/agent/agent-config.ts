@@ -2,9 +2,9 @@
 import os from "node:os";
 import path from "node:path";
 import { invalidArgument } from "@fast-sandbox/api";
-import { absolutePath, readToken, requireToken } from "../core/config-values.ts";
+import { absolutePath, type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
 import { absolute, choice, dnsLabel, flag, httpUrl, int, label, text, toggle } from "../core/flag-rows.ts";
-import { flagUsage, readFlags } from "../core/flag-table.ts";
+import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -156,31 +156,26 @@ const flags = {
   "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
 };
 
-const usage = flagUsage(
-  {
-    head: `Usage: fsb-agent [flags]
+const command = flagCommand(
+  `Usage: fsb-agent [flags]
 
 Runs the Fast Sandbox node agent: an HTTP API (bearer token) that creates sandboxes on containerd.`,
-  },
   flags,
 );
 
 /** Parsed command line: either a configuration or a request for help. */
-export type ParsedAgentArgs = { help: true; usage: string } | { help: false; config: AgentConfig };
+export type ParsedAgentArgs = ParsedArgs<AgentConfig>;
 
 /**
  * Parses flags and environment. `readFile` is injected so that the token file is read by the
  * caller's I/O, and this function stays pure for tests.
  */
-export function parseAgentConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: (path: string) => string,
-): ParsedAgentArgs {
-  const parsed = readFlags(flags, argv, env, usage);
-  if (parsed.help) return { help: true, usage };
-  const v = parsed.values;
+export function parseAgentConfig(argv: readonly string[], env: Env, readFile: ReadFile): ParsedAgentArgs {
+  return parseCommandLine(command, argv, env, (v) => agentConfig(v, env, readFile));
+}
 
+/** The configuration from the flags' values; reads them in the order their checks should run. */
+function agentConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile): AgentConfig {
   const hostname = os.hostname();
   const agentId = v["agent-id"] ?? dnsLabel(agentIdFromHostname(hostname), "--agent-id");
   const { pool, namespace } = v;
@@ -195,34 +190,31 @@ export function parseAgentConfig(
   const token = requireToken({ file: v["token-file"], envName: "FSB_AGENT_TOKEN", insecure }, env, readFile);
 
   return {
-    help: false,
-    config: {
-      agentId,
-      nodeName: v["node-name"] ?? hostname,
-      pool,
-      namespace,
-      controllerUrl,
-      controllerToken,
-      advertiseAddress: v["advertise-address"],
-      listenAddress: v["listen-address"],
-      httpPort: v["http-port"],
-      containerdSocket: v["containerd-socket"],
-      containerdNamespace: v["containerd-namespace"],
-      snapshotter: v.snapshotter,
-      logDir: v["log-dir"],
-      runtime,
-      runscBinary,
-      network: v.network,
-      capacity: v.capacity,
-      maxPrewarm: v["max-prewarm"],
-      anchorDir: v["anchor-dir"],
-      resyncIntervalMs: v["resync-interval"] * 1000,
-      token,
-      insecure: insecure && !token,
-      defaultGracePeriodSeconds: v["grace-period"],
-      logLevel: v["log-level"],
-      pidFile: v["pid-file"],
-    },
+    agentId,
+    nodeName: v["node-name"] ?? hostname,
+    pool,
+    namespace,
+    controllerUrl,
+    controllerToken,
+    advertiseAddress: v["advertise-address"],
+    listenAddress: v["listen-address"],
+    httpPort: v["http-port"],
+    containerdSocket: v["containerd-socket"],
+    containerdNamespace: v["containerd-namespace"],
+    snapshotter: v.snapshotter,
+    logDir: v["log-dir"],
+    runtime,
+    runscBinary,
+    network: v.network,
+    capacity: v.capacity,
+    maxPrewarm: v["max-prewarm"],
+    anchorDir: v["anchor-dir"],
+    resyncIntervalMs: v["resync-interval"] * 1000,
+    token,
+    insecure: insecure && !token,
+    defaultGracePeriodSeconds: v["grace-period"],
+    logLevel: v["log-level"],
+    pidFile: v["pid-file"],
   };
 }
 

@@ -7,9 +7,9 @@ import {
   PoolLimits,
 } from "@fast-sandbox/api";
 import type { BindAddress } from "../core/bind-address.ts";
-import { readToken, requireToken } from "../core/config-values.ts";
+import { type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
 import { absolute, address, choice, duration, flag, int, label, text, toggle } from "../core/flag-rows.ts";
-import { type FlagValues, flagUsage, readFlags } from "../core/flag-table.ts";
+import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
 
 export interface ControllerConfig {
   api: BindAddress;
@@ -164,26 +164,28 @@ const flags = {
 };
 type ControllerFlags = FlagValues<typeof flags>;
 
-export const usage = flagUsage(
-  {
-    head: `Usage: fsb-controller [flags]
+const command = flagCommand(
+  `Usage: fsb-controller [flags]
 
 Runs the Fast Sandbox control plane: the Fast-Path API, the scheduler and the reconcilers.`,
-  },
   flags,
 );
+export const usage = command.usage;
 
-export type ParsedControllerArgs = { help: true; usage: string } | { help: false; config: ControllerConfig };
+/** Parsed command line: either a configuration or a request for help. */
+export type ParsedControllerArgs = ParsedArgs<ControllerConfig>;
 
+/** Parses flags and environment; `readFile` reads the token files (injected, so this stays pure). */
 export function parseControllerConfig(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: (path: string) => string,
+  env: Env,
+  readFile: ReadFile,
 ): ParsedControllerArgs {
-  const parsed = readFlags(flags, argv, env, usage);
-  if (parsed.help) return { help: true, usage };
-  const v = parsed.values;
+  return parseCommandLine(command, argv, env, (v) => controllerConfig(v, env, readFile));
+}
 
+/** The configuration from the flags' values, checked against each other. */
+function controllerConfig(v: ControllerFlags, env: Env, readFile: ReadFile): ControllerConfig {
   const mode = v["fastpath-consistency-mode"];
   const insecure = v.insecure;
   const token = requireToken({ file: v["token-file"], envName: "FSB_TOKEN", insecure }, env, readFile);
@@ -201,39 +203,36 @@ export function parseControllerConfig(
   }
 
   return {
-    help: false,
-    config: {
-      api: v["api-bind-address"],
-      metrics: v["metrics-bind-address"],
-      health: v["health-probe-bind-address"],
-      agentPort: v["agent-port"],
-      consistencyMode: mode,
-      orphanTimeoutMs: v["fastpath-orphan-timeout"],
-      probeIntervalMs,
-      lossTimeoutMs,
-      dataDir,
-      token,
-      insecure: insecure && !token,
-      agentToken,
-      workers: v.workers,
-      logLevel: v["log-level"],
-      agentLauncher: v["agent-launcher"] ?? (store === "kubernetes" ? "kubernetes" : "local"),
-      seedPool: seedPool(v),
-      pool,
-      poolNamespace,
-      localAgentPrefix: v["local-agent-prefix"],
-      containerdSocket: v["containerd-socket"],
-      containerdNamespace: v["containerd-namespace"],
-      agentLogDir: v["agent-log-dir"] ?? `${dataDir}/logs`,
-      store,
-      kubeconfig: v.kubeconfig,
-      leaderElect,
-      leaderElectionNamespace: v["leader-election-namespace"],
-      leaderElectionId: v["leader-election-id"],
-      agentImage: v["agent-image"],
-      agentTokenSecret: v["agent-token-secret"],
-      agentServiceAccount: v["agent-service-account"],
-    },
+    api: v["api-bind-address"],
+    metrics: v["metrics-bind-address"],
+    health: v["health-probe-bind-address"],
+    agentPort: v["agent-port"],
+    consistencyMode: mode,
+    orphanTimeoutMs: v["fastpath-orphan-timeout"],
+    probeIntervalMs,
+    lossTimeoutMs,
+    dataDir,
+    token,
+    insecure: insecure && !token,
+    agentToken,
+    workers: v.workers,
+    logLevel: v["log-level"],
+    agentLauncher: v["agent-launcher"] ?? (store === "kubernetes" ? "kubernetes" : "local"),
+    seedPool: seedPool(v),
+    pool,
+    poolNamespace,
+    localAgentPrefix: v["local-agent-prefix"],
+    containerdSocket: v["containerd-socket"],
+    containerdNamespace: v["containerd-namespace"],
+    agentLogDir: v["agent-log-dir"] ?? `${dataDir}/logs`,
+    store,
+    kubeconfig: v.kubeconfig,
+    leaderElect,
+    leaderElectionNamespace: v["leader-election-namespace"],
+    leaderElectionId: v["leader-election-id"],
+    agentImage: v["agent-image"],
+    agentTokenSecret: v["agent-token-secret"],
+    agentServiceAccount: v["agent-service-account"],
   };
 }
 

@@ -22,11 +22,17 @@ export function absolutePath(p: string, field: string): string {
   return p;
 }
 
+/** The environment as a command reads it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads a whole file as text; injected so that config parsers stay pure for tests. */
+export type ReadFile = (path: string) => string;
+
 /** A bearer token from a file (which wins) or an environment value; blank counts as none. */
 export function readToken(
   file: string | undefined,
   envValue: string | undefined,
-  readFile: (path: string) => string,
+  readFile: ReadFile,
 ): string | undefined {
   // Trimmed both ways: a Secret made from a file with a trailing newline reaches env vars with it.
   return (file ? readFile(file) : (envValue ?? "")).trim() || undefined;
@@ -38,8 +44,8 @@ export function readToken(
  */
 export function requireToken(
   options: { file: string | undefined; envName: string; insecure: boolean },
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: (path: string) => string,
+  env: Env,
+  readFile: ReadFile,
 ): string | undefined {
   const token = readToken(options.file, env[options.envName], readFile);
   if (!token && !options.insecure) {

@@ -40,32 +40,25 @@ export function flag<T, O extends RowOptions & { default?: string }>(
   };
 }
 
-/** Any text, as given. */
-export function text<O extends RowOptions & { default?: string }>(
+/** A row maker for values that `parse` checks as they are given: (placeholder, help, options) → row. */
+type RowMaker<T> = <O extends RowOptions & { default?: string }>(
   arg: string,
   help: string,
   options?: O,
-): FlagRow<Value<string, O>> {
-  return flag(arg, help, (raw) => raw, options);
+) => FlagRow<Value<T, O>>;
+
+function rowsOf<T>(parse: (raw: string, field: string) => T): RowMaker<T> {
+  return (arg, help, options) => flag(arg, help, parse, options);
 }
+
+/** Any text, as given. */
+export const text: RowMaker<string> = rowsOf((raw) => raw);
 
 /** An absolute path. */
-export function absolute<O extends RowOptions & { default?: string }>(
-  arg: string,
-  help: string,
-  options?: O,
-): FlagRow<Value<string, O>> {
-  return flag(arg, help, absolutePath, options);
-}
+export const absolute: RowMaker<string> = rowsOf(absolutePath);
 
 /** A DNS-1123 label (the names of Kubernetes objects and of agents). */
-export function label<O extends RowOptions & { default?: string }>(
-  arg: string,
-  help: string,
-  options?: O,
-): FlagRow<Value<string, O>> {
-  return flag(arg, help, dnsLabel, options);
-}
+export const label: RowMaker<string> = rowsOf(dnsLabel);
 
 /** `raw` if it is a DNS-1123 label; INVALID_ARGUMENT names `field` otherwise. */
 export function dnsLabel(raw: string, field: string): string {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import type { Env } from "./config-values.ts";
 
 /** One flag. The table's key is its name without the dashes. */
 export interface FlagRow<T> {
@@ -35,6 +36,15 @@ export type FlagValues<T extends FlagTable> = {
 
 export type ReadFlags<T extends FlagTable> = { help: true } | { help: false; values: FlagValues<T> };
 
+/** A command line parsed: a configuration, or a request for help with the text to print. */
+export type ParsedArgs<C> = { help: true; usage: string } | { help: false; config: C };
+
+/** A command's flag table and the `--help` made from it. */
+export interface FlagCommand<T extends FlagTable> {
+  table: T;
+  usage: string;
+}
+
 /** The text of `--help` before and after the table's rows. */
 export interface UsageText {
   /** The usage line, a blank line and what the command does. */
@@ -57,7 +67,7 @@ const HELP_ROW = { name: "-h, --help", help: "show this help" };
 export function readFlags<T extends FlagTable>(
   table: T,
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   usage: string,
 ): ReadFlags<T> {
   const given = parseArgv(table, argv, usage);
@@ -74,6 +84,22 @@ export function readFlags<T extends FlagTable>(
     });
   }
   return { help: false, values: values as FlagValues<T> };
+}
+
+/** A command from its table; `head` is the usage line, a blank line and what the command does. */
+export function flagCommand<T extends FlagTable>(head: string, table: T): FlagCommand<T> {
+  return { table, usage: flagUsage({ head }, table) };
+}
+
+/** Reads `argv` (and `env`) against the command's table and, unless help was asked for, builds the configuration. */
+export function parseCommandLine<T extends FlagTable, C>(
+  command: FlagCommand<T>,
+  argv: readonly string[],
+  env: Env,
+  build: (values: FlagValues<T>) => C,
+): ParsedArgs<C> {
+  const parsed = readFlags(command.table, argv, env, command.usage);
+  return parsed.help ? { help: true, usage: command.usage } : { help: false, config: build(parsed.values) };
 }
 
 /** The whole `--help`: `head`, the table's rows (and -h/--help) under "Flags:", then `tail`. */
@@ -115,7 +141,7 @@ function readOne(
   name: string,
   row: FlagRow<unknown>,
   given: string | boolean | undefined,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): unknown {
   const field = `--${name}`;
   if (row.arg === undefined) return row.parse(given === true ? "true" : undefined, field);

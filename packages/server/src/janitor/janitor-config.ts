@@ -3,9 +3,9 @@ import os from "node:os";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
 import type { BindAddress } from "../core/bind-address.ts";
-import { requireToken } from "../core/config-values.ts";
+import { type Env, type ReadFile, requireToken } from "../core/config-values.ts";
 import { absolute, address, choice, duration, flag, httpUrl, text, toggle } from "../core/flag-rows.ts";
-import { flagUsage, readFlags } from "../core/flag-table.ts";
+import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
 
 /** Where the janitor learns who owns what (see ownership.ts). */
 export type OwnershipMode = "controller" | "kubernetes";
@@ -86,29 +86,27 @@ const flags = {
   "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
 };
 
-export const usage = flagUsage(
-  {
-    head: `Usage: fsb-janitor [flags]
+const command = flagCommand(
+  `Usage: fsb-janitor [flags]
 
 Removes what Fast Sandbox left on this node: orphan containers (no Sandbox object, a different
 object of the same name, a stale incarnation, or an agent that is gone), snapshots without a
 container, log files past retention and bundle directories of failed creates. It only ever
 touches containers labelled managed-by fast-sandbox whose sandbox-id label is their own id.`,
-  },
   flags,
 );
+export const usage = command.usage;
 
-export type ParsedJanitorArgs = { help: true; usage: string } | { help: false; config: JanitorConfig };
+/** Parsed command line: either a configuration or a request for help. */
+export type ParsedJanitorArgs = ParsedArgs<JanitorConfig>;
 
-export function parseJanitorConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: (path: string) => string,
-): ParsedJanitorArgs {
-  const parsed = readFlags(flags, argv, env, usage);
-  if (parsed.help) return { help: true, usage };
-  const v = parsed.values;
+/** Parses flags and environment; `readFile` reads the token file (injected, so this stays pure). */
+export function parseJanitorConfig(argv: readonly string[], env: Env, readFile: ReadFile): ParsedJanitorArgs {
+  return parseCommandLine(command, argv, env, (v) => janitorConfig(v, env, readFile));
+}
 
+/** The configuration from the flags' values: ownership decides whether a controller and a token are needed. */
+function janitorConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile): JanitorConfig {
   const { ownership, kubeconfig } = v;
   if (kubeconfig !== undefined && ownership !== "kubernetes") {
     throw invalidArgument("--kubeconfig", "is only read with --ownership kubernetes");
@@ -130,26 +128,23 @@ export function parseJanitorConfig(
   const containerdNamespace = v["containerd-namespace"];
 
   return {
-    help: false,
-    config: {
-      containerdSocket: v["containerd-socket"],
-      containerdNamespace,
-      containerdState: v["containerd-state"],
-      snapshotter: v.snapshotter,
-      nodeName: v["node-name"] ?? os.hostname(),
-      orphanTimeoutMs,
-      scanIntervalMs,
-      dryRun: v["dry-run"],
-      metrics: v["metrics-bind-address"],
-      ownership,
-      kubeconfig,
-      controllerUrl,
-      token,
-      insecure: insecure && controllerUrl !== undefined && !token,
-      logDir: v["log-dir"],
-      logRetentionMs: v["log-retention"],
-      logLevel: v["log-level"],
-    },
+    containerdSocket: v["containerd-socket"],
+    containerdNamespace,
+    containerdState: v["containerd-state"],
+    snapshotter: v.snapshotter,
+    nodeName: v["node-name"] ?? os.hostname(),
+    orphanTimeoutMs,
+    scanIntervalMs,
+    dryRun: v["dry-run"],
+    metrics: v["metrics-bind-address"],
+    ownership,
+    kubeconfig,
+    controllerUrl,
+    token,
+    insecure: insecure && controllerUrl !== undefined && !token,
+    logDir: v["log-dir"],
+    logRetentionMs: v["log-retention"],
+    logLevel: v["log-level"],
   };
 }
 
