@@ -28,6 +28,8 @@ step("lint", bin("biome"), ["check", "--error-on-warnings", "."]);
 checkGenerated();
 // The CRD YAML under deploy/base/crds/ must match what packages/api/src/crd/ generates.
 step("generated CRDs", process.execPath, ["scripts/gen-crds.ts", "--check"]);
+// File and function lengths and folder import cycles (the limits docs/architecture.md states).
+step("source shape", process.execPath, ["scripts/shape-check.ts"]);
 if (failed) process.exit(1);
 
 /** Regenerates into a scratch directory and compares with the committed gen/ trees. */

@@ -1,4 +1,4 @@
-/** The controller's client for the agent HTTP API (design §4): errors come back as AgentCallErrors. */
+/** The controller's client for the agent HTTP API (docs/agent-api.md): errors come back as AgentCallErrors. */
 import { ErrorCode, isErrorCode } from "@fast-sandbox/api";
 import type {
   AgentApi,

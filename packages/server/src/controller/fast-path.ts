@@ -82,7 +82,7 @@ export interface FastPathOptions {
    * Whether a fast create answers only once its object is stored. The embedded store writes in a
    * fraction of a millisecond, so a record that survives a controller crash costs standalone
    * nothing noticeable; the Kubernetes store's write is an API round trip, which fast mode exists to
-   * keep off the reply (design §7), so there a crash right after the reply can still undo a create.
+   * keep off the reply (docs/api.md, "Consistency modes"), so there a crash right after the reply can still undo a create.
    */
   recordBeforeReply?: boolean;
   /** The pools' growth, and where a create waiting for room counts as demand; absent when nothing launches agents. */
@@ -96,7 +96,7 @@ export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";
 
 /**
  * Fast mode answers as soon as the agent has started the container and writes the object after
- * (design §7), or just before the reply when that write is cheap (`recordBeforeReply`); strong mode writes the object first and answers when the reconciler reports Running.
+ * (docs/api.md, "Consistency modes"), or just before the reply when that write is cheap (`recordBeforeReply`); strong mode writes the object first and answers when the reconciler reports Running.
  * Reads see fast creates whose write is still in flight, so a client can read its own writes.
  */
 export class FastPath {

@@ -1,4 +1,4 @@
-/** Fast mode's create (design §7): place, start the container on an agent (retrying once on another when safe), record. */
+/** Fast mode's create (docs/api.md, "Consistency modes"): place, start the container on an agent (retrying once on another when safe), record. */
 import {
   API_VERSION,
   DEFAULT_POOL,

@@ -1,4 +1,4 @@
-/** Strong mode's create (design §7): write the Sandbox Pending, let the reconciler place and start it, answer once it runs. */
+/** Strong mode's create (docs/api.md, "Consistency modes"): write the Sandbox Pending, let the reconciler place and start it, answer once it runs. */
 import {
   API_VERSION,
   DEFAULT_POOL,
