@@ -1,26 +1,21 @@
 /** The ways bench/agent.ts gets a running sandbox: through fsb-agent, prewarmed, the containerd floor, and ctr. */
+
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { parseCreateRequest } from "../packages/server/src/agent/agent-requests.ts";
-import { buildSandboxOciSpec } from "../packages/server/src/agent/build-oci-spec.ts";
-import { sandboxLabels } from "../packages/server/src/agent/sandbox-spec.ts";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import {
-  type ContainerRuntime,
-  RUNC_SHIM,
-  snapshotLabels,
-} from "../packages/server/src/containerd/container-runtime.ts";
+import type { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
 import type { ResolvedImage } from "../packages/server/src/containerd/image-resolver.ts";
-import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
 import type { AgentProcess } from "../test/harness/agent-process.ts";
 import { TEST_IMAGE } from "../test/harness/constants.ts";
+import { FLOOR_SNAPSHOTTER, floorCreate } from "./floor-create.ts";
 
 /** All three paths create their containers in this namespace of the bench containerd. */
 export const BENCH_NAMESPACE = "fsb-bench";
 /** The direct path's spec gets its own shim group (its own shim), like a second agent would. */
 export const DIRECT_AGENT_ID = "bench-direct";
-export const SNAPSHOTTER = "overlayfs";
+export const SNAPSHOTTER = FLOOR_SNAPSHOTTER;
 /** What every sandbox runs: long enough that nothing exits during a run. */
 export const COMMAND = ["sleep", "3600"];
 /**
@@ -168,40 +163,11 @@ export function directPath(
     needsAnchor: true,
     async createStart(id) {
       const spec = parseCreateRequest(createBody(id));
-      const oci = buildSandboxOciSpec(spec, image.config, {
-        agentId: DIRECT_AGENT_ID,
-        runtime: "container",
-        network: { kind: "agent" },
-        agentPid: process.pid,
-      });
-      const labels = sandboxLabels(spec, {
+      return floorCreate(conn, image, spec, {
         agentId: DIRECT_AGENT_ID,
         pool: "bench",
-        createdAt: new Date(),
         logPath: logPath(id),
       });
-      const logUri = `file://${logPath(id)}`;
-      const started = performance.now();
-      const prepared = await conn.snapshots.prepare({
-        snapshotter: SNAPSHOTTER,
-        key: id,
-        parent: image.chainId,
-        labels: snapshotLabels(labels),
-      });
-      await conn.containers.create({
-        container: {
-          id,
-          labels,
-          image: image.name,
-          runtime: { name: RUNC_SHIM },
-          spec: specToAny(oci),
-          snapshotter: SNAPSHOTTER,
-          snapshotKey: id,
-        },
-      });
-      await conn.tasks.create({ containerId: id, rootfs: prepared.mounts, stdout: logUri, stderr: logUri });
-      await conn.tasks.start({ containerId: id });
-      return performance.now() - started;
     },
     async teardown(id) {
       await runtime.delete(id, { gracePeriodMs: 0 });

@@ -1,20 +1,15 @@
 /** The end-to-end benchmark's three create paths: fast and strong through fsb-controller's API, and the direct containerd floor. */
+
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { ConsistencyMode, type FastPathService } from "../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { parseCreateRequest } from "../packages/server/src/agent/agent-requests.ts";
-import { buildSandboxOciSpec } from "../packages/server/src/agent/build-oci-spec.ts";
-import { sandboxLabels } from "../packages/server/src/agent/sandbox-spec.ts";
 import type { ContainerdConnection } from "../packages/server/src/containerd/connection.ts";
-import {
-  type ContainerRuntime,
-  RUNC_SHIM,
-  snapshotLabels,
-} from "../packages/server/src/containerd/container-runtime.ts";
+import type { ContainerRuntime } from "../packages/server/src/containerd/container-runtime.ts";
 import type { ResolvedImage } from "../packages/server/src/containerd/image-resolver.ts";
-import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
 import { TEST_IMAGE } from "../test/harness/constants.ts";
+import { FLOOR_SNAPSHOTTER, floorCreate } from "./floor-create.ts";
 
 /** What every sandbox runs: long enough that nothing exits during a run. */
 export const COMMAND = ["sleep", "3600"];
@@ -22,7 +17,7 @@ export const COMMAND = ["sleep", "3600"];
 export const SANDBOX_NAMESPACE = "default";
 /** The pool the controller's local agents serve; the floor labels its containers with it too. */
 const POOL = "default-pool";
-export const SNAPSHOTTER = "overlayfs";
+export const SNAPSHOTTER = FLOOR_SNAPSHOTTER;
 /** Bound on one API or containerd call; a create takes ~100 ms, so this only catches hangs. */
 const CALL_TIMEOUT_MS = 30_000;
 /** How often a delete checks whether its sandboxes are gone (untimed). */
@@ -145,41 +140,8 @@ export function floorPath(
           command: COMMAND,
         },
       });
-      const oci = buildSandboxOciSpec(spec, image.config, {
-        agentId,
-        runtime: "container",
-        network: { kind: "agent" },
-        agentPid: process.pid,
-      });
-      const labels = sandboxLabels(spec, {
-        agentId,
-        pool: POOL,
-        createdAt: new Date(),
-        logPath: logPath(id),
-      });
-      const logUri = `file://${logPath(id)}`;
-      // No per-call deadline, like the agent's own containerd calls.
-      const started = performance.now();
-      const prepared = await conn.snapshots.prepare({
-        snapshotter: SNAPSHOTTER,
-        key: id,
-        parent: image.chainId,
-        labels: snapshotLabels(labels),
-      });
-      await conn.containers.create({
-        container: {
-          id,
-          labels,
-          image: image.name,
-          runtime: { name: RUNC_SHIM },
-          spec: specToAny(oci),
-          snapshotter: SNAPSHOTTER,
-          snapshotKey: id,
-        },
-      });
-      await conn.tasks.create({ containerId: id, rootfs: prepared.mounts, stdout: logUri, stderr: logUri });
-      await conn.tasks.start({ containerId: id });
-      return { ms: performance.now() - started, placedOn: agentId };
+      const ms = await floorCreate(conn, image, spec, { agentId, pool: POOL, logPath: logPath(id) });
+      return { ms, placedOn: agentId };
     },
     async remove(ids) {
       await Promise.all(

@@ -1,27 +1,21 @@
 /** The bodies the agent's HTTP API answers with: the other half of its wire contract (agent-requests.ts). */
 import type { PrewarmStatus } from "./prewarm-status.ts";
-import type { ExitReason } from "./sandbox-record.ts";
-import type { AgentSandboxPhase } from "./sandbox-spec.ts";
+import type { ExitReason, SandboxStatus } from "./sandbox-record.ts";
 
-/** One sandbox as the agent reports it (times in RFC 3339, absent values as null). */
-export interface AgentSandboxView {
-  sandboxId: string;
-  /** The containerd container: the sandbox id, or a prewarmed container's own id. */
-  containerId: string;
-  name: string;
-  namespace: string;
-  uid: string;
-  pool: string;
-  image: string;
-  phase: AgentSandboxPhase;
+/**
+ * One sandbox as the agent reports it: its {@link SandboxStatus} with times in RFC 3339, absent
+ * values as null, and the task state as plain text (a client must take states it does not know).
+ */
+export type AgentSandboxView = Omit<
+  SandboxStatus,
+  "taskState" | "exitCode" | "exitedAt" | "exitReason" | "createdAt"
+> & {
   taskState: string;
-  pid: number;
   exitCode: number | null;
   exitedAt: string | null;
   exitReason: ExitReason | null;
   createdAt: string;
-  endpoints: string[];
-}
+};
 
 /** `POST /api/v1/agent/create`: the sandbox, and whether a prewarmed container served it. */
 export interface AgentCreateResponse extends AgentSandboxView {

@@ -62,7 +62,8 @@ export function scheduled(
     nodeName: allocation.nodeName,
     sandboxID: placement.sandboxId,
     endpoints: allocation.ports.map((p) => `${allocation.address}:${p}`),
-    conditions: scheduledCondition(
+    conditions: sandboxCondition(
+      SandboxCondition.Scheduled,
       status,
       "True",
       SandboxReason.Allocated,
@@ -82,7 +83,7 @@ export function unschedulable(
   return {
     ...status,
     phase: SandboxPhase.Pending,
-    conditions: scheduledCondition(status, "False", reason, message, now),
+    conditions: sandboxCondition(SandboxCondition.Scheduled, status, "False", reason, message, now),
   };
 }
 
@@ -93,7 +94,7 @@ export function started(status: SandboxStatus, created: StartedContainer, now: n
     phase: SandboxPhase.Running,
     startedAt: created.createdAt,
     endpoints: created.endpoints,
-    conditions: readyCondition(status, "True", SandboxReason.Started, "", now),
+    conditions: sandboxCondition(SandboxCondition.Ready, status, "True", SandboxReason.Started, "", now),
   };
 }
 
@@ -107,11 +108,11 @@ export function createFailed(
   permanent: boolean,
   now: number,
 ): SandboxStatus {
-  const set = permanent ? readyCondition : scheduledCondition;
+  const type = permanent ? SandboxCondition.Ready : SandboxCondition.Scheduled;
   return {
     ...unassigned(status),
     phase: permanent ? SandboxPhase.Failed : SandboxPhase.Pending,
-    conditions: set(status, "False", SandboxReason.AgentCreateFailed, message, now),
+    conditions: sandboxCondition(type, status, "False", SandboxReason.AgentCreateFailed, message, now),
   };
 }
 
@@ -131,7 +132,7 @@ export function failed(
     phase: SandboxPhase.Failed,
     ...(exitCode === undefined ? {} : { exitCode }),
     endpoints: [],
-    conditions: readyCondition(status, "False", reason, message, now),
+    conditions: sandboxCondition(SandboxCondition.Ready, status, "False", reason, message, now),
   };
 }
 
@@ -143,7 +144,8 @@ export function lost(status: SandboxStatus, now: number): SandboxStatus {
   return {
     ...status,
     phase: SandboxPhase.Lost,
-    conditions: readyCondition(
+    conditions: sandboxCondition(
+      SandboxCondition.Ready,
       status,
       "False",
       SandboxReason.AgentLost,
@@ -158,7 +160,14 @@ export function agentBack(status: SandboxStatus, now: number): SandboxStatus {
   return {
     ...status,
     phase: SandboxPhase.Running,
-    conditions: readyCondition(status, "True", SandboxReason.Started, "agent is back", now),
+    conditions: sandboxCondition(
+      SandboxCondition.Ready,
+      status,
+      "True",
+      SandboxReason.Started,
+      "agent is back",
+      now,
+    ),
   };
 }
 
@@ -168,7 +177,8 @@ export function recreating(status: SandboxStatus, now: number): SandboxStatus {
     ...unassigned(status),
     phase: SandboxPhase.Pending,
     recreations: (status.recreations ?? 0) + 1,
-    conditions: scheduledCondition(
+    conditions: sandboxCondition(
+      SandboxCondition.Scheduled,
       status,
       "False",
       SandboxReason.Recreating,
@@ -183,7 +193,8 @@ export function recoveryTimedOut(status: SandboxStatus, now: number): SandboxSta
   return {
     ...status,
     phase: SandboxPhase.Failed,
-    conditions: readyCondition(
+    conditions: sandboxCondition(
+      SandboxCondition.Ready,
       status,
       "False",
       SandboxReason.RecoveryTimedOut,
@@ -200,7 +211,14 @@ export function reset(status: SandboxStatus, resetRevision: string | undefined, 
     phase: SandboxPhase.Pending,
     recreations: (status.recreations ?? 0) + 1,
     ...(resetRevision ? { acceptedResetRevision: resetRevision } : {}),
-    conditions: scheduledCondition(status, "False", SandboxReason.Resetting, "reset requested", now),
+    conditions: sandboxCondition(
+      SandboxCondition.Scheduled,
+      status,
+      "False",
+      SandboxReason.Resetting,
+      "reset requested",
+      now,
+    ),
   };
 }
 
@@ -213,7 +231,14 @@ export function expired(status: SandboxStatus, containerLeft: boolean, now: numb
     ...(containerLeft ? unassigned(status) : status),
     phase: SandboxPhase.Expired,
     endpoints: [],
-    conditions: readyCondition(status, "False", SandboxReason.Expired, "expireTime passed", now),
+    conditions: sandboxCondition(
+      SandboxCondition.Ready,
+      status,
+      "False",
+      SandboxReason.Expired,
+      "expireTime passed",
+      now,
+    ),
   };
 }
 
@@ -298,30 +323,14 @@ export const PHASE_TRANSITIONS: readonly PhaseTransition[] = [
   { name: "deleted", from: [Terminating], to: NO_OBJECT },
 ];
 
-function readyCondition(
+/** The status's conditions with one of them set (its transition time moves only when its status does). */
+function sandboxCondition(
+  type: (typeof SandboxCondition)[keyof typeof SandboxCondition],
   status: SandboxStatus,
   value: "True" | "False",
   reason: SandboxReason,
   message: string,
   now: number,
 ): Condition[] {
-  return setCondition(
-    status.conditions,
-    { type: SandboxCondition.Ready, status: value, reason, message },
-    new Date(now),
-  );
-}
-
-function scheduledCondition(
-  status: SandboxStatus,
-  value: "True" | "False",
-  reason: SandboxReason,
-  message: string,
-  now: number,
-): Condition[] {
-  return setCondition(
-    status.conditions,
-    { type: SandboxCondition.Scheduled, status: value, reason, message },
-    new Date(now),
-  );
+  return setCondition(status.conditions, { type, status: value, reason, message }, new Date(now));
 }
