@@ -1,25 +1,11 @@
 /** Entry point of fsb-agent: parse flags and env, start the agent, and stop it cleanly on SIGTERM/SIGINT. */
-import { readFileSync } from "node:fs";
-import { isFsbError } from "@fast-sandbox/api";
 import { pino } from "pino";
 import { Agent } from "../agent/agent.ts";
 import { parseAgentConfig } from "../agent/agent-config.ts";
 import { removePidFile, writePidFile } from "../core/pid-file.ts";
-import { EXIT_USAGE, runMain } from "../core/run-main.ts";
+import { configOrExit, runMain } from "../core/run-main.ts";
 
-let parsed: ReturnType<typeof parseAgentConfig>;
-try {
-  parsed = parseAgentConfig(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
-} catch (err) {
-  process.stderr.write(`fsb-agent: ${isFsbError(err) ? err.message : String(err)}\n`);
-  process.exit(EXIT_USAGE);
-}
-if (parsed.help) {
-  process.stdout.write(parsed.usage);
-  process.exit(0);
-}
-
-const config = parsed.config;
+const config = configOrExit("fsb-agent", parseAgentConfig);
 const logger = pino({ name: "fsb-agent", level: config.logLevel }).child({ agentId: config.agentId });
 if (config.insecure)
   logger.warn("running without an API token (--insecure): anyone who can reach the port controls it");

@@ -1,29 +1,17 @@
 /** Entry point of fsb-controller: parse flags and env, start the control plane, stop it cleanly on a signal. */
-import { readFileSync } from "node:fs";
 import { isFsbError } from "@fast-sandbox/api";
 import { pino } from "pino";
 import { Controller, type ControllerDeps } from "../controller/controller.ts";
-import { type ControllerConfig, parseControllerConfig } from "../controller/controller-config.ts";
+import { parseControllerConfig } from "../controller/controller-config.ts";
 import { LeaderElectedController } from "../controller/leader-elected-controller.ts";
 import { KubeAgentLauncher } from "../controller/pool/kube-agent-launcher.ts";
 import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
-import { EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
+import { configOrExit, EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
 import { KubeStore } from "../store/kube-store.ts";
 
-let parsed: ReturnType<typeof parseControllerConfig>;
-try {
-  parsed = parseControllerConfig(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
-} catch (err) {
-  process.stderr.write(`fsb-controller: ${isFsbError(err) ? err.message : String(err)}\n`);
-  process.exit(EXIT_USAGE);
-}
-if (parsed.help) {
-  process.stdout.write(parsed.usage);
-  process.exit(0);
-}
-const config: ControllerConfig = parsed.config;
+const config = configOrExit("fsb-controller", parseControllerConfig);
 const logger = pino({ name: "fsb-controller", level: config.logLevel });
 if (config.insecure) logger.warn("serving the API without a token (--insecure)");
 const mainOptions: RunMainOptions = {

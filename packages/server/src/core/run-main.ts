@@ -1,6 +1,9 @@
 /** The shared life of an entry point: start, stop once on SIGTERM/SIGINT, and never die of one bad request. */
+import { readFileSync } from "node:fs";
 import { isFsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import type { Env, ReadFile } from "./config-values.ts";
+import type { ParsedArgs } from "./flag-table.ts";
 import { assertPortsFree, type FlaggedPort, portInUseError } from "./port-in-use.ts";
 import type { Runnable } from "./runnable.ts";
 
@@ -71,4 +74,26 @@ function exitForStartError(name: string, err: unknown, logger: Logger): never {
   }
   logger.fatal({ err }, "failed to start");
   process.exit(EXIT_FAILURE);
+}
+
+/**
+ * The config of an entry point from its command line, env and the files its flags name. A command
+ * line it refuses is one line (`name: message`) and exit 2; `--help` prints the usage and exits 0.
+ */
+export function configOrExit<C>(
+  name: string,
+  parse: (argv: readonly string[], env: Env, readFile: ReadFile) => ParsedArgs<C>,
+): C {
+  let parsed: ParsedArgs<C>;
+  try {
+    parsed = parse(process.argv.slice(2), process.env, (p) => readFileSync(p, "utf8"));
+  } catch (err) {
+    process.stderr.write(`${name}: ${isFsbError(err) ? err.message : String(err)}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (parsed.help) {
+    process.stdout.write(parsed.usage);
+    process.exit(0);
+  }
+  return parsed.config;
 }
