@@ -1,6 +1,7 @@
 /** fsb-controller with leader election: every replica campaigns for the Lease; only the holder runs the Controller. */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import { KubeLeaseClient } from "../kube/kube-lease-client.ts";
 import { LeaderElector } from "../kube/leader-elector.ts";
 import type { Controller } from "./controller.ts";
@@ -23,61 +24,98 @@ export interface LeaderElectedControllerOptions {
  * On winning the Lease the follower servers close and the Controller starts on the same ports; it
  * rebuilds its registry from the store and the agents, as after any restart. Losing the Lease
  * stops the Controller and ends the process, as controller-runtime does: a replica that may have
- * missed events must not go on as if it had not.
+ * missed events must not go on as if it had not. A RunnableManager starts the follower API, then
+ * the campaign; stop ends the campaign first (stopping the Controller, then releasing the Lease so
+ * another replica takes over at once), then the follower API if it still serves.
  */
-export class LeaderElectedController {
+export class LeaderElectedController implements Runnable {
   readonly #o: LeaderElectedControllerOptions;
-  readonly #abort = new AbortController();
-  #elector: LeaderElector | undefined;
-  #running: Promise<void> | undefined;
+  readonly #manager: RunnableManager;
   #follower: { stop(): Promise<void> } | undefined;
   #controller: Controller | undefined;
   #leaderName: string | undefined;
-  #stopping = false;
 
   constructor(options: LeaderElectedControllerOptions) {
     this.#o = options;
+    this.#manager = new RunnableManager({
+      onStopError: (part, err) =>
+        options.logger.error({ part, err }, "stopping a part of the controller failed"),
+    })
+      .add(
+        "follower api",
+        step(
+          () => this.#startFollower(),
+          () => this.#stopFollower(),
+        ),
+      )
+      .add("leader election", this.#campaign());
   }
 
-  async start(): Promise<void> {
-    const { config, logger } = this.#o;
+  start(signal?: AbortSignal): Promise<void> {
+    return this.#manager.start(signal);
+  }
+
+  /** Stops the Controller (if leading), then releases the Lease so another replica takes over at once. */
+  stop(): Promise<void> {
+    return this.#manager.stop();
+  }
+
+  async #startFollower(): Promise<void> {
+    const { config } = this.#o;
     this.#follower = await startFollowerApi({
       api: config.api,
       health: config.health,
       token: config.token,
       leader: () => this.#leaderName,
     });
-    const client = new KubeLeaseClient(this.#o.kubeConfig, {
-      namespace: config.leaderElectionNamespace,
-      name: config.leaderElectionId,
-    });
-    this.#elector = new LeaderElector({
-      client,
-      identity: this.#o.identity,
-      logger: { info: (obj, msg) => logger.info(obj, msg), warn: (obj, msg) => logger.warn(obj, msg) },
-      onStartedLeading: (signal) => void this.#lead(signal),
-      onStoppedLeading: async () => {
-        await this.#controller?.stop();
-        this.#controller = undefined;
-        if (!this.#stopping) {
-          logger.error({ identity: this.#o.identity }, "lost leadership; exiting to restart as a follower");
-          this.#o.onLostLeadership();
-        }
+  }
+
+  /** Stops the follower servers once: on becoming leader, or at the end if this replica never led. */
+  async #stopFollower(): Promise<void> {
+    const follower = this.#follower;
+    this.#follower = undefined;
+    await follower?.stop();
+  }
+
+  /** The elector's loop: it runs until its signal aborts, then steps down and releases the Lease. */
+  #campaign(): Runnable {
+    const { config, logger } = this.#o;
+    let running: Promise<void> | undefined;
+    return {
+      start: async (signal) => {
+        const client = new KubeLeaseClient(this.#o.kubeConfig, {
+          namespace: config.leaderElectionNamespace,
+          name: config.leaderElectionId,
+        });
+        const elector = new LeaderElector({
+          client,
+          identity: this.#o.identity,
+          logger: { info: (obj, msg) => logger.info(obj, msg), warn: (obj, msg) => logger.warn(obj, msg) },
+          onStartedLeading: (leading) => void this.#lead(leading),
+          // The campaign's signal aborts only when this replica stops: then stepping down is no loss.
+          onStoppedLeading: () => this.#stepDown(signal.aborted),
+        });
+        logger.info(
+          {
+            identity: this.#o.identity,
+            lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}`,
+          },
+          "campaigning for leadership",
+        );
+        running = elector.run(signal);
       },
-    });
-    logger.info(
-      { identity: this.#o.identity, lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}` },
-      "campaigning for leadership",
-    );
-    this.#running = this.#elector.run(this.#abort.signal);
+      stop: async () => {
+        await running;
+        await this.#controller?.stop();
+      },
+    };
   }
 
   async #lead(signal: AbortSignal): Promise<void> {
     const { logger } = this.#o;
     this.#leaderName = this.#o.identity;
     logger.info({ identity: this.#o.identity }, "became leader; starting the controller");
-    await this.#follower?.stop();
-    this.#follower = undefined;
+    await this.#stopFollower();
     if (signal.aborted) return;
     const controller = this.#o.controller();
     this.#controller = controller;
@@ -89,12 +127,15 @@ export class LeaderElectedController {
     }
   }
 
-  /** Stops the Controller (if leading), then releases the Lease so another replica takes over at once. */
-  async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#abort.abort();
-    await this.#running;
+  async #stepDown(stopping: boolean): Promise<void> {
     await this.#controller?.stop();
-    await this.#follower?.stop();
+    this.#controller = undefined;
+    if (!stopping) {
+      this.#o.logger.error(
+        { identity: this.#o.identity },
+        "lost leadership; exiting to restart as a follower",
+      );
+      this.#o.onLostLeadership();
+    }
   }
 }

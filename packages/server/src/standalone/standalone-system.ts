@@ -1,4 +1,4 @@
-/** The whole standalone system as one runnable: containerd, controller (with its agents) and janitor, started and stopped in order. */
+/** The whole standalone system as one runnable: containerd, controller (with its agents) and janitor, started and stopped in order by a RunnableManager. */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -8,6 +8,7 @@ import { ContainerdConnection } from "../containerd/connection.ts";
 import { Controller } from "../controller/controller.ts";
 import type { ControllerConfig } from "../controller/controller-config.ts";
 import type { FlaggedPort } from "../core/port-in-use.ts";
+import { type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import { type JanitorProcess, startJanitorProcess, stopLeftoverJanitor } from "../janitor/janitor-process.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
 import type { StandaloneConfig } from "./standalone-config.ts";
@@ -40,17 +41,62 @@ export interface StandaloneSystemOptions {
  * run left), then the CLI config. Stop runs the other way round and leaves every sandbox running.
  * A failed start stops what it had started, so nothing is left holding a port or containerd's lock.
  */
-export class StandaloneSystem {
+export class StandaloneSystem implements Runnable {
   readonly #o: StandaloneSystemOptions;
+  readonly #manager: RunnableManager;
   #containerd: PrivateContainerd | undefined;
   #socketPath: string | undefined;
   #controller: Controller | undefined;
   #janitor: JanitorProcess | undefined;
   #starting: Promise<void> | undefined;
-  #stopRequested = false;
 
   constructor(options: StandaloneSystemOptions) {
     this.#o = options;
+    const log = options.logger;
+    this.#manager = new RunnableManager({
+      onStopError: (part, err) => log.error({ err }, `${part} stop failed`),
+    })
+      .add(
+        "containerd",
+        step(
+          async () => {
+            this.#socketPath = await this.#startContainerd();
+          },
+          async () => {
+            await this.#containerd?.stop();
+            this.#containerd = undefined;
+          },
+        ),
+      )
+      .add(
+        "image",
+        step(() => this.#importImage(this.#socket)),
+      )
+      .add(
+        "controller",
+        step(
+          (signal) => this.#startController(signal),
+          async () => {
+            await this.#controller?.stop();
+            this.#controller = undefined;
+          },
+        ),
+      )
+      // The janitor stops first: with the controller gone it could not prove anything, so it would idle.
+      .add(
+        "janitor",
+        step(
+          () => this.#startJanitor(),
+          async () => {
+            await this.#janitor?.stop();
+            this.#janitor = undefined;
+          },
+        ),
+      )
+      .add(
+        "cli config",
+        step(() => this.#writeCliConfig()),
+      );
   }
 
   /** The fixed addresses the system listens on, with the flags that move them. */
@@ -97,30 +143,26 @@ export class StandaloneSystem {
       this.#o.notice(`stopped the janitor (pid ${pid}) that an earlier run left running`);
   }
 
-  start(): Promise<void> {
-    this.#starting ??= this.#start();
+  /** Starts the parts in order; a second call returns the first one's promise. */
+  start(signal?: AbortSignal): Promise<void> {
+    this.#starting ??= this.#manager.start(signal);
     return this.#starting;
   }
 
-  /** Waits for a start in progress to reach a stopping point, then stops everything that runs. */
+  /**
+   * Cuts a start in progress short, then stops everything that runs, last started first. Never
+   * rejects: a part whose stop fails is logged and the others are stopped all the same.
+   */
   async stop(): Promise<void> {
-    this.#stopRequested = true;
-    await this.#starting?.catch(() => {});
-    const log = this.#o.logger;
-    // The janitor goes first: with the controller gone it could not prove anything, so it would idle.
-    await this.#janitor?.stop().catch((err: unknown) => log.error({ err }, "janitor stop failed"));
-    this.#janitor = undefined;
-    await this.#controller?.stop().catch((err: unknown) => log.error({ err }, "controller stop failed"));
-    this.#controller = undefined;
-    await this.#containerd?.stop().catch((err: unknown) => log.error({ err }, "containerd stop failed"));
-    this.#containerd = undefined;
+    await this.#manager.stop().catch(() => {});
   }
 
-  async #start(): Promise<void> {
-    const { config, controllerConfig, logger } = this.#o;
-    const socketPath = await this.#startContainerd();
-    this.#socketPath = socketPath;
-    this.#checkNotStopped();
+  get #socket(): string {
+    if (this.#socketPath === undefined) throw new FsbError(ErrorCode.Internal, "containerd has not started");
+    return this.#socketPath;
+  }
+
+  async #importImage(socketPath: string): Promise<void> {
     if (!existsSync(this.#o.imageTar)) {
       throw new FsbError(
         ErrorCode.FailedPrecondition,
@@ -137,20 +179,23 @@ export class StandaloneSystem {
         cause: err,
       });
     });
-    this.#checkNotStopped();
+  }
 
-    const controller = new Controller(
-      { ...controllerConfig, containerdSocket: socketPath },
+  async #startController(signal: AbortSignal): Promise<void> {
+    const { controllerConfig, logger } = this.#o;
+    this.#controller = new Controller(
+      { ...controllerConfig, containerdSocket: this.#socket },
       logger.child({ component: "controller" }),
     );
-    this.#controller = controller;
-    await controller.start();
-    this.#checkNotStopped();
+    await this.#controller.start(signal);
+  }
 
-    const janitor = await startJanitorProcess({
+  async #startJanitor(): Promise<void> {
+    const { config, controllerConfig, logger } = this.#o;
+    this.#janitor = await startJanitorProcess({
       controllerUrl: this.endpoint,
       token: controllerConfig.token,
-      containerdSocket: socketPath,
+      containerdSocket: this.#socket,
       containerdNamespace: controllerConfig.containerdNamespace,
       containerdState:
         process.env.FSB_CONTAINERD_STATE ??
@@ -161,9 +206,7 @@ export class StandaloneSystem {
       pidFile: this.#janitorPidFile,
       logger: logger.child({ component: "janitor" }),
     });
-    this.#janitor = janitor;
-    await janitor.ready();
-    await this.#writeCliConfig();
+    await this.#janitor.ready();
   }
 
   /** The socket of the containerd chosen by `--containerd`, starting or adopting a private one if needed. */
@@ -210,10 +253,6 @@ export class StandaloneSystem {
 
   get #janitorPidFile(): string {
     return path.join(this.#o.config.stateDir, "janitor.pid");
-  }
-
-  #checkNotStopped(): void {
-    if (this.#stopRequested) throw new FsbError(ErrorCode.Cancelled, "stopped while starting");
   }
 }
 
