@@ -14,13 +14,14 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import { DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../../packages/server/src/agent/agent-config.ts";
+import { DEFAULT_HTTP_PORT } from "../../packages/server/src/agent/agent-config.ts";
 import { parseControllerConfig } from "../../packages/server/src/controller/controller-config.ts";
 import {
   AGENT_SERVICE_ACCOUNT,
   AGENT_TOKEN_KEY,
   buildAgentPod,
 } from "../../packages/server/src/controller/pool/agent-pod.ts";
+import { DEFAULT_LOG_DIR } from "../../packages/server/src/core/sandbox-log-dir.ts";
 import {
   usage as janitorUsage,
   parseJanitorConfig,

@@ -5,6 +5,7 @@ import { invalidArgument } from "@fast-sandbox/api";
 import { absolutePath, type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
 import { absolute, choice, dnsLabel, flag, httpUrl, int, label, text, toggle } from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
+import { DEFAULT_LOG_DIR } from "../core/sandbox-log-dir.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -12,7 +13,6 @@ export const DEFAULT_HTTP_PORT = 5758;
 export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 /** kubelet pulls into this namespace, so using it reuses the node's image cache (zero-pull start). */
 export const DEFAULT_CONTAINERD_NAMESPACE = "k8s.io";
-export const DEFAULT_LOG_DIR = "/var/log/fast-sandbox";
 export const DEFAULT_POOL = "default-pool";
 /** Time between SIGTERM and SIGKILL when a delete does not say. */
 export const DEFAULT_GRACE_PERIOD_SECONDS = 10;

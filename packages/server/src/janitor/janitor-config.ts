@@ -1,11 +1,11 @@
 /** fsb-janitor's flags and environment, parsed and validated with no side effects. */
 import os from "node:os";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
-import { DEFAULT_LOG_DIR } from "../agent/agent-config.ts";
 import type { BindAddress } from "../core/bind-address.ts";
 import { type Env, type ReadFile, requireToken } from "../core/config-values.ts";
 import { absolute, address, choice, duration, flag, httpUrl, text, toggle } from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
+import { DEFAULT_LOG_DIR } from "../core/sandbox-log-dir.ts";
 
 /** Where the janitor learns who owns what (see ownership.ts). */
 export type OwnershipMode = "controller" | "kubernetes";

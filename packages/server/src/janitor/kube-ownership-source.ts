@@ -11,7 +11,7 @@ import {
   type StoredObject,
 } from "@fast-sandbox/api";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { AGENT_POD_SELECTOR } from "../controller/pool/kube-agent-launcher.ts";
+import { AGENT_POD_SELECTOR } from "../kube/agent-pod-labels.ts";
 import { kubeError } from "../kube/kube-errors.ts";
 import { KubeStore } from "../store/kube-store.ts";
 import type { ObjectStore } from "../store/object-store.ts";

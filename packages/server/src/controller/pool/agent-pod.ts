@@ -8,7 +8,6 @@ import {
   invalidArgument,
   isDnsLabel,
   Labels,
-  managedByValue,
   PoolDefaults,
   type SandboxPool,
 } from "@fast-sandbox/api";
@@ -22,7 +21,9 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT, DEFAULT_LOG_DIR } from "../../agent/agent-config.ts";
+import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT } from "../../agent/agent-config.ts";
+import { DEFAULT_LOG_DIR } from "../../core/sandbox-log-dir.ts";
+import { AGENT_POD_LABELS } from "../../kube/agent-pod-labels.ts";
 
 export const AGENT_CONTAINER = "agent";
 /** The agent's entry point on the image's PATH (see Dockerfile). */
@@ -162,9 +163,7 @@ function agentPodMetadata(pool: SandboxPool, template: V1PodTemplateSpec, agentI
     namespace: pool.metadata.namespace,
     labels: {
       ...template.metadata?.labels,
-      "app.kubernetes.io/name": "fast-sandbox",
-      "app.kubernetes.io/component": "agent",
-      "app.kubernetes.io/managed-by": managedByValue,
+      ...AGENT_POD_LABELS,
       [Labels.Pool]: poolName,
       [Labels.Agent]: agentId,
     },

@@ -6,11 +6,12 @@ import { ErrorCode, FsbError, Labels, type SandboxPool } from "@fast-sandbox/api
 import type { V1Pod } from "@kubernetes/client-node";
 import type { AgentRegistration } from "../../agent/controller-registration.ts";
 import { ManualClock } from "../../core/manual-clock.ts";
+import { AGENT_POD_SELECTOR } from "../../kube/agent-pod-labels.ts";
 import type { ListOptions, ListResult, WatchEvent, WatchEventType } from "../../kube/list-watch.ts";
 import { WatchStream } from "../../store/watch-stream.ts";
 import { readyStatus, servedPod, testPool } from "./agent-pod-fixtures.ts";
 import type { AgentPod } from "./agent-pod-view.ts";
-import { AGENT_POD_SELECTOR, KubeAgentLauncher } from "./kube-agent-launcher.ts";
+import { KubeAgentLauncher } from "./kube-agent-launcher.ts";
 
 type Event = WatchEvent<AgentPod>;
 

@@ -1,7 +1,8 @@
 /** The Kubernetes AgentLauncher: a pool's agents as Pods, known from a Pod informer plus what was just asked for. */
 import { randomInt } from "node:crypto";
-import { ErrorCode, isFsbError, managedByValue, type SandboxPool } from "@fast-sandbox/api";
+import { ErrorCode, isFsbError, type SandboxPool } from "@fast-sandbox/api";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import { AGENT_POD_SELECTOR } from "../../kube/agent-pod-labels.ts";
 import { Informer, type InformerLogger } from "../../kube/informer.ts";
 import type { ListWatcher } from "../../kube/list-watch.ts";
 import type {
@@ -21,9 +22,6 @@ import {
 } from "./agent-pod-view.ts";
 import { DEFAULT_EXPECTATION_TIMEOUT_MS, LaunchExpectations } from "./expectations.ts";
 import type { AgentPodApi } from "./kube-agent-pods.ts";
-
-/** Every agent Pod buildAgentPod makes carries these labels; other Pods are none of the launcher's business. */
-export const AGENT_POD_SELECTOR = `app.kubernetes.io/managed-by=${managedByValue},app.kubernetes.io/component=agent`;
 
 /** An agent id is `<pool>-<5 random>` and names its Pod: a DNS label of at most 63 characters. */
 const SUFFIX_LENGTH = 5;
