@@ -46,6 +46,11 @@ export interface AgentStatusView {
   prewarm?: PrewarmStatus;
   /** Changes whenever the sandbox set or a sandbox's phase changes; absent from older agents. */
   revision?: number;
+  /**
+   * When the agent read this status (RFC 3339, the agent's clock, the clock that also stamps each
+   * sandbox's `createdAt`); absent from older agents.
+   */
+  takenAt?: string;
 }
 
 /** `PUT /api/v1/agent/prewarm`: the prewarm status after the new set was taken. */

@@ -110,6 +110,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
           images: catalog.names,
           sandboxes: manager.list().map(view),
           prewarm: prewarm.status(),
+          takenAt: new Date().toISOString(),
         } satisfies AgentStatusView);
       },
     },

@@ -150,4 +150,42 @@ describe("AgentMonitor loss rule", () => {
     assert.equal(monitor.isGone("never-seen"), true);
     assert.equal(monitor.untilGone(AGENT), undefined);
   });
+
+  describe("whether a sandbox is on its agent", () => {
+    const SANDBOX = "sb-1";
+    const statusTakenAt = async (takenAt: number | undefined, sandboxes: string[] = []) => {
+      client.next = async () => ({
+        ...statusView(),
+        sandboxes: sandboxes.map((sandboxId) => ({ sandboxId }) as AgentStatusView["sandboxes"][number]),
+        ...(takenAt === undefined ? {} : { takenAt: new Date(takenAt).toISOString() }),
+      });
+      await monitor.probe(AGENT);
+    };
+
+    it("takes no status read in the same millisecond as the create as saying it is missing", async () => {
+      const createdAt = clock.now();
+      await statusTakenAt(createdAt);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
+      await statusTakenAt(createdAt + 1);
+      assert.deepEqual(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), { present: false });
+    });
+
+    it("judges a status on the agent's clock, so a controller clock ahead of the node's cannot make a sandbox look missing", async () => {
+      const createdAt = clock.now();
+      await clock.advance(10_000); // the controller's clock, 10 s ahead of the agent's
+      await statusTakenAt(createdAt - 1);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
+      await statusTakenAt(createdAt + 5, [SANDBOX]);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt)?.present, true);
+    });
+
+    it("judges an agent that does not stamp its status by when the probe was sent", async () => {
+      const createdAt = clock.now();
+      await statusTakenAt(undefined);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
+      await clock.advance(1);
+      await statusTakenAt(undefined);
+      assert.deepEqual(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), { present: false });
+    });
+  });
 });

@@ -216,12 +216,14 @@ export class AgentMonitor {
   }
 
   /**
-   * The sandbox as its agent reported it, from a status taken at or after `notBefore` (so a
+   * The sandbox as its agent reported it, from a status taken after `notBefore` (so a
    * report older than the create cannot say the sandbox is missing).
    */
   sandboxOnAgent(agentId: string, sandboxId: string, notBefore: number): OnAgent | undefined {
     const latest = this.status(agentId);
-    if (!latest || latest.at < notBefore) return undefined;
+    // Strictly after: a status read in the same millisecond as the create may have been read just
+    // before it, and must not make a sandbox that is being created look missing.
+    if (!latest || latest.at <= notBefore) return undefined;
     const found = latest.status.sandboxes.find((s) => s.sandboxId === sandboxId);
     return found ? { present: true, phase: found.phase, exitCode: found.exitCode } : { present: false };
   }
@@ -311,7 +313,7 @@ export class AgentMonitor {
         known.status !== undefined && !known.lost && this.#o.registry.agent(agentId)?.healthy === true;
       const now = this.#now();
       known.status = status;
-      known.statusAt = startedAt;
+      known.statusAt = statusTime(status, startedAt);
       known.lastStatus = now;
       known.liveness = livenessAfter(known.liveness, "answered", now);
       if (known.lost) {
@@ -368,4 +370,15 @@ export class AgentMonitor {
 
 function portsOf(endpoints: string[]): number[] {
   return endpoints.map((e) => Number(e.slice(e.lastIndexOf(":") + 1))).filter((p) => p > 0);
+}
+
+/**
+ * When a status was read, on the clock `sandboxOnAgent` compares it with: the agent's own stamp,
+ * the clock that also stamps the sandbox's `createdAt` (its `startedAt`), so skew between the
+ * controller's and a node's clock cannot make a fresh sandbox look missing. An agent that does not
+ * stamp its status is judged by when the probe was sent (on one machine, the same clock).
+ */
+function statusTime(status: AgentStatusView, probeSentAt: number): number {
+  const taken = status.takenAt === undefined ? Number.NaN : Date.parse(status.takenAt);
+  return Number.isFinite(taken) ? taken : probeSentAt;
 }

@@ -84,6 +84,7 @@ export class MemoryAgent implements AgentApi {
         })),
       },
       revision: this.#revision,
+      takenAt: this.#iso(),
     };
   }
 

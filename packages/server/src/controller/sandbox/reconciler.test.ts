@@ -111,6 +111,9 @@ describe("SandboxReconciler", () => {
     await settle(key);
     const id = (await world.sandbox(key))?.status?.sandboxID ?? "";
     a1.exit(id, 3);
+    // The exit, and the status that reports it, come after the create (a status of the create's own
+    // millisecond may predate it and speaks for nothing).
+    await world.clock.advance(1);
     await world.monitor.probe("a1");
     await settle(key);
     const s = await world.sandbox(key);
@@ -128,6 +131,7 @@ describe("SandboxReconciler", () => {
     await settle(key);
     const first = (await world.sandbox(key))?.status?.sandboxID ?? "";
     a1.vanish(first);
+    await world.clock.advance(1);
     await world.monitor.probe("a1");
     // The new incarnation starts after that status was taken, so the status does not speak for it.
     await world.clock.advance(1);
