@@ -178,6 +178,8 @@ describe("node janitor", () => {
     for (const id of planted) await runtime.delete(id, { gracePeriodMs: 0 });
     for (const dir of plantedDirs) await rm(dir, { recursive: true, force: true });
     const left = runtime ? await runtime.list({}) : [];
+    // A failed check must not leave them running beyond the test run: remove them, then report them.
+    for (const c of left) await runtime.delete(c.id, { gracePeriodMs: 0 }).catch(() => {});
     conn?.close();
     assert.deepEqual(
       left.map((c) => c.id),
