@@ -209,6 +209,18 @@ describe("fsb-ctl", () => {
     );
   });
 
+  it("exits 2 when the server refuses the input (INVALID_ARGUMENT), as for a bad flag", async () => {
+    failed(
+      await cli("run", "Vz", "--image", "busybox", "--", "sleep", "600"),
+      2,
+      /^Error: name: /,
+      /fix the request/,
+    );
+    ok(await cli("run", "labelled", "--image", "busybox", "--", "sh", "-c", SERVE));
+    failed(await cli("update", "labelled", "--label", "bad key=x"), 2, /^Error: labels/, /fix the request/);
+    ok(await cli("rm", "labelled", "--wait", "--grace-period", "0"));
+  });
+
   const badCommandLines: Array<[string, string[], RegExp, RegExp]> = [
     ["an unknown option", ["run", "x", "--bogus"], /unknown option '--bogus'/, /fsb-ctl run --help/],
     [
@@ -280,11 +292,11 @@ describe("fsb-ctl", () => {
     ok(await bare("config", "use-context", "standalone"));
     failed(
       await bare("config", "use-context", "nope"),
-      1,
+      2,
       /no context "nope" \(known: standalone, elsewhere\)/,
       /config set/,
     );
-    failed(await bare("--context", "nope", "ls"), 1, /no context "nope"/, /config view/);
+    failed(await bare("--context", "nope", "ls"), 2, /no context "nope"/, /config view/);
     ok(await bare("rm", "bare", "--wait", "--grace-period", "0"));
   });
 

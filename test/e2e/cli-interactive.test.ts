@@ -130,7 +130,7 @@ describe("fsb-ctl run: editor, files and the terminal", () => {
     await assert.rejects(readFile(marker), "the editor never opened");
   });
 
-  it("an emptied file cancels; invalid YAML names the problem and keeps the edit", async () => {
+  it("an emptied file cancels (exit 1); invalid YAML names the problem, keeps the edit, exit 2", async () => {
     const empty = await scriptedEditor("empty", "# nothing\n");
     const cancelled = await cli(["run", "empty", "--yes"], { EDITOR: empty.editor });
     assert.equal(cancelled.code, 1);
@@ -138,7 +138,7 @@ describe("fsb-ctl run: editor, files and the terminal", () => {
 
     const broken = await scriptedEditor("broken", "image: busybox\nports: [http]\n");
     const refused = await cli(["run", "broken", "--yes"], { EDITOR: broken.editor });
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 2);
     assert.equal(
       refused.stderr,
       'Error: your edit of broken: ports[0]: "http" is not a port number (1-65535)\nhint: your edit is kept: run `fsb-ctl run broken` again to fix it\n',
@@ -167,7 +167,7 @@ describe("fsb-ctl run: editor, files and the terminal", () => {
       "flags merge into the file's labels",
     );
     const bad = await cli(["run", "-f", "-"], {}, "apiVersion: v2\nkind: Sandbox\nspec: {image: busybox}\n");
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^Error: stdin: apiVersion must be sandbox\.fast\.io\/v1alpha1$/m);
     ok(await cli(["rm", "declared", "piped", "--wait", "--grace-period", "0"]));
   });

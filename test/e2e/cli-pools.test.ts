@@ -162,7 +162,28 @@ describe("fsb-ctl apply and pools", () => {
     assert.deepEqual((await json("pools", "get", "small-pool")).metadata.labels, { tier: "small" });
   });
 
-  it("refuses a bad document with its index and field, exit 1, and applies none of the file", async () => {
+  it("the pipe of `fsb-ctl apply --help` works: pools get -o yaml | apply -f -, every time", async () => {
+    // Two real fsb-ctl processes joined by a pipe: the reader starts before the writer has written.
+    const pipe = "set -o pipefail; fsb-ctl pools get small-pool -o yaml | fsb-ctl apply -f -";
+    assert.match(
+      ok(await cli("apply", "--help")).stdout,
+      /fsb-ctl pools get small-pool -o yaml \| fsb-ctl apply -f -/,
+    );
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const stdout = execFileSync("bash", ["-c", pipe], {
+        cwd: ws.cwd,
+        env: {
+          ...ws.env,
+          FSB_ENDPOINT: ctl.url,
+          FSB_TOKEN: ctl.token,
+          PATH: `${path.dirname(FSB_CTL)}:${ws.env.PATH}`,
+        },
+      }).toString();
+      assert.equal(stdout, "sandboxpool/small-pool unchanged\n", `attempt ${attempt}`);
+    }
+  });
+
+  it("refuses a bad document with its index and field, exit 2, and applies none of the file", async () => {
     const typo = await file(
       "typo.yaml",
       "apiVersion: sandbox.fast.io/v1alpha1\nkind: SandboxPool\nmetadata: {name: never-applied}\n---\n" +
@@ -170,7 +191,7 @@ describe("fsb-ctl apply and pools", () => {
     );
     failed(
       await cli("apply", "-f", typo),
-      1,
+      2,
       /^Error: typo\.yaml, document 2: unknown field spec\.capacity\.poolMn \(known: poolMin, /,
       /fsb-ctl apply --help/,
     );
@@ -180,7 +201,7 @@ describe("fsb-ctl apply and pools", () => {
     );
     failed(
       await cli("apply", "-f", kind),
-      1,
+      2,
       /kind\.yaml, document 1: kind: "Pod" is not SandboxPool or Sandbox$/,
     );
     assert.ok(!(await poolNames()).includes("never-applied"), "nothing of a bad file is applied");
@@ -193,7 +214,7 @@ describe("fsb-ctl apply and pools", () => {
     );
     failed(
       await cli("apply", "-f", inverted),
-      1,
+      2,
       /^Error: inverted\.yaml, document 1 \(sandboxpool\/inverted\): spec\.capacity\.poolMin/,
       /fix the request/,
     );

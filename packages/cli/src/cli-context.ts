@@ -2,7 +2,7 @@
 import os from "node:os";
 import { FastSandbox } from "@fast-sandbox/sdk";
 import type { Command } from "commander";
-import { CliError } from "./cli-error.ts";
+import { UsageError } from "./cli-error.ts";
 import { outputFormat } from "./output-format.ts";
 import { createStyle, type Style } from "./style.ts";
 
@@ -61,8 +61,8 @@ export function createCliContext(io: CliIo): CliContext {
       try {
         return new FastSandbox({ endpoint, token, namespace, context });
       } catch (err) {
-        // Config resolution fails on an unknown --context or a broken config file.
-        throw new CliError((err as Error).message, { hint: "see `fsb-ctl config view`" });
+        // Config resolution fails on an unknown --context or a broken config file: invalid input.
+        throw new UsageError((err as Error).message, "see `fsb-ctl config view`");
       }
     },
     style: (command) => createStyle(io.stdout, io.env, outputFormat(command)),

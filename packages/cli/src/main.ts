@@ -1,5 +1,6 @@
 /**
- * fsb-ctl's main: runs one command and exits with its code (0 success, 1 failure, 2 bad usage).
+ * fsb-ctl's main: runs one command and exits with its code (0 success, 2 invalid input, 1 any other
+ * failure: see ExitCode).
  * commander is pinned to 14.0.3: 15 needs Node >= 22.12, and `npm ci` runs on the system's Node 20.
  */
 import { createCliContext, processIo } from "./cli-context.ts";

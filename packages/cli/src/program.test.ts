@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { NotFoundError } from "@fast-sandbox/sdk";
+import { FastSandboxError, InvalidArgumentError, NotFoundError } from "@fast-sandbox/sdk";
 import { CommanderError } from "commander";
 import { type CliIo, createCliContext } from "./cli-context.ts";
-import { CliError, ExitCode } from "./cli-error.ts";
+import { CliError, ExitCode, exitCodeOfAll } from "./cli-error.ts";
 import { buildProgram } from "./program.ts";
 import { describeError, reportError } from "./report-error.ts";
 
@@ -103,7 +103,7 @@ describe("fsb-ctl program", () => {
   it("refuses apply without -f as a usage error", async () => {
     const { command } = buildProgram(createCliContext(fakeIo()));
     await assert.rejects(command.parseAsync(["apply"], { from: "user" }), (err: unknown) => {
-      assert.ok(err instanceof CliError && err.exitCode === ExitCode.usage, String(err));
+      assert.ok(err instanceof CliError && err.exitCode === ExitCode.invalidInput, String(err));
       return true;
     });
   });
@@ -127,7 +127,7 @@ describe("describeError", () => {
     assert.deepEqual(report, {
       message: "unknown option '--x'",
       hint: "see `fsb-ctl run --help`",
-      exitCode: ExitCode.usage,
+      exitCode: ExitCode.invalidInput,
     });
   });
 
@@ -150,6 +150,30 @@ describe("describeError", () => {
       hint: "check the name",
       exitCode: 1,
     });
+  });
+
+  it("exits 2 for the server's INVALID_ARGUMENT, as for a bad flag, and 1 for other refusals", () => {
+    const invalid = new InvalidArgumentError("is not a valid label key", {
+      code: "invalid_argument",
+      field: "labels",
+      hint: "fix the request",
+    });
+    assert.deepEqual(describeError(invalid, "update"), {
+      message: "labels: is not a valid label key",
+      hint: "fix the request",
+      exitCode: ExitCode.invalidInput,
+    });
+    const precondition = new FastSandboxError("the sandbox has expired", { code: "failed_precondition" });
+    assert.equal(describeError(precondition, "reset").exitCode, ExitCode.failure);
+    assert.equal(describeError(new Error("a bug"), "run").exitCode, ExitCode.failure);
+  });
+
+  it("several failures exit 2 only when every one is invalid input", () => {
+    const invalid = new InvalidArgumentError("bad name", { code: "invalid_argument", field: "name" });
+    const missing = new NotFoundError("not found", { code: "not_found" });
+    assert.equal(exitCodeOfAll([invalid, invalid]), ExitCode.invalidInput);
+    assert.equal(exitCodeOfAll([invalid, missing]), ExitCode.failure);
+    assert.equal(exitCodeOfAll([]), ExitCode.failure);
   });
 
   it("writes one Error line and one hint line, without colour off a terminal", () => {

@@ -31,7 +31,9 @@ export function buildProgram(ctx: CliContext): Program {
         "of agents they run on.\n\n" +
         "With no flags it finds the system `npm start` runs (./.fsb/config.yaml). Settings resolve as " +
         "flags > env (FSB_ENDPOINT, FSB_TOKEN, FSB_NAMESPACE, FSB_CONTEXT) > ./.fsb/config.yaml > " +
-        "~/.fsb/config.yaml. Exit code 0 on success, 1 when an operation fails, 2 for a bad command line.",
+        "~/.fsb/config.yaml.\n\n" +
+        "Exit codes: 0 success; 2 invalid input, whether fsb-ctl or the server caught it (a bad flag, " +
+        "argument, YAML file or config file, or the server's INVALID_ARGUMENT); 1 any other failure.",
     )
     .version(CLIENT_VERSION, "--version", "print the client version")
     .option("--endpoint <url>", "the Fast-Path API, such as http://127.0.0.1:9090")

@@ -1,7 +1,7 @@
 /** Turns whatever a command threw into one `Error:` line, a `hint:` line, and the exit code. */
 import { FastSandboxError } from "@fast-sandbox/sdk";
 import { CommanderError } from "commander";
-import { CliError, ExitCode } from "./cli-error.ts";
+import { CliError, ExitCode, exitCodeOf } from "./cli-error.ts";
 import { createStyle } from "./style.ts";
 
 export interface ErrorReport {
@@ -20,16 +20,16 @@ export function describeError(err: unknown, command: string | undefined): ErrorR
     return {
       message: first,
       hint: suggestion ? `did you mean ${suggestion}?` : usageHint,
-      exitCode: ExitCode.usage,
+      exitCode: ExitCode.invalidInput,
     };
   }
   if (err instanceof CliError) return { message: err.message, hint: err.hint, exitCode: err.exitCode };
   if (err instanceof FastSandboxError)
-    return { message: err.message, hint: err.hint, exitCode: ExitCode.failure };
+    return { message: err.message, hint: err.hint, exitCode: exitCodeOf(err) };
   return {
     message: err instanceof Error ? err.message : String(err),
     hint: undefined,
-    exitCode: ExitCode.failure,
+    exitCode: exitCodeOf(err),
   };
 }
 
@@ -42,7 +42,7 @@ export function reportError(
 ): number {
   // Help and --version arrive as "errors" too; commander has already printed them.
   if (err instanceof CommanderError && (err.exitCode === 0 || err.code === "commander.help")) {
-    return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    return exitCodeOf(err);
   }
   const { message, hint, exitCode } = describeError(err, command);
   const style = createStyle(stderr, env);

@@ -1,9 +1,8 @@
 /** `fsb-ctl apply -f FILE`: create or update the SandboxPools and Sandboxes a YAML file declares, like kubectl. */
-import { readFileSync } from "node:fs";
 import { CapacityError, type FastSandbox, type Sandbox } from "@fast-sandbox/sdk";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
-import { CliError, UsageError } from "../cli-error.ts";
+import { CliError, exitCodeOf, UsageError } from "../cli-error.ts";
 import { parseDuration } from "../duration.ts";
 import { withExamples } from "../examples.ts";
 import { flagParser } from "../flag-parser.ts";
@@ -15,6 +14,7 @@ import {
   parseManifestDocuments,
 } from "../manifest-documents.ts";
 import { poolIsComingUp } from "../pool-readiness.ts";
+import { readInput } from "../read-input.ts";
 import type { SandboxManifest } from "../sandbox-manifest.ts";
 import { withSpinner } from "../spinner.ts";
 
@@ -74,8 +74,9 @@ A SandboxPool (every spec field is optional; the defaults are shown):
   ]);
   command.action(async (flags: ApplyFlags, cmd: Command) => {
     if (!flags.file?.length) throw new UsageError("no file given", "pass -f FILE (or -f - to read stdin)");
-    const documents = flags.file.flatMap(readDocuments);
-    if (documents.length === 0) throw new CliError(`no objects in ${flags.file.join(", ")}`);
+    const documents: ManifestDocument[] = [];
+    for (const file of flags.file) documents.push(...parseDocuments(await readInput(file, ctx.io.stdin)));
+    if (documents.length === 0) throw new UsageError(`no objects in ${flags.file.join(", ")}`);
     const namespaceFlag = ctx.globals(cmd).namespace;
     if (namespaceFlag) for (const doc of documents) checkNamespace(doc, namespaceFlag);
 
@@ -95,27 +96,19 @@ A SandboxPool (every spec field is optional; the defaults are shown):
         const hint = (err as { hint?: string }).hint;
         throw new CliError(`${describeOrigin(doc.origin)} (${what}): ${(err as Error).message}`, {
           ...(hint ? { hint } : {}),
+          exitCode: exitCodeOf(err),
         });
       }
     }
   });
 }
 
-function readDocuments(file: string): ManifestDocument[] {
-  const source = file === "-" ? "stdin" : file;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (err) {
-    throw new CliError(
-      `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+function parseDocuments({ text, source }: { text: string; source: string }): ManifestDocument[] {
   try {
     return parseManifestDocuments(text, source);
   } catch (err) {
     if (!(err instanceof ManifestError)) throw err;
-    throw new CliError(err.message, { hint: "see `fsb-ctl apply --help` for the document forms" });
+    throw new UsageError(err.message, "see `fsb-ctl apply --help` for the document forms");
   }
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { configPaths, parseConfigFile, resolveConfig } from "@fast-sandbox/sdk";
 import { Argument, type Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
-import { CliError } from "../cli-error.ts";
+import { UsageError } from "../cli-error.ts";
 import {
   CONFIG_KEYS,
   currentContextOf,
@@ -60,9 +60,10 @@ function showConfig(ctx: CliContext, cmd: Command): void {
   try {
     resolved = resolveConfig({ endpoint, token, namespace, context });
   } catch (err) {
-    throw new CliError((err as Error).message, {
-      hint: "check the config files, or create the context with `fsb-ctl config set`",
-    });
+    throw new UsageError(
+      (err as Error).message,
+      "check the config files, or create the context with `fsb-ctl config set`",
+    );
   }
   const contexts = listContexts(ctx);
   const masked = maskToken(resolved.token);
@@ -125,7 +126,7 @@ function registerSet(config: Command, ctx: CliContext): void {
     ["fsb-ctl config set token ''", "remove the token setting"],
   ]);
   set.action((key: string, value: string, _flags: unknown, cmd: Command) => {
-    if (!isConfigKey(key)) throw new CliError(`unknown setting ${key}`);
+    if (!isConfigKey(key)) throw new UsageError(`unknown setting ${key}`);
     const file = targetFile(ctx);
     const text = read(file);
     const name =
@@ -152,9 +153,10 @@ function registerUseContext(config: Command, ctx: CliContext): void {
   use.action((name: string) => {
     const known = listContexts(ctx);
     if (!known.some((c) => c.name === name)) {
-      throw new CliError(`no context "${name}" (known: ${known.map((c) => c.name).join(", ") || "none"})`, {
-        hint: `create it with \`fsb-ctl config set endpoint URL --context ${name}\``,
-      });
+      throw new UsageError(
+        `no context "${name}" (known: ${known.map((c) => c.name).join(", ") || "none"})`,
+        `create it with \`fsb-ctl config set endpoint URL --context ${name}\``,
+      );
     }
     const file = targetFile(ctx);
     write(
@@ -207,6 +209,6 @@ function edit<T>(change: () => T): T {
   try {
     return change();
   } catch (err) {
-    throw new CliError((err as Error).message, { hint: "fix or remove that file" });
+    throw new UsageError((err as Error).message, "fix or remove that file");
   }
 }

@@ -2,7 +2,7 @@
 import { NotFoundError } from "@fast-sandbox/sdk";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
-import { CliError } from "../cli-error.ts";
+import { CliError, exitCodeOfAll } from "../cli-error.ts";
 import { completeSandboxNames } from "../completion-script.ts";
 import { parseSeconds } from "../duration.ts";
 import { withExamples } from "../examples.ts";
@@ -75,7 +75,7 @@ export function registerDelete(program: Command, ctx: CliContext): void {
     const first = failures[0]!.error as { hint?: string };
     throw new CliError(
       `could not delete ${failures.map((f) => `${f.name} (${(f.error as Error).message})`).join(", ")}`,
-      first.hint ? { hint: first.hint } : {},
+      { ...(first.hint ? { hint: first.hint } : {}), exitCode: exitCodeOfAll(failures.map((f) => f.error)) },
     );
   });
 }

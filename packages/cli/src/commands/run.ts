@@ -1,5 +1,4 @@
 /** `fsb-ctl run`: create a sandbox from flags, from a YAML file, or by editing a template. */
-import { readFileSync } from "node:fs";
 import type { CreateSandboxOptions } from "@fast-sandbox/sdk";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../cli-context.ts";
@@ -12,6 +11,7 @@ import { withExamples } from "../examples.ts";
 import { flagParser } from "../flag-parser.ts";
 import { collectKeyValues, collectList } from "../key-value.ts";
 import { declareOutputs, outputFormat } from "../output-format.ts";
+import { readInput } from "../read-input.ts";
 import { parseSandboxManifest, type SandboxManifest } from "../sandbox-manifest.ts";
 import { parseFailurePolicy, parsePort } from "../sandbox-values.ts";
 import { sandboxSummary } from "../sandbox-view.ts";
@@ -118,7 +118,7 @@ async function run(ctx: CliContext, flags: RunFlags, cmd: Command): Promise<void
   const format = outputFormat(cmd);
   const { name, command: trailing } = splitOperands(cmd.args, ctx.io.args);
   const fromFlags = flagOptions(flags, trailing);
-  const { base, edited } = baseManifest(ctx, flags, name, cmd);
+  const { base, edited } = await baseManifest(ctx, flags, name, cmd);
   const options = merge(base ?? {}, fromFlags, name, ctx.globals(cmd).namespace);
   if (!options.image)
     throw new UsageError("no image given", "pass --image IMAGE, -f FILE, or neither to edit a template");
@@ -159,13 +159,13 @@ async function run(ctx: CliContext, flags: RunFlags, cmd: Command): Promise<void
  * The spec the flags apply to: the file's with -f, an edited template when neither -f nor --image
  * is given (after checks that fail before the editor opens), else none.
  */
-function baseManifest(
+async function baseManifest(
   ctx: CliContext,
   flags: RunFlags,
   name: string | undefined,
   cmd: Command,
-): { base: SandboxManifest | undefined; edited: boolean } {
-  if (flags.file !== undefined) return { base: readManifest(flags.file), edited: false };
+): Promise<{ base: SandboxManifest | undefined; edited: boolean }> {
+  if (flags.file !== undefined) return { base: await readManifest(flags.file, ctx.io.stdin), edited: false };
   if (flags.image !== undefined) return { base: undefined, edited: false };
   if (!name)
     throw new UsageError(
@@ -240,28 +240,21 @@ function edit(name: string, namespace: string, ctx: CliContext): SandboxManifest
   try {
     return parseSandboxManifest(text, `your edit of ${name}`);
   } catch (err) {
-    throw new CliError((err as Error).message, {
-      hint: `your edit is kept: run \`fsb-ctl run ${name}\` again to fix it`,
-    });
+    throw new UsageError(
+      (err as Error).message,
+      `your edit is kept: run \`fsb-ctl run ${name}\` again to fix it`,
+    );
   }
 }
 
-function readManifest(file: string): SandboxManifest {
-  const source = file === "-" ? "stdin" : file;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (err) {
-    throw new CliError(
-      `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+async function readManifest(file: string, stdin: NodeJS.ReadableStream): Promise<SandboxManifest> {
+  const { text, source } = await readInput(file, stdin);
   let manifest: SandboxManifest | undefined;
   try {
     manifest = parseSandboxManifest(text, source);
   } catch (err) {
-    throw new CliError((err as Error).message, { hint: "see `fsb-ctl run --help` for the YAML forms" });
+    throw new UsageError((err as Error).message, "see `fsb-ctl run --help` for the YAML forms");
   }
-  if (!manifest) throw new CliError(`${source} is empty`);
+  if (!manifest) throw new UsageError(`${source} is empty`);
   return manifest;
 }
