@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import { parseManifestDocuments } from "./manifest-documents.ts";
 import { poolIsComingUp } from "./pool-readiness.ts";
 import { toPoolResource } from "./pool-resource.ts";
+import { formatSlotsLong, formatSlotsShort, type PoolSlots, poolSlots } from "./pool-slots.ts";
 import { type PoolTableOptions, poolHeader, poolRow } from "./pool-table.ts";
 import { agentsTable, poolSummary } from "./pool-view.ts";
 import { createStyle } from "./style.ts";
@@ -13,6 +14,19 @@ import { formatTable } from "./table.ts";
 
 const NOW = Date.parse("2026-05-01T12:10:00Z");
 const plain = createStyle({ isTTY: false }, {});
+
+function agent(): PoolDetails["agents"][number] {
+  return {
+    id: "small-pool-a1b2",
+    node: "node-1",
+    healthy: true,
+    draining: false,
+    capacity: 2,
+    allocated: 1,
+    prewarmReady: 0,
+    launchState: "running",
+  };
+}
 
 function pool(overrides: Partial<PoolDetails> = {}): PoolDetails {
   return {
@@ -37,18 +51,7 @@ function pool(overrides: Partial<PoolDetails> = {}): PoolDetails {
         { type: "Ready", status: "True", reason: "AgentsReady", message: "", lastTransitionTime: undefined },
       ],
     },
-    agents: [
-      {
-        id: "small-pool-a1b2",
-        node: "node-1",
-        healthy: true,
-        draining: false,
-        capacity: 2,
-        allocated: 1,
-        prewarmReady: 0,
-        launchState: "running",
-      },
-    ],
+    agents: [agent()],
     labels: {},
     annotations: {},
     createdAt: new Date(NOW - 300_000),
@@ -78,7 +81,26 @@ const DEFAULT_POOL = pool({
     allocatedSlots: 0,
     conditions: [],
   },
+  agents: ["a", "b"].map((suffix) => ({
+    ...agent(),
+    id: `default-pool-${suffix}`,
+    capacity: 3,
+    allocated: 0,
+  })),
   createdAt: new Date(NOW - 3 * 86_400_000),
+});
+
+/**
+ * A drain as the issue saw it: the pool shrank to one serving agent with a free slot, while two
+ * sandboxes still run on the agent being drained. The status then says 2 allocated of 1 total.
+ */
+const DRAINING_POOL = pool({
+  status: { ...pool().status, currentAgents: 2, readyAgents: 1, totalSlots: 1, allocatedSlots: 2 },
+  spec: { ...pool().spec, maxSandboxesPerPod: 1 },
+  agents: [
+    { ...agent(), id: "small-pool-old", capacity: 2, allocated: 2, draining: true },
+    { ...agent(), id: "small-pool-new", capacity: 1, allocated: 0 },
+  ],
 });
 
 describe("pools list table", () => {
@@ -122,6 +144,18 @@ describe("pools list table", () => {
     it(tc.name, () => assert.equal(table(tc.options, [DEFAULT_POOL, pool()]), tc.want));
   }
 
+  it("SLOTS stays true during a drain: allocated/total of serving agents, then the draining ones", () => {
+    const options = { wide: false, allNamespaces: false, style: plain, now: NOW };
+    assert.equal(
+      formatTable([poolHeader(options), poolRow(DRAINING_POOL, options)]),
+      [
+        "NAME        MIN  MAX  AGENTS  SLOTS            RUNTIME    AGE",
+        "small-pool  1    2    1/2     0/1 +2 draining  container  5m",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("colours AGENTS yellow while launched agents do not answer yet", () => {
     const style = createStyle({ isTTY: true }, {});
     const coming = pool({ status: { ...pool().status, currentAgents: 2, readyAgents: 1 } });
@@ -156,6 +190,13 @@ describe("pools get summary", () => {
     );
   });
 
+  it("during a drain, never shows more allocated than there are slots", () => {
+    assert.match(
+      poolSummary(DRAINING_POOL, plain, NOW),
+      /^ {2}slots {7}0 of 1 allocated, 2 more on draining agents$/m,
+    );
+  });
+
   it("says when a pool has no agents yet", () => {
     assert.equal(agentsTable([], plain), "No agents.\n");
   });
@@ -165,6 +206,44 @@ describe("pools get summary", () => {
     assert.equal(
       agentsTable([agent], plain),
       "ID               NODE  HEALTHY  DRAINING  SLOTS  PREWARM\nsmall-pool-a1b2  -     no       yes       1/2    0\n",
+    );
+  });
+});
+
+describe("poolSlots", () => {
+  const cases: Array<[string, PoolDetails["agents"], PoolSlots]> = [
+    ["no agents", [], { allocated: 0, total: 0, onDraining: 0, onUnhealthy: 0 }],
+    ["serving agents add up", [agent(), agent()], { allocated: 2, total: 4, onDraining: 0, onUnhealthy: 0 }],
+    [
+      "a draining agent's sandboxes stay apart from the total",
+      [agent(), { ...agent(), draining: true, allocated: 2 }],
+      { allocated: 1, total: 2, onDraining: 2, onUnhealthy: 0 },
+    ],
+    [
+      "a stopping agent counts as draining",
+      [{ ...agent(), launchState: "stopping" }],
+      { allocated: 0, total: 0, onDraining: 1, onUnhealthy: 0 },
+    ],
+    [
+      "an agent that does not answer",
+      [{ ...agent(), healthy: false }],
+      { allocated: 0, total: 0, onDraining: 0, onUnhealthy: 1 },
+    ],
+  ];
+  for (const [name, agents, want] of cases) {
+    it(name, () => {
+      const slots = poolSlots({ agents });
+      assert.deepEqual(slots, want);
+      assert.ok(slots.allocated <= slots.total, "never more allocated than total");
+    });
+  }
+
+  it("reads the rarer cases in both forms", () => {
+    const slots = { allocated: 1, total: 2, onDraining: 2, onUnhealthy: 1 };
+    assert.equal(formatSlotsShort(slots), "1/2 +2 draining +1 unhealthy");
+    assert.equal(
+      formatSlotsLong(slots),
+      "1 of 2 allocated, 2 more on draining agents, 1 more on agents not answering",
     );
   });
 });

@@ -1,6 +1,10 @@
-/** The `pools list` table: NAME MIN MAX AGENTS SLOTS RUNTIME AGE, plus NAMESPACE with -A and more with -o wide. */
+/**
+ * The `pools list` table: NAME MIN MAX AGENTS SLOTS RUNTIME AGE, plus NAMESPACE with -A and more with
+ * -o wide. SLOTS is allocated/total of the serving agents, then what still runs on draining ones.
+ */
 import type { PoolDetails, PrewarmTemplate } from "@fast-sandbox/sdk";
 import { formatAge } from "./duration.ts";
+import { formatSlotsShort, poolSlots } from "./pool-slots.ts";
 import { shortImage } from "./sandbox-view.ts";
 import type { Style } from "./style.ts";
 import type { Cell } from "./table.ts";
@@ -36,7 +40,7 @@ export function poolRow(p: PoolDetails, o: PoolTableOptions): Cell[] {
     String(capacity.poolMax),
     // Yellow while some launched agents do not answer yet.
     p.status.readyAgents < p.status.currentAgents ? { text: agents, colour: o.style.yellow } : agents,
-    `${p.status.allocatedSlots}/${p.status.totalSlots}`,
+    formatSlotsShort(poolSlots(p)),
     p.spec.runtimeType,
     p.createdAt ? formatAge(o.now - p.createdAt.getTime()) : "-",
     ...(o.wide

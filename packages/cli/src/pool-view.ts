@@ -1,6 +1,7 @@
 /** How one pool reads in text (`pools get`): a summary of spec and status, then its agents as a table. */
 import type { PoolAgent, PoolDetails } from "@fast-sandbox/sdk";
 import { formatAge } from "./duration.ts";
+import { formatSlotsLong, poolSlots } from "./pool-slots.ts";
 import { formatPrewarm } from "./pool-table.ts";
 import type { Style } from "./style.ts";
 import { type Cell, formatTable } from "./table.ts";
@@ -18,7 +19,7 @@ export function poolSummary(p: PoolDetails, style: Style, now = Date.now()): str
     ["runtime", p.spec.runtimeType],
     ["prewarm", p.spec.prewarm.length ? `${formatPrewarm(p.spec.prewarm)} per agent` : "none"],
     ["ready", `${p.status.readyAgents} of ${p.status.currentAgents} agents`],
-    ["slots", `${p.status.allocatedSlots} of ${p.status.totalSlots} allocated`],
+    ["slots", formatSlotsLong(poolSlots(p))],
     ["conditions", conditions.join(", ") || "-"],
     ["generation", `${p.status.generation} (observed ${p.status.observedGeneration})`],
     ["labels", labels.join(",") || "-"],
