@@ -5,8 +5,10 @@ import { readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { isProcessRunning } from "../../packages/server/src/core/proc-fs.ts";
+import { buildCli, type CliResult, cliWorkspace } from "../harness/cli.ts";
 import {
   cleanupSite,
   processesOf,
@@ -179,6 +181,18 @@ describe("fsb-standalone", () => {
   });
 
   it("after Ctrl-C everything of it stops but the sandboxes, and the next start adopts them", async () => {
+    // A context the user added with fsb-ctl, and made current, outlives the restart.
+    await buildCli();
+    const ws = await cliWorkspace();
+    const cliDir = path.join(site.stateDir, "cli");
+    const fsbCtl = async (...args: string[]) => {
+      const result: CliResult = await ws.run(args, { cwd: cliDir });
+      assert.equal(result.code, 0, `fsb-ctl ${args.join(" ")}: ${result.stderr}`);
+    };
+    await fsbCtl("config", "set", "endpoint", "https://fsb.example:9090", "--context", "cluster");
+    await fsbCtl("config", "use-context", "cluster");
+    await fsbCtl("config", "set", "namespace", "team-a", "--context", "standalone");
+
     const before = sitePids(site);
     const { sandboxId } = await system!.client.getSandbox({ name: "still-serving" });
     const result = await system!.interrupt();
@@ -195,6 +209,16 @@ describe("fsb-standalone", () => {
     system = await startStandalone(site);
     const again = await system.client.getSandbox({ name: "still-serving" });
     assert.deepEqual([again.phase, again.sandboxId], ["Running", sandboxId]);
+
+    const config = parseYaml(await readFile(path.join(cliDir, ".fsb/config.yaml"), "utf8"));
+    assert.equal(config["current-context"], "cluster", "the user's choice of context stands");
+    assert.deepEqual(config.contexts.cluster, { endpoint: "https://fsb.example:9090" });
+    assert.deepEqual(config.contexts.standalone, {
+      endpoint: system.url,
+      tokenFile: path.join(site.stateDir, "api-token"),
+      namespace: "team-a",
+    });
+    await ws.cleanup();
     await system.client.deleteSandbox({ name: "still-serving", gracePeriodSeconds: 0 });
   });
 });

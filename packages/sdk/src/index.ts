@@ -21,6 +21,7 @@ export {
   type ResolvedConfig,
   resolveConfig,
 } from "./config.ts";
+export { currentContextOf, setContextSettings, setCurrentContext } from "./config-edit.ts";
 export {
   AlreadyExistsError,
   AuthError,

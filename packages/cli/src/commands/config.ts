@@ -1,17 +1,18 @@
 /** `fsb-ctl config view|set|use-context`: what the CLI connects to, and changing it. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { configPaths, parseConfigFile, resolveConfig } from "@fast-sandbox/sdk";
+import {
+  configPaths,
+  currentContextOf,
+  parseConfigFile,
+  resolveConfig,
+  setContextSettings,
+  setCurrentContext,
+} from "@fast-sandbox/sdk";
 import { Argument, type Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
 import { UsageError } from "../cli-error.ts";
-import {
-  CONFIG_KEYS,
-  currentContextOf,
-  isConfigKey,
-  setContextValue,
-  setCurrentContext,
-} from "../config-file-edit.ts";
+import { CONFIG_KEYS, isConfigKey } from "../config-keys.ts";
 import { withExamples } from "../examples.ts";
 import { declareOutputs, outputFormat } from "../output-format.ts";
 import { formatStructured } from "../structured-output.ts";
@@ -132,7 +133,7 @@ function registerSet(config: Command, ctx: CliContext): void {
     const name =
       ctx.globals(cmd).context ?? ctx.io.env.FSB_CONTEXT ?? currentContextOf(text, file) ?? "default";
     const stored = key === "token-file" && value ? path.resolve(ctx.io.cwd, value) : value;
-    let updated = edit(() => setContextValue(text, file, name, key, stored));
+    let updated = edit(() => setContextSettings(text, file, name, { [CONFIG_KEYS[key]]: stored }));
     // A file's first context becomes its current one, so the setting takes effect at once.
     if (!currentContextOf(updated, file)) updated = edit(() => setCurrentContext(updated, file, name));
     write(file, updated);

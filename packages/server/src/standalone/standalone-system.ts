@@ -1,6 +1,6 @@
 /** The whole standalone system as one runnable: containerd, controller (with its agents) and janitor, started and stopped in order by a RunnableManager. */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import type { Logger } from "pino";
@@ -11,6 +11,7 @@ import type { FlaggedPort } from "../core/port-in-use.ts";
 import { type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import { type JanitorProcess, startJanitorProcess, stopLeftoverJanitor } from "../janitor/janitor-process.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
+import { standaloneCliConfig } from "./standalone-cli-config.ts";
 import type { StandaloneConfig } from "./standalone-config.ts";
 
 export const SYSTEM_SOCKET = "/run/containerd/containerd.sock";
@@ -232,23 +233,32 @@ export class StandaloneSystem implements Runnable {
     return containerd.socketPath;
   }
 
-  /** Where the CLI looks first (./.fsb/config.yaml by default), so it works with no flags at all. */
+  /**
+   * Where the CLI looks first (./.fsb/config.yaml by default), so it works with no flags at all.
+   * Only the standalone context changes; a file that is not a config is left alone, with a notice.
+   */
   async #writeCliConfig(): Promise<void> {
     const file = this.#o.config.cliConfigFile;
+    const existing = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    let text: string;
+    try {
+      text = standaloneCliConfig(existing, file, {
+        endpoint: this.endpoint,
+        tokenFile: this.#o.tokenFromEnv ? undefined : this.#o.tokenFile,
+      });
+    } catch (err) {
+      this.#o.logger.warn({ err, file }, "fsb-ctl config left as it is");
+      this.#o.notice(
+        `left ${file} as it is (${(err as Error).message}): fix or remove it for fsb-ctl to find this system`,
+      );
+      return;
+    }
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(
-      file,
-      [
-        "# Written by `npm start` for the standalone system.",
-        "current-context: standalone",
-        "contexts:",
-        "  standalone:",
-        `    endpoint: ${this.endpoint}`,
-        `    tokenFile: ${this.#o.tokenFromEnv ? '""  # FSB_TOKEN is set' : this.#o.tokenFile}`,
-        "    namespace: default",
-        "",
-      ].join("\n"),
-    );
+    // As fsb-ctl writes it: other contexts may hold tokens.
+    await writeFile(file, text, { mode: 0o600 });
   }
 
   get #janitorPidFile(): string {
