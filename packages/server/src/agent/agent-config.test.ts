@@ -57,6 +57,7 @@ describe("parseAgentConfig defaults", () => {
       insecure: false,
       defaultGracePeriodSeconds: 10,
       logLevel: "info",
+      logFormat: "auto",
       pidFile: undefined,
     });
     assert.equal(nodeName, os.hostname());
@@ -211,6 +212,13 @@ describe("parseAgentConfig env and flags", () => {
       env: { ...TOKEN_ENV, LOG_LEVEL: "warn" },
       got: (c) => c.logLevel,
       want: "debug",
+    },
+    {
+      name: "--log-format wins over LOG_FORMAT",
+      argv: ["--log-format", "json"],
+      env: { ...TOKEN_ENV, LOG_FORMAT: "text" },
+      got: (c) => c.logFormat,
+      want: "json",
     },
     {
       name: "containerd and HTTP flags are taken as given",

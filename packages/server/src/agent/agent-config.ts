@@ -3,8 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import { invalidArgument } from "@fast-sandbox/api";
 import { absolutePath, type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
-import { absolute, choice, dnsLabel, flag, httpUrl, int, label, text, toggle } from "../core/flag-rows.ts";
+import {
+  absolute,
+  choice,
+  dnsLabel,
+  flag,
+  httpUrl,
+  int,
+  label,
+  logFormat,
+  text,
+  toggle,
+} from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
+import type { LogFormat } from "../core/logger.ts";
 import { DEFAULT_LOG_DIR } from "../core/sandbox-log-dir.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
@@ -82,6 +94,7 @@ export interface AgentConfig {
   insecure: boolean;
   defaultGracePeriodSeconds: number;
   logLevel: string;
+  logFormat: LogFormat;
   /**
    * File this process writes its PID to at start (and removes at a clean exit), so whoever launched
    * it can find it again by PID after losing track of it (a launcher killed between spawn and its
@@ -154,6 +167,7 @@ const flags = {
   insecure: toggle("run without a token (development only)"),
   "pid-file": absolute("PATH", "write this process's PID here while it runs", { shows: "none" }),
   "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-format": logFormat(),
 };
 
 const command = flagCommand(
@@ -214,6 +228,7 @@ function agentConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile):
     insecure: insecure && !token,
     defaultGracePeriodSeconds: v["grace-period"],
     logLevel: v["log-level"],
+    logFormat: v["log-format"],
     pidFile: v["pid-file"],
   };
 }

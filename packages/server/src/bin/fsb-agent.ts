@@ -1,12 +1,17 @@
 /** Entry point of fsb-agent: parse flags and env, start the agent, and stop it cleanly on SIGTERM/SIGINT. */
-import { pino } from "pino";
 import { Agent } from "../agent/agent.ts";
 import { parseAgentConfig } from "../agent/agent-config.ts";
+import { createLogger } from "../core/logger.ts";
 import { removePidFile, writePidFile } from "../core/pid-file.ts";
 import { configOrExit, runMain } from "../core/run-main.ts";
 
 const config = configOrExit("fsb-agent", parseAgentConfig);
-const logger = pino({ name: "fsb-agent", level: config.logLevel }).child({ agentId: config.agentId });
+const logger = createLogger({
+  name: "fsb-agent",
+  level: config.logLevel,
+  format: config.logFormat,
+  bindings: { agentId: config.agentId },
+});
 if (config.insecure)
   logger.warn("running without an API token (--insecure): anyone who can reach the port controls it");
 const agent = new Agent(config, logger);

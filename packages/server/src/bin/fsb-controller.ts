@@ -1,18 +1,18 @@
 /** Entry point of fsb-controller: parse flags and env, start the control plane, stop it cleanly on a signal. */
 import { isFsbError } from "@fast-sandbox/api";
-import { pino } from "pino";
 import { Controller, type ControllerDeps } from "../controller/controller.ts";
 import { parseControllerConfig } from "../controller/controller-config.ts";
 import { LeaderElectedController } from "../controller/leader-elected-controller.ts";
 import { KubeAgentLauncher } from "../controller/pool/kube-agent-launcher.ts";
 import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
+import { createLogger } from "../core/logger.ts";
 import { configOrExit, EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
 import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
 import { KubeStore } from "../store/kube-store.ts";
 
 const config = configOrExit("fsb-controller", parseControllerConfig);
-const logger = pino({ name: "fsb-controller", level: config.logLevel });
+const logger = createLogger({ name: "fsb-controller", level: config.logLevel, format: config.logFormat });
 if (config.insecure) logger.warn("serving the API without a token (--insecure)");
 const mainOptions: RunMainOptions = {
   name: "fsb-controller",

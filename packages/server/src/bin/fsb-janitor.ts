@@ -1,11 +1,16 @@
 /** Entry point of fsb-janitor: parse flags and env, scan the node until SIGTERM/SIGINT. */
-import { pino } from "pino";
+import { createLogger } from "../core/logger.ts";
 import { configOrExit, runMain } from "../core/run-main.ts";
 import { parseJanitorConfig } from "../janitor/janitor-config.ts";
 import { JanitorService } from "../janitor/janitor-service.ts";
 
 const config = configOrExit("fsb-janitor", parseJanitorConfig);
-const logger = pino({ name: "fsb-janitor", level: config.logLevel }).child({ node: config.nodeName });
+const logger = createLogger({
+  name: "fsb-janitor",
+  level: config.logLevel,
+  format: config.logFormat,
+  bindings: { node: config.nodeName },
+});
 if (config.insecure) logger.warn("calling the controller without a token (--insecure)");
 if (config.dryRun) logger.warn("dry run: orphans and leftovers are reported, nothing is removed");
 

@@ -8,8 +8,20 @@ import {
 } from "@fast-sandbox/api";
 import type { BindAddress } from "../core/bind-address.ts";
 import { type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
-import { absolute, address, choice, duration, flag, int, label, text, toggle } from "../core/flag-rows.ts";
+import {
+  absolute,
+  address,
+  choice,
+  duration,
+  flag,
+  int,
+  label,
+  logFormat,
+  text,
+  toggle,
+} from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
+import type { LogFormat } from "../core/logger.ts";
 
 export interface ControllerConfig {
   api: BindAddress;
@@ -30,6 +42,7 @@ export interface ControllerConfig {
   agentToken: string | undefined;
   workers: number;
   logLevel: string;
+  logFormat: LogFormat;
   /** How the pool controller starts agents: local processes (standalone), Pods, or not at all. */
   agentLauncher: "local" | "kubernetes" | "none";
   /**
@@ -161,6 +174,7 @@ const flags = {
   }),
   "agent-service-account": label("NAME", "ServiceAccount of agent Pods", { default: "fast-sandbox-agent" }),
   "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-format": logFormat(),
 };
 type ControllerFlags = FlagValues<typeof flags>;
 
@@ -217,6 +231,7 @@ function controllerConfig(v: ControllerFlags, env: Env, readFile: ReadFile): Con
     agentToken,
     workers: v.workers,
     logLevel: v["log-level"],
+    logFormat: v["log-format"],
     agentLauncher: v["agent-launcher"] ?? (store === "kubernetes" ? "kubernetes" : "local"),
     seedPool: seedPool(v),
     pool,

@@ -4,6 +4,7 @@ import { bindAddress } from "./bind-address.ts";
 import { absolutePath, intInRange } from "./config-values.ts";
 import { parseDuration } from "./duration.ts";
 import type { FlagRow } from "./flag-table.ts";
+import { LOG_FORMATS, type LogFormat } from "./logger.ts";
 
 /** What every row may add: environment variables, whom a bad one blames, a default shown in words. */
 export interface RowOptions {
@@ -152,4 +153,15 @@ export function httpUrl(
 /** A switch: true when given. */
 export function toggle(help: string): FlagRow<boolean> {
   return { help, parse: (raw) => raw !== undefined };
+}
+
+/** --log-format (env LOG_FORMAT), the same row in every entry point. */
+export function logFormat(): FlagRow<LogFormat> {
+  return choice(
+    "FORMAT",
+    "log lines: auto (readable text on a terminal, coloured unless NO_COLOR; JSON anywhere else), json or text",
+    LOG_FORMATS,
+    "auto, json or text",
+    { env: ["LOG_FORMAT"], default: "auto" },
+  );
 }

@@ -37,6 +37,7 @@ describe("parseJanitorConfig", () => {
       logDir: "/var/log/fast-sandbox",
       logRetentionMs: 3_600_000,
       logLevel: "info",
+      logFormat: "auto",
     });
   });
 
@@ -57,6 +58,7 @@ describe("parseJanitorConfig", () => {
         "--dry-run",
         "--metrics-bind-address=127.0.0.1:0",
         "--log-level=debug",
+        "--log-format=text",
       ],
       { NODE_NAME: "from-env" },
       (p) => (p === "/t" ? "file-token\n" : noFile(p)),
@@ -79,6 +81,7 @@ describe("parseJanitorConfig", () => {
       logDir: "/logs",
       logRetentionMs: 5_400_000,
       logLevel: "debug",
+      logFormat: "text",
     });
   });
 

@@ -3,8 +3,19 @@ import os from "node:os";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
 import type { BindAddress } from "../core/bind-address.ts";
 import { type Env, type ReadFile, requireToken } from "../core/config-values.ts";
-import { absolute, address, choice, duration, flag, httpUrl, text, toggle } from "../core/flag-rows.ts";
+import {
+  absolute,
+  address,
+  choice,
+  duration,
+  flag,
+  httpUrl,
+  logFormat,
+  text,
+  toggle,
+} from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
+import type { LogFormat } from "../core/logger.ts";
 import { DEFAULT_LOG_DIR } from "../core/sandbox-log-dir.ts";
 
 /** Where the janitor learns who owns what (see ownership.ts). */
@@ -39,6 +50,7 @@ export interface JanitorConfig {
   logDir: string;
   logRetentionMs: number;
   logLevel: string;
+  logFormat: LogFormat;
 }
 
 /** Shorter than this, a container whose object is being written could look orphaned. */
@@ -84,6 +96,7 @@ const flags = {
   "dry-run": toggle("report orphans and leftovers, remove nothing"),
   "metrics-bind-address": address("Prometheus endpoint", { default: ":9093" }),
   "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-format": logFormat(),
 };
 
 const command = flagCommand(
@@ -145,6 +158,7 @@ function janitorConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile
     logDir: v["log-dir"],
     logRetentionMs: v["log-retention"],
     logLevel: v["log-level"],
+    logFormat: v["log-format"],
   };
 }
 

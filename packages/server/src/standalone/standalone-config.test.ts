@@ -136,6 +136,13 @@ describe("standaloneControllerConfig", () => {
     assert.deepEqual([c.token, c.agentToken], ["t", "a"]);
   });
 
+  it("refuses --log-format, which nothing of it would read", () => {
+    assert.throws(
+      () => standaloneControllerConfig(configOf(["--log-format", "text"]), tokens, {}),
+      (err) => isFsbError(err, ErrorCode.InvalidArgument) && err.field === "--log-format",
+    );
+  });
+
   it("refuses --containerd-socket, naming --containerd instead", () => {
     assert.throws(
       () => standaloneControllerConfig(configOf(["--containerd-socket=/x.sock"]), tokens, {}),

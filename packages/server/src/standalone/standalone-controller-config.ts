@@ -25,7 +25,9 @@ const DEFAULT_POOL_FLAGS = [
 /**
  * Parses the controller's flags as the standalone runs it: data under the state directory, the
  * default pool, probes off the agents' ports; the user's flags come last and win. The containerd
- * socket is the standalone's to choose (`--containerd`), so the controller's flag for it is refused.
+ * socket is the standalone's to choose (`--containerd`), so the controller's flag for it is refused;
+ * so is `--log-format`, which would be read by nothing: every log of the system goes to a file
+ * under the state directory, as JSON.
  */
 export function standaloneControllerConfig(
   config: StandaloneConfig,
@@ -36,6 +38,12 @@ export function standaloneControllerConfig(
     config.controllerArgs.some((a) => a === "--containerd-socket" || a.startsWith("--containerd-socket="))
   ) {
     throw invalidArgument("--containerd-socket", "fsb-standalone picks its containerd with --containerd");
+  }
+  if (config.controllerArgs.some((a) => a === "--log-format" || a.startsWith("--log-format="))) {
+    throw invalidArgument(
+      "--log-format",
+      "fsb-standalone writes every log to a file under --state-dir, as JSON (run fsb-controller for text logs on a terminal)",
+    );
   }
   return parseControllerConfig(
     [
