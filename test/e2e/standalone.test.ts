@@ -221,4 +221,17 @@ describe("fsb-standalone", () => {
     await ws.cleanup();
     await system.client.deleteSandbox({ name: "still-serving", gracePeriodSeconds: 0 });
   });
+
+  it("a closed terminal (SIGHUP) stops everything of it as Ctrl-C does", async () => {
+    system ??= await startStandalone(site);
+    const before = sitePids(site);
+    const result = await system.interrupt("SIGHUP");
+    system = undefined;
+    assert.equal(result.code, 0, result.stderr);
+    const left = running(site);
+    assert.deepEqual([left.standalone, left.containerd, left.janitor, left.agentIds], [[], [], [], []]);
+    for (const pid of [before.containerd!, before.janitor!, ...Object.values(before.agents)]) {
+      assert.equal(isProcessRunning(pid), false, `pid ${pid} outlived the hang-up`);
+    }
+  });
 });

@@ -47,8 +47,8 @@ export interface StandaloneProcess {
   url: string;
   client: Client<typeof FastPathService>;
   output(): string;
-  /** SIGINT, as Ctrl-C, and the exit. */
-  interrupt(): Promise<RunResult>;
+  /** SIGINT, as Ctrl-C (or another stop signal: SIGHUP as a closed terminal, SIGTERM), and the exit. */
+  interrupt(signal?: "SIGINT" | "SIGHUP" | "SIGTERM"): Promise<RunResult>;
   /** SIGKILL of the standalone process alone: its children live on, as after a crash. */
   kill9(): Promise<void>;
 }
@@ -169,8 +169,8 @@ export async function startStandalone(site: StandaloneSite): Promise<StandaloneP
     url,
     client,
     output,
-    async interrupt() {
-      child.kill("SIGINT");
+    async interrupt(signal = "SIGINT") {
+      child.kill(signal);
       return closed;
     },
     async kill9() {

@@ -109,6 +109,9 @@ const shutdown = (signal: string) => {
 };
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));
+// A closed terminal: without this the default action would end this process alone and leave its
+// agents, janitor and containerd running until the next start adopts them.
+process.on("SIGHUP", () => shutdown("SIGHUP"));
 // One bad request must not take the system down; the log has the details.
 process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception"));
 process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));

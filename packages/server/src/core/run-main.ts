@@ -23,7 +23,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_FAILURE = 1;
 
 /**
- * Starts `runnable`; the first SIGTERM or SIGINT stops it and exits 0 (1 if the stop failed). An
+ * Starts `runnable`; the first SIGTERM, SIGINT or SIGHUP stops it and exits 0 (1 if the stop failed). An
  * uncaught error is logged, not fatal: one bad request must not take a node's manager down.
  * A start that fails because of a flag (a port in use, say) prints one line naming the flag and
  * exits 2, without a stack; any other failed start is logged in full and exits 1.
@@ -47,6 +47,8 @@ export async function runMain(runnable: Runnable, logger: Logger, options: RunMa
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A closed terminal stops a daemon started from it cleanly instead of killing it mid-write.
+  process.on("SIGHUP", () => shutdown("SIGHUP"));
   process.on("uncaughtException", (err) => logger.error({ err }, "uncaught exception"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
   try {
