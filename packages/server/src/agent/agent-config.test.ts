@@ -425,6 +425,13 @@ describe("parseAgentConfig bad values", () => {
     { name: "--resync-interval 0", argv: ["--resync-interval", "0"], field: "--resync-interval" },
     { name: "--resync-interval 3601", argv: ["--resync-interval", "3601"], field: "--resync-interval" },
     { name: "--resync-interval 1.5", argv: ["--resync-interval", "1.5"], field: "--resync-interval" },
+    { name: "--log-level bogus", argv: ["--log-level", "bogus"], field: "--log-level" },
+    {
+      name: "LOG_LEVEL=verbose",
+      argv: [],
+      env: { ...TOKEN_ENV, LOG_LEVEL: "verbose" },
+      field: "--log-level",
+    },
     { name: "an unknown flag", argv: ["--bogus"], field: undefined },
     { name: "a positional argument", argv: ["serve"], field: undefined },
     { name: "a string flag without a value", argv: ["--http-port"], field: undefined },

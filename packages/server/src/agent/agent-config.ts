@@ -12,6 +12,7 @@ import {
   int,
   label,
   logFormat,
+  logLevel,
   text,
   toggle,
 } from "../core/flag-rows.ts";
@@ -166,7 +167,7 @@ const flags = {
   "token-file": text("PATH", "file holding the API bearer token (or env FSB_AGENT_TOKEN)"),
   insecure: toggle("run without a token (development only)"),
   "pid-file": absolute("PATH", "write this process's PID here while it runs", { shows: "none" }),
-  "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-level": logLevel(),
   "log-format": logFormat(),
 };
 

@@ -80,6 +80,8 @@ async function prepare(): Promise<{
     return exit(0);
   }
   const controllerConfig = parsed.config;
+  // --log-level is the controller's flag; the standalone's own log follows it too.
+  logger.level = controllerConfig.logLevel;
   lock.update({ api: `http://127.0.0.1:${controllerConfig.api.port}` });
   const system = new StandaloneSystem({
     config,

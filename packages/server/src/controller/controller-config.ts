@@ -17,6 +17,7 @@ import {
   int,
   label,
   logFormat,
+  logLevel,
   text,
   toggle,
 } from "../core/flag-rows.ts";
@@ -173,7 +174,7 @@ const flags = {
     default: "fast-sandbox-tokens",
   }),
   "agent-service-account": label("NAME", "ServiceAccount of agent Pods", { default: "fast-sandbox-agent" }),
-  "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-level": logLevel(),
   "log-format": logFormat(),
 };
 type ControllerFlags = FlagValues<typeof flags>;

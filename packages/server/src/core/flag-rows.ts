@@ -155,6 +155,18 @@ export function toggle(help: string): FlagRow<boolean> {
   return { help, parse: (raw) => raw !== undefined };
 }
 
+/** pino's level names; anything else would make pino throw with a stack at start-up. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** --log-level (env LOG_LEVEL), the same row in every entry point. */
+export function logLevel(): FlagRow<LogLevel> {
+  return choice("LEVEL", "log level", LOG_LEVELS, `one of ${LOG_LEVELS.join(", ")}`, {
+    env: ["LOG_LEVEL"],
+    default: "info",
+  });
+}
+
 /** --log-format (env LOG_FORMAT), the same row in every entry point. */
 export function logFormat(): FlagRow<LogFormat> {
   return choice(

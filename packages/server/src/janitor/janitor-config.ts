@@ -11,6 +11,7 @@ import {
   flag,
   httpUrl,
   logFormat,
+  logLevel,
   text,
   toggle,
 } from "../core/flag-rows.ts";
@@ -95,7 +96,7 @@ const flags = {
   }),
   "dry-run": toggle("report orphans and leftovers, remove nothing"),
   "metrics-bind-address": address("Prometheus endpoint", { default: ":9093" }),
-  "log-level": text("LEVEL", "pino log level", { env: ["LOG_LEVEL"], default: "info" }),
+  "log-level": logLevel(),
   "log-format": logFormat(),
 };
 

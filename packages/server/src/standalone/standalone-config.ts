@@ -57,7 +57,7 @@ that moves each: --api-bind-address (default :9090), --metrics-bind-address (:90
 
 Environment: FSB_TOKEN and FSB_AGENT_TOKEN replace the token files; FSB_CONTAINERD_STATE is the
 state directory of a containerd given by socket (for the janitor; default /run/containerd);
-LOG_LEVEL sets the log level of <state-dir>/standalone.log. Every log of the system is a JSON-lines
+--log-level (or LOG_LEVEL) sets the log level of <state-dir>/standalone.log. Every log of the system is a JSON-lines
 file under the state dir, so the controller's --log-format is refused here.
 `;
 }
