@@ -184,6 +184,7 @@ describe("a pool of one slot", () => {
       Code.ResourceExhausted,
     );
 
+    const containerd = await conn;
     const expired = await waitFor(ctl, "expiring", (s) => s.phase === "Expired", "Expired");
     assert.ok(Date.now() >= expireAt.getTime(), "expired early");
     assert.deepEqual(condition(expired, "Ready"), {
@@ -192,18 +193,33 @@ describe("a pool of one slot", () => {
       message: "expireTime passed",
     });
     assert.deepEqual(expired.endpoints, []);
-    assert.deepEqual(await leftoversOf(await conn, created.sandboxId), nothingLeft);
+    // Expired is written first; the container then gets its grace period (this one stops on SIGTERM).
+    assert.deepEqual(
+      await eventually(
+        () => leftoversOf(containerd, created.sandboxId),
+        (l) => !l.container && !l.task && !l.snapshot && !l.bundle,
+      ),
+      nothingLeft,
+    );
 
     // The slot is free: another sandbox, itself due to expire, takes it; clearing its expiry keeps it.
-    const oldExpiry = new Date(Date.now() + 2000);
+    const oldExpiry = new Date(Date.now() + 3000);
     const other = (
-      await ctl.client.createSandbox({
-        name: "reprieved",
-        image: "busybox",
-        command: SERVE,
-        expireTime: timestampFromDate(oldExpiry),
-      })
-    ).sandbox!;
+      await eventually(
+        () =>
+          ctl.client
+            .createSandbox({
+              name: "reprieved",
+              image: "busybox",
+              command: SERVE,
+              expireTime: timestampFromDate(oldExpiry),
+            })
+            .catch(() => undefined),
+        (r) => r !== undefined,
+        2000,
+      )
+    )?.sandbox;
+    assert.ok(other, "the expired sandbox's slot was not freed");
     assert.equal(other.phase, "Running");
     const updated = (
       await ctl.client.updateSandbox({ name: "reprieved", expiry: { case: "clearExpireTime", value: true } })

@@ -4,11 +4,15 @@ import type { Condition, StoredObject } from "./object-meta.ts";
 export type ConsistencyMode = "fast" | "strong";
 export type FailurePolicy = "Manual" | "AutoRecreate";
 
-/** Sandbox lifecycle phases. Pending → Bound → Running; then Failed, Lost, Expired or Terminating. */
+/**
+ * Sandbox lifecycle phases. Pending → Bound → Running; then Succeeded (the process exited 0),
+ * Failed, Lost, Expired or Terminating.
+ */
 export const SandboxPhase = {
   Pending: "Pending",
   Bound: "Bound",
   Running: "Running",
+  Succeeded: "Succeeded",
   Failed: "Failed",
   Lost: "Lost",
   Expired: "Expired",
@@ -95,13 +99,15 @@ export const SandboxReason = {
   AgentCreateFailed: "AgentCreateFailed",
   /** Ready=True: the container runs (after a start, or after its lost agent came back with it). */
   Started: "Started",
-  /** Ready=False: the container's process ended; status.exitCode holds its code. */
+  /** Ready=False: the container's process exited with code 0 (phase Succeeded); status.exitCode is 0. */
+  Completed: "Completed",
+  /** Ready=False: the container's process ended with a non-zero code (phase Failed); status.exitCode holds it. */
   ContainerExited: "ContainerExited",
   /** Ready=False: the agent's status no longer lists the container. */
   ContainerMissing: "ContainerMissing",
   /** Ready=False: the agent stopped answering (phase Lost); the container may still run there. */
   AgentLost: "AgentLost",
-  /** Ready=False: spec.expireTime passed and the container was removed. */
+  /** Ready=False: spec.expireTime passed; the container is stopped (its grace period) and removed. */
   Expired: "Expired",
   /** Scheduled=False: failurePolicy AutoRecreate makes a new incarnation after a failure. */
   Recreating: "Recreating",

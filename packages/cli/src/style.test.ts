@@ -1,7 +1,7 @@
 // Colour only on a terminal, never for -o json, never with NO_COLOR.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createStyle } from "./style.ts";
+import { colourPhase, createStyle } from "./style.ts";
 
 describe("createStyle", () => {
   const cases: Array<[string, { isTTY?: boolean }, Record<string, string>, string | undefined, boolean]> = [
@@ -17,6 +17,25 @@ describe("createStyle", () => {
       const style = createStyle(stream, env, format);
       assert.equal(style.enabled, coloured);
       assert.equal(style.red("x") === "x", !coloured);
+    });
+  }
+});
+
+describe("colourPhase", () => {
+  const style = createStyle({ isTTY: true }, {});
+  const cases: Array<[string, "green" | "red" | "yellow" | "plain"]> = [
+    ["Running", "green"],
+    ["Succeeded", "green"],
+    ["Failed", "red"],
+    ["Lost", "red"],
+    ["Pending", "yellow"],
+    ["Bound", "yellow"],
+    ["Terminating", "yellow"],
+    ["Expired", "plain"],
+  ];
+  for (const [phase, colour] of cases) {
+    it(`shows ${phase} ${colour}`, () => {
+      assert.equal(colourPhase(style, phase), colour === "plain" ? phase : style[colour](phase));
     });
   }
 });

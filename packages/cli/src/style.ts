@@ -30,9 +30,9 @@ export function createStyle(
   };
 }
 
-/** A phase in the colour of its health: green running, red failed or lost, yellow on its way. */
+/** A phase in the colour of its health: green running or succeeded, red failed or lost, yellow on its way. */
 export function colourPhase(style: Style, phase: string): string {
-  if (phase === "Running") return style.green(phase);
+  if (phase === "Running" || phase === "Succeeded") return style.green(phase);
   if (phase === "Failed" || phase === "Lost") return style.red(phase);
   if (phase === "Pending" || phase === "Bound" || phase === "Terminating") return style.yellow(phase);
   return phase;

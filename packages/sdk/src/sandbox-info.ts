@@ -6,7 +6,16 @@ import {
   type SandboxInfo,
 } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 
-export type Phase = "Pending" | "Bound" | "Running" | "Failed" | "Lost" | "Expired" | "Terminating";
+/** A sandbox's lifecycle phase; `Succeeded` is a process that exited 0 (a finished job), `Failed` any other end. */
+export type Phase =
+  | "Pending"
+  | "Bound"
+  | "Running"
+  | "Succeeded"
+  | "Failed"
+  | "Lost"
+  | "Expired"
+  | "Terminating";
 
 /** A Kubernetes-style condition (`Scheduled`, `Ready`). */
 export interface SandboxCondition {

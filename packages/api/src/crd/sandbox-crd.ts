@@ -107,7 +107,7 @@ export const sandboxSpecSchema = objectSchema<SandboxSpec>(
 export const sandboxStatusSchema = objectSchema<SandboxStatus>(
   {
     phase: {
-      description: "Pending → Bound → Running; or Failed, Lost, Expired, Terminating.",
+      description: "Pending → Bound → Running; or Succeeded (exit 0), Failed, Lost, Expired, Terminating.",
       type: "string",
       enum: Object.values(SandboxPhase),
     },

@@ -696,7 +696,8 @@ export type SandboxInfo = Message<"fastsandbox.v1.SandboxInfo"> & {
   sandboxId: string;
 
   /**
-   * Lifecycle phase: `Pending`, `Bound`, `Running`, `Failed`, `Lost`, `Expired` or `Terminating`.
+   * Lifecycle phase: `Pending`, `Bound`, `Running`, `Succeeded` (the process exited 0), `Failed`,
+   * `Lost`, `Expired` or `Terminating`.
    *
    * @generated from field: string phase = 5;
    */
@@ -908,7 +909,8 @@ export const ConsistencyModeSchema: GenEnum<ConsistencyMode> = /*@__PURE__*/
   enumDesc(file_fastsandbox_v1_fastpath, 0);
 
 /**
- * What happens when a sandbox's container exits or its agent disappears.
+ * What happens when a sandbox's container fails (exits non-zero, vanishes) or its agent
+ * disappears. A process that exits 0 is a finished job (phase Succeeded): never recreated.
  *
  * @generated from enum fastsandbox.v1.FailurePolicy
  */
@@ -928,7 +930,7 @@ export const FailurePolicy = {
   MANUAL: 1,
 
   /**
-   * Reschedule and recreate the sandbox, within `recovery_timeout_seconds`.
+   * Reschedule and recreate a Failed or Lost sandbox, within `recovery_timeout_seconds`.
    *
    * @generated from enum value: FAILURE_POLICY_AUTO_RECREATE = 2;
    */
@@ -936,7 +938,8 @@ export const FailurePolicy = {
 } as const;
 
 /**
- * What happens when a sandbox's container exits or its agent disappears.
+ * What happens when a sandbox's container fails (exits non-zero, vanishes) or its agent
+ * disappears. A process that exits 0 is a finished job (phase Succeeded): never recreated.
  *
  * @generated from enum fastsandbox.v1.FailurePolicy
  */

@@ -30,9 +30,11 @@ export type SandboxDecision =
   | { kind: "addFinalizer" }
   | { kind: "cleanup" }
   | { kind: "expire" }
+  | { kind: "stopExpired" }
   | { kind: "reset" }
   | { kind: "schedule" }
   | { kind: "start" }
+  | { kind: "succeed" }
   | { kind: "fail"; reason: ContainerFailure; exitCode: number | undefined }
   | { kind: "lose" }
   | { kind: "revive" }
@@ -57,11 +59,11 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
     return metadata.finalizers.includes(SANDBOX_FINALIZER) ? { kind: "cleanup" } : { kind: "wait" };
   }
   if (!metadata.finalizers.includes(SANDBOX_FINALIZER)) return { kind: "addFinalizer" };
-  if (phase === SandboxPhase.Expired) return { kind: "wait" };
+  if (phase === SandboxPhase.Expired)
+    return expiredContainerStays(o) ? { kind: "stopExpired" } : { kind: "wait" };
 
-  const expireAt = spec.expireTime ? Date.parse(spec.expireTime) : Number.NaN;
-  if (!Number.isNaN(expireAt) && now >= expireAt) return { kind: "expire" };
-  const untilExpiry = Number.isNaN(expireAt) ? undefined : expireAt - now;
+  const remaining = untilExpiry(sandbox, now);
+  if (remaining === 0) return { kind: "expire" };
 
   if (resetRequested(sandbox)) return { kind: "reset" };
 
@@ -74,9 +76,11 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
   ) {
     return { kind: "revive" };
   }
+  // A finished job: nothing to recover, whatever the failure policy.
+  if (phase === SandboxPhase.Succeeded) return wait(remaining);
   if (phase === SandboxPhase.Failed || phase === SandboxPhase.Lost) {
-    if (spec.failurePolicy !== "AutoRecreate") return wait(untilExpiry);
-    return withinRecovery(sandbox, now) ? { kind: "recreate" } : wait(untilExpiry);
+    if (spec.failurePolicy !== "AutoRecreate") return wait(remaining);
+    return withinRecovery(sandbox, now) ? { kind: "recreate" } : wait(remaining);
   }
 
   if (!status.assignedAgent || !status.sandboxID) {
@@ -96,9 +100,29 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
   if (onAgent && !onAgent.present)
     return { kind: "fail", reason: SandboxReason.ContainerMissing, exitCode: undefined };
   if (onAgent?.present && onAgent.phase === "Exited") {
+    if (onAgent.exitCode === 0) return { kind: "succeed" };
     return { kind: "fail", reason: SandboxReason.ContainerExited, exitCode: onAgent.exitCode ?? undefined };
   }
-  return wait(untilExpiry);
+  return wait(remaining);
+}
+
+/**
+ * An Expired sandbox still pointing at its container has it stopped and removed, unless its agent,
+ * answering, no longer lists it. The phase is written first, at expireTime, and the container then
+ * gets its grace period; deciding from what the agent reports makes the removal survive a restart
+ * in between. An agent that does not answer is retried until it counts as gone.
+ */
+function expiredContainerStays(o: SandboxObservation): boolean {
+  const { assignedAgent, sandboxID } = o.sandbox.status ?? {};
+  if (!assignedAgent || !sandboxID) return false;
+  return !(o.agent?.healthy && o.onAgent?.present === false);
+}
+
+/** Milliseconds until spec.expireTime, for a sandbox that has not expired yet; undefined when it never will. */
+export function untilExpiry(sandbox: Sandbox, now: number): number | undefined {
+  if (sandbox.status?.phase === SandboxPhase.Expired || sandbox.metadata.deletionTimestamp) return undefined;
+  const expireAt = sandbox.spec.expireTime ? Date.parse(sandbox.spec.expireTime) : Number.NaN;
+  return Number.isNaN(expireAt) ? undefined : Math.max(expireAt - now, 0);
 }
 
 /** A reset runs when spec.resetRevision is newer than the last one accepted. */
@@ -120,8 +144,6 @@ export function withinRecovery(sandbox: Sandbox, now: number): boolean {
   return now - since <= windowMs;
 }
 
-function wait(untilExpiry: number | undefined): SandboxDecision {
-  return untilExpiry === undefined
-    ? { kind: "wait" }
-    : { kind: "wait", requeueAfterMs: Math.max(untilExpiry, 0) };
+function wait(remaining: number | undefined): SandboxDecision {
+  return remaining === undefined ? { kind: "wait" } : { kind: "wait", requeueAfterMs: remaining };
 }

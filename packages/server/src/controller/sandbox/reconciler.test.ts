@@ -11,6 +11,7 @@ import {
   SandboxPhase,
   SandboxReason,
 } from "@fast-sandbox/api";
+import { WorkQueue } from "../../kube/work-queue.ts";
 import { agentError } from "../memory-agent.ts";
 import { TestWorld } from "../test-world.ts";
 import type { SandboxReconciler } from "./reconciler.ts";
@@ -19,6 +20,15 @@ const reason = (s: Sandbox | undefined, type: "Scheduled" | "Ready"): Partial<Co
   const c = s?.status?.conditions?.find((x) => x.type === type);
   return c && { status: c.status, reason: c.reason };
 };
+
+/** Waits (in real time, briefly) until `done` holds: for work the manual clock set going. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("the condition never held");
+}
 
 describe("SandboxReconciler", () => {
   let world: TestWorld;
@@ -193,6 +203,114 @@ describe("SandboxReconciler", () => {
     assert.equal(s?.status?.phase, SandboxPhase.Expired);
     assert.deepEqual(s?.status?.endpoints, []);
     assert.deepEqual(reason(s, "Ready"), { status: "False", reason: SandboxReason.Expired });
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+  });
+
+  it("writes Expired at expireTime, before the container's grace period, and frees the slot once it is gone", async () => {
+    const a1 = await world.addAgent("a1");
+    const expireTime = new Date(world.clock.now() + 3000).toISOString();
+    const key = await world.createSandbox("web", { expireTime });
+    await settle(key);
+    const id = (await world.sandbox(key))?.status?.sandboxID ?? "";
+    // The container takes its time to stop (a process that ignores SIGTERM waits out its grace).
+    let stopped = () => {};
+    const delete_ = a1.delete.bind(a1);
+    a1.delete = async (sandboxId, options) => {
+      await new Promise<void>((resolve) => (stopped = resolve));
+      return delete_(sandboxId, options);
+    };
+    await world.clock.advance(3000);
+    const pass = reconciler.reconcile(key);
+    await until(async () => (await world.sandbox(key))?.status?.phase === SandboxPhase.Expired);
+    const expiring = await world.sandbox(key);
+    assert.deepEqual(reason(expiring, "Ready"), { status: "False", reason: SandboxReason.Expired });
+    assert.equal(expiring?.status?.sandboxID, id);
+    assert.equal(
+      world.registry.allocationOf(id)?.agentId,
+      "a1",
+      "the slot is held while the container stops",
+    );
+    stopped();
+    assert.deepEqual(await pass, {});
+    assert.equal(world.registry.allocationOf(id), undefined);
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+
+    // Once the agent's status no longer lists it, nothing more is asked of the agent.
+    await world.clock.advance(1);
+    await world.monitor.probe("a1");
+    assert.deepEqual(await settle(key), {});
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+    assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Expired);
+  });
+
+  it("stops the container of a sandbox written Expired before a restart cut the removal short", async () => {
+    const a1 = await world.addAgent("a1");
+    const key = await world.createSandbox("web");
+    await settle(key);
+    const before = await world.sandbox(key);
+    if (!before?.status) throw new Error("no sandbox");
+    const id = before.status.sandboxID ?? "";
+    await world.store.updateStatus({ ...before, status: { ...before.status, phase: SandboxPhase.Expired } });
+    await world.clock.advance(1);
+    await world.monitor.probe("a1");
+    await settle(key);
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+  });
+
+  it("never lets a later retry make an expiry late: the key comes back by expireTime", async () => {
+    await world.addAgent("a1", { images: ["other:latest"] });
+    const expireTime = new Date(world.clock.now() + 2000).toISOString();
+    const key = await world.createSandbox("web", { expireTime });
+    // No agent has the image: the next look would be 5 s away, the expiry is in 2 s.
+    assert.deepEqual(await settle(key), { requeueAfterMs: 2000 });
+    assert.deepEqual(reason(await world.sandbox(key), "Scheduled"), {
+      status: "False",
+      reason: SandboxReason.ImageNotCached,
+    });
+  });
+
+  it("expires within a millisecond of expireTime when driven by the work queue's timer", async () => {
+    await world.addAgent("a1");
+    const queue = new WorkQueue({ clock: world.clock });
+    const stop = new AbortController();
+    const running = queue.run(1, (k) => reconciler.reconcile(k), stop.signal);
+    try {
+      const expireAt = world.clock.now() + 2500;
+      const key = await world.createSandbox("web", { expireTime: new Date(expireAt).toISOString() });
+      queue.add(key);
+      await until(async () => (await world.sandbox(key))?.status?.phase === SandboxPhase.Running);
+      await world.clock.advance(expireAt - world.clock.now() - 1);
+      assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running);
+      await world.clock.advance(1);
+      await until(async () => (await world.sandbox(key))?.status?.phase === SandboxPhase.Expired);
+      const ready = (await world.sandbox(key))?.status?.conditions?.find((c) => c.type === "Ready");
+      assert.equal(ready?.lastTransitionTime, new Date(expireAt).toISOString());
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
+  it("marks a container that exited 0 Succeeded, removes it, and never recreates it", async () => {
+    const a1 = await world.addAgent("a1");
+    const key = await world.createSandbox("job", { failurePolicy: "AutoRecreate" });
+    await settle(key);
+    const id = (await world.sandbox(key))?.status?.sandboxID ?? "";
+    a1.exit(id, 0);
+    await world.clock.advance(1);
+    await world.monitor.probe("a1");
+    assert.deepEqual(await settle(key), {});
+    const s = await world.sandbox(key);
+    assert.equal(s?.status?.phase, SandboxPhase.Succeeded);
+    assert.equal(s?.status?.exitCode, 0);
+    assert.equal(s?.status?.sandboxID, id, "it keeps pointing at its incarnation, whose log stays");
+    assert.deepEqual(reason(s, "Ready"), { status: "False", reason: SandboxReason.Completed });
+    assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
+    assert.equal(world.registry.allocationOf(id), undefined);
+    await world.clock.advance(1);
+    await world.monitor.probe("a1");
+    assert.deepEqual(await settle(key), {});
+    assert.equal((await world.sandbox(key))?.status?.recreations, undefined);
     assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
   });
 

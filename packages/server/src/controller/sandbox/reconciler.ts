@@ -21,7 +21,7 @@ import { type Removal, removeContainer } from "../container-removal.ts";
 import { allocateSandbox } from "../placement.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { newSandboxId } from "../sandbox-id.ts";
-import { planSandbox, type SandboxDecision } from "./plan.ts";
+import { planSandbox, type SandboxDecision, untilExpiry } from "./plan.ts";
 import { next, SandboxStarter, type Step } from "./start.ts";
 import {
   agentBack,
@@ -32,6 +32,7 @@ import {
   recreating,
   reset,
   scheduled,
+  succeeded,
   terminating,
   unschedulable,
 } from "./transitions.ts";
@@ -101,17 +102,28 @@ export class SandboxReconciler {
     }
     for (let step = 0; step < MAX_STEPS; step++) {
       const waitForAgent = this.#awaitingUnknownAgent(sandbox);
-      if (waitForAgent !== undefined) return { requeueAfterMs: waitForAgent };
+      if (waitForAgent !== undefined) return this.#byExpiry(sandbox, waitForAgent);
       const decision = this.#plan(sandbox);
-      if (decision.kind === "wait") {
-        return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
-      }
+      if (decision.kind === "wait") return this.#byExpiry(sandbox, decision.requeueAfterMs);
       const next = await this.#act(sandbox, decision);
-      if ("requeueAfterMs" in next) return next;
+      if ("requeueAfterMs" in next) return this.#byExpiry(sandbox, next.requeueAfterMs);
       if (!next.sandbox) return {};
       sandbox = next.sandbox;
     }
     return { requeueAfterMs: 0 };
+  }
+
+  /**
+   * A retry asked for (no room yet, an agent to wait for) never makes an expiry late: the key comes
+   * back by expireTime at the latest, and the queue keeps one timer for its earliest key.
+   */
+  #byExpiry(sandbox: Sandbox, requeueAfterMs: number | undefined): ReconcileResult {
+    const remaining = untilExpiry(sandbox, this.#now());
+    const soonest =
+      remaining === undefined || (requeueAfterMs !== undefined && requeueAfterMs <= remaining)
+        ? requeueAfterMs
+        : remaining;
+    return soonest === undefined ? {} : { requeueAfterMs: soonest };
   }
 
   /** Milliseconds to wait for the assigned agent to (re-)register, or undefined to go on planning. */
@@ -166,6 +178,11 @@ export class SandboxReconciler {
         return this.#schedule(sandbox);
       case "start":
         return this.#starter.start(sandbox, log);
+      case "succeed":
+        // As for a failure: the process is done, the container goes, its log stays until the delete.
+        await this.#removeBestEffort(status, { gracePeriodSeconds: 0, keepLog: true });
+        log.info("sandbox succeeded");
+        return this.#apply(sandbox, succeeded(status, now));
       case "fail":
         await this.#removeBestEffort(status, { gracePeriodSeconds: 0, keepLog: true });
         log.info({ exitCode: decision.exitCode, reason: decision.reason }, "sandbox failed");
@@ -186,7 +203,10 @@ export class SandboxReconciler {
       case "reset":
         return this.#reset(sandbox, log);
       case "expire":
-        return this.#expire(sandbox, log);
+        log.info("sandbox expired; stopping its container");
+        return this.#apply(sandbox, expired(status, false, now));
+      case "stopExpired":
+        return this.#stopExpired(sandbox, log);
       case "cleanup":
         return this.#cleanup(sandbox, log);
     }
@@ -199,11 +219,18 @@ export class SandboxReconciler {
     return this.#apply(sandbox, reset(sandbox.status ?? {}, sandbox.spec.resetRevision, this.#now()));
   }
 
-  async #expire(sandbox: Sandbox, log: Logger): Promise<Step> {
+  /**
+   * The container of an Expired sandbox gets its grace period and goes; its log stays. The pass ends
+   * there: the agent's next status, which no longer lists it, is what says it is gone.
+   */
+  async #stopExpired(sandbox: Sandbox, log: Logger): Promise<Step> {
     const removal = await this.#remove(sandbox, { gracePeriodSeconds: graceOf(sandbox), keepLog: true }, log);
     if (removal.kind === "wait") return { requeueAfterMs: removal.retryAfterMs };
-    log.info("sandbox expired");
-    return this.#apply(sandbox, expired(sandbox.status ?? {}, removal.kind === "left", this.#now()));
+    if (removal.kind === "removed") {
+      log.info("expired sandbox's container removed");
+      return { sandbox: undefined };
+    }
+    return this.#apply(sandbox, expired(sandbox.status ?? {}, true, this.#now()));
   }
 
   /** Terminating, then the container goes, then the finalizer (and with it the object). */

@@ -18,6 +18,7 @@ import {
   reset,
   scheduled,
   started,
+  succeeded,
   terminating,
   unschedulable,
 } from "./transitions.ts";
@@ -150,6 +151,20 @@ const cases: Array<{ name: string; got: () => SandboxStatus; want: SandboxStatus
       conditions: [
         scheduledSince,
         cond("Ready", "False", SandboxReason.AgentCreateFailed, "command: not found in the image"),
+      ],
+    },
+  },
+  {
+    name: "succeeded: an exit with code 0 is Completed, keeps the incarnation, drops the endpoints",
+    got: () => succeeded(running, NOW),
+    want: {
+      ...running,
+      phase: SandboxPhase.Succeeded,
+      exitCode: 0,
+      endpoints: [],
+      conditions: [
+        scheduledSince,
+        cond("Ready", "False", SandboxReason.Completed, "the container exited with code 0"),
       ],
     },
   },
@@ -307,6 +322,7 @@ const apply: Record<string, (from: SandboxStatus) => SandboxStatus> = {
   scheduled: (s) => scheduled(s, placement, NOW),
   unschedulable: (s) => unschedulable(s, SandboxReason.ImageNotCached, "no agent has it", NOW),
   started: (s) => started(s, { createdAt: now, endpoints: [] }, NOW),
+  succeeded: (s) => succeeded(s, NOW),
   failed: (s) => failed(s, SandboxReason.ContainerMissing, undefined, NOW),
   lost: (s) => lost(s, NOW),
   agentBack: (s) => agentBack(s, NOW),

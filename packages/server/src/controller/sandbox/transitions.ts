@@ -137,6 +137,28 @@ export function failed(
 }
 
 /**
+ * The container's process exited with code 0: a finished job, as a Kubernetes Pod's Succeeded. Like
+ * a failure it keeps its assignment, so its log stays readable until the sandbox is deleted; no
+ * failure policy recreates it.
+ */
+export function succeeded(status: SandboxStatus, now: number): SandboxStatus {
+  return {
+    ...status,
+    phase: SandboxPhase.Succeeded,
+    exitCode: 0,
+    endpoints: [],
+    conditions: sandboxCondition(
+      SandboxCondition.Ready,
+      status,
+      "False",
+      SandboxReason.Completed,
+      "the container exited with code 0",
+      now,
+    ),
+  };
+}
+
+/**
  * The agent stopped answering. The slot stays held: the container may still run on the agent,
  * which may come back (and the pool must not take an agent that holds it for empty).
  */
@@ -223,8 +245,9 @@ export function reset(status: SandboxStatus, resetRevision: string | undefined, 
 }
 
 /**
- * spec.expireTime passed and the container went. One `left` behind (its agent is gone) must not
- * look owned: the object no longer points at it.
+ * spec.expireTime passed: written at once, while the container still gets its grace period, so the
+ * phase says so on time. Applied again with `containerLeft` when the container could not be removed
+ * because its agent is gone: one left behind must not look owned, the object no longer points at it.
  */
 export function expired(status: SandboxStatus, containerLeft: boolean, now: number): SandboxStatus {
   return {
@@ -267,7 +290,8 @@ export type SettledOutcome = "running" | "failed" | "createFailed" | "noRoom" | 
 /** Reads a status the reconciler reported: settled (running, failed, no room) or not yet. */
 export function settledOutcome(sandbox: Sandbox): SettledOutcome {
   const phase = sandbox.status?.phase;
-  if (phase === SandboxPhase.Running) return "running";
+  // A process that already exited 0 did start: the create answers with it.
+  if (phase === SandboxPhase.Running || phase === SandboxPhase.Succeeded) return "running";
   if (phase === SandboxPhase.Failed || phase === SandboxPhase.Expired) return "failed";
   if (phase !== SandboxPhase.Pending) return "pending";
   const scheduledNow = condition(sandbox.status, SandboxCondition.Scheduled);
@@ -299,7 +323,7 @@ export interface PhaseTransition {
   to: SandboxPhase | typeof NO_OBJECT;
 }
 
-const { Pending, Bound, Running, Failed, Lost, Expired, Terminating } = SandboxPhase;
+const { Pending, Bound, Running, Succeeded, Failed, Lost, Expired, Terminating } = SandboxPhase;
 
 /**
  * The lifecycle as a table, for the diagram in docs/architecture.md (a test checks the two agree,
@@ -312,14 +336,19 @@ export const PHASE_TRANSITIONS: readonly PhaseTransition[] = [
   { name: "started", from: [Bound], to: Running },
   { name: "createFailed", from: [Bound], to: Pending },
   { name: "createFailed", from: [Bound], to: Failed },
+  { name: "succeeded", from: [Running], to: Succeeded },
   { name: "failed", from: [Running], to: Failed },
   { name: "lost", from: [Running], to: Lost },
   { name: "agentBack", from: [Lost], to: Running },
   { name: "recreating", from: [Failed, Lost], to: Pending },
   { name: "recoveryTimedOut", from: [Pending], to: Failed },
-  { name: "reset", from: [Pending, Bound, Running, Failed, Lost], to: Pending },
-  { name: "expired", from: [Pending, Bound, Running, Failed, Lost], to: Expired },
-  { name: "terminating", from: [Pending, Bound, Running, Failed, Lost, Expired], to: Terminating },
+  { name: "reset", from: [Pending, Bound, Running, Succeeded, Failed, Lost], to: Pending },
+  { name: "expired", from: [Pending, Bound, Running, Succeeded, Failed, Lost], to: Expired },
+  {
+    name: "terminating",
+    from: [Pending, Bound, Running, Succeeded, Failed, Lost, Expired],
+    to: Terminating,
+  },
   { name: "deleted", from: [Terminating], to: NO_OBJECT },
 ];
 

