@@ -8,12 +8,15 @@ import {
   FailurePolicy,
   type SandboxInfo,
 } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { buildCli, type CliResult, type CliWorkspace, cliWorkspace } from "../harness/cli.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import { eventually, leftoversOf, nothingLeft } from "../harness/leftovers.ts";
 
 /** The phase is due within this long after expireTime (the issue's bound). */
 const EXPIRY_LATENESS_MS = 1000;
+/** Stops at once on SIGTERM (a shell as PID 1 ignores it otherwise). */
+const SERVE = ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"];
 
 /** Polls GetSandbox until `done` holds, and fails with the last state if it never does. */
 async function waitFor(
@@ -51,13 +54,25 @@ async function seenIn(
 
 describe("lifecycle corners", () => {
   let ctl: ControllerProcess;
+  let ws: CliWorkspace;
   const conn = testConnection();
+  /** Runs fsb-ctl against the test controller; resolves with how it ended and how long it took. */
+  const cli = async (...args: string[]): Promise<CliResult & { ms: number }> => {
+    const started = Date.now();
+    const result = await ws.run(args, { env: { FSB_ENDPOINT: ctl.url, FSB_TOKEN: ctl.token } });
+    return { ...result, ms: Date.now() - started };
+  };
 
   before(async () => {
-    ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 1, capacity: 4 });
+    await buildCli();
+    [ctl, ws] = await Promise.all([
+      conn.then((c) => startControllerProcess({ socketPath: c.socketPath, localAgents: 1, capacity: 4 })),
+      cliWorkspace(),
+    ]);
   });
   after(async () => {
-    await ctl.cleanup();
+    await ctl?.cleanup();
+    await ws?.cleanup();
     (await conn).close();
   });
 
@@ -130,6 +145,11 @@ describe("lifecycle corners", () => {
     assert.equal(later.phase, "Succeeded");
     assert.equal(later.recreations, 0);
     assert.equal(later.sandboxId, done.sandboxId);
+    const get = await cli("get", "job");
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /^phase: Succeeded$/m);
+    const list = await cli("list");
+    assert.match(list.stdout, /^job +Succeeded\b/m);
 
     // A non-zero exit stays Failed.
     await ctl.client.createSandbox({ name: "bad-job", image: "busybox", command: ["sh", "-c", "exit 7"] });
@@ -137,5 +157,37 @@ describe("lifecycle corners", () => {
     assert.equal(failed.exitCode, 7);
     assert.equal(readyOf(failed)?.reason, "ContainerExited");
     assert.ok(timestampDate(failed.startedAt!).getTime() > 0);
+  });
+
+  it("an Expired sandbox refuses a reset and a new expiry at once, naming the phase; labels still change", async () => {
+    const expireTime = new Date(Date.now() + 1000);
+    await ctl.client.createSandbox({
+      name: "gone",
+      image: "busybox",
+      command: SERVE,
+      expireTime: timestampFromDate(expireTime),
+    });
+    await waitFor(ctl, "gone", (s) => s.phase === "Expired");
+
+    const reset = await cli("reset", "gone");
+    assert.notEqual(reset.code, 0, reset.stdout);
+    assert.ok(reset.ms < 10_000, `fsb-ctl reset took ${reset.ms} ms`);
+    assert.match(
+      reset.stderr,
+      /^Error: reset: the sandbox is Expired: its container is gone; create a new sandbox$/m,
+    );
+
+    const update = await cli("update", "gone", "--expire-in", "1h");
+    assert.notEqual(update.code, 0, update.stdout);
+    assert.match(update.stderr, /^Error: expireTime: the sandbox is Expired/m);
+    assert.doesNotMatch(update.stdout, /expires in/);
+
+    const labelled = await cli("update", "gone", "--label", "team=a");
+    assert.equal(labelled.code, 0, labelled.stderr);
+    const after = await ctl.client.getSandbox({ name: "gone" });
+    assert.equal(after.phase, "Expired");
+    assert.equal(timestampDate(after.expireTime!).getTime(), expireTime.getTime());
+    assert.equal(after.resetRevision, undefined);
+    assert.deepEqual(after.labels, { team: "a" });
   });
 });

@@ -1,6 +1,7 @@
 /** `fsb-ctl reset NAME`: replace a sandbox's container with a fresh one from the same spec. */
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.ts";
+import { CliError } from "../cli-error.ts";
 import { completeSandboxNames } from "../completion-script.ts";
 import { withExamples } from "../examples.ts";
 import { declareOutputs, outputFormat } from "../output-format.ts";
@@ -22,7 +23,8 @@ export function registerReset(program: Command, ctx: CliContext): void {
     .summary("restart a sandbox from a fresh container")
     .description(
       "Replace a sandbox's container with a new one from the same spec (a new id, a clean file " +
-        "system). Waits until the new container runs, unless --no-wait.",
+        "system). Waits until the new container runs, unless --no-wait. An Expired sandbox cannot " +
+        "be reset (its container is gone for good; the server refuses at once): create a new one.",
     )
     .argument("<name>", "the sandbox")
     .option("--no-wait", "return once the reset is requested");
@@ -40,15 +42,22 @@ export function registerReset(program: Command, ctx: CliContext): void {
       const sandbox = await client.sandboxes.reset(name);
       const oldId = sandbox.id;
       if (flags.wait) {
-        // Done once the controller has accepted this reset and the replacement runs.
+        // Done once the controller has accepted this reset and the replacement runs, or once the
+        // sandbox expired meanwhile (its expiry comes first, and then nothing more runs).
         await sandbox.waitUntil(
           (d) =>
-            d.phase === "Running" &&
-            d.resetRevision !== undefined &&
-            d.acceptedResetRevision !== undefined &&
-            d.acceptedResetRevision.getTime() >= d.resetRevision.getTime(),
+            d.phase === "Expired" ||
+            (d.phase === "Running" &&
+              d.resetRevision !== undefined &&
+              d.acceptedResetRevision !== undefined &&
+              d.acceptedResetRevision.getTime() >= d.resetRevision.getTime()),
           { timeoutMs: RESET_TIMEOUT_MS },
         );
+        if (sandbox.phase === "Expired") {
+          throw new CliError(`sandbox ${name} expired before its reset completed`, {
+            hint: "an expired sandbox cannot run again: create a new one with `fsb-ctl run`",
+          });
+        }
       }
       return { sandbox, oldId };
     })();

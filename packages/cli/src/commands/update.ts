@@ -28,7 +28,9 @@ export function registerUpdate(program: Command, ctx: CliContext): void {
     .command("update")
     .summary("change a sandbox's expiry, failure policy or labels")
     .description(
-      "Change what can change on a running sandbox: expiry, failure policy, recovery timeout, labels.",
+      "Change what can change on a running sandbox: expiry, failure policy, recovery timeout, labels. " +
+        "An Expired sandbox keeps its expiry (the server refuses a new one): only its labels, " +
+        "failure policy and recovery timeout change.",
     )
     .argument("<name>", "the sandbox")
     .addOption(

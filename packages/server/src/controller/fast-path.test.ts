@@ -2,7 +2,7 @@
 // fast and strong creates, a failed agent, no room, and a delete that completes.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { ErrorCode, type FsbError, SandboxPhase } from "@fast-sandbox/api";
+import { ErrorCode, type FsbError, SANDBOX_KIND, SandboxPhase } from "@fast-sandbox/api";
 import { FastPath } from "./fast-path.ts";
 import { agentError } from "./memory-agent.ts";
 import type { SandboxReconciler } from "./sandbox/reconciler.ts";
@@ -127,5 +127,69 @@ describe("FastPath", () => {
     const id = sandbox.status.sandboxID;
     assert.deepEqual(a1.calls, [`create ${id}`, `delete ${id}`]);
     await assert.rejects(fastPath.get("default", "web"), isCode(ErrorCode.NotFound));
+  });
+
+  describe("updates that could not take effect are refused, naming the field", () => {
+    const refused = (field: string, message: RegExp) => (err: FsbError) =>
+      err.code === ErrorCode.FailedPrecondition && err.field === field && message.test(err.rawMessage);
+
+    it("an Expired sandbox: no reset, no new or cleared expiry; labels still change", async () => {
+      await world.addAgent("a1");
+      const expireTime = new Date(world.clock.now() + 1000).toISOString();
+      await fastPath.create({ name: "web", spec: { image: "busybox", expireTime } });
+      await Promise.all(runs);
+      await world.clock.advance(1000);
+      await reconciler.reconcile("default/web");
+      assert.equal((await world.sandbox("default/web"))?.status?.phase, SandboxPhase.Expired);
+      const later = new Date(world.clock.now() + 3_600_000).toISOString();
+      await assert.rejects(
+        fastPath.update({ name: "web", reset: true }),
+        refused("reset", /^the sandbox is Expired: its container is gone; create a new sandbox$/),
+      );
+      await assert.rejects(
+        fastPath.update({ name: "web", expireTime: later }),
+        refused("expireTime", /^the sandbox is Expired/),
+      );
+      await assert.rejects(
+        fastPath.update({ name: "web", clearExpireTime: true }),
+        refused("clearExpireTime", /^the sandbox is Expired/),
+      );
+      const labelled = await fastPath.update({ name: "web", labels: { team: "a" } });
+      assert.deepEqual(labelled.metadata.labels, { team: "a" });
+      const stored = await world.sandbox("default/web");
+      assert.equal(stored?.status?.phase, SandboxPhase.Expired);
+      assert.equal(stored?.spec.expireTime, expireTime);
+      assert.equal(stored?.spec.resetRevision, undefined);
+    });
+
+    it("a sandbox being deleted: a reset names the field", async () => {
+      await world.addAgent("a1");
+      await fastPath.create({ name: "web", spec: { image: "busybox" } });
+      await Promise.all(runs);
+      // Marked for deletion; the reconciler has not finished it yet.
+      await world.store.delete(SANDBOX_KIND, "default", "web");
+      await assert.rejects(fastPath.update({ name: "web", reset: true }), refused("reset", /Terminating/));
+      await assert.rejects(
+        fastPath.update({ name: "web", labels: { team: "a" } }),
+        (err: FsbError) => err.code === ErrorCode.FailedPrecondition && /being deleted/.test(err.message),
+      );
+    });
+
+    it("a Succeeded sandbox can be reset", async () => {
+      const a1 = await world.addAgent("a1");
+      const { sandbox } = await fastPath.create({ name: "job", spec: { image: "busybox" } });
+      await Promise.all(runs);
+      a1.exit(sandbox.status.sandboxID ?? "", 0);
+      await world.clock.advance(1);
+      await world.monitor.probe("a1");
+      await reconciler.reconcile("default/job");
+      assert.equal((await world.sandbox("default/job"))?.status?.phase, SandboxPhase.Succeeded);
+      await world.clock.advance(1);
+      await fastPath.update({ name: "job", reset: true });
+      await Promise.all(runs);
+      const again = await world.sandbox("default/job");
+      assert.equal(again?.status?.phase, SandboxPhase.Running);
+      assert.notEqual(again?.status?.sandboxID, sandbox.status.sandboxID);
+    });
   });
 });

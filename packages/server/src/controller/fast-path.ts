@@ -31,6 +31,7 @@ import { createDeadline } from "./room-wait.ts";
 import { FastCreates } from "./sandbox/fast-create.ts";
 import type { StatusWaiters } from "./sandbox/status-waiters.ts";
 import { createStrong } from "./sandbox/strong-create.ts";
+import { refuseUpdateInPhase } from "./sandbox/update-refusals.ts";
 
 /** Writes that lose an optimistic-concurrency race are retried this many times. */
 const UPDATE_ATTEMPTS = 5;
@@ -207,12 +208,7 @@ export class FastPath {
       validateLabels(Object.fromEntries(Object.entries(input.labels).filter(([, v]) => v !== "")));
     const updated = await this.#retryConflicts(async () => {
       const current = await this.get(namespace, input.name);
-      if (current.metadata.deletionTimestamp) {
-        throw new FsbError(
-          ErrorCode.FailedPrecondition,
-          `sandbox ${namespace}/${input.name} is being deleted`,
-        );
-      }
+      refuseUpdateInPhase(current, input);
       const spec: SandboxSpec = { ...current.spec };
       if (input.clearExpireTime) delete spec.expireTime;
       else if (input.expireTime) spec.expireTime = input.expireTime;

@@ -363,7 +363,8 @@ export type UpdateRequest = Message<"fastsandbox.v1.UpdateRequest"> & {
   labels: { [key: string]: string };
 
   /**
-   * Change of the expire time; not set = unchanged.
+   * Change of the expire time; not set = unchanged. A sandbox that already expired keeps its
+   * expiry: either field is FAILED_PRECONDITION then, naming it.
    *
    * @generated from oneof fastsandbox.v1.UpdateRequest.expiry
    */
@@ -401,6 +402,8 @@ export type UpdateRequest = Message<"fastsandbox.v1.UpdateRequest"> & {
 
   /**
    * True recreates the sandbox's container from its spec (sets `reset_revision` to now).
+   * FAILED_PRECONDITION (field `reset`) for a sandbox that is Expired or being deleted: its
+   * container is gone for good.
    *
    * @generated from field: bool reset = 8;
    */
