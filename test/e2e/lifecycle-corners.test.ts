@@ -190,4 +190,35 @@ describe("lifecycle corners", () => {
     assert.equal(after.resetRevision, undefined);
     assert.deepEqual(after.labels, { team: "a" });
   });
+
+  it("createdAt is never later than startedAt, in fast and strong mode, and stays put once recorded", async () => {
+    const ms = (t: SandboxInfo["createdAt"]) => (t ? timestampDate(t).getTime() : Number.NaN);
+    for (const [label, mode] of [
+      ["fast", ConsistencyMode.FAST],
+      ["strong", ConsistencyMode.STRONG],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const name = `clock-${label}-${i}`;
+        const before = Date.now();
+        const created = (
+          await ctl.client.createSandbox({ name, image: "busybox", command: SERVE, consistencyMode: mode })
+        ).sandbox!;
+        const recorded = await waitFor(ctl, name, (s) => s.uid !== "");
+        for (const info of [created, recorded]) {
+          const [createdAt, startedAt] = [ms(info.createdAt), ms(info.startedAt)];
+          assert.ok(
+            createdAt <= startedAt,
+            `${name}: createdAt ${createdAt} is after startedAt ${startedAt}`,
+          );
+          assert.ok(
+            createdAt >= before - 1000 && startedAt <= Date.now(),
+            `${name}: ${createdAt}, ${startedAt}`,
+          );
+        }
+        assert.equal(ms(recorded.createdAt), ms(created.createdAt), `${name}: createdAt moved when recorded`);
+        assert.equal(ms(recorded.startedAt), ms(created.startedAt));
+        await ctl.client.deleteSandbox({ name, gracePeriodSeconds: 0 });
+      }
+    }
+  });
 });

@@ -83,6 +83,7 @@ export type {
   SandboxStatus,
 } from "./sandbox-resource.ts";
 export {
+  CREATED_AT_ANNOTATION,
   DEFAULT_POOL,
   DEFAULT_RECOVERY_TIMEOUT_SECONDS,
   GRACE_ANNOTATION,

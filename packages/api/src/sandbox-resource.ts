@@ -76,6 +76,15 @@ export const POOL_KIND = "SandboxPool";
  */
 export const GRACE_ANNOTATION = "sandbox.fast.io/delete-grace-seconds";
 
+/**
+ * Annotation the controller sets on every Sandbox it creates: when it took the create (RFC 3339,
+ * milliseconds, the controller's clock), which the API reports as `createdAt`. A fast create stores
+ * its object only after the container started, and a Kubernetes API server stamps
+ * creationTimestamp on its own clock in whole seconds; with this, `createdAt` and `startedAt` come
+ * from one clock, in order.
+ */
+export const CREATED_AT_ANNOTATION = "sandbox.fast.io/created-at";
+
 /** Condition types of a Sandbox. */
 export const SandboxCondition = {
   /** True while the sandbox holds a slot on an agent; False (with a reason) while it waits for one. */

@@ -153,39 +153,46 @@ describe("AgentMonitor loss rule", () => {
 
   describe("whether a sandbox is on its agent", () => {
     const SANDBOX = "sb-1";
-    const statusTakenAt = async (takenAt: number | undefined, sandboxes: string[] = []) => {
-      client.next = async () => ({
-        ...statusView(),
-        sandboxes: sandboxes.map((sandboxId) => ({ sandboxId }) as AgentStatusView["sandboxes"][number]),
-        ...(takenAt === undefined ? {} : { takenAt: new Date(takenAt).toISOString() }),
-      });
+    const answer = (sandboxes: string[], takenAt?: number): AgentStatusView => ({
+      ...statusView(),
+      sandboxes: sandboxes.map((sandboxId) => ({ sandboxId }) as AgentStatusView["sandboxes"][number]),
+      ...(takenAt === undefined ? {} : { takenAt: new Date(takenAt).toISOString() }),
+    });
+    const statusOf = async (sandboxes: string[] = [], takenAt?: number) => {
+      client.next = async () => answer(sandboxes, takenAt);
       await monitor.probe(AGENT);
     };
 
-    it("takes no status read in the same millisecond as the create as saying it is missing", async () => {
-      const createdAt = clock.now();
-      await statusTakenAt(createdAt);
-      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
-      await statusTakenAt(createdAt + 1);
-      assert.deepEqual(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), { present: false });
-    });
-
-    it("judges a status on the agent's clock, so a controller clock ahead of the node's cannot make a sandbox look missing", async () => {
-      const createdAt = clock.now();
-      await clock.advance(10_000); // the controller's clock, 10 s ahead of the agent's
-      await statusTakenAt(createdAt - 1);
-      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
-      await statusTakenAt(createdAt + 5, [SANDBOX]);
-      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt)?.present, true);
-    });
-
-    it("judges an agent that does not stamp its status by when the probe was sent", async () => {
-      const createdAt = clock.now();
-      await statusTakenAt(undefined);
-      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), undefined);
+    it("takes no status asked for in the millisecond the create was answered as saying it is missing", async () => {
+      const startedAt = clock.now();
+      await statusOf();
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, startedAt), undefined);
       await clock.advance(1);
-      await statusTakenAt(undefined);
-      assert.deepEqual(monitor.sandboxOnAgent(AGENT, SANDBOX, createdAt), { present: false });
+      await statusOf();
+      assert.deepEqual(monitor.sandboxOnAgent(AGENT, SANDBOX, startedAt), { present: false });
+    });
+
+    it("takes no status asked for before the create was answered, even one that arrives after", async () => {
+      let release = (_: AgentStatusView) => {};
+      client.next = () => new Promise((resolve) => (release = resolve));
+      const probing = monitor.probe(AGENT);
+      await clock.advance(5);
+      const startedAt = clock.now(); // the create's answer, while the status is on its way
+      await clock.advance(5);
+      release(answer([]));
+      await probing;
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, startedAt), undefined);
+    });
+
+    it("judges by the controller's own clock, whatever the agent's clock stamps on its status", async () => {
+      const startedAt = clock.now();
+      // The node's clock 10 s ahead: its stamp says nothing about the order on the controller's clock.
+      await statusOf([], startedAt + 10_000);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, startedAt), undefined);
+      // 10 s behind: a status asked for after the create's answer counts all the same.
+      await clock.advance(1);
+      await statusOf([SANDBOX], startedAt - 10_000);
+      assert.equal(monitor.sandboxOnAgent(AGENT, SANDBOX, startedAt)?.present, true);
     });
   });
 });

@@ -52,8 +52,12 @@ interface KnownAgent {
   client: AgentApi;
   /** The agent's base URL, which the liveness probe asks. */
   url: string;
-  /** The latest successful status and when it was taken. */
+  /** The latest successful status. */
   status?: AgentStatusView;
+  /**
+   * When the request for it was sent, on the controller's clock: the clock that also stamps each
+   * sandbox's `startedAt` (when its create was answered), so the two compare without clock skew.
+   */
   statusAt?: number;
   /** When the latest status answer arrived (0 before the first). */
   lastStatus: number;
@@ -216,8 +220,9 @@ export class AgentMonitor {
   }
 
   /**
-   * The sandbox as its agent reported it, from a status taken after `notBefore` (so a
-   * report older than the create cannot say the sandbox is missing).
+   * The sandbox as its agent reported it, from a status asked for strictly after `notBefore` (the
+   * controller's time when the create was answered), so a report that may predate the create
+   * cannot say the sandbox is missing.
    */
   sandboxOnAgent(agentId: string, sandboxId: string, notBefore: number): OnAgent | undefined {
     const latest = this.status(agentId);
@@ -313,7 +318,7 @@ export class AgentMonitor {
         known.status !== undefined && !known.lost && this.#o.registry.agent(agentId)?.healthy === true;
       const now = this.#now();
       known.status = status;
-      known.statusAt = statusTime(status, startedAt);
+      known.statusAt = startedAt;
       known.lastStatus = now;
       known.liveness = livenessAfter(known.liveness, "answered", now);
       if (known.lost) {
@@ -370,15 +375,4 @@ export class AgentMonitor {
 
 function portsOf(endpoints: string[]): number[] {
   return endpoints.map((e) => Number(e.slice(e.lastIndexOf(":") + 1))).filter((p) => p > 0);
-}
-
-/**
- * When a status was read, on the clock `sandboxOnAgent` compares it with: the agent's own stamp,
- * the clock that also stamps the sandbox's `createdAt` (its `startedAt`), so skew between the
- * controller's and a node's clock cannot make a fresh sandbox look missing. An agent that does not
- * stamp its status is judged by when the probe was sent (on one machine, the same clock).
- */
-function statusTime(status: AgentStatusView, probeSentAt: number): number {
-  const taken = status.takenAt === undefined ? Number.NaN : Date.parse(status.takenAt);
-  return Number.isFinite(taken) ? taken : probeSentAt;
 }

@@ -8,6 +8,7 @@ import {
   type SandboxInfo,
   SandboxInfoSchema,
 } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { createdAtOf } from "./sandbox/created-at.ts";
 
 export function toSandboxInfo(sandbox: Sandbox): SandboxInfo {
   const { metadata, spec } = sandbox;
@@ -33,7 +34,7 @@ export function toSandboxInfo(sandbox: Sandbox): SandboxInfo {
     agent: status.assignedAgent ?? "",
     node: status.nodeName ?? "",
     endpoints: status.endpoints ?? [],
-    createdAt: timestamp(metadata.creationTimestamp),
+    createdAt: timestamp(isoOf(createdAtOf(sandbox))),
     startedAt: timestamp(status.startedAt),
     exitCode: status.exitCode,
     expireTime: timestamp(spec.expireTime),
@@ -54,6 +55,10 @@ export function toSandboxInfo(sandbox: Sandbox): SandboxInfo {
     recoveryTimeoutSeconds: spec.recoveryTimeoutSeconds ?? DEFAULT_RECOVERY_TIMEOUT_SECONDS,
     resourceVersion: metadata.resourceVersion,
   });
+}
+
+function isoOf(ms: number): string | undefined {
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 function timestamp(iso: string | undefined) {

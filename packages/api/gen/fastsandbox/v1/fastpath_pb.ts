@@ -749,14 +749,17 @@ export type SandboxInfo = Message<"fastsandbox.v1.SandboxInfo"> & {
   endpoints: string[];
 
   /**
-   * When the Sandbox object was created.
+   * When the controller took the create (its clock; for an object created by other means, such as
+   * kubectl, its creationTimestamp). Never later than `started_at`: fast mode stores the object only
+   * after the container started, and keeps this time.
    *
    * @generated from field: google.protobuf.Timestamp created_at = 12;
    */
   createdAt?: Timestamp | undefined;
 
   /**
-   * When the current container started; unset before that.
+   * When the current container started: the controller's time of the agent's answer, on the clock
+   * of `created_at`. Unset before that.
    *
    * @generated from field: google.protobuf.Timestamp started_at = 13;
    */

@@ -48,6 +48,8 @@ export async function persistFastCreate(o: PersistFastCreateOptions): Promise<Pe
           name: sandbox.metadata.name,
           namespace: sandbox.metadata.namespace,
           labels: sandbox.metadata.labels,
+          // With the controller's creation time: the store's own creationTimestamp comes after the start.
+          annotations: sandbox.metadata.annotations,
           finalizers: sandbox.metadata.finalizers,
         },
         spec: sandbox.spec,

@@ -24,6 +24,7 @@ import type { PoolRoom } from "../pool/pool-growth.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { allocateWhenRoom, type CreateDeadline } from "../room-wait.ts";
 import { newSandboxId } from "../sandbox-id.ts";
+import { createdAtAnnotations, startTime } from "./created-at.ts";
 import { type PersistOutcome, persistFastCreate } from "./fast-create-persist.ts";
 import { type Placement, scheduled, started } from "./transitions.ts";
 
@@ -51,7 +52,7 @@ export function boundSandbox(target: CreateTarget, placement: Placement, now: nu
       generation: FIRST_GENERATION,
       creationTimestamp: new Date(now).toISOString(),
       labels: target.labels,
-      annotations: {},
+      annotations: createdAtAnnotations(now),
       finalizers: [SANDBOX_FINALIZER],
     },
     spec: target.spec,
@@ -84,7 +85,7 @@ export async function startOnAgent(o: StartOptions, sandbox: Sandbox): Promise<v
         });
       }
       const created = await client.create(agentCreateRequest(sandbox, sandboxId));
-      sandbox.status = started(sandbox.status, created, o.now());
+      sandbox.status = started(sandbox.status, created, startTime(sandbox, o.now()));
       return;
     } catch (err) {
       let decision = decideCreateRetry(err, attempt);

@@ -8,6 +8,7 @@ import { agentHasNoContainer, apiErrorOfCreate, decideCreateRetry } from "../cre
 import { allocateSandbox } from "../placement.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { newSandboxId } from "../sandbox-id.ts";
+import { startTime } from "./created-at.ts";
 import { createFailed, scheduled, started } from "./transitions.ts";
 
 /** Retry delay when the assigned agent is not known yet (the controller just restarted). */
@@ -61,7 +62,8 @@ export class SandboxStarter {
       }
       const created = await client.create(agentCreateRequest(sandbox, sandboxId));
       this.#retries.delete(sandboxId);
-      return next(await this.#o.writeStatus(sandbox, started(status, created, this.#o.now())));
+      const at = startTime(sandbox, this.#o.now());
+      return next(await this.#o.writeStatus(sandbox, started(status, created, at)));
     } catch (err) {
       return this.#startFailed(sandbox, err, log);
     }

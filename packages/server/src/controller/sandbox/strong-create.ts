@@ -19,6 +19,7 @@ import type { ObjectStore } from "../../store/object-store.ts";
 import { apiErrorOfStore } from "../create-failure.ts";
 import type { PoolGrowth, PoolRoom } from "../pool/pool-growth.ts";
 import { type CreateDeadline, noRoomError } from "../room-wait.ts";
+import { createdAtAnnotations } from "./created-at.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
 import { condition, pending, settledOutcome } from "./transitions.ts";
 
@@ -62,7 +63,13 @@ export async function createStrong(
     stored = await o.store.create<SandboxSpec, Sandbox["status"]>({
       apiVersion: API_VERSION,
       kind: SANDBOX_KIND,
-      metadata: { name: r.name, namespace: r.namespace, labels: r.labels, finalizers: [SANDBOX_FINALIZER] },
+      metadata: {
+        name: r.name,
+        namespace: r.namespace,
+        labels: r.labels,
+        annotations: createdAtAnnotations(o.clock.now()),
+        finalizers: [SANDBOX_FINALIZER],
+      },
       spec: r.spec,
       status: pending(),
     });

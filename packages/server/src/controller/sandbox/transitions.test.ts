@@ -124,8 +124,8 @@ const cases: Array<{ name: string; got: () => SandboxStatus; want: SandboxStatus
     },
   },
   {
-    name: "started: the agent's start time and endpoints, Ready",
-    got: () => started(bound, { createdAt: now, endpoints: ["10.0.0.1:8080"] }, NOW),
+    name: "started: the controller's time of the agent's answer, the endpoints, Ready",
+    got: () => started(bound, { endpoints: ["10.0.0.1:8080"] }, NOW),
     want: {
       ...bound,
       phase: SandboxPhase.Running,
@@ -321,7 +321,7 @@ const apply: Record<string, (from: SandboxStatus) => SandboxStatus> = {
   pending: () => pending(),
   scheduled: (s) => scheduled(s, placement, NOW),
   unschedulable: (s) => unschedulable(s, SandboxReason.ImageNotCached, "no agent has it", NOW),
-  started: (s) => started(s, { createdAt: now, endpoints: [] }, NOW),
+  started: (s) => started(s, { endpoints: [] }, NOW),
   succeeded: (s) => succeeded(s, NOW),
   failed: (s) => failed(s, SandboxReason.ContainerMissing, undefined, NOW),
   lost: (s) => lost(s, NOW),

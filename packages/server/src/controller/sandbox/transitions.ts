@@ -31,7 +31,6 @@ export interface Placement {
 
 /** The agent's answer to a create, as far as the status keeps it. */
 export interface StartedContainer {
-  createdAt: string;
   endpoints: string[];
 }
 
@@ -87,12 +86,16 @@ export function unschedulable(
   };
 }
 
-/** The agent started the container. */
+/**
+ * The agent started the container. `startedAt` is `now`, the controller's time of the agent's
+ * answer: the clock of `createdAt` too, so the two are in order (created-at.ts), and the clock the
+ * agent monitor judges statuses by (a status asked for after it speaks for this container).
+ */
 export function started(status: SandboxStatus, created: StartedContainer, now: number): SandboxStatus {
   return {
     ...status,
     phase: SandboxPhase.Running,
-    startedAt: created.createdAt,
+    startedAt: new Date(now).toISOString(),
     endpoints: created.endpoints,
     conditions: sandboxCondition(SandboxCondition.Ready, status, "True", SandboxReason.Started, "", now),
   };
