@@ -221,4 +221,39 @@ describe("lifecycle corners", () => {
       }
     }
   });
+
+  for (const [what, end] of [
+    ["a delete", (name: string) => ctl.client.deleteSandbox({ name, gracePeriodSeconds: 5 })],
+    ["a reset", (name: string) => ctl.client.updateSandbox({ name, reset: true })],
+  ] as const) {
+    it(`a followed log ends, after ${what}, with the last line the workload wrote on SIGTERM`, async () => {
+      const name = `last-words-${what.split(" ")[1]}`;
+      await ctl.client.createSandbox({
+        name,
+        image: "busybox",
+        // Its last words come a moment after SIGTERM, as a real shutdown's do.
+        command: ["sh", "-c", "trap 'sleep 0.5; echo got-term; exit 0' TERM; echo ready; sleep 600 & wait"],
+      });
+      let text = "";
+      let ready = () => {};
+      const isReady = new Promise<void>((resolve) => (ready = resolve));
+      const following = (async () => {
+        for await (const chunk of ctl.client.getSandboxLogs({ name, follow: true })) {
+          text += Buffer.from(chunk.data).toString();
+          if (text.includes("ready\n")) ready();
+        }
+      })();
+      await isReady;
+      await end(name);
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the followed log of ${name} never ended: ${text}`)),
+          15_000,
+        );
+      });
+      await Promise.race([following, stuck]).finally(() => clearTimeout(timer));
+      assert.equal(text, "ready\ngot-term\n");
+    });
+  }
 });

@@ -138,6 +138,23 @@ describe("agent lifecycle", () => {
     assert.equal((await agent.request("POST", "/api/v1/agent/delete", { sandboxId })).status, 200);
   });
 
+  it("follows the log through a delete: what the process writes on SIGTERM arrives before the stream ends", async () => {
+    const { sandboxId, body } = sandbox([
+      "sh",
+      "-c",
+      "trap 'sleep 0.5; echo got-term; exit 0' TERM; echo ready; sleep 600 & wait",
+    ]);
+    assert.equal((await agent.request("POST", "/api/v1/agent/create", body)).status, 200);
+    await eventually(
+      () => logs(sandboxId),
+      (text) => text === "ready\n",
+    );
+    const followed = logs(sandboxId, true);
+    const deleted = await agent.request("POST", "/api/v1/agent/delete", { sandboxId, gracePeriodSeconds: 5 });
+    assert.equal(deleted.status, 200);
+    assert.equal(await followed, "ready\ngot-term\n");
+  });
+
   it("keeps the log of a sandbox deleted with keepLog until a final delete", async () => {
     const { sandboxId, body } = sandbox(["sh", "-c", "echo kept-output; exit 1"]);
     assert.equal((await agent.request("POST", "/api/v1/agent/create", body)).status, 200);

@@ -149,9 +149,12 @@ function logsRoute(manager: SandboxManager): AgentRoute {
         follow,
         ...(tailLines === undefined ? {} : { tailLines }),
         signal: abort.signal,
+        // Done once the process has exited, or the sandbox is gone. Not while a delete is under
+        // way: the process still gets SIGTERM and may write its last words; the delete ends (and
+        // wakes this follower) only once the container and its output are closed.
         finished: () => {
           const now = manager.get(sandboxId.data);
-          return !now || now.phase === "Exited" || now.phase === "Deleting";
+          return !now || now.phase === "Exited";
         },
         wake: (resolve) => manager.onExit((id) => id === sandboxId.data && resolve()),
       });

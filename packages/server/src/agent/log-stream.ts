@@ -11,7 +11,10 @@ const NEWLINE = 0x0a;
 export interface StreamLogOptions {
   path: string;
   follow: boolean;
-  /** True once the sandbox's process has exited (or the sandbox is gone): the follower then drains and ends. */
+  /**
+   * True once the sandbox's process has exited (or the sandbox is gone): the follower then reads to
+   * the end of the file and ends. Checked before each read, so whatever was written by then is sent.
+   */
   finished: () => boolean;
   /** Aborts when the client leaves. */
   signal: AbortSignal;
@@ -26,11 +29,9 @@ export interface StreamLogOptions {
  * it waits for more until `finished()` holds, then copies the rest and stops.
  */
 export async function streamLog(out: Writable, options: StreamLogOptions): Promise<void> {
-  const file = await open(options.path, "r").catch((err: NodeJS.ErrnoException) => {
-    // No output yet: the shim creates the file on the first write.
-    if (err.code === "ENOENT") return undefined;
-    throw err;
-  });
+  // No output yet without a file: the shim creates it on the first write. Once open, the file is
+  // kept open, so what it holds stays readable after a delete removes or renames it.
+  let file = await openIfThere(options.path);
   const buffer = Buffer.alloc(CHUNK_BYTES);
   let position =
     file && options.tailLines !== undefined ? await tailOffset(file, buffer, options.tailLines) : 0;
@@ -38,16 +39,15 @@ export async function streamLog(out: Writable, options: StreamLogOptions): Promi
     for (;;) {
       if (options.signal.aborted) return;
       const done = !options.follow || options.finished();
-      const handle = file ?? (await open(options.path, "r").catch(() => undefined));
-      if (handle) {
+      file ??= await openIfThere(options.path).catch(() => undefined);
+      if (file) {
         for (;;) {
-          const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+          const { bytesRead } = await file.read(buffer, 0, CHUNK_BYTES, position);
           if (bytesRead === 0) break;
           position += bytesRead;
           if (!out.write(Buffer.from(buffer.subarray(0, bytesRead)))) await drained(out, options.signal);
           if (options.signal.aborted) return;
         }
-        if (handle !== file) await handle.close();
       }
       if (done) return;
       await pause(options);
@@ -55,6 +55,13 @@ export async function streamLog(out: Writable, options: StreamLogOptions): Promi
   } finally {
     await file?.close();
   }
+}
+
+function openIfThere(path: string): Promise<FileHandle | undefined> {
+  return open(path, "r").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
 }
 
 function pause(options: StreamLogOptions): Promise<void> {
