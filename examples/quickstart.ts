@@ -24,8 +24,9 @@ try {
   // Follow the output until the process exits.
   for await (const text of box.logs({ follow: true })) process.stdout.write(text);
 
-  await box.waitUntil("Failed", { timeoutMs: 10_000 });
-  console.log(`exited with code ${box.details.exitCode}`);
+  // A process that exits 0 is Succeeded (any other exit is Failed).
+  await box.waitUntil((d) => d.phase === "Succeeded" || d.phase === "Failed", { timeoutMs: 10_000 });
+  console.log(`${box.phase}: exited with code ${box.details.exitCode}`);
   await box.delete({ wait: true, timeoutMs: 30_000 });
   console.log("deleted");
 } catch (err) {

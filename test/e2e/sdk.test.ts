@@ -182,7 +182,7 @@ describe("SDK", () => {
     assert.ok(ms < 10_000, `the example took ${ms} ms: something kept the process alive after it finished`);
     assert.match(output, /created quickstart-\d+ \(quickstart-\d+-[0-9a-f]{8}\) on \S+: Running/);
     assert.match(output, /hello from quickstart-\d+\nbye\n/);
-    assert.match(output, /exited with code 0\ndeleted/);
+    assert.match(output, /Succeeded: exited with code 0\ndeleted/);
   });
 });
 
