@@ -8,6 +8,24 @@ export const envNameMaxLength = 256;
 export const envValueMaxBytes = 32 * 1024;
 /** Most environment variables one sandbox may set. */
 export const envMaxEntries = 256;
+/**
+ * Most bytes the environment may take in all, counted as execve(2) does: `NAME=value` and its NUL
+ * per variable. Linux allows argv and envp together a quarter of the stack limit (ARG_MAX, 2 MiB
+ * with the usual 8 MiB stack); this and the command's limit (maxArgsTotalBytes) take half of it.
+ */
+export const envMaxTotalBytes = 256 * 1024;
+
+/** Bytes `name=value` takes in a process's environment, with its terminating NUL. */
+export function envEntryBytes(name: string, value: string): number {
+  return Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+}
+
+function totalBytesProblem(entries: Iterable<readonly [string, string]>): string | undefined {
+  let total = 0;
+  for (const [name, value] of entries) total += envEntryBytes(name, value);
+  if (total <= envMaxTotalBytes) return undefined;
+  return `environment must take at most ${envMaxTotalBytes / 1024} KiB (${envMaxTotalBytes} bytes) as NAME=value strings (got ${total} bytes)`;
+}
 
 /** One entry of the list form. */
 export interface EnvVar {
@@ -58,6 +76,8 @@ const tooManyEntries = (count: number): string =>
 export const envMapSchema = z.record(envNameSchema, envValueSchema).superRefine((env, ctx) => {
   const count = Object.keys(env).length;
   if (count > envMaxEntries) ctx.addIssue({ code: "custom", message: tooManyEntries(count) });
+  const tooLarge = totalBytesProblem(Object.entries(env));
+  if (tooLarge !== undefined) ctx.addIssue({ code: "custom", message: tooLarge });
 });
 
 /**
@@ -74,6 +94,8 @@ export const envListSchema = z
     if (duplicate !== undefined) {
       ctx.addIssue({ code: "custom", path: [duplicate.index, "name"], message: duplicate.message });
     }
+    const tooLarge = totalBytesProblem(list.map(({ name, value }) => [name, value] as const));
+    if (tooLarge !== undefined) ctx.addIssue({ code: "custom", message: tooLarge });
   });
 
 function findDuplicate(list: readonly EnvVar[]): { index: number; message: string } | undefined {

@@ -4,7 +4,7 @@ import { envListSchema } from "./env.ts";
 import { invalidArgument } from "./errors.ts";
 import { imageRefSchema, normalizeImageName } from "./image-ref.ts";
 import type { SandboxPoolSpec } from "./sandbox-resource.ts";
-import { argListSchema } from "./sandbox-validation.ts";
+import { argListSchema, refineProcessArgs } from "./sandbox-validation.ts";
 import { parseOrThrow } from "./zod-error.ts";
 
 /**
@@ -37,13 +37,15 @@ export const poolCapacitySchema = z.strictObject({
   bufferMax: count(PoolLimits.maxBuffer).optional(),
 });
 
-export const prewarmTemplateSchema = z.strictObject({
-  image: imageRefSchema,
-  command: argListSchema.optional(),
-  args: argListSchema.optional(),
-  env: envListSchema.optional(),
-  count: count(PoolLimits.maxPrewarmCount),
-});
+export const prewarmTemplateSchema = z
+  .strictObject({
+    image: imageRefSchema,
+    command: argListSchema.optional(),
+    args: argListSchema.optional(),
+    env: envListSchema.optional(),
+    count: count(PoolLimits.maxPrewarmCount),
+  })
+  .superRefine(refineProcessArgs);
 
 export const poolSpecSchema = z.strictObject({
   capacity: poolCapacitySchema.optional(),

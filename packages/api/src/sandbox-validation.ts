@@ -19,6 +19,15 @@ import { parseOrThrow } from "./zod-error.ts";
 /** A process argument list is bounded so a request cannot make a spec larger than runc accepts. */
 export const maxArgs = 256;
 export const maxArgBytes = 8 * 1024;
+/**
+ * Most bytes command and args may take together, each string with its NUL as execve(2) counts it:
+ * with the environment's envMaxTotalBytes, half of Linux's 2 MiB default ARG_MAX.
+ */
+export const maxArgsTotalBytes = 256 * 1024;
+/** Most labels an object may carry: Kubernetes sets no count, so this is ours, ample for selectors. */
+export const labelsMaxEntries = 64;
+/** Most bytes of label keys and values together (64 labels of the longest keys and values fit in 24 KiB). */
+export const labelsMaxTotalBytes = 16 * 1024;
 const maxPathBytes = 4096;
 /** A day: a sandbox that cannot be recovered within it needs a person, not a retry. */
 export const maxRecoveryTimeoutSeconds = 86_400;
@@ -59,21 +68,46 @@ export const sandboxResourcesSchema = z.strictObject({
   pids: pidsSchema.optional(),
 });
 
-export const sandboxSpecSchema = z.strictObject({
-  image: imageRefSchema,
-  command: argListSchema.optional(),
-  args: argListSchema.optional(),
-  env: envListSchema.optional(),
-  workingDir: workingDirSchema.optional(),
-  exposedPorts: exposedPortsSchema.optional(),
-  poolRef: dnsLabelSchema.optional(),
-  consistencyMode: z.enum(["fast", "strong"]).optional(),
-  failurePolicy: z.enum(["Manual", "AutoRecreate"]).optional(),
-  recoveryTimeoutSeconds: z.number().int().min(1).max(maxRecoveryTimeoutSeconds).optional(),
-  resetRevision: timestampSchema.optional(),
-  expireTime: timestampSchema.optional(),
-  resources: sandboxResourcesSchema.optional(),
-});
+/**
+ * Refuses a command and args that together exceed maxArgsTotalBytes, at the list that crosses the
+ * limit (the command counts first, as it comes first in argv). For superRefine on any object with
+ * optional `command` and `args` (a sandbox spec, a prewarm template, the agent's create).
+ */
+export function refineProcessArgs(
+  value: { command?: readonly string[] | undefined; args?: readonly string[] | undefined },
+  ctx: z.core.$RefinementCtx,
+): void {
+  let total = 0;
+  for (const key of ["command", "args"] as const) {
+    for (const arg of value[key] ?? []) total += Buffer.byteLength(arg) + 1;
+    if (total > maxArgsTotalBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `command and args together must take at most ${maxArgsTotalBytes / 1024} KiB (${maxArgsTotalBytes} bytes, each with its NUL) (got ${total} bytes so far)`,
+      });
+      return;
+    }
+  }
+}
+
+export const sandboxSpecSchema = z
+  .strictObject({
+    image: imageRefSchema,
+    command: argListSchema.optional(),
+    args: argListSchema.optional(),
+    env: envListSchema.optional(),
+    workingDir: workingDirSchema.optional(),
+    exposedPorts: exposedPortsSchema.optional(),
+    poolRef: dnsLabelSchema.optional(),
+    consistencyMode: z.enum(["fast", "strong"]).optional(),
+    failurePolicy: z.enum(["Manual", "AutoRecreate"]).optional(),
+    recoveryTimeoutSeconds: z.number().int().min(1).max(maxRecoveryTimeoutSeconds).optional(),
+    resetRevision: timestampSchema.optional(),
+    expireTime: timestampSchema.optional(),
+    resources: sandboxResourcesSchema.optional(),
+  })
+  .superRefine(refineProcessArgs);
 
 const labelNamePattern = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 
@@ -87,8 +121,33 @@ export function isQualifiedKey(key: string): boolean {
   );
 }
 
-/** Kubernetes label rules: `[prefix/]name` keys and short values; our own prefix is reserved. */
+/** The count and size limits of a label map, whatever its keys; undefined when within them. */
+export function labelLimitsProblem(labels: Readonly<Record<string, string>>): string | undefined {
+  const entries = Object.entries(labels);
+  if (entries.length > labelsMaxEntries) {
+    return `must have at most ${labelsMaxEntries} labels (got ${entries.length})`;
+  }
+  let total = 0;
+  for (const [key, value] of entries) total += Buffer.byteLength(key) + Buffer.byteLength(value);
+  if (total > labelsMaxTotalBytes) {
+    return `keys and values must take at most ${labelsMaxTotalBytes / 1024} KiB (${labelsMaxTotalBytes} bytes) in all (got ${total} bytes)`;
+  }
+  return undefined;
+}
+
+/** Refuses labels over {@link labelLimitsProblem}'s limits, naming the field (e.g. after an update merged them). */
+export function validateLabelLimits(labels: Readonly<Record<string, string>>, field = "labels"): void {
+  const problem = labelLimitsProblem(labels);
+  if (problem !== undefined) throw invalidArgument(field, problem);
+}
+
+/** Kubernetes label rules: `[prefix/]name` keys and short values; our own prefix is reserved; at most 64. */
 export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  const limits = labelLimitsProblem(labels);
+  if (limits !== undefined) {
+    ctx.addIssue({ code: "custom", message: limits });
+    return;
+  }
   for (const [key, value] of Object.entries(labels)) {
     if (!isQualifiedKey(key)) {
       ctx.addIssue({
@@ -155,6 +214,25 @@ export function sameSandboxSpec(a: SandboxSpec, b: SandboxSpec): boolean {
     return canonicalJson(rest);
   };
   return strip(a) === strip(b);
+}
+
+/**
+ * Refuses an expire time at or before `nowMs`, naming the field: such a sandbox would start only
+ * to be removed at once. No clock slack is allowed: the time is compared with the controller's
+ * clock, which is the one that expires the sandbox, and a slack would only turn "refused" into
+ * "created and expired at once" for a few more requests. The message gives the controller's time,
+ * so a client whose clock runs behind sees why.
+ *
+ * Only the API checks this; a Sandbox object stored with a past expire time (kubectl apply) is
+ * valid, and expires as soon as the controller sees it (docs/api.md, "Limits").
+ */
+export function validateFutureExpireTime(expireTime: string, nowMs: number, field = "expireTime"): void {
+  const at = Date.parse(expireTime);
+  if (Number.isNaN(at) || at > nowMs) return;
+  throw invalidArgument(
+    field,
+    `must be in the future (${new Date(at).toISOString()} is not after the controller's time ${new Date(nowMs).toISOString()})`,
+  );
 }
 
 /** Rejects a name that is not a DNS-1123 label, naming the field. */

@@ -10,6 +10,7 @@ import {
   PoolLimits,
   parseOrThrow,
   prewarmKey,
+  refineProcessArgs,
   resourcesSchema,
   sandboxIdSchema,
   workingDirSchema,
@@ -23,20 +24,22 @@ const uidPattern = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 /** Longest grace period a caller may ask for; longer would hold a slot for too long. */
 export const MAX_GRACE_PERIOD_SECONDS = 3600;
 
-const sandboxSchema = z.strictObject({
-  sandboxId: sandboxIdSchema,
-  name: dnsLabelSchema,
-  namespace: dnsLabelSchema.default("default"),
-  uid: z.string().regex(uidPattern, "must be 1-64 letters, digits or '-'").optional(),
-  pool: dnsLabelSchema.optional(),
-  image: imageRefSchema,
-  command: argListSchema.default([]),
-  args: argListSchema.default([]),
-  env: envMapSchema.default({}),
-  workingDir: workingDirSchema.optional(),
-  exposedPorts: exposedPortsSchema.default([]),
-  resources: resourcesSchema.optional(),
-});
+const sandboxSchema = z
+  .strictObject({
+    sandboxId: sandboxIdSchema,
+    name: dnsLabelSchema,
+    namespace: dnsLabelSchema.default("default"),
+    uid: z.string().regex(uidPattern, "must be 1-64 letters, digits or '-'").optional(),
+    pool: dnsLabelSchema.optional(),
+    image: imageRefSchema,
+    command: argListSchema.default([]),
+    args: argListSchema.default([]),
+    env: envMapSchema.default({}),
+    workingDir: workingDirSchema.optional(),
+    exposedPorts: exposedPortsSchema.default([]),
+    resources: resourcesSchema.optional(),
+  })
+  .superRefine(refineProcessArgs);
 
 const createBodySchema = z.strictObject({ sandbox: sandboxSchema });
 
@@ -49,13 +52,15 @@ const deleteBodySchema = z.strictObject({
 const prewarmBodySchema = z.strictObject({
   templates: z
     .array(
-      z.strictObject({
-        image: imageRefSchema,
-        command: argListSchema.default([]),
-        args: argListSchema.default([]),
-        env: envMapSchema.default({}),
-        count: z.number().int().min(0).max(PoolLimits.maxPrewarmCount),
-      }),
+      z
+        .strictObject({
+          image: imageRefSchema,
+          command: argListSchema.default([]),
+          args: argListSchema.default([]),
+          env: envMapSchema.default({}),
+          count: z.number().int().min(0).max(PoolLimits.maxPrewarmCount),
+        })
+        .superRefine(refineProcessArgs),
     )
     .max(PoolLimits.maxPrewarmTemplates, `at most ${PoolLimits.maxPrewarmTemplates} templates`),
 });

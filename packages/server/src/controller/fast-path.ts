@@ -6,6 +6,7 @@ import {
   FsbError,
   GRACE_ANNOTATION,
   isFsbError,
+  labelPrefix,
   normalizeSandboxSpec,
   objectKey,
   SANDBOX_KIND,
@@ -13,6 +14,8 @@ import {
   type SandboxSpec,
   sameSandboxSpec,
   validateDnsLabel,
+  validateFutureExpireTime,
+  validateLabelLimits,
   validateLabels,
   validateSandboxName,
   validateSandboxSpec,
@@ -140,6 +143,7 @@ export class FastPath {
     const name = input.name ? validateSandboxName(input.name) : `sb-${randomBytes(4).toString("hex")}`;
     const labels = validateLabels(input.labels ?? {});
     const spec = normalizeSandboxSpec(validateSandboxSpec(input.spec, ""));
+    if (spec.expireTime) validateFutureExpireTime(spec.expireTime, this.#now());
     const mode = input.consistencyMode ?? spec.consistencyMode ?? this.#o.defaultMode;
     spec.consistencyMode = mode;
     let result = "error";
@@ -206,6 +210,7 @@ export class FastPath {
     await this.#fast.settled(objectKey(namespace, input.name));
     if (input.labels)
       validateLabels(Object.fromEntries(Object.entries(input.labels).filter(([, v]) => v !== "")));
+    if (input.expireTime && !input.clearExpireTime) validateFutureExpireTime(input.expireTime, this.#now());
     const updated = await this.#retryConflicts(async () => {
       const current = await this.get(namespace, input.name);
       refuseUpdateInPhase(current, input);
@@ -222,6 +227,7 @@ export class FastPath {
         if (value === "") delete labels[key];
         else labels[key] = value;
       }
+      validateLabelLimits(userLabels(labels));
       return this.#o.store.update({
         ...current,
         metadata: { ...current.metadata, labels },
@@ -361,4 +367,9 @@ function resetFloor(sandbox: Sandbox): number {
     ? Date.parse(sandbox.status.acceptedResetRevision)
     : 0;
   return Number.isNaN(accepted) ? 0 : accepted + 1000;
+}
+
+/** The labels a client set: the limits count these, not the ones Fast Sandbox keeps under its prefix. */
+function userLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !key.startsWith(labelPrefix)));
 }
