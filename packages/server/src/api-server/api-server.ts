@@ -8,6 +8,7 @@ import { ApiListener, type ApiRequest, type ApiResponse } from "./api-listener.t
 import { bearerAuthGate } from "./bearer-auth-gate.ts";
 import { errorBoundary } from "./error-boundary.ts";
 import type { InternalErrorLogger } from "./error-codes.ts";
+import { recordingHandler, strictInput, watchReadFailure } from "./request-input.ts";
 
 export type { ApiRequest, ApiResponse } from "./api-listener.ts";
 
@@ -67,14 +68,25 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     ((err, context) => console.error(`[api-server] ${context.procedure} (ref ${context.ref}):`, err));
   const shutdown = new AbortController();
   const rpcPaths = new Set<string>();
+  const readMaxBytes = options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES;
+  const authGate = token ? bearerAuthGate(token) : undefined;
   const connectHandler = connectNodeAdapter({
     routes(router) {
       options.routes(router);
+      // The adapter serves router.handlers as they are once this returns: each gets its body
+      // recorded, for the input boundary (request-input.ts).
+      router.handlers.splice(0, Infinity, ...router.handlers.map((h) => recordingHandler(h, readMaxBytes)));
       for (const handler of router.handlers) rpcPaths.add(handler.requestPath);
     },
-    interceptors: [errorBoundary(log, shutdown.signal)],
-    requestGate: token ? bearerAuthGate(token) : undefined,
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    interceptors: [errorBoundary(log, shutdown.signal), strictInput()],
+    requestGate: (context) => {
+      watchReadFailure(context);
+      return authGate?.(context);
+    },
+    readMaxBytes,
+    // Unknown JSON keys and enum names are refused, as the agent API refuses unknown fields: a
+    // misspelt field must not be silently dropped (connect-es ignores them by default).
+    jsonOptions: { ignoreUnknownFields: false },
     fallback: (req, res) =>
       sendConnectError(res, 404, "unimplemented", `no procedure or path ${pathOf(req)}`),
   });
