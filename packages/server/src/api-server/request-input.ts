@@ -75,26 +75,50 @@ async function* recordChunks(
       ? new JsonDepthGuard(input.contentType !== "application/json")
       : undefined;
   let refusal: unknown;
-  for await (const chunk of body) {
-    // After a refusal the rest is read and dropped: leaving the loop early would destroy the
-    // request stream, and with it an HTTP/1.1 connection the client may be about to reuse.
-    if (refusal !== undefined) continue;
-    try {
-      guard?.feed(chunk);
-    } catch (err) {
-      refusal = err;
-      input.complete = false;
-      continue;
+  // Not `for await`: leaving that loop early (connect-es stops reading a body it refuses) would
+  // destroy the request stream, and with it an HTTP/1.1 connection the client may be about to
+  // reuse. What is left unread is read off and dropped instead (the listener's requestTimeout
+  // bounds how long), after a refusal here as after one by connect-es.
+  const source = body[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const step = await source.next();
+      if (step.done) {
+        done = true;
+        break;
+      }
+      const chunk = step.value;
+      if (refusal !== undefined) continue;
+      try {
+        guard?.feed(chunk);
+      } catch (err) {
+        refusal = err;
+        input.complete = false;
+        continue;
+      }
+      if (input.complete && input.size + chunk.byteLength <= limitBytes) {
+        input.chunks.push(chunk);
+        input.size += chunk.byteLength;
+      } else {
+        input.complete = false;
+      }
+      yield chunk;
     }
-    if (input.complete && input.size + chunk.byteLength <= limitBytes) {
-      input.chunks.push(chunk);
-      input.size += chunk.byteLength;
-    } else {
-      input.complete = false;
-    }
-    yield chunk;
+  } finally {
+    if (!done) void drain(source);
   }
   if (refusal !== undefined) throw refusal;
+}
+
+async function drain(source: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    while (!(await source.next()).done) {
+      // dropped
+    }
+  } catch {
+    // The client went away: nothing is left to drop.
+  }
 }
 
 /**

@@ -2,7 +2,16 @@
 // fast and strong creates, a failed agent, no room, and a delete that completes.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { ErrorCode, type FsbError, SANDBOX_KIND, SandboxPhase } from "@fast-sandbox/api";
+import {
+  API_VERSION,
+  ErrorCode,
+  type FsbError,
+  SANDBOX_FINALIZER,
+  SANDBOX_KIND,
+  type Sandbox,
+  SandboxPhase,
+  type SandboxSpec,
+} from "@fast-sandbox/api";
 import { FastPath } from "./fast-path.ts";
 import { agentError } from "./memory-agent.ts";
 import type { SandboxReconciler } from "./sandbox/reconciler.ts";
@@ -191,5 +200,52 @@ describe("FastPath", () => {
       assert.equal(again?.status?.phase, SandboxPhase.Running);
       assert.notEqual(again?.status?.sandboxID, sandbox.status.sandboxID);
     });
+  });
+
+  it("refuses an expireTime at or before the controller's time on create and update, naming it", async () => {
+    await world.addAgent("a1");
+    const now = new Date(world.clock.now()).toISOString();
+    const namesExpireTime = (err: FsbError) =>
+      isCode(ErrorCode.InvalidArgument)(err) && err.field === "expireTime";
+    await assert.rejects(
+      fastPath.create({ name: "old", spec: { image: "busybox", expireTime: now } }),
+      namesExpireTime,
+    );
+    assert.equal(await world.sandbox("default/old"), undefined);
+    await fastPath.create({ name: "web", spec: { image: "busybox" } });
+    await assert.rejects(fastPath.update({ name: "web", expireTime: now }), namesExpireTime);
+    const later = new Date(world.clock.now() + 1).toISOString();
+    const updated = await fastPath.update({ name: "web", expireTime: later });
+    assert.equal(updated.spec.expireTime, later);
+  });
+
+  it("update: refuses labels that exceed 64 after the merge, naming labels", async () => {
+    await world.addAgent("a1");
+    const labels = (from: number) =>
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${from + i}`, "v"]));
+    await fastPath.create({ name: "web", spec: { image: "busybox" }, labels: labels(0) });
+    await assert.rejects(
+      fastPath.update({ name: "web", labels: labels(40) }),
+      (err: FsbError) => isCode(ErrorCode.InvalidArgument)(err) && err.field === "labels",
+    );
+  });
+
+  it("a sandbox being deleted: update is FAILED_PRECONDITION; one without a container has no logs yet", async () => {
+    await world.store.create<SandboxSpec, Sandbox["status"]>({
+      apiVersion: API_VERSION,
+      kind: SANDBOX_KIND,
+      metadata: { name: "going", namespace: "default", finalizers: [SANDBOX_FINALIZER] },
+      spec: { image: "busybox:latest" },
+      status: { phase: SandboxPhase.Pending },
+    });
+    await assert.rejects(
+      fastPath.logs("default", "going", { follow: false }, AbortSignal.timeout(5_000)).next(),
+      isCode(ErrorCode.FailedPrecondition),
+    );
+    await world.store.delete(SANDBOX_KIND, "default", "going");
+    await assert.rejects(
+      fastPath.update({ name: "going", reset: true }),
+      isCode(ErrorCode.FailedPrecondition),
+    );
   });
 });
