@@ -2,16 +2,18 @@
 // fast and strong creates, a failed agent, no room, and a delete that completes.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { Code } from "@connectrpc/connect";
 import {
   API_VERSION,
   ErrorCode,
-  type FsbError,
+  FsbError,
   SANDBOX_FINALIZER,
   SANDBOX_KIND,
   type Sandbox,
   SandboxPhase,
   type SandboxSpec,
 } from "@fast-sandbox/api";
+import { connectCodeFor } from "../api-server/error-codes.ts";
 import { FastPath } from "./fast-path.ts";
 import { agentError } from "./memory-agent.ts";
 import type { SandboxReconciler } from "./sandbox/reconciler.ts";
@@ -247,5 +249,20 @@ describe("FastPath", () => {
       fastPath.update({ name: "going", reset: true }),
       isCode(ErrorCode.FailedPrecondition),
     );
+  });
+
+  it("update and a delete with a grace period: conflicts that outlast the retries answer ABORTED (Code.Aborted)", async () => {
+    await world.addAgent("a1");
+    await fastPath.create({ name: "contended", spec: { image: "busybox" } });
+    let updates = 0;
+    world.store.update = async () => {
+      updates++;
+      throw new FsbError(ErrorCode.Aborted, "conflict: the object changed; re-read and retry");
+    };
+    const aborted = (err: FsbError) =>
+      err.code === ErrorCode.Aborted && connectCodeFor(err.code) === Code.Aborted;
+    await assert.rejects(fastPath.update({ name: "contended", labels: { team: "a" } }), aborted);
+    assert.equal(updates, 5, "each attempt re-read the sandbox and tried again");
+    await assert.rejects(fastPath.delete("default", "contended", 5), aborted);
   });
 });

@@ -5,6 +5,7 @@ import {
   ErrorCode,
   FsbError,
   invalidArgument,
+  isFsbError,
   isQualifiedKey,
   labelPrefix,
   POOL_KIND,
@@ -74,7 +75,7 @@ function validateAnnotations(annotations: Record<string, string>): Record<string
   return { ...annotations };
 }
 
-/** Write conflicts are retried this often before the caller sees ABORTED. */
+/** Write conflicts (of an apply or a delete) are retried this often before the caller sees ABORTED. */
 const APPLY_ATTEMPTS = 3;
 
 export class PoolApi {
@@ -156,20 +157,30 @@ export class PoolApi {
    * FAILED_PRECONDITION unless `force`: removing a pool must not look like it kills sandboxes.
    */
   async delete(namespace: string, name: string, force: boolean): Promise<void> {
-    const view = await this.get(namespace, name);
-    const busy = view.agents.reduce((n, a) => n + a.allocated, 0);
-    if (busy > 0 && !force) {
-      throw new FsbError(
-        ErrorCode.FailedPrecondition,
-        `pool ${view.pool.metadata.namespace}/${view.pool.metadata.name} still runs ${busy} sandbox(es); ` +
-          "delete them first, or force: its agents then stop as their sandboxes go",
-        { field: "force" },
-      );
+    // The delete is conditional on the version read, and the pool controller writes the status
+    // often, so a conflict is re-read and re-checked rather than shown to the caller.
+    for (let attempt = 1; ; attempt++) {
+      const view = await this.get(namespace, name);
+      const busy = view.agents.reduce((n, a) => n + a.allocated, 0);
+      if (busy > 0 && !force) {
+        throw new FsbError(
+          ErrorCode.FailedPrecondition,
+          `pool ${view.pool.metadata.namespace}/${view.pool.metadata.name} still runs ${busy} sandbox(es); ` +
+            "delete them first, or force: its agents then stop as their sandboxes go",
+          { field: "force" },
+        );
+      }
+      try {
+        await this.#o.store.delete(POOL_KIND, view.pool.metadata.namespace, view.pool.metadata.name, {
+          resourceVersion: view.pool.metadata.resourceVersion,
+        });
+      } catch (err) {
+        if (!isFsbError(err, ErrorCode.Aborted) || attempt >= APPLY_ATTEMPTS) throw err;
+        continue;
+      }
+      this.#o.enqueue(view.pool.metadata.namespace, view.pool.metadata.name);
+      return;
     }
-    await this.#o.store.delete(POOL_KIND, view.pool.metadata.namespace, view.pool.metadata.name, {
-      resourceVersion: view.pool.metadata.resourceVersion,
-    });
-    this.#o.enqueue(view.pool.metadata.namespace, view.pool.metadata.name);
   }
 
   async #find(namespace: string, name: string): Promise<SandboxPool | undefined> {
