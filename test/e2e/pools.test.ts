@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ConsistencyMode } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import type { PoolInfo } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
+import { BadRequestSchema } from "../../packages/api/gen/google/rpc/error_details_pb.ts";
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { PrivateContainerd } from "../../packages/server/src/standalone/private-containerd.ts";
 import { TEST_IMAGE_TAR } from "../harness/constants.ts";
@@ -16,6 +17,16 @@ import { eventually, processRuns, withoutAnchors } from "../harness/leftovers.ts
 
 const root = path.resolve(import.meta.dirname, "../..");
 const isCode = (code: Code) => (err: unknown) => err instanceof ConnectError && err.code === code;
+
+/** A refusal with `code` that names `field` as data (the BadRequest detail) and says `message`. */
+const refusal = (code: Code, field: string, message: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof ConnectError, String(err));
+  assert.equal(err.code, code, err.message);
+  const fields = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+  assert.deepEqual(fields, [field]);
+  assert.match(err.rawMessage, message);
+  return true;
+};
 
 async function statePids(ctl: ControllerProcess): Promise<Map<string, number>> {
   const raw = JSON.parse(
@@ -274,6 +285,37 @@ describe("two pools with different images", () => {
       // Pool b's agent still runs, so its shim anchor stays: every other container goes.
       async () => withoutAnchors((await other.containers.list({})).containers).length,
       (n) => n === 0,
+    );
+  });
+
+  it("a pool that is not in the sandbox's namespace is FAILED_PRECONDITION on poolRef, fast and strong, and leaves nothing", async () => {
+    for (const consistencyMode of [ConsistencyMode.FAST, ConsistencyMode.STRONG]) {
+      await assert.rejects(
+        ctl.client.createSandbox({ ...longRunning("nowhere"), poolRef: "no-such-pool", consistencyMode }),
+        refusal(
+          Code.FailedPrecondition,
+          "poolRef",
+          /^poolRef: pool "no-such-pool" does not exist in namespace "default"$/,
+        ),
+      );
+      await assert.rejects(
+        ctl.client.createSandbox({
+          ...longRunning("elsewhere"),
+          namespace: "team-x",
+          poolRef: "pool-b",
+          consistencyMode,
+        }),
+        refusal(
+          Code.FailedPrecondition,
+          "poolRef",
+          /^poolRef: pool "pool-b" does not exist in namespace "team-x"; a pool of that name exists in namespace "default", but pools serve only sandboxes of their own namespace$/,
+        ),
+      );
+    }
+    const { sandboxes } = await ctl.client.listSandboxes({ namespace: "*" });
+    assert.deepEqual(
+      sandboxes.map((s) => s.name).filter((n) => n === "nowhere" || n === "elsewhere"),
+      [],
     );
   });
 });

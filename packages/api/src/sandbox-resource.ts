@@ -102,6 +102,13 @@ export const SandboxReason = {
   /** Scheduled=False: no agent has the image; it looks again (loading an image takes a person or a pipeline). */
   ImageNotCached: "ImageNotCached",
   /**
+   * Scheduled=False: spec.poolRef names no pool of the sandbox's namespace (no SandboxPool object,
+   * no agent registered in it); it looks again, and is placed once the pool appears.
+   */
+  PoolNotFound: "PoolNotFound",
+  /** Scheduled=False: the pool runs gVisor sandboxes, which have no network yet, and spec.exposedPorts is set. */
+  ExposedPortsUnsupported: "ExposedPortsUnsupported",
+  /**
    * The agent could not start the container: Scheduled=False while it is retried, Ready=False when
    * the request itself is wrong (the phase is Failed then).
    */

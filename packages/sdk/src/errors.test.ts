@@ -86,6 +86,25 @@ describe("toSdkError", () => {
     assert.equal(err.message, "image: cannot pull");
   });
 
+  it("hints at what a FAILED_PRECONDITION needs by its field, never at capacity", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["poolRef", /own namespace.*fsb-ctl pools list -A/],
+      ["image", /do not pull images/],
+      ["exposedPorts", /runtimeType container/],
+      ["exposedPorts[0]", /listens on that port/],
+    ];
+    for (const [field, hint] of cases) {
+      const err = toSdkError(
+        fromWire(fieldError(`${field}: x`, field, "x", Code.FailedPrecondition)),
+        ENDPOINT,
+      );
+      assert.ok(!(err instanceof CapacityError));
+      assert.match(err.hint ?? "", hint, field);
+      assert.doesNotMatch(err.hint ?? "", /poolMax|delete sandboxes/, field);
+    }
+    assert.equal(toSdkError(new ConnectError("x", Code.FailedPrecondition), ENDPOINT).hint, undefined);
+  });
+
   it("spells canceled as the server does: cancelled", () => {
     assert.equal(toSdkError(new ConnectError("stop", Code.Canceled), ENDPOINT).code, "cancelled");
   });

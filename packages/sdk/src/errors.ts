@@ -167,6 +167,10 @@ export function toSdkError(
         ...base,
         hint: "the pool is full and cannot grow in time: delete sandboxes you no longer need, or raise the pool's poolMax (`fsb-ctl pools get`)",
       });
+    case Code.FailedPrecondition: {
+      const hint = preconditionHint(violation?.field);
+      return new FastSandboxError(message, { ...base, ...(hint ? { hint } : {}) });
+    }
     case Code.Unauthenticated:
     case Code.PermissionDenied:
       return new AuthError(message, {
@@ -191,6 +195,24 @@ export function toSdkError(
     default:
       return new FastSandboxError(message, base);
   }
+}
+
+/**
+ * What to do about a FAILED_PRECONDITION, by the field it names: the request is fine, but the
+ * cluster is not ready for it. Capacity hints never apply here (RESOURCE_EXHAUSTED has those).
+ */
+function preconditionHint(field: string | undefined): string | undefined {
+  if (field === "poolRef") {
+    return "pools serve only their own namespace: see them with `fsb-ctl pools list -A`, or create this one with `fsb-ctl apply -f`";
+  }
+  if (field === "image") {
+    return "agents do not pull images: load it into the containerd of the pool's nodes, or pick a pool whose nodes have it";
+  }
+  if (field === "exposedPorts") return "use a pool with runtimeType container to expose ports";
+  if (field?.startsWith("exposedPorts[")) {
+    return "stop what listens on that port on the node, or expose another port (sandboxes share the node's network)";
+  }
+  return undefined;
 }
 
 /** The field the server blamed, from the error's `google.rpc.BadRequest` detail (never from its text). */

@@ -17,6 +17,7 @@ import { LocalAgentLauncher } from "./pool/local-agent-launcher.ts";
 import { PoolApi } from "./pool/pool-api.ts";
 import { PoolController } from "./pool/pool-controller.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
+import { PoolCatalog } from "./pool-catalog.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { SandboxReconciler } from "./sandbox/reconciler.ts";
 import { StatusWaiters } from "./sandbox/status-waiters.ts";
@@ -126,10 +127,12 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
   const roomChanges = new ChangeSignal();
   registry.changes.subscribe(() => roomChanges.notify());
   const agentsSettledAt = Date.now() + config.lossTimeoutMs;
+  const poolCatalog = new PoolCatalog({ store, registry, cache: base.pools });
   const reconciler = new SandboxReconciler({
     store,
     registry,
     monitor,
+    poolCatalog,
     logger: log,
     onStatus: (s, failure) => waiters.notify(s, failure),
     unknownAgentGraceUntil: agentsSettledAt,
@@ -156,6 +159,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     orphanTimeoutMs: config.orphanTimeoutMs,
     recordBeforeReply: store.writesAreLocal === true,
     pools: poolRoom(poolController, (key) => poolQueue.add(key)),
+    poolCatalog,
     changes: roomChanges,
   });
   const poolApi = new PoolApi({

@@ -49,6 +49,7 @@ describe("FastPath", () => {
       orphanTimeoutMs: 30_000,
       recordBeforeReply: world.store.writesAreLocal,
       changes: world.changes,
+      poolCatalog: world.poolCatalog,
       clock: world.clock,
     });
   });
@@ -104,6 +105,26 @@ describe("FastPath", () => {
     );
     assert.equal(await world.sandbox("default/two"), undefined);
   });
+
+  for (const consistencyMode of ["fast", "strong"] as const) {
+    it(`${consistencyMode} create: a pool that does not exist is FAILED_PRECONDITION on poolRef, and nothing is stored`, async () => {
+      const a1 = await world.addAgent("a1");
+      await world.addAgent("b1", { pool: "gpu", namespace: "team-b" });
+      await assert.rejects(
+        fastPath.create({ name: "web", spec: { image: "busybox", poolRef: "gpu" }, consistencyMode }),
+        (err: FsbError) =>
+          err.code === ErrorCode.FailedPrecondition &&
+          err.field === "poolRef" &&
+          /pool "gpu" does not exist in namespace "default"; a pool of that name exists in namespace "team-b"/.test(
+            err.message,
+          ),
+      );
+      await Promise.all(runs);
+      assert.equal(await world.sandbox("default/web"), undefined);
+      assert.deepEqual(a1.calls, []);
+      assert.equal(world.registry.allocations().length, 0);
+    });
+  }
 
   it("strong create: answers once the reconciler reports Running", async () => {
     const a1 = await world.addAgent("a1");

@@ -29,6 +29,8 @@ import type { AgentMonitor } from "./agent-monitor.ts";
 import type { ControllerMetrics } from "./controller-metrics.ts";
 import { apiErrorOfStore } from "./create-failure.ts";
 import type { PoolRoom } from "./pool/pool-growth.ts";
+import type { PoolCatalog } from "./pool-catalog.ts";
+import { checkPoolOf } from "./pool-preconditions.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 import { createDeadline } from "./room-wait.ts";
 import { FastCreates } from "./sandbox/fast-create.ts";
@@ -91,6 +93,8 @@ export interface FastPathOptions {
   recordBeforeReply?: boolean;
   /** The pools' growth, and where a create waiting for room counts as demand; absent when nothing launches agents. */
   pools?: PoolRoom;
+  /** Which pools exist: a create naming none is refused before it looks for room. */
+  poolCatalog: PoolCatalog;
   /** Fires when room may have appeared (the registry's changes, launches moving). */
   changes: ChangeSignal;
   clock?: Clock;
@@ -156,6 +160,7 @@ export class FastPath {
         result = "existing";
         return { sandbox: same, created: false };
       }
+      await checkPoolOf(this.#o.poolCatalog, namespace, spec);
       const target = { namespace, name, labels, spec };
       const sandbox =
         mode === "fast"

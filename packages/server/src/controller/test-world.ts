@@ -5,10 +5,14 @@ import path from "node:path";
 import {
   API_VERSION,
   objectKey,
+  POOL_KIND,
   SANDBOX_KIND,
   type Sandbox,
   SandboxPhase,
+  type SandboxPool,
+  type SandboxPoolSpec,
   type SandboxSpec,
+  validatePoolSpec,
 } from "@fast-sandbox/api";
 import { type Logger, pino } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
@@ -19,6 +23,7 @@ import { ControllerMetrics } from "./controller-metrics.ts";
 import type { ProbeVerdict } from "./liveness/agent-liveness.ts";
 import { MIN_FAILED_PROBES } from "./liveness/agent-liveness.ts";
 import { MemoryAgent, type MemoryAgentOptions } from "./memory-agent.ts";
+import { PoolCatalog } from "./pool-catalog.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 import { SandboxReconciler } from "./sandbox/reconciler.ts";
 import { StatusWaiters } from "./sandbox/status-waiters.ts";
@@ -46,11 +51,14 @@ export class TestWorld {
   readonly agentChanges: string[] = [];
   readonly monitor: AgentMonitor;
   readonly store: SqliteStore;
+  /** Pools as creates see them: objects in the store, and the pools agents registered in. */
+  readonly poolCatalog: PoolCatalog;
   readonly #dir: string;
 
   private constructor(dir: string) {
     this.#dir = dir;
     this.store = new SqliteStore({ dir, now: () => new Date(this.clock.now()) });
+    this.poolCatalog = new PoolCatalog({ store: this.store, registry: this.registry });
     this.monitor = new AgentMonitor({
       registry: this.registry,
       logger: this.logger,
@@ -116,6 +124,7 @@ export class TestWorld {
       store: this.store,
       registry: this.registry,
       monitor: this.monitor,
+      poolCatalog: this.poolCatalog,
       logger: this.logger,
       now: () => this.clock.now(),
       onStatus: (s, failure) => this.waiters.notify(s, failure),
@@ -132,6 +141,17 @@ export class TestWorld {
       status: { phase: SandboxPhase.Pending },
     });
     return objectKey(namespace, name);
+  }
+
+  /** Stores a SandboxPool object (with the default spec unless given), as `fsb-ctl apply` would. */
+  async applyPool(name: string, spec: Partial<SandboxPoolSpec> = {}, namespace = "default"): Promise<void> {
+    await this.store.create<SandboxPoolSpec, SandboxPool["status"]>({
+      apiVersion: API_VERSION,
+      kind: POOL_KIND,
+      metadata: { name, namespace },
+      spec: validatePoolSpec(spec),
+      status: {},
+    });
   }
 
   /** The stored Sandbox of `key`, or undefined once it is gone. */

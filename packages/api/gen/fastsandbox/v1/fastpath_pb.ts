@@ -199,7 +199,9 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
   exposedPorts: number[];
 
   /**
-   * SandboxPool to place the sandbox in; empty means `default-pool`.
+   * SandboxPool to place the sandbox in; empty means `default-pool`. Pools serve only their own
+   * namespace: a name that is no pool of the sandbox's namespace (no SandboxPool object, no agent
+   * registered in it) is FAILED_PRECONDITION naming `poolRef`.
    *
    * @generated from field: string pool_ref = 9;
    */

@@ -195,6 +195,11 @@ export class AgentRegistry {
     return [...this.#agents.values()].map((agent) => snapshotOf(agent));
   }
 
+  /** Whether an agent (healthy or not) is registered in the pool: a pool exists while it has one. */
+  hasAgentsIn(namespace: string, pool: string): boolean {
+    return this.#pools.get(namespace, pool) !== undefined;
+  }
+
   /** The namespace/pool pairs that have registered agents. */
   pools(): PoolRef[] {
     return [...this.#pools.all()].map((pool) => ({ ...pool.ref }));

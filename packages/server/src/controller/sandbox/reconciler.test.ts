@@ -75,6 +75,34 @@ describe("SandboxReconciler", () => {
     assert.deepEqual(reason(s, "Scheduled"), { status: "False", reason: SandboxReason.NoCapacity });
   });
 
+  it("a sandbox written to the store naming a missing pool stays Pending with PoolNotFound, and runs once the pool appears", async () => {
+    const key = await world.createSandbox("web", { poolRef: "late" });
+    assert.deepEqual(await settle(key), { requeueAfterMs: 5000 });
+    const pending = await world.sandbox(key);
+    assert.equal(pending?.status?.phase, SandboxPhase.Pending);
+    assert.deepEqual(reason(pending, "Scheduled"), { status: "False", reason: SandboxReason.PoolNotFound });
+    const message = pending?.status?.conditions?.find((c) => c.type === "Scheduled")?.message;
+    assert.equal(message, 'poolRef: pool "late" does not exist in namespace "default"');
+    await world.applyPool("late");
+    await world.addAgent("a1", { pool: "late" });
+    assert.deepEqual(await settle(key), {});
+    assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running);
+  });
+
+  it("a sandbox exposing ports in a gVisor pool stays Pending with ExposedPortsUnsupported", async () => {
+    await world.applyPool("g", { runtimeType: "gvisor" });
+    const a1 = await world.addAgent("a1", { pool: "g" });
+    const key = await world.createSandbox("web", { poolRef: "g", exposedPorts: [8080] });
+    await settle(key);
+    const s = await world.sandbox(key);
+    assert.equal(s?.status?.phase, SandboxPhase.Pending);
+    assert.deepEqual(reason(s, "Scheduled"), {
+      status: "False",
+      reason: SandboxReason.ExposedPortsUnsupported,
+    });
+    assert.deepEqual(a1.calls, []);
+  });
+
   it("moves a create the agent provably did not carry out to another agent", async () => {
     const a1 = await world.addAgent("a1", { capacity: 8 });
     const a2 = await world.addAgent("a2", { capacity: 1 });

@@ -19,6 +19,8 @@ import type { ObjectStore } from "../../store/object-store.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import { type Removal, removeContainer } from "../container-removal.ts";
 import { allocateSandbox } from "../placement.ts";
+import type { PoolCatalog } from "../pool-catalog.ts";
+import { checkPoolOf } from "../pool-preconditions.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { newSandboxId } from "../sandbox-id.ts";
 import { planSandbox, type SandboxDecision, untilExpiry } from "./plan.ts";
@@ -36,13 +38,17 @@ import {
   terminating,
   unschedulable,
 } from "./transitions.ts";
+import { unschedulableReason } from "./unschedulable.ts";
 
 /** Steps done in one pass before yielding to the queue, so one object cannot hog a worker. */
 const MAX_STEPS = 8;
 /** Retry delay when no agent has room; capacity frees up as sandboxes go. */
 const NO_CAPACITY_RETRY_MS = 1000;
-/** Retry delay when no agent has the image; loading one into a node takes a person or a pipeline. */
-const IMAGE_RETRY_MS = 5000;
+/**
+ * Retry delay when no agent has the image, or the pool does not exist or cannot serve the spec:
+ * loading an image or applying a pool takes a person or a pipeline.
+ */
+const PRECONDITION_RETRY_MS = 5000;
 /** Retry delay when the assigned agent is not known yet (the controller just restarted). */
 const UNKNOWN_AGENT_RETRY_MS = 500;
 
@@ -59,6 +65,8 @@ export interface SandboxReconcilerOptions {
    * once. `failure` is the error of a create that failed, with its code, for the caller to answer with.
    */
   onStatus?: (sandbox: Sandbox, failure?: FsbError) => void;
+  /** Which pools exist: a sandbox naming none stays Pending (PoolNotFound). */
+  poolCatalog: PoolCatalog;
   /**
    * Until this time (epoch ms) an agent the registry does not know yet is not taken for lost: after
    * a controller restart, agents that register themselves come back with their next heartbeat.
@@ -254,18 +262,22 @@ export class SandboxReconciler {
     const spec = sandbox.spec;
     let allocation: ReturnType<AgentRegistry["allocate"]>;
     try {
+      await checkPoolOf(this.#o.poolCatalog, sandbox.metadata.namespace, spec);
       allocation = allocateSandbox(
         this.#o.registry,
         { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, spec },
         sandboxId,
       );
     } catch (err) {
-      const noRoom = isFsbError(err, ErrorCode.ResourceExhausted);
-      if (!noRoom && !isFsbError(err, ErrorCode.FailedPrecondition)) throw err;
-      // Room or the image may appear later (sandboxes end, images get loaded): stay Pending and look again.
-      const reason = noRoom ? SandboxReason.NoCapacity : SandboxReason.ImageNotCached;
-      await this.#writeStatus(sandbox, unschedulable(status, reason, err.message, this.#now()));
-      return { requeueAfterMs: noRoom ? NO_CAPACITY_RETRY_MS : IMAGE_RETRY_MS };
+      const reason = unschedulableReason(err);
+      if (reason === undefined) throw err;
+      // Room, the image or the pool may appear later (sandboxes end, images get loaded, a pool is
+      // applied): stay Pending and look again. A create waiting on the sandbox hears the error itself.
+      const { message } = err as FsbError;
+      await this.#writeStatus(sandbox, unschedulable(status, reason, message, this.#now()), err as FsbError);
+      return {
+        requeueAfterMs: reason === SandboxReason.NoCapacity ? NO_CAPACITY_RETRY_MS : PRECONDITION_RETRY_MS,
+      };
     }
     try {
       return next(

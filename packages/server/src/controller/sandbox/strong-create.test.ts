@@ -42,6 +42,16 @@ describe("settledOutcome", () => {
       outcome: "noRoom",
     },
     {
+      name: "the pool does not exist: refused, no growth cures it",
+      status: { phase: "Pending", conditions: scheduled("PoolNotFound") },
+      outcome: "refused",
+    },
+    {
+      name: "ports on a gVisor pool: refused",
+      status: { phase: "Pending", conditions: scheduled("ExposedPortsUnsupported") },
+      outcome: "refused",
+    },
+    {
       name: "the agent failed the create",
       status: { phase: "Pending", conditions: scheduled("AgentCreateFailed") },
       outcome: "createFailed",
@@ -94,6 +104,23 @@ describe("failureOf", () => {
     assert.equal(err.field, "command");
     assert.equal(err.rawMessage, '"/no/such" was not found in the image');
     assert.equal(err.message, 'command: "/no/such" was not found in the image');
+    const pool = failureOf(
+      withStatus({
+        phase: "Pending",
+        conditions: scheduled("PoolNotFound", 'poolRef: pool "gpu" does not exist in namespace "default"'),
+      }),
+    );
+    assert.deepEqual(
+      [pool.code, pool.field, pool.rawMessage],
+      [ErrorCode.FailedPrecondition, "poolRef", 'pool "gpu" does not exist in namespace "default"'],
+    );
+    const image = failureOf(
+      withStatus({
+        phase: "Pending",
+        conditions: scheduled("ImageNotCached", "image: x is not on any agent"),
+      }),
+    );
+    assert.deepEqual([image.field, image.rawMessage], ["image", "x is not on any agent"]);
     const plain = failureOf(withStatus(ready("containerd: create task sb-1: shim died")));
     assert.equal(plain.field, undefined);
     assert.equal(plain.code, ErrorCode.FailedPrecondition);

@@ -22,6 +22,7 @@ import { type CreateDeadline, noRoomError } from "../room-wait.ts";
 import { createdAtAnnotations } from "./created-at.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
 import { condition, pending, settledOutcome } from "./transitions.ts";
+import { unschedulableError } from "./unschedulable.ts";
 
 /** Without a client deadline, a strong create answers within this long whatever happens. */
 export const STRONG_CREATE_TIMEOUT_MS = 60_000;
@@ -156,9 +157,10 @@ function takeEvents(
   for (let event = f.events.shift(); event; event = f.events.shift()) {
     const outcome = settledOutcome(event.sandbox);
     if (outcome === "running") return event.sandbox;
-    if (outcome === "failed" || outcome === "createFailed") throw failureOf(event.sandbox, event.failure);
+    if (outcome === "failed" || outcome === "createFailed" || outcome === "refused")
+      throw failureOf(event.sandbox, event.failure);
     if (outcome !== "noRoom") continue;
-    const err = failureOf(event.sandbox);
+    const err = failureOf(event.sandbox, event.failure);
     const growth = o.pools?.needRoom(r.namespace, pool, r.name) ?? ({ kind: "absent" } as const);
     f.noRoom = { err, growth };
     // Not growing, and no room has appeared since: that is the answer.
@@ -221,12 +223,8 @@ export function failureOf(sandbox: Sandbox, failure?: FsbError): FsbError {
   if (failure) return failure;
   const scheduled = condition(sandbox.status, SandboxCondition.Scheduled);
   if (scheduled?.status === "False") {
-    if (scheduled.reason === SandboxReason.NoCapacity)
-      return new FsbError(ErrorCode.ResourceExhausted, scheduled.message);
-    if (scheduled.reason === SandboxReason.ImageNotCached)
-      return new FsbError(ErrorCode.FailedPrecondition, scheduled.message.replace(/^image: /, ""), {
-        field: "image",
-      });
+    const unschedulable = unschedulableError(scheduled.reason, scheduled.message);
+    if (unschedulable) return unschedulable;
     if (scheduled.reason === SandboxReason.AgentCreateFailed)
       return new FsbError(ErrorCode.Unavailable, scheduled.message);
   }

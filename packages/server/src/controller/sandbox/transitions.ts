@@ -9,6 +9,7 @@ import {
 } from "@fast-sandbox/api";
 import { setCondition } from "../conditions.ts";
 import type { Allocation } from "../registry/agent-registry.ts";
+import { isRefusal, type UnschedulableReason } from "./unschedulable.ts";
 
 /*
  * Who writes status when. Every writer builds the status with the functions below, so the
@@ -72,10 +73,10 @@ export function scheduled(
   };
 }
 
-/** Still Pending: no agent has room, or none has the image; the reconciler looks again later. */
+/** Still Pending: no agent has room, none has the image, or the pool is missing; the reconciler looks again later. */
 export function unschedulable(
   status: SandboxStatus,
-  reason: typeof SandboxReason.NoCapacity | typeof SandboxReason.ImageNotCached,
+  reason: UnschedulableReason,
   message: string,
   now: number,
 ): SandboxStatus {
@@ -288,7 +289,7 @@ export function unassigned(status: SandboxStatus): SandboxStatus {
 }
 
 /** Where a create that waits on its object stands after one status (what strong create reads). */
-export type SettledOutcome = "running" | "failed" | "createFailed" | "noRoom" | "pending";
+export type SettledOutcome = "running" | "failed" | "createFailed" | "noRoom" | "refused" | "pending";
 
 /** Reads a status the reconciler reported: settled (running, failed, no room) or not yet. */
 export function settledOutcome(sandbox: Sandbox): SettledOutcome {
@@ -299,6 +300,7 @@ export function settledOutcome(sandbox: Sandbox): SettledOutcome {
   if (phase !== SandboxPhase.Pending) return "pending";
   const scheduledNow = condition(sandbox.status, SandboxCondition.Scheduled);
   if (scheduledNow?.status !== "False") return "pending";
+  if (isRefusal(scheduledNow.reason)) return "refused";
   if (
     scheduledNow.reason === SandboxReason.NoCapacity ||
     scheduledNow.reason === SandboxReason.ImageNotCached

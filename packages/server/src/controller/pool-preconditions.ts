@@ -1,0 +1,61 @@
+/** What a create needs of its pool before it looks for room: the pool exists in its namespace, and can serve the spec. */
+import { DEFAULT_POOL, ErrorCode, FsbError, type SandboxPool, type SandboxSpec } from "@fast-sandbox/api";
+import type { PoolCatalog } from "./pool-catalog.ts";
+
+/**
+ * Throws FAILED_PRECONDITION when the sandbox's pool does not exist in its namespace (field
+ * `poolRef`), or is a gVisor pool and the sandbox exposes ports (field `exposedPorts`). Neither
+ * goes away by waiting for room, so both are answered before any placement.
+ */
+export async function checkPoolOf(catalog: PoolCatalog, namespace: string, spec: SandboxSpec): Promise<void> {
+  const pool = spec.poolRef || DEFAULT_POOL;
+  const hasAgents = catalog.hasAgents(namespace, pool);
+  const object = await catalog.object(namespace, pool);
+  if (object === undefined && !hasAgents) {
+    throw missingPoolError(namespace, pool, !spec.poolRef, await catalog.namespacesOf(pool));
+  }
+  const refusal = unreachablePortsError(pool, object, spec.exposedPorts ?? []);
+  if (refusal) throw refusal;
+}
+
+/** The refusal of a create whose pool exists in `elsewhere` (other namespaces) at most. Pure. */
+export function missingPoolError(
+  namespace: string,
+  pool: string,
+  defaulted: boolean,
+  elsewhere: readonly string[],
+): FsbError {
+  const which = defaulted ? `pool "${pool}" (the default, as poolRef is empty)` : `pool "${pool}"`;
+  const others = elsewhere.filter((ns) => ns !== namespace);
+  const hint =
+    others.length === 0
+      ? ""
+      : `; a pool of that name exists in ${others.length === 1 ? "namespace" : "namespaces"} ${others
+          .map((ns) => `"${ns}"`)
+          .join(", ")}, but pools serve only sandboxes of their own namespace`;
+  return new FsbError(
+    ErrorCode.FailedPrecondition,
+    `${which} does not exist in namespace "${namespace}"${hint}`,
+    {
+      field: "poolRef",
+    },
+  );
+}
+
+/**
+ * gVisor sandboxes run in a network namespace of their own with nothing in it, so an endpoint
+ * they advertised could not be reached: exposed ports are refused until they get a network. Pure.
+ */
+export function unreachablePortsError(
+  pool: string,
+  object: Pick<SandboxPool, "spec"> | undefined,
+  exposedPorts: readonly number[],
+): FsbError | undefined {
+  if (exposedPorts.length === 0 || object?.spec.runtimeType !== "gvisor") return undefined;
+  return new FsbError(
+    ErrorCode.FailedPrecondition,
+    `pool "${pool}" runs gVisor sandboxes, which have no network yet, so their ports cannot be reached; ` +
+      "use a pool with runtimeType container to expose ports",
+    { field: "exposedPorts" },
+  );
+}
