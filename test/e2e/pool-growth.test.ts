@@ -15,6 +15,8 @@ import { rejectsWith } from "../harness/rpc-assert.ts";
 const SLEEP = { image: "busybox", command: ["sleep", "600"] };
 /** A pool with no agent at all until demand launches one: every create there waits for a launch. */
 const EMPTY_POOL = "empty-pool";
+/** A pool of one-slot agents, to show that an image no agent has launches nothing. */
+const IMAGE_POOL = "image-pool";
 
 /** Containers in the test namespace made for sandbox `name`. */
 async function containersNamed(conn: ContainerdConnection, name: string): Promise<string[]> {
@@ -113,5 +115,42 @@ describe("a pool that grows", () => {
     // And a create without a short deadline now fits at once.
     const placed = await ctl.client.createSandbox({ name: "on-time", ...SLEEP, poolRef: EMPTY_POOL });
     assert.equal(placed.sandbox?.phase, "Running");
+  });
+
+  it("an image no agent has, in a full pool that could grow: FAILED_PRECONDITION at once, naming where it is, and no agent launched for it", async () => {
+    // New local agents share the node's containerd: they cannot bring an image the present one lacks.
+    await ctl.pools.applyPool({
+      name: IMAGE_POOL,
+      spec: { capacity: { poolMin: 1, poolMax: 2, bufferMin: 0, bufferMax: 0 }, maxSandboxesPerPod: 1 },
+    });
+    await eventually(
+      () => ctl.pools.getPool({ name: IMAGE_POOL }),
+      (p) => p.readyAgents === 1,
+      30_000,
+    );
+    await ctl.client.createSandbox({ name: "img-full", ...SLEEP, poolRef: IMAGE_POOL });
+    const started = Date.now();
+    for (const [name, consistencyMode] of [
+      ["img-fast", ConsistencyMode.FAST],
+      ["img-strong", ConsistencyMode.STRONG],
+    ] as const) {
+      await rejectsWith(
+        ctl.client.createSandbox({
+          name,
+          image: "localhost/not-loaded:1",
+          command: ["sleep", "600"],
+          poolRef: IMAGE_POOL,
+          consistencyMode,
+        }),
+        Code.FailedPrecondition,
+        /^image: image localhost\/not-loaded:1 is not on any agent of pool "image-pool" in namespace "default"; no agent of any pool has it; agents do not pull images/,
+      );
+    }
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms: it waited for room`);
+    // The refused creates were no demand: the pool stays at one agent.
+    await new Promise((r) => setTimeout(r, 2500));
+    const pool = await ctl.pools.getPool({ name: IMAGE_POOL });
+    assert.equal(pool.currentAgents, 1);
+    await ctl.client.deleteSandbox({ name: "img-full", gracePeriodSeconds: 0 });
   });
 });

@@ -273,11 +273,19 @@ describe("two pools with different images", () => {
     assert.ok(task.process);
     await assert.rejects(
       ctl.client.createSandbox({ ...longRunning("tools-on-a"), image: `${TOOLS}:latest` }),
-      (err: unknown) => isCode(Code.FailedPrecondition)(err) && /image/.test(String(err)),
+      refusal(
+        Code.FailedPrecondition,
+        "image",
+        /^image: image localhost\/tools:latest is not on any agent of pool "default-pool" in namespace "default"; it is on pool "pool-b" \(node [^)]+\); agents do not pull images/,
+      ),
     );
     await assert.rejects(
       ctl.client.createSandbox({ ...longRunning("busybox-on-b"), poolRef: "pool-b" }),
-      (err: unknown) => isCode(Code.FailedPrecondition)(err) && /pool-b/.test(String(err)),
+      refusal(
+        Code.FailedPrecondition,
+        "image",
+        /pool "pool-b" in namespace "default"; it is on pool "default-pool" \(node /,
+      ),
     );
     await ctl.client.deleteSandbox({ name: "on-a", gracePeriodSeconds: 0 });
     await ctl.client.deleteSandbox({ name: "on-b", gracePeriodSeconds: 0 });

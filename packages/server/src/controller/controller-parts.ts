@@ -181,6 +181,7 @@ function poolRoom(pools: PoolController, enqueuePool: (key: string) => void): Po
     },
     settle: (namespace, pool, sandbox, placed) => pools.settle(namespace, pool, sandbox, placed),
     growth: (namespace, pool) => pools.growth(namespace, pool),
+    growthMayBringImages: (namespace, pool) => pools.growthMayBringImages(namespace, pool),
   };
 }
 

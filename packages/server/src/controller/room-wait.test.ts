@@ -60,6 +60,14 @@ describe("noRoomError", () => {
       message: /^waited 30\.0 s for the 2 agent\(s\) pool "default-pool" is adding: no agent/,
     },
     {
+      name: "waited until the server's default for an image no new agent brought: FAILED_PRECONDITION",
+      err: noImage(),
+      growth: growing,
+      waited: { ms: DEFAULT_ROOM_WAIT_MS, fromClient: false },
+      code: ErrorCode.FailedPrecondition,
+      message: /^image: waited 30\.0 s for the 2 agent\(s\) pool "default-pool" is adding: image x is not/,
+    },
+    {
       name: "waited until the client's deadline: DEADLINE_EXCEEDED",
       err: full(),
       growth: growing,
@@ -92,6 +100,11 @@ class FakePools implements PoolRoom {
   growth(): PoolGrowth {
     return this.growthNow;
   }
+  /** Agents it adds land on other nodes (Pods), whose images may differ; false: one node (local). */
+  otherNodes = false;
+  growthMayBringImages(): boolean {
+    return this.otherNodes;
+  }
 }
 
 const allocation: Allocation = {
@@ -103,17 +116,18 @@ const allocation: Allocation = {
   ports: [],
 };
 
-function setup(timeoutMs?: number, initial: PoolGrowth = growing) {
+function setup(timeoutMs?: number, initial: PoolGrowth = growing, noRoom = full, otherNodes = false) {
   const clock = new ManualClock();
   const changes = new ChangeSignal();
   const pools = new FakePools();
   pools.growthNow = initial;
+  pools.otherNodes = otherNodes;
   let room = false;
   let attempts = 0;
   const waiting = allocateWhenRoom({
     allocate: () => {
       attempts++;
-      if (!room) throw full();
+      if (!room) throw noRoom();
       return allocation;
     },
     pools,
@@ -182,6 +196,35 @@ describe("allocateWhenRoom", () => {
     );
     await t.clock.advance(2000);
     assert.equal((await outcome)?.code, ErrorCode.DeadlineExceeded);
+  });
+
+  it("an image no agent has, in a growing pool whose agents share one node: FAILED_PRECONDITION at once, no demand", async () => {
+    const t = setup(undefined, growing, noImage, false);
+    await assert.rejects(
+      t.waiting,
+      (err: FsbError) => err.code === ErrorCode.FailedPrecondition && err.field === "image",
+    );
+    assert.equal(t.attempts(), 1);
+    assert.equal(t.pools.needed, 0, "new agents on the same node cannot bring it: no launch for it");
+    assert.deepEqual(t.pools.settled, []);
+  });
+
+  it("an image no agent has, in a growing pool whose agents may land on other nodes: waits, then FAILED_PRECONDITION saying so", async () => {
+    const t = setup(undefined, growing, noImage, true);
+    const outcome = t.waiting.then(
+      () => undefined,
+      (err: FsbError) => err,
+    );
+    await t.clock.advance(5000);
+    assert.equal(t.pools.needed, 1, "it counts as demand while it waits");
+    await t.clock.advance(DEFAULT_ROOM_WAIT_MS);
+    const err = await outcome;
+    assert.equal(err?.code, ErrorCode.FailedPrecondition);
+    assert.equal(err?.field, "image");
+    assert.match(
+      err?.rawMessage ?? "",
+      /^waited 30\.0 s for the 2 agent\(s\) pool "default-pool" is adding: image x is not on any agent$/,
+    );
   });
 
   it("stops growing while waiting: the next change ends the wait with the true reason", async () => {

@@ -28,11 +28,28 @@ export function isNoRoom(err: unknown): err is FsbError {
 }
 
 /**
+ * Whether `err` is an image no agent of the pool has, which no growth of the pool can bring: new
+ * agents would run on the same node (or none are launched). Such a create answers at once and
+ * does not count as demand; with agents that may land on other nodes it waits like any other.
+ */
+export function imageGrowthCannotBring(
+  err: FsbError,
+  pools: PoolRoom | undefined,
+  namespace: string,
+  pool: string,
+): boolean {
+  return (
+    err.code === ErrorCode.FailedPrecondition && !(pools?.growthMayBringImages(namespace, pool) ?? false)
+  );
+}
+
+/**
  * The answer once a create stops looking for room. Nothing waited (the pool is not growing): the
  * registry's own error, RESOURCE_EXHAUSTED saying why the pool cannot grow, or FAILED_PRECONDITION
  * for an image no agent has. Waited until the deadline: DEADLINE_EXCEEDED when it was the
- * client's (that is what its own timer reports too), else RESOURCE_EXHAUSTED saying how long it
- * waited and for what. Pure, so every message can be checked.
+ * client's (that is what its own timer reports too), else the registry's code saying how long it
+ * waited and for what: RESOURCE_EXHAUSTED for room, FAILED_PRECONDITION (field `image`) for an
+ * image the new agents did not bring either. Pure, so every message can be checked.
  */
 export function noRoomError(
   err: FsbError,
@@ -46,9 +63,14 @@ export function noRoomError(
         ? `for the ${growth.starting + growth.launching} agent(s) pool "${pool}" is adding`
         : `for room in pool "${pool}"`;
     const text = `waited ${(waited.ms / 1000).toFixed(1)} s ${what}: ${err.message}`;
-    return waited.fromClient
-      ? new FsbError(ErrorCode.DeadlineExceeded, `the call's deadline passed; ${text}`, { cause: err })
-      : new FsbError(ErrorCode.ResourceExhausted, text, { cause: err });
+    if (waited.fromClient) {
+      return new FsbError(ErrorCode.DeadlineExceeded, `the call's deadline passed; ${text}`, { cause: err });
+    }
+    if (err.code === ErrorCode.FailedPrecondition) {
+      const waitedText = `waited ${(waited.ms / 1000).toFixed(1)} s ${what}: ${err.rawMessage}`;
+      return new FsbError(err.code, waitedText, { cause: err, ...(err.field ? { field: err.field } : {}) });
+    }
+    return new FsbError(ErrorCode.ResourceExhausted, text, { cause: err });
   }
   if (err.code !== ErrorCode.ResourceExhausted) return err;
   switch (growth.kind) {
@@ -105,6 +127,7 @@ export async function allocateWhenRoom(o: RoomWaitOptions): Promise<Allocation> 
         return allocation;
       } catch (err) {
         if (!isNoRoom(err)) throw err;
+        if (imageGrowthCannotBring(err, o.pools, o.namespace, o.pool)) throw err;
         const growth = o.pools?.needRoom(o.namespace, o.pool, o.name) ?? { kind: "absent" as const };
         waiting = o.pools !== undefined;
         const now = o.clock.now();

@@ -155,7 +155,9 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
   namespace: string;
 
   /**
-   * Container image, such as `alpine` (= `docker.io/library/alpine:latest`). Required.
+   * Container image, such as `alpine` (= `docker.io/library/alpine:latest`). Required. Agents do
+   * not pull: an image no agent of the pool has is FAILED_PRECONDITION naming `image`, and the
+   * message says which pools and nodes have it.
    *
    * @generated from field: string image = 3;
    */

@@ -38,6 +38,11 @@ export interface AgentLauncherEvents {
  * the controller launch twice for the same need.
  */
 export interface AgentLauncher {
+  /**
+   * Whether a pool's agents all run on one node, on one containerd, so a new agent has exactly the
+   * images the present ones have (local processes); false when each may land on another node (Pods).
+   */
+  readonly oneNode: boolean;
   /** Learns what already runs (a state file, existing Pods) before the first reconcile. */
   start(signal: AbortSignal): Promise<void>;
   /** The pool's agents as the launcher knows them now, including starting and stopping ones. */

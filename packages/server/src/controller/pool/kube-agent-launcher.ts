@@ -68,6 +68,8 @@ export interface KubeAgentLauncherOptions extends AgentLauncherEvents {
  * is deleted: the pool controller then sees one agent fewer and launches a replacement.
  */
 export class KubeAgentLauncher implements AgentLauncher {
+  /** The scheduler puts each Pod on a node of its choice. */
+  readonly oneNode = false;
   readonly #o: KubeAgentLauncherOptions;
   readonly #clock: Clock;
   readonly #informer: Informer<AgentPodSpec, AgentPodStatus>;

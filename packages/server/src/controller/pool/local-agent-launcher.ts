@@ -65,6 +65,8 @@ export interface LocalAgentLauncherOptions extends AgentLauncherEvents {
  * sandboxes of, even one the state file lost.
  */
 export class LocalAgentLauncher implements AgentLauncher {
+  /** Every agent of a pool runs here, on the pool's containerd namespace. */
+  readonly oneNode = true;
   readonly #o: LocalAgentLauncherOptions;
   readonly #agents = new Map<string, LocalAgent>();
   readonly #files: LocalAgentFiles;

@@ -20,6 +20,7 @@ import { PoolController } from "./pool-controller.ts";
 
 /** Remembers launches and removals; a test brings a launched agent up with {@link up}. */
 class MemoryLauncher implements AgentLauncher {
+  readonly oneNode = false;
   readonly launched: LaunchedAgent[] = [];
   readonly removed: string[] = [];
   readonly #now: () => number;

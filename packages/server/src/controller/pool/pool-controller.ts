@@ -92,6 +92,10 @@ export class PoolController implements PoolRoom {
     else demand.set(sandbox, { at: this.#now(), waiting: false });
   }
 
+  growthMayBringImages(_namespace: string, _pool: string): boolean {
+    return this.#o.launcher !== undefined && !this.#o.launcher.oneNode;
+  }
+
   /**
    * Whether the pool is really getting room: agents launched and not answering yet, or a launch
    * (or undrain) that the next pass makes for the demand seen now. Below poolMax alone is not enough.

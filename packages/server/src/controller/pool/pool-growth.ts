@@ -27,6 +27,12 @@ export interface PoolRoom {
   settle(namespace: string, pool: string, sandbox: string, placed: boolean): void;
   /** How the pool's room is going to change, without noting demand. */
   growth(namespace: string, pool: string): PoolGrowth;
+  /**
+   * Whether agents the pool adds may have images none of its present agents has: only when they
+   * may run on other nodes. Where they cannot, a create whose image is missing neither waits nor
+   * counts as demand (new agents would not help it).
+   */
+  growthMayBringImages(namespace: string, pool: string): boolean;
 }
 
 export interface GrowthObservation {

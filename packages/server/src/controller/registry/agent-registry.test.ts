@@ -856,7 +856,26 @@ describe("AgentRegistry with requireImage (agents that cannot pull)", () => {
       (err) => {
         assert.equal(err.field, "image");
         assert.match(err.message, /docker\.io\/library\/alpine:latest is not on any agent of pool/);
+        assert.match(err.message, /; no agent of any pool has it; agents do not pull images/);
       },
+    );
+  });
+
+  it("names the pools and nodes that do have the image, in any namespace", () => {
+    const registry = registryWith([
+      agentInfo("empty-1"),
+      agentInfo("tools-1", { pool: "tools", images: ["alpine"] }),
+      agentInfo("tools-2", { pool: "tools", images: ["alpine"], nodeName: "node-tools-1" }),
+      agentInfo("other-1", { pool: "p", namespace: "team-b", images: ["docker.io/library/alpine:latest"] }),
+    ]);
+    assertFsbError(
+      () => registry.allocate(request("c", { requireImage: true })),
+      ErrorCode.FailedPrecondition,
+      (err) =>
+        assert.match(
+          err.rawMessage,
+          /; it is on pool "tools" \(node node-tools-1\), pool "p" in namespace "team-b" \(node node-other-1\);/,
+        ),
     );
   });
 

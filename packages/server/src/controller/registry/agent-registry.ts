@@ -4,6 +4,7 @@ import { ChangeSignal } from "../../core/change-signal.ts";
 import type { AgentInfo, AgentSnapshot } from "./agent-info.ts";
 import { type AgentState, newAgentState, placeholderInfo, roomOf, snapshotOf } from "./agent-state.ts";
 import { ImageNameCache } from "./image-name-cache.ts";
+import { type ImageHolderAgent, imageHolders, missingImageMessage } from "./missing-image.ts";
 import { noFitMessage } from "./no-fit-message.ts";
 import { tallyNoFit } from "./no-fit-tally.ts";
 import { choose, PoolIndexes, type PoolRef } from "./pool-index.ts";
@@ -239,11 +240,13 @@ export class AgentRegistry {
     if (chosen === undefined) {
       const name = request.displayName ?? key;
       if (requireImage && pool !== undefined && ![...pool.agents].some((a) => a.images.has(image))) {
+        const holders = imageHolders(this.#registered(image));
         throw new FsbError(
           ErrorCode.FailedPrecondition,
-          `image ${image} is not on any agent of pool "${poolName}" in namespace "${namespace}"; ` +
-            "agents do not pull images, so load it into the nodes' containerd first",
-          { field: "image" },
+          missingImageMessage(image, namespace, poolName, holders),
+          {
+            field: "image",
+          },
         );
       }
       const failed = {
@@ -377,6 +380,15 @@ export class AgentRegistry {
       if (record.bookedAt !== undefined) this.#ports.free(record.bookedAt, record.ports);
       this.#ports.reserve(address, record.ports);
       record.bookedAt = address;
+    }
+  }
+
+  // Every registered agent, as the missing-image message sees it (an O(n) pass, only on that failure).
+  *#registered(image: string): Iterable<ImageHolderAgent> {
+    for (const a of this.#agents.values()) {
+      if (!a.registered) continue;
+      const { namespace, pool, nodeName } = a.info;
+      yield { namespace, pool, nodeName, hasImage: a.images.has(image) };
     }
   }
 

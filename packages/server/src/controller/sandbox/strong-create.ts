@@ -18,7 +18,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import { apiErrorOfStore } from "../create-failure.ts";
 import type { PoolGrowth, PoolRoom } from "../pool/pool-growth.ts";
-import { type CreateDeadline, noRoomError } from "../room-wait.ts";
+import { type CreateDeadline, imageGrowthCannotBring, noRoomError } from "../room-wait.ts";
 import { createdAtAnnotations } from "./created-at.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
 import { condition, pending, settledOutcome } from "./transitions.ts";
@@ -161,6 +161,7 @@ function takeEvents(
       throw failureOf(event.sandbox, event.failure);
     if (outcome !== "noRoom") continue;
     const err = failureOf(event.sandbox, event.failure);
+    if (imageGrowthCannotBring(err, o.pools, r.namespace, pool)) throw err;
     const growth = o.pools?.needRoom(r.namespace, pool, r.name) ?? ({ kind: "absent" } as const);
     f.noRoom = { err, growth };
     // Not growing, and no room has appeared since: that is the answer.
