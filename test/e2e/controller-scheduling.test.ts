@@ -1,11 +1,14 @@
 // Placement end to end: a full pool, port conflicts per agent address, image affinity and least-loaded spreading.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Labels } from "@fast-sandbox/api";
 import { ConsistencyMode } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { BadRequestSchema } from "../../packages/api/gen/google/rpc/error_details_pb.ts";
 import { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { ContainerRuntime } from "../../packages/server/src/containerd/container-runtime.ts";
 import type { AgentStatusView } from "../../packages/server/src/controller/agent-api.ts";
@@ -209,6 +212,62 @@ describe("exposed ports", () => {
     const other = (await ctl.client.createSandbox({ name: "port-c", ...SLEEP, exposedPorts: [PORT + 1] }))
       .sandbox!;
     assert.deepEqual(other.endpoints, [`127.0.0.1:${PORT + 1}`]);
+  });
+
+  it("a port an undeclared process listens on: FAILED_PRECONDITION naming it, fast and strong, and nothing left", async () => {
+    // Sandboxes share the node's network: one that declared nothing can still listen anywhere.
+    const taken = PORT + 5;
+    await ctl.client.createSandbox({
+      name: "squatter",
+      image: "busybox",
+      command: ["httpd", "-f", "-p", String(taken)],
+    });
+    const listening = await eventually(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = net.connect(taken, "127.0.0.1", () => resolve(true));
+          socket.on("error", () => resolve(false));
+          socket.on("connect", () => socket.destroy());
+        }),
+      Boolean,
+    );
+    assert.ok(listening, `nothing listens on ${taken}`);
+    for (const [name, consistencyMode] of [
+      ["claim-fast", ConsistencyMode.FAST],
+      ["claim-strong", ConsistencyMode.STRONG],
+    ] as const) {
+      await assert.rejects(
+        ctl.client.createSandbox({ name, ...SLEEP, exposedPorts: [PORT + 6, taken], consistencyMode }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConnectError, String(err));
+          assert.equal(err.code, Code.FailedPrecondition, err.message);
+          const fields = err
+            .findDetails(BadRequestSchema)
+            .flatMap((d) => d.fieldViolations.map((v) => v.field));
+          assert.deepEqual(fields, ["exposedPorts[1]"]);
+          assert.match(
+            err.rawMessage,
+            new RegExp(
+              `^exposedPorts\\[1\\]: port ${taken} is already in use on node \\S+ by a process that did not declare it; ` +
+                "sandboxes share the node's network until network isolation lands",
+            ),
+          );
+          return true;
+        },
+      );
+      await rejectsWith(ctl.client.getSandbox({ name }), Code.NotFound);
+      const { containers } = await (await conn).containers.list({});
+      assert.deepEqual(
+        containers.filter((c) => c.labels[Labels.Name] === name).map((c) => c.id),
+        [],
+      );
+    }
+    // The declared port that was free is free again too: nothing holds it.
+    const fits = (await ctl.client.createSandbox({ name: "claim-other", ...SLEEP, exposedPorts: [PORT + 6] }))
+      .sandbox!;
+    assert.equal(fits.phase, "Running");
+    await deleteAndWait(ctl, "claim-other");
+    await deleteAndWait(ctl, "squatter");
   });
 
   it("land on an agent with another address once one registers", async () => {

@@ -113,6 +113,12 @@ export const SandboxReason = {
    * the request itself is wrong (the phase is Failed then).
    */
   AgentCreateFailed: "AgentCreateFailed",
+  /**
+   * Scheduled=False: the agent found a declared exposed port already listening on its node, opened
+   * by a process that did not declare it (sandboxes share the node's network until network
+   * isolation); the reconciler tries again, as the port may be freed.
+   */
+  PortInUse: "PortInUse",
   /** Ready=True: the container runs (after a start, or after its lost agent came back with it). */
   Started: "Started",
   /** Ready=False: the container's process exited with code 0 (phase Succeeded); status.exitCode is 0. */

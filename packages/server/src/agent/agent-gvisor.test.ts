@@ -114,6 +114,19 @@ describe("agent with --runtime gvisor", () => {
     assert.equal(await status(sandboxId), undefined);
   });
 
+  it("refuses exposed ports (a gVisor sandbox has no network yet) with 412 on sandbox.exposedPorts, making nothing", async () => {
+    const { sandboxId, body } = sandbox(["sleep", "600"]);
+    const refused = await agent.request("POST", "/api/v1/agent/create", {
+      sandbox: { ...body.sandbox, exposedPorts: [8080] },
+    });
+    assert.equal(refused.status, 412, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, "FAILED_PRECONDITION");
+    assert.equal(refused.body.error.field, "sandbox.exposedPorts");
+    assert.match(refused.body.error.message, /gVisor sandboxes, which have no network yet/);
+    assert.deepEqual(await leftoversOf(conn, sandboxId), nothingLeft);
+    assert.equal(await status(sandboxId), undefined);
+  });
+
   it("keeps a long-running gVisor sandbox Running with working logs, and deletes it leaving nothing", async () => {
     const { sandboxId, body } = sandbox(["sh", "-c", "echo gvisor-up $(uname -r); exec sleep 600"]);
     const created = await agent.request("POST", "/api/v1/agent/create", body);

@@ -8,6 +8,7 @@ import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
 import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
+import { gvisorPortsError, listeningPorts, portInUseError, procDirOf } from "./port-conflicts.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import { prewarmMatchKey, type WarmContainer } from "./prewarm-template.ts";
 import { adoptionVerdict } from "./sandbox-adoption.ts";
@@ -140,6 +141,8 @@ export class SandboxManager {
     const hash = specHash(spec);
     const existing = this.#records.get(spec.sandboxId);
     if (existing) return this.#repeatCreate(existing, hash);
+    const unreachable = gvisorPortsError(this.#config.runtime, spec.exposedPorts);
+    if (unreachable) throw unreachable;
     if (this.#records.size >= this.#config.capacity) {
       throw new FsbError(
         ErrorCode.ResourceExhausted,
@@ -265,8 +268,12 @@ export class SandboxManager {
     await Promise.allSettled(pending);
   }
 
-  /** The image first (cached, so about free), then a prewarmed container of its digest, else a new one. */
+  /**
+   * The image first (cached, so about free), and the exposed ports free in the network the sandbox
+   * joins; then a prewarmed container of its digest, else a new one.
+   */
   async #createSandbox(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
+    await this.#checkPortsFree(spec.exposedPorts);
     const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
       if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
         throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "sandbox.image" });
@@ -356,6 +363,14 @@ export class SandboxManager {
     record.oomKilled = false;
     record.taskState = "unknown";
     return false;
+  }
+
+  /** A declared port something else already listens on would fail the sandbox's bind: refuse it now. */
+  async #checkPortsFree(exposedPorts: readonly number[]): Promise<void> {
+    const procDir = procDirOf(this.#config.network);
+    if (exposedPorts.length === 0 || procDir === undefined) return;
+    const inUse = portInUseError(exposedPorts, await listeningPorts(procDir), this.#config.nodeName);
+    if (inUse) throw inUse;
   }
 
   #runtimeBinary(): { runtimeBinary?: string } {

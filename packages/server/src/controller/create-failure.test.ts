@@ -7,6 +7,7 @@ import {
   apiErrorOfCreate,
   apiErrorOfStore,
   decideCreateRetry,
+  isPortInUse,
   type RetryDecision,
 } from "./create-failure.ts";
 
@@ -132,6 +133,21 @@ describe("apiErrorOfCreate", () => {
       assert.equal(got.field, c.field);
     });
   }
+});
+
+describe("isPortInUse", () => {
+  it("is a FAILED_PRECONDITION on one exposed port (the agent's port check), nothing else", () => {
+    const api = (code: ErrorCode, field?: string) => new FsbError(code, "x", field ? { field } : {});
+    assert.equal(isPortInUse(api(ErrorCode.FailedPrecondition, "exposedPorts[3]")), true);
+    assert.equal(isPortInUse(api(ErrorCode.FailedPrecondition, "exposedPorts")), false, "gVisor: for good");
+    assert.equal(isPortInUse(api(ErrorCode.FailedPrecondition, "image")), false);
+    assert.equal(isPortInUse(api(ErrorCode.InvalidArgument, "exposedPorts[0]")), false);
+  });
+  it("a port in use is never retried on another agent (they may share the node's network)", () => {
+    const err = agentError(ErrorCode.FailedPrecondition, "answered", "sandbox.exposedPorts[0]");
+    assert.equal(decideCreateRetry(err, 1), "giveUp");
+    assert.equal(apiErrorOfCreate(err, "a1").field, "exposedPorts[0]");
+  });
 });
 
 describe("apiErrorOfStore", () => {

@@ -70,6 +70,14 @@ export function apiErrorOfStore(err: unknown, doing: string): unknown {
   });
 }
 
+/**
+ * Whether the agent refused the create because a declared port already listens on its node
+ * (`exposedPorts[i]`): retrying elsewhere on that node cannot help, later on it may.
+ */
+export function isPortInUse(err: FsbError): boolean {
+  return err.code === ErrorCode.FailedPrecondition && /^exposedPorts\[\d+\]$/.test(err.field ?? "");
+}
+
 function isAboutTheRequest(code: ErrorCode): boolean {
   return code === ErrorCode.InvalidArgument || code === ErrorCode.FailedPrecondition;
 }

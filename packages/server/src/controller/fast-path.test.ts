@@ -14,6 +14,7 @@ import {
   type SandboxSpec,
 } from "@fast-sandbox/api";
 import { connectCodeFor } from "../api-server/error-codes.ts";
+import { AgentCallError } from "./agent-call-error.ts";
 import { FastPath } from "./fast-path.ts";
 import { agentError } from "./memory-agent.ts";
 import type { SandboxReconciler } from "./sandbox/reconciler.ts";
@@ -122,6 +123,35 @@ describe("FastPath", () => {
       await Promise.all(runs);
       assert.equal(await world.sandbox("default/web"), undefined);
       assert.deepEqual(a1.calls, []);
+      assert.equal(world.registry.allocations().length, 0);
+    });
+  }
+
+  for (const consistencyMode of ["fast", "strong"] as const) {
+    it(`${consistencyMode} create: a declared port in use on the node is FAILED_PRECONDITION on that port, tried on no other agent, nothing left`, async () => {
+      const a1 = await world.addAgent("a1", { capacity: 8 });
+      const a2 = await world.addAgent("a2", { capacity: 1 });
+      a1.failCreates.push(
+        new AgentCallError(ErrorCode.FailedPrecondition, "port 8080 is already in use on node n1", {
+          delivery: "answered",
+          field: "sandbox.exposedPorts[1]",
+        }),
+      );
+      await assert.rejects(
+        fastPath.create({
+          name: "web",
+          spec: { image: "busybox", exposedPorts: [9000, 8080] },
+          consistencyMode,
+        }),
+        (err: FsbError) =>
+          err.code === ErrorCode.FailedPrecondition &&
+          err.field === "exposedPorts[1]" &&
+          err.message === "exposedPorts[1]: port 8080 is already in use on node n1",
+      );
+      await Promise.all(runs);
+      assert.equal(a1.calls.length, 1);
+      assert.deepEqual(a2.calls, []);
+      assert.equal(await world.sandbox("default/web"), undefined);
       assert.equal(world.registry.allocations().length, 0);
     });
   }

@@ -194,7 +194,9 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
   /**
    * Ports (1-65535) the sandbox listens on. Sandboxes share their agent's network namespace, so
    * each port is reserved on the agent's IP; a port in use on every candidate agent is
-   * RESOURCE_EXHAUSTED.
+   * RESOURCE_EXHAUSTED. Only declared ports are reserved: a port that a process which did not
+   * declare it already listens on is FAILED_PRECONDITION naming `exposedPorts[i]`, and so is any
+   * port in a gVisor pool (`exposedPorts`: gVisor sandboxes have no network yet).
    *
    * @generated from field: repeated int32 exposed_ports = 8;
    */

@@ -12,9 +12,21 @@ import {
   SandboxReason,
 } from "@fast-sandbox/api";
 import { WorkQueue } from "../../kube/work-queue.ts";
+import { AgentCallError } from "../agent-call-error.ts";
 import { agentError } from "../memory-agent.ts";
 import { TestWorld } from "../test-world.ts";
 import type { SandboxReconciler } from "./reconciler.ts";
+
+/** What an agent answers when a declared port already listens on its node. */
+const portInUse = () =>
+  new AgentCallError(
+    ErrorCode.FailedPrecondition,
+    "port 8080 is already in use on node n1 by a process that did not declare it",
+    {
+      delivery: "answered",
+      field: "sandbox.exposedPorts[0]",
+    },
+  );
 
 const reason = (s: Sandbox | undefined, type: "Scheduled" | "Ready"): Partial<Condition> | undefined => {
   const c = s?.status?.conditions?.find((x) => x.type === type);
@@ -179,6 +191,29 @@ describe("SandboxReconciler", () => {
     assert.equal(s?.status?.recreations, 1);
     assert.notEqual(s?.status?.sandboxID, first);
     assert.deepEqual(reason(s, "Ready"), { status: "True", reason: SandboxReason.Started });
+  });
+
+  it("an AutoRecreate whose port is taken on the node meanwhile: Pending with PortInUse, not a bare Failed, and Running once it is free", async () => {
+    const a1 = await world.addAgent("a1");
+    const key = await world.createSandbox("svc", { failurePolicy: "AutoRecreate", exposedPorts: [8080] });
+    await settle(key);
+    const first = (await world.sandbox(key))?.status?.sandboxID ?? "";
+    a1.exit(first, 1);
+    await world.clock.advance(1);
+    await world.monitor.probe("a1");
+    await world.clock.advance(1);
+    a1.failCreates.push(portInUse());
+    assert.deepEqual(await settle(key), { requeueAfterMs: 5000 });
+    const waiting = await world.sandbox(key);
+    assert.equal(waiting?.status?.phase, SandboxPhase.Pending);
+    assert.deepEqual(reason(waiting, "Scheduled"), { status: "False", reason: SandboxReason.PortInUse });
+    const message = waiting?.status?.conditions?.find((c) => c.type === "Scheduled")?.message ?? "";
+    assert.match(message, /^exposedPorts\[0\]: port 8080 is already in use on node/);
+    assert.equal(world.registry.allocations().length, 0, "the slot and port are free while it waits");
+    await settle(key);
+    const s = await world.sandbox(key);
+    assert.equal(s?.status?.phase, SandboxPhase.Running);
+    assert.equal(s?.status?.recreations, 1);
   });
 
   it("marks a sandbox Lost with its agent, keeping the slot, and Running again when it is back", async () => {

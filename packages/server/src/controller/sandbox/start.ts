@@ -1,10 +1,10 @@
 /** Starts a Bound sandbox on its agent for the reconciler, moving it once to another agent when that is safe. */
-import { ErrorCode, type FsbError, type Sandbox, type SandboxStatus } from "@fast-sandbox/api";
+import { ErrorCode, type FsbError, type Sandbox, SandboxReason, type SandboxStatus } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { AgentCallError } from "../agent-call-error.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import { agentCreateRequest } from "../agent-request.ts";
-import { agentHasNoContainer, apiErrorOfCreate, decideCreateRetry } from "../create-failure.ts";
+import { agentHasNoContainer, apiErrorOfCreate, decideCreateRetry, isPortInUse } from "../create-failure.ts";
 import { allocateSandbox } from "../placement.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { newSandboxId } from "../sandbox-id.ts";
@@ -13,6 +13,8 @@ import { createFailed, scheduled, started } from "./transitions.ts";
 
 /** Retry delay when the assigned agent is not known yet (the controller just restarted). */
 const UNKNOWN_AGENT_RETRY_MS = 500;
+/** Retry delay while a declared port is in use on the node: whoever holds it has to stop first. */
+const PORT_IN_USE_RETRY_MS = 5000;
 
 /** What a reconcile step asks for: go on with this object (undefined: done), or look again later. */
 export type Step = { sandbox: Sandbox | undefined } | { requeueAfterMs: number };
@@ -87,6 +89,13 @@ export class SandboxStarter {
     }
     this.#o.registry.release(sandboxId);
     const error = apiErrorOfCreate(err, agentId);
+    if (isPortInUse(error)) {
+      // Not the request's fault, and not for good: Pending, with the reason, until the port is free.
+      log.warn({ err, agent: agentId }, "a declared port is in use on the agent's node");
+      const busy = createFailed(status, error.message, false, this.#o.now(), SandboxReason.PortInUse);
+      await this.#o.writeStatus(sandbox, busy, error);
+      return { requeueAfterMs: PORT_IN_USE_RETRY_MS };
+    }
     if (decision === "retryElsewhere") {
       const moved = await this.#placeElsewhere(sandbox, agentId, error, log);
       if (moved) return moved;

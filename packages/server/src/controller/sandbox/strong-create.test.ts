@@ -57,6 +57,11 @@ describe("settledOutcome", () => {
       outcome: "createFailed",
     },
     {
+      name: "a declared port in use on the node: the agent's refusal, answered at once",
+      status: { phase: "Pending", conditions: scheduled("PortInUse") },
+      outcome: "createFailed",
+    },
+    {
       name: "being recreated",
       status: { phase: "Pending", conditions: scheduled("Recreating") },
       outcome: "pending",
@@ -121,6 +126,16 @@ describe("failureOf", () => {
       }),
     );
     assert.deepEqual([image.field, image.rawMessage], ["image", "x is not on any agent"]);
+    const port = failureOf(
+      withStatus({
+        phase: "Pending",
+        conditions: scheduled("PortInUse", "exposedPorts[2]: port 80 is already in use"),
+      }),
+    );
+    assert.deepEqual(
+      [port.code, port.field, port.rawMessage],
+      [ErrorCode.FailedPrecondition, "exposedPorts[2]", "port 80 is already in use"],
+    );
     const plain = failureOf(withStatus(ready("containerd: create task sb-1: shim died")));
     assert.equal(plain.field, undefined);
     assert.equal(plain.code, ErrorCode.FailedPrecondition);

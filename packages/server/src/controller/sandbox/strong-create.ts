@@ -226,6 +226,14 @@ export function failureOf(sandbox: Sandbox, failure?: FsbError): FsbError {
   if (scheduled?.status === "False") {
     const unschedulable = unschedulableError(scheduled.reason, scheduled.message);
     if (unschedulable) return unschedulable;
+    if (scheduled.reason === SandboxReason.PortInUse) {
+      const port = /^(exposedPorts\[\d+\]): /.exec(scheduled.message);
+      return port
+        ? new FsbError(ErrorCode.FailedPrecondition, scheduled.message.slice(port[0].length), {
+            field: port[1]!,
+          })
+        : new FsbError(ErrorCode.FailedPrecondition, scheduled.message);
+    }
     if (scheduled.reason === SandboxReason.AgentCreateFailed)
       return new FsbError(ErrorCode.Unavailable, scheduled.message);
   }

@@ -143,6 +143,15 @@ const cases: Array<{ name: string; got: () => SandboxStatus; want: SandboxStatus
     },
   },
   {
+    name: "createFailed: a declared port in use on the node is Pending again with reason PortInUse",
+    got: () => createFailed(bound, "exposedPorts[0]: port 80 is in use", false, NOW, SandboxReason.PortInUse),
+    want: {
+      phase: SandboxPhase.Pending,
+      observedGeneration: 1,
+      conditions: [cond("Scheduled", "False", SandboxReason.PortInUse, "exposedPorts[0]: port 80 is in use")],
+    },
+  },
+  {
     name: "createFailed: a wrong request fails the sandbox, Ready=False",
     got: () => createFailed(bound, "command: not found in the image", true, NOW),
     want: {

@@ -104,19 +104,23 @@ export function started(status: SandboxStatus, created: StartedContainer, now: n
 
 /**
  * The agent failed the create; the slot is gone. `permanent` (the request itself is wrong) fails
- * the sandbox; otherwise it is Pending again for the queue to retry.
+ * the sandbox; otherwise it is Pending again for the queue to retry. The reason is
+ * AgentCreateFailed unless a more precise one is known (PortInUse).
  */
 export function createFailed(
   status: SandboxStatus,
   message: string,
   permanent: boolean,
   now: number,
+  reason:
+    | typeof SandboxReason.AgentCreateFailed
+    | typeof SandboxReason.PortInUse = SandboxReason.AgentCreateFailed,
 ): SandboxStatus {
   const type = permanent ? SandboxCondition.Ready : SandboxCondition.Scheduled;
   return {
     ...unassigned(status),
     phase: permanent ? SandboxPhase.Failed : SandboxPhase.Pending,
-    conditions: sandboxCondition(type, status, "False", SandboxReason.AgentCreateFailed, message, now),
+    conditions: sandboxCondition(type, status, "False", reason, message, now),
   };
 }
 
@@ -306,7 +310,10 @@ export function settledOutcome(sandbox: Sandbox): SettledOutcome {
     scheduledNow.reason === SandboxReason.ImageNotCached
   )
     return "noRoom";
-  return scheduledNow.reason === SandboxReason.AgentCreateFailed ? "createFailed" : "pending";
+  return scheduledNow.reason === SandboxReason.AgentCreateFailed ||
+    scheduledNow.reason === SandboxReason.PortInUse
+    ? "createFailed"
+    : "pending";
 }
 
 /** The Sandbox condition of `type`, if present. */
