@@ -378,6 +378,28 @@ const issueCases: BadInputCase[] = [
     "expireTime",
   ),
   {
+    name: "issue: a pool that does not exist",
+    method: fp.createSandbox,
+    request: { message: { name: "v1", image: "busybox", poolRef: "no-such-pool" } },
+    code: Code.FailedPrecondition,
+    field: "poolRef",
+  },
+  {
+    // The server's default-pool serves namespace default only.
+    name: "issue: a pool of another namespace",
+    method: fp.createSandbox,
+    request: { message: { name: "v1", namespace: "elsewhere", image: "busybox" } },
+    code: Code.FailedPrecondition,
+    field: "poolRef",
+  },
+  {
+    name: "issue: an image that is not on the node",
+    method: fp.createSandbox,
+    request: { message: { name: "v1", image: "localhost/on-no-node:1" } },
+    code: Code.FailedPrecondition,
+    field: "image",
+  },
+  {
     name: "issue: truncated binary protobuf",
     method: fp.createSandbox,
     request: { binary: truncated() },

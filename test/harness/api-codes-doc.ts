@@ -32,7 +32,8 @@ export const coveredElsewhere: Array<{ rpc: string; code: Code; test: string }> 
   { rpc: "*", code: Code.Unavailable, test: "packages/server/src/api-server/api-server.test.ts" },
   // No room in a pool that cannot grow.
   { rpc: "CreateSandbox", code: Code.ResourceExhausted, test: "test/e2e/controller-scheduling.test.ts" },
-  // An image only another pool's agents have.
+  // An image only another pool's agents have, a pool of another namespace (the bad-input cases
+  // cause these too); a port an undeclared process holds is in controller-scheduling.test.ts.
   { rpc: "CreateSandbox", code: Code.FailedPrecondition, test: "test/e2e/pools.test.ts" },
   // The client's deadline passing while the pool grows.
   { rpc: "CreateSandbox", code: Code.DeadlineExceeded, test: "test/e2e/pool-growth.test.ts" },
