@@ -3,27 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CREATED_AT_ANNOTATION, type Sandbox } from "@fast-sandbox/api";
 import { createdAtAnnotations, createdAtOf, startTime } from "./created-at.ts";
+import { sandboxFixture } from "./sandbox-fixture.ts";
 
 const T = Date.parse("2026-11-22T12:00:00.250Z");
 
 function sandbox(creationTimestamp: string, annotations: Record<string, string> = {}): Sandbox {
-  return {
-    apiVersion: "sandbox.fast.io/v1alpha1",
-    kind: "Sandbox",
-    metadata: {
-      name: "s",
-      namespace: "default",
-      uid: "u",
-      resourceVersion: "1",
-      generation: 1,
-      creationTimestamp,
-      labels: {},
-      annotations,
-      finalizers: [],
-    },
-    spec: { image: "busybox" },
-    status: {},
-  };
+  return sandboxFixture({ metadata: { creationTimestamp, annotations } });
 }
 
 describe("createdAtOf", () => {

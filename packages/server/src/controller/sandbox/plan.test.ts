@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from "@fast-sandbox/api";
 import type { AgentSandboxPhase } from "../../agent/sandbox-spec.ts";
 import { type OnAgent, planSandbox, type SandboxDecision } from "./plan.ts";
+import { sandboxFixture } from "./sandbox-fixture.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
@@ -13,24 +14,11 @@ function sandbox(
   status: SandboxStatus = {},
   meta: Partial<Sandbox["metadata"]> = {},
 ): Sandbox {
-  return {
-    apiVersion: "sandbox.fast.io/v1alpha1",
-    kind: "Sandbox",
-    metadata: {
-      name: "s",
-      namespace: "default",
-      uid: "u",
-      resourceVersion: "1",
-      generation: 1,
-      creationTimestamp: iso(-60_000),
-      labels: {},
-      annotations: {},
-      finalizers: ["sandbox.fast.io/cleanup"],
-      ...meta,
-    },
-    spec: { image: "busybox", ...spec },
+  return sandboxFixture({
+    spec,
     status,
-  };
+    metadata: { creationTimestamp: iso(-60_000), finalizers: ["sandbox.fast.io/cleanup"], ...meta },
+  });
 }
 
 const readyFalse = (sinceMs: number): Condition[] => [

@@ -2,28 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError, type Sandbox, type SandboxStatus } from "@fast-sandbox/api";
+import { sandboxFixture } from "./sandbox-fixture.ts";
 import { failureOf } from "./strong-create.ts";
 import { type SettledOutcome, settledOutcome } from "./transitions.ts";
 
 const at = "2026-11-22T12:00:00Z";
 function withStatus(status: SandboxStatus): Sandbox {
-  return {
-    apiVersion: "sandbox.fast.io/v1alpha1",
-    kind: "Sandbox",
-    metadata: {
-      name: "s",
-      namespace: "default",
-      uid: "u",
-      resourceVersion: "1",
-      generation: 1,
-      creationTimestamp: at,
-      labels: {},
-      annotations: {},
-      finalizers: [],
-    },
-    spec: { image: "busybox" },
-    status,
-  };
+  return sandboxFixture({ status, metadata: { creationTimestamp: at } });
 }
 const scheduled = (reason: string, message = "why") => [
   { type: "Scheduled", status: "False" as const, reason, message, lastTransitionTime: at },
