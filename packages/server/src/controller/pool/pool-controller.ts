@@ -92,8 +92,18 @@ export class PoolController implements PoolRoom {
     else demand.set(sandbox, { at: this.#now(), waiting: false });
   }
 
-  growthMayBringImages(_namespace: string, _pool: string): boolean {
-    return this.#o.launcher !== undefined && !this.#o.launcher.oneNode;
+  /**
+   * Whether new agents of the pool may have an image its present ones lack: Pods may land on other
+   * nodes; local agents share one node's containerd, so they have what the pool's answering agents
+   * have. A pool with no answering agent yet (just applied, still launching) has nothing to judge
+   * by, so its create waits for the first ones like any other.
+   */
+  growthMayBringImages(namespace: string, pool: string): boolean {
+    if (this.#o.launcher === undefined) return false;
+    if (!this.#o.launcher.oneNode) return true;
+    return !this.#o.registry
+      .agents()
+      .some((a) => !a.placeholder && a.healthy && a.pool === pool && a.namespace === namespace);
   }
 
   /**
