@@ -1,12 +1,10 @@
 /** Finds a field number a binary request carries that its message does not define. */
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import { formatFieldPath } from "@fast-sandbox/api";
+import type { JsonInputProblem } from "./json-input-check.ts";
 
 /** Where an unknown field sits: `field` is the path of its number (`resources.9`), as names are unknown. */
-export interface UnknownFieldProblem {
-  field: string;
-  description: string;
-}
+export type UnknownFieldProblem = JsonInputProblem;
 
 type Path = (string | number)[];
 
