@@ -103,4 +103,25 @@ describe("pools and Kubernetes mode flags", () => {
     invalid(["--store", "kubernetes", "--leader-election-id", "Not_A_Name"], "--leader-election-id");
     invalid(["--agent-token-secret", "bad/secret"], "--agent-token-secret");
   });
+
+  it("takes the election's timings, 8 s / 6 s / 1 s by default, and refuses ones that cannot work", () => {
+    const defaults = parse(["--store", "kubernetes", "--leader-elect"]);
+    assert.deepEqual(
+      [defaults.leaseDurationMs, defaults.renewDeadlineMs, defaults.retryPeriodMs],
+      [8000, 6000, 1000],
+    );
+    const clientGo = parse([
+      "--leader-elect-lease-duration=15s",
+      "--leader-elect-renew-deadline=10s",
+      "--leader-elect-retry-period=2s",
+    ]);
+    assert.deepEqual(
+      [clientGo.leaseDurationMs, clientGo.renewDeadlineMs, clientGo.retryPeriodMs],
+      [15000, 10000, 2000],
+    );
+    invalid(["--leader-elect-lease-duration=7500ms"], "--leader-elect-lease-duration");
+    invalid(["--leader-elect-renew-deadline=8s"], "--leader-elect-renew-deadline");
+    invalid(["--leader-elect-retry-period=6s"], "--leader-elect-retry-period");
+    invalid(["--leader-elect-retry-period=0s"], "--leader-elect-retry-period");
+  });
 });

@@ -23,6 +23,11 @@ import {
 } from "../core/flag-rows.ts";
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
 import type { LogFormat } from "../core/logger.ts";
+import {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+} from "../kube/leader-election.ts";
 
 export interface ControllerConfig {
   api: BindAddress;
@@ -66,6 +71,10 @@ export interface ControllerConfig {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  /** The election's timings (kube-controller-manager's flag names); see leader-election.ts. */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   /** Kubernetes launcher: image of agent Pods whose template names none. */
   agentImage: string;
   /** Kubernetes launcher: the Secret whose `agent-token` key agent Pods get as FSB_AGENT_TOKEN. */
@@ -166,6 +175,16 @@ const flags = {
     default: "default",
   }),
   "leader-election-id": label("NAME", "name of the Lease", { default: "fast-sandbox-controller" }),
+  "leader-elect-lease-duration": duration("how long followers wait for a silent leader's Lease to expire", {
+    default: `${DEFAULT_LEASE_DURATION_MS / 1000}s`,
+    atLeastMs: 1000,
+  }),
+  "leader-elect-renew-deadline": duration("how long a leader that cannot renew keeps leading", {
+    default: `${DEFAULT_RENEW_DEADLINE_MS / 1000}s`,
+  }),
+  "leader-elect-retry-period": duration("how often the Lease is renewed or tried", {
+    default: `${DEFAULT_RETRY_PERIOD_MS / 1000}s`,
+  }),
   "agent-image": text("IMAGE", "image of agent Pods", {
     env: ["FSB_AGENT_IMAGE"],
     default: "fast-sandbox:0.1.0",
@@ -211,6 +230,7 @@ function controllerConfig(v: ControllerFlags, env: Env, readFile: ReadFile): Con
   if (leaderElect && store !== "kubernetes") {
     throw invalidArgument("--leader-elect", "needs --store kubernetes (the Lease lives in the cluster)");
   }
+  const election = electionTimings(v);
   const probeIntervalMs = v["agent-probe-interval"];
   const lossTimeoutMs = v["agent-loss-timeout"];
   if (lossTimeoutMs <= probeIntervalMs) {
@@ -246,10 +266,36 @@ function controllerConfig(v: ControllerFlags, env: Env, readFile: ReadFile): Con
     leaderElect,
     leaderElectionNamespace: v["leader-election-namespace"],
     leaderElectionId: v["leader-election-id"],
+    ...election,
     agentImage: v["agent-image"],
     agentTokenSecret: v["agent-token-secret"],
     agentServiceAccount: v["agent-service-account"],
   };
+}
+
+/** The election's timings, checked against each other as the elector needs them. */
+function electionTimings(
+  v: ControllerFlags,
+): Pick<ControllerConfig, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs"> {
+  const leaseDurationMs = v["leader-elect-lease-duration"];
+  const renewDeadlineMs = v["leader-elect-renew-deadline"];
+  const retryPeriodMs = v["leader-elect-retry-period"];
+  if (leaseDurationMs % 1000 !== 0) {
+    throw invalidArgument("--leader-elect-lease-duration", "must be whole seconds (a Lease counts seconds)");
+  }
+  if (renewDeadlineMs >= leaseDurationMs) {
+    throw invalidArgument(
+      "--leader-elect-renew-deadline",
+      "must be shorter than --leader-elect-lease-duration",
+    );
+  }
+  if (retryPeriodMs <= 0 || retryPeriodMs >= renewDeadlineMs) {
+    throw invalidArgument(
+      "--leader-elect-retry-period",
+      "must be more than 0 and shorter than --leader-elect-renew-deadline",
+    );
+  }
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
 /** The pool to create at start, or none without `--local-agents`. Bounds match the SandboxPool spec's. */

@@ -6,7 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import { freePort } from "../core/free-port.ts";
-import { startFollowerApi } from "./follower-api.ts";
+import { LEADER_HEADER, startFollowerApi } from "./follower-api.ts";
 
 describe("follower API", () => {
   let stop: () => Promise<void>;
@@ -39,7 +39,8 @@ describe("follower API", () => {
   const refused = (err: unknown) =>
     err instanceof ConnectError &&
     err.code === Code.Unavailable &&
-    /not the leader \(the leader is controller-7f9c_abc\)/.test(err.message);
+    /not the leader \(the leader is controller-7f9c_abc\)/.test(err.message) &&
+    err.metadata.get(LEADER_HEADER) === "controller-7f9c_abc";
 
   it("is live but not ready", async () => {
     assert.equal((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
@@ -60,6 +61,17 @@ describe("follower API", () => {
     await assert.rejects(async () => {
       for await (const _ of sandboxes.watchSandboxes({})) break;
     }, refused);
+  });
+
+  it("puts the leader in a response header a plain HTTP client sees", async () => {
+    const res = await fetch(`http://127.0.0.1:${apiPort}/fastsandbox.v1.FastPathService/ListSandboxes`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer secret" },
+      body: "{}",
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get(LEADER_HEADER), "controller-7f9c_abc");
+    assert.match(((await res.json()) as { message: string }).message, /the leader is controller-7f9c_abc/);
   });
 
   it("still wants the token", async () => {

@@ -1,7 +1,6 @@
 /** What a controller replica that does not hold the Lease serves: probes, and an API that says where to go. */
 import type { DescService } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import {
@@ -15,26 +14,32 @@ import { plainRoute, startPlainHttpServer } from "../http/plain-http-server.ts";
 import { RouteTable } from "../http/route-table.ts";
 import { probeRoutes } from "./controller-routes.ts";
 
+/** Response header (gRPC: trailer) of a follower's refusal: the Lease holder's identity. */
+export const LEADER_HEADER = "fsb-leader";
+
 export interface FollowerApiOptions {
   api: BindAddress;
   health: BindAddress;
   token: string | undefined;
-  /** The Lease holder now, for the error message (undefined while nobody holds it). */
+  /** The Lease holder as last read, for the error (undefined while nobody holds it or before the first read). */
   leader: () => string | undefined;
 }
 
 /**
  * Only the leader has the registry (agents, slots, ports), so a follower cannot place a sandbox
  * and must not answer reads from a registry it does not keep. It answers every RPC with
- * UNAVAILABLE naming the leader: retryable, and clients retry it. /readyz stays 503, so a Service
+ * UNAVAILABLE naming the leader in the message and the {@link LEADER_HEADER} header: retryable, and clients retry it. /readyz stays 503, so a Service
  * sends traffic only to the leader and clients rarely meet a follower at all.
  */
 export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop(): Promise<void> }> {
   const refuse = () => {
     const leader = o.leader();
-    return new FsbError(
-      ErrorCode.Unavailable,
-      `this controller replica is not the leader${leader ? ` (the leader is ${leader})` : ""}; retry shortly`,
+    const who = leader ? `the leader is ${leader}` : "no leader is elected yet";
+    // The header lets a client (or a person with curl -i) find the leader without parsing the message.
+    return new ConnectError(
+      `this controller replica is not the leader (${who}); retry shortly`,
+      Code.Unavailable,
+      leader ? { [LEADER_HEADER]: leader } : undefined,
     );
   };
   const probes = probeRoutes(() => false, "ready", "follower");

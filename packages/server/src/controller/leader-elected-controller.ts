@@ -33,7 +33,7 @@ export class LeaderElectedController implements Runnable {
   readonly #manager: RunnableManager;
   #follower: { stop(): Promise<void> } | undefined;
   #controller: Controller | undefined;
-  #leaderName: string | undefined;
+  #elector: LeaderElector | undefined;
 
   constructor(options: LeaderElectedControllerOptions) {
     this.#o = options;
@@ -66,7 +66,8 @@ export class LeaderElectedController implements Runnable {
       api: config.api,
       health: config.health,
       token: config.token,
-      leader: () => this.#leaderName,
+      // As last read from the Lease: followers read it every retry period.
+      leader: () => this.#elector?.holder || undefined,
     });
   }
 
@@ -90,6 +91,9 @@ export class LeaderElectedController implements Runnable {
         const elector = new LeaderElector({
           client,
           identity: this.#o.identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
           logger: { info: (obj, msg) => logger.info(obj, msg), warn: (obj, msg) => logger.warn(obj, msg) },
           onStartedLeading: (leading) => void this.#lead(leading),
           // The campaign's signal aborts only when this replica stops: then stepping down is no loss.
@@ -102,6 +106,7 @@ export class LeaderElectedController implements Runnable {
           },
           "campaigning for leadership",
         );
+        this.#elector = elector;
         running = elector.run(signal);
       },
       stop: async () => {
@@ -113,7 +118,6 @@ export class LeaderElectedController implements Runnable {
 
   async #lead(signal: AbortSignal): Promise<void> {
     const { logger } = this.#o;
-    this.#leaderName = this.#o.identity;
     logger.info({ identity: this.#o.identity }, "became leader; starting the controller");
     await this.#stopFollower();
     if (signal.aborted) return;

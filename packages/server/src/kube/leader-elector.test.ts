@@ -5,7 +5,12 @@ import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { ManualClock } from "../core/manual-clock.ts";
 import type { LeaseRecord } from "./leader-election.ts";
-import { LeaderElector, type LeaseClient, type LeaseSnapshot } from "./leader-elector.ts";
+import {
+  LeaderElector,
+  type LeaderElectorOptions,
+  type LeaseClient,
+  type LeaseSnapshot,
+} from "./leader-elector.ts";
 
 /** One Lease with resourceVersion conflicts, and clients that can be made to fail or hang. */
 class FakeLease {
@@ -61,6 +66,11 @@ class FakeLease {
   }
 }
 
+type Timings = Pick<LeaderElectorOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">;
+/** The runner's behaviour is shown on client-go's timings; the defaults have their own test. */
+const CLIENT_GO_TIMINGS: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+const DEFAULT_TIMINGS: Timings = {};
+
 /** An elector that logs `<id> started|stopped @<ms since start>` into `log`. */
 function candidate(
   id: string,
@@ -68,6 +78,7 @@ function candidate(
   clock: ManualClock,
   log: string[],
   onStopped?: () => Promise<void>,
+  timings: Timings = CLIENT_GO_TIMINGS,
 ): { elector: LeaderElector; abort: AbortController; done: Promise<void>; signals: AbortSignal[] } {
   const start = 1_700_000_000_000;
   const signals: AbortSignal[] = [];
@@ -75,6 +86,7 @@ function candidate(
     client,
     identity: id,
     clock,
+    ...timings,
     onStartedLeading: (signal) => {
       signals.push(signal);
       log.push(`${id} started @${clock.now() - start}`);
@@ -153,7 +165,8 @@ describe("LeaderElector", () => {
     await clock.advance(1000);
     aClient.mode = "hanging";
     await clock.advance(15_000); // to 18000
-    assert.deepEqual(log, ["a started @0", "a stopped @12000", "b started @18000"]);
+    // b last saw the lease change at 2000 and looks again exactly when it expires.
+    assert.deepEqual(log, ["a started @0", "a stopped @12000", "b started @17000"]);
     assert.equal(a.elector.isLeader, false);
     assert.equal(a.signals[0]?.aborted, true);
     assert.equal(lease.holder, "b");
@@ -205,6 +218,37 @@ describe("LeaderElector", () => {
     a.abort.abort();
     await a.done;
     assert.equal(lease.holder, "thief");
+  });
+
+  it("with the default timings, a leader killed without releasing is replaced within 9 s of its last renewal", async () => {
+    // Every phase of the follower's polling against the leader's renewals: the worst case is the
+    // follower reading just before a renewal lands (it sees that renewal a retry period late).
+    for (const offset of [0, 1, 250, 500, 999]) {
+      const clock = new ManualClock();
+      const lease = new FakeLease();
+      const log: string[] = [];
+      const aClient = lease.client();
+      const a = candidate("a", aClient, clock, log, undefined, DEFAULT_TIMINGS);
+      await clock.advance(offset);
+      const b = candidate("b", lease.client(), clock, log, undefined, DEFAULT_TIMINGS);
+      await clock.advance(5000 - offset);
+      assert.equal(b.elector.holder, "a", "the follower knows who leads");
+      // kill -9: a's renewals stop reaching the API server, and nothing is released.
+      const lastRenewal = lease.snapshot!.record.renewTime!;
+      aClient.mode = "hanging";
+      while (!b.elector.isLeader) await clock.advance(10);
+      const takeover = clock.now() - lastRenewal;
+      assert.ok(
+        takeover >= 8000 && takeover <= 9000,
+        `offset ${offset}: taken over ${takeover} ms after the last renewal`,
+      );
+      assert.equal(b.elector.holder, "b");
+      b.abort.abort();
+      await b.done;
+      a.abort.abort();
+      aClient.unhang();
+      await a.done;
+    }
   });
 
   it("refuses timings that cannot work", () => {

@@ -44,11 +44,11 @@ export interface LeaderElectorOptions {
   client: LeaseClient;
   /** This replica, unique among them (the Pod name plus a random suffix, say). */
   identity: string;
-  /** Default 15 s. */
+  /** Default {@link DEFAULT_LEASE_DURATION_MS}. */
   leaseDurationMs?: number;
-  /** Default 10 s. */
+  /** Default {@link DEFAULT_RENEW_DEADLINE_MS}. */
   renewDeadlineMs?: number;
-  /** Default 2 s. */
+  /** Default {@link DEFAULT_RETRY_PERIOD_MS}. */
   retryPeriodMs?: number;
   clock?: Clock;
   logger?: LeaderElectorLogger;
@@ -113,11 +113,16 @@ export class LeaderElector {
     return this.#config.identity;
   }
 
+  /** Who holds the lease as last read or written ("" when released, undefined before the first read). */
+  get holder(): string | undefined {
+    return this.#state.observed?.record.holderIdentity;
+  }
+
   /** Campaigns until `signal` aborts, then stops leading and releases the lease. Never rejects. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#tick();
-      await sleep(this.#clock, this.#config.retryPeriodMs, signal);
+      const wait = await this.#tick();
+      await sleep(this.#clock, wait, signal);
     }
     const wasLeader = this.isLeader;
     await this.#stepDown("stopping");
@@ -125,25 +130,29 @@ export class LeaderElector {
     if (wasLeader) await this.#release();
   }
 
-  async #tick(): Promise<void> {
+  /** One look at the lease and what follows from it; answers how long to wait before the next. */
+  async #tick(): Promise<number> {
+    const retry = this.#config.retryPeriodMs;
     try {
       this.#snapshot = await this.#client.get();
       this.#state = observeLease(this.#state, this.#snapshot?.record, this.#clock.now());
     } catch (err) {
       // Without a read only the renew deadline matters; its timer handles it.
       this.#log.warn({ err, identity: this.identity }, "cannot read the leader lease");
-      return;
+      return retry;
     }
     const decision = decide(this.#state, this.#config, this.#clock.now());
     switch (decision.action) {
       case "lose":
         await this.#stepDown(decision.reason);
-        return;
+        return retry;
       case "standby":
-        return;
+        // Looking again exactly when the lease would expire saves up to a retry period of failover.
+        return Math.max(0, Math.min(retry, decision.until - this.#clock.now()));
       case "acquire":
       case "renew":
         await this.#write(decision.record, decision.action);
+        return retry;
     }
   }
 
