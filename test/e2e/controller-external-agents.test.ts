@@ -88,15 +88,28 @@ describe("self-registered agents", () => {
     assert.equal(created.sandbox?.agent, agentId);
   });
 
-  it("does not recreate them when the controller restarts (the agent re-registers in time)", async () => {
+  it("does not recreate them when the controller restarts; a create right after the restart waits for the agent to come back", async () => {
     const before = await eventually(
       () => ctl.client.getSandbox({ name: "ext-1" }),
       (s) => s.uid !== "",
     );
     await ctl.kill9();
+    // Down for longer than a heartbeat (5 s): the agent's registrations fail meanwhile, and it must
+    // then retry every second, not wait for its next heartbeat.
+    await new Promise((r) => setTimeout(r, 5500));
     ctl = await startControllerProcess({ ...ctl.options, reuse: ctl });
-    // Give the reconciler time to act on it, and the agent time to heartbeat (every 5 s).
-    await new Promise((r) => setTimeout(r, 6000));
+    const readyAt = Date.now();
+    // The agent has not registered with this controller yet: the create waits for it (no
+    // RESOURCE_EXHAUSTED), and gets it within about a second of the API opening.
+    const created = await ctl.client.createSandbox({
+      name: "ext-after",
+      image: "busybox",
+      command: ["sleep", "60"],
+    });
+    const waitedMs = Date.now() - readyAt;
+    assert.equal(created.sandbox?.agent, agentId);
+    assert.ok(waitedMs < 2500, `the create waited ${waitedMs} ms for the agent to register again`);
+    await ctl.client.deleteSandbox({ name: "ext-after", gracePeriodSeconds: 0 });
     const after = await ctl.client.getSandbox({ name: "ext-1" });
     assert.equal(after.phase, "Running");
     assert.equal(after.sandboxId, before.sandboxId);

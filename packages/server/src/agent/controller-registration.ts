@@ -4,6 +4,12 @@ import type { AgentConfig } from "./agent-config.ts";
 
 /** Re-registering this often lets a restarted controller relearn every agent within seconds. */
 export const HEARTBEAT_INTERVAL_MS = 5000;
+/**
+ * While registering fails (the controller restarts, or a new leader takes over), the agent tries
+ * this often instead, so it is back within a second of the API opening: creates that wait for it
+ * start sooner, and a failover stays within its budget (docs/kubernetes.md).
+ */
+export const RETRY_INTERVAL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 3000;
 
 /** What an agent tells the controller about itself (`POST /api/v1/agents/register`). */
@@ -38,7 +44,8 @@ export function registrationFor(config: AgentConfig, port: number): AgentRegistr
 }
 
 /**
- * Registers now and then every {@link HEARTBEAT_INTERVAL_MS} until `signal` aborts. Failures are
+ * Registers now and then every {@link HEARTBEAT_INTERVAL_MS} (every {@link RETRY_INTERVAL_MS} while
+ * it fails) until `signal` aborts. Failures are
  * logged once per outage, not per attempt, and never stop the agent: it serves with or without a controller.
  */
 export async function keepRegistered(
@@ -70,7 +77,7 @@ export async function keepRegistered(
       failing = true;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, HEARTBEAT_INTERVAL_MS);
+      const timer = setTimeout(resolve, failing ? RETRY_INTERVAL_MS : HEARTBEAT_INTERVAL_MS);
       signal.addEventListener(
         "abort",
         () => {

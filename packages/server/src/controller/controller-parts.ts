@@ -8,6 +8,7 @@ import { WorkQueue } from "../kube/work-queue.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { AgentMonitor } from "./agent-monitor.ts";
+import { AgentReturnWindow, hasAwaitedAgent } from "./agent-return-window.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
 import { FastPath } from "./fast-path.ts";
@@ -47,7 +48,8 @@ export interface ControllerParts {
   fastPath: FastPath;
   poolApi: PoolApi;
   /** Until then an agent not heard from may still be alive (it has its loss timeout to heartbeat). */
-  agentsSettledAt: number;
+  /** Opened when the API serves; see {@link AgentReturnWindow}. */
+  agentReturn: AgentReturnWindow;
 }
 
 /** What the wiring needs from its owner. */
@@ -115,7 +117,7 @@ export function wireController(ctx: WiringContext): ControllerParts {
 
 type BaseParts = Omit<
   ControllerParts,
-  "reconciler" | "poolController" | "fastPath" | "poolApi" | "agentsSettledAt"
+  "reconciler" | "poolController" | "fastPath" | "poolApi" | "agentReturn"
 >;
 
 /** The reconcilers and the two APIs' implementations, on top of the informers, queues and agents. */
@@ -126,8 +128,15 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
   // Room may appear through the registry (agents, slots) or the pool controller (launches).
   const roomChanges = new ChangeSignal();
   registry.changes.subscribe(() => roomChanges.notify());
-  const agentsSettledAt = Date.now() + config.lossTimeoutMs;
-  const poolCatalog = new PoolCatalog({ store, registry, cache: base.pools });
+  const agentReturn = new AgentReturnWindow(config.lossTimeoutMs);
+  const awaitedAgentIn = (namespace: string, pool: string) =>
+    hasAwaitedAgent(base.sandboxes.list(), registry, namespace, pool);
+  const poolCatalog = new PoolCatalog({
+    store,
+    registry,
+    cache: base.pools,
+    mayReturn: (namespace, pool) => agentReturn.open && awaitedAgentIn(namespace, pool),
+  });
   const reconciler = new SandboxReconciler({
     store,
     registry,
@@ -135,7 +144,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     poolCatalog,
     logger: log,
     onStatus: (s, failure) => waiters.notify(s, failure),
-    unknownAgentGraceUntil: agentsSettledAt,
+    unknownAgentGraceUntil: () => agentReturn.until,
   });
   const poolController = new PoolController({
     store,
@@ -146,6 +155,10 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     launcher,
     logger: log,
     changes: roomChanges,
+    // Only pools that may really get an agent back wait for one: agents launched for a pool were
+    // adopted before the API opened, so there it takes a sandbox on an agent not heard from yet.
+    agentsReturnUntil: (namespace, pool) =>
+      agentReturn.open && (launcher === undefined || awaitedAgentIn(namespace, pool)) ? agentReturn.until : 0,
   });
   const fastPath = new FastPath({
     store,
@@ -168,7 +181,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     launcher,
     enqueue: (namespace, name) => poolQueue.add(objectKey(namespace, name)),
   });
-  return { ...base, reconciler, poolController, fastPath, poolApi, agentsSettledAt };
+  return { ...base, reconciler, poolController, fastPath, poolApi, agentReturn };
 }
 
 /** The pool controller as creates see it: demand noted by a create that found no room sends its pool to the pool controller at once. */

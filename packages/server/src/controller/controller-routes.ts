@@ -70,7 +70,7 @@ export interface ApiPortRoutesOptions {
    * Until then the agent list is not given out: self-registered agents have their loss timeout
    * to heartbeat after a restart, and until then "not in the list" does not mean gone.
    */
-  agentsSettledAt: number;
+  agentsSettledAt: () => number;
   register: (registration: AgentRegistration) => void;
 }
 
@@ -89,7 +89,7 @@ export function apiPortRoutes(o: ApiPortRoutesOptions): RouteTable<ApiRequest, A
       method: "GET",
       // The janitor asks which agents exist: a container of an agent that is gone is an orphan.
       handle(_req, res) {
-        if (Date.now() < o.agentsSettledAt) {
+        if (Date.now() < o.agentsSettledAt()) {
           throw new FsbError(ErrorCode.Unavailable, "agent list not settled yet after start");
         }
         sendJson(res, 200, { agents: agentList(o.registry) });

@@ -9,7 +9,7 @@ import { PlainHttpServer } from "../http/plain-http-server.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { type ControllerDeps, type ControllerParts, wireController } from "./controller-parts.ts";
 import { apiPortRoutes, metricsRoutes, probeRoutes } from "./controller-routes.ts";
-import { seedPool, waitForFirstAgents } from "./controller-startup.ts";
+import { seedPool } from "./controller-startup.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
@@ -116,7 +116,10 @@ export class Controller implements Runnable {
       .add(
         "api",
         step(
-          () => api.listen(config.api.port, config.api.host || undefined),
+          async () => {
+            await api.listen(config.api.port, config.api.host || undefined);
+            parts.agentReturn.opened();
+          },
           () => api.close(),
         ),
       );
@@ -150,7 +153,7 @@ export class Controller implements Runnable {
       token: config.token,
       ready: () => this.ready,
       registry: this.registry,
-      agentsSettledAt: parts.agentsSettledAt,
+      agentsSettledAt: () => parts.agentReturn.until,
       register: (registration) => {
         if (monitor.register(registration)) void monitor.probe(registration.agentId);
       },
@@ -186,9 +189,14 @@ function sandboxInformer({ sandboxes, queue, registry }: ControllerParts): Runna
   );
 }
 
-/** One pass per pool before serving, so the first agents are on their way (or adopted); then the pool queue. */
+/**
+ * One pass per pool before serving, so the first agents are on their way (or adopted); then the
+ * pool queue. The API does not wait for those agents to answer: a Pod may stay Pending for minutes,
+ * and agents that register themselves can do so only once the API serves. A create meanwhile waits
+ * for them within its deadline (room-wait.ts), as it does whenever a pool grows.
+ */
 function poolStage(parts: ControllerParts, log: Logger): Runnable {
-  const { pools, poolQueue, poolController, registry, launcher } = parts;
+  const { pools, poolQueue, poolController, registry } = parts;
   let running: Promise<void> | undefined;
   return {
     async start(signal) {
@@ -203,7 +211,6 @@ function poolStage(parts: ControllerParts, log: Logger): Runnable {
       }
       running = poolQueue.run(2, (key) => poolController.reconcile(key), signal);
       for (const key of keys) poolQueue.add(key);
-      if (launcher) await waitForFirstAgents(launcher, [...keys], registry, signal);
     },
     async stop() {
       await running;

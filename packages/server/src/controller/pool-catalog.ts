@@ -14,11 +14,17 @@ export interface PoolCatalogOptions {
   registry: AgentRegistry;
   /** Without a cache every lookup reads the store (unit tests). */
   cache?: PoolObjectCache;
+  /**
+   * Whether the pool had agents before the controller started that may still register again (its
+   * sandboxes name agents, and the agents' return window is open). Absent: never.
+   */
+  mayReturn?: (namespace: string, name: string) => boolean;
 }
 
 /**
  * A pool exists when its SandboxPool object does, or when at least one agent is registered in it
- * (agents started with `--controller-url` make up their pool without an object). Lookups answer
+ * (agents started with `--controller-url` make up their pool without an object), or may register
+ * again right after a controller start. Lookups answer
  * from the cache and the registry, and read the store only when both miss: a pool applied a moment
  * ago may not be in the cache yet, and refusing a create for that would be wrong.
  */
@@ -29,9 +35,9 @@ export class PoolCatalog {
     this.#o = options;
   }
 
-  /** Whether agents are registered in the pool. */
+  /** Whether agents are registered in the pool, or may be again soon after a controller start. */
   hasAgents(namespace: string, name: string): boolean {
-    return this.#o.registry.hasAgentsIn(namespace, name);
+    return this.#o.registry.hasAgentsIn(namespace, name) || (this.#o.mayReturn?.(namespace, name) ?? false);
   }
 
   /** The pool's object from the cache, else from the store; undefined when it has none. */

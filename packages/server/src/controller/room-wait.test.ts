@@ -188,6 +188,32 @@ describe("allocateWhenRoom", () => {
     assert.deepEqual(t.pools.settled, [false]);
   });
 
+  it("right after a start, waits for self-registered agents to come back, and places on the one that does", async () => {
+    const t = setup(undefined, { kind: "returning", until: 1_700_000_008_000 });
+    await t.clock.advance(3000);
+    t.makeRoom();
+    t.changes.notify();
+    assert.deepEqual(await t.waiting, allocation);
+    assert.deepEqual(t.pools.settled, [true]);
+  });
+
+  it("stops waiting for agents to come back when the return window ends, with the pool's own reason", async () => {
+    const start = new ManualClock().now();
+    const t = setup(undefined, { kind: "returning", until: start + 8000 });
+    const outcome = t.waiting.then(
+      () => undefined,
+      (err: FsbError) => err,
+    );
+    await t.clock.advance(7999);
+    assert.equal(t.attempts(), 1, "still waiting inside the window");
+    t.pools.growthNow = { kind: "selfRegistered" };
+    await t.clock.advance(1);
+    const err = await outcome;
+    assert.equal(t.attempts(), 2, "looked again when the window ended");
+    assert.equal(err?.code, ErrorCode.ResourceExhausted);
+    assert.match(err?.message ?? "", /register themselves/);
+  });
+
   it("gives up at the client's deadline with DEADLINE_EXCEEDED", async () => {
     const t = setup(2000);
     const outcome = t.waiting.then(

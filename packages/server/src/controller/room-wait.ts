@@ -2,7 +2,7 @@
 import { ErrorCode, FsbError, isFsbError } from "@fast-sandbox/api";
 import type { ChangeSignal } from "../core/change-signal.ts";
 import type { Clock } from "../core/clock.ts";
-import type { PoolGrowth, PoolRoom } from "./pool/pool-growth.ts";
+import { mayGetRoom, type PoolGrowth, type PoolRoom } from "./pool/pool-growth.ts";
 import type { Allocation } from "./registry/agent-registry.ts";
 
 /** Without a deadline from the client, a create waits at most this long for room (docs/api.md). */
@@ -61,7 +61,9 @@ export function noRoomError(
     const what =
       growth.kind === "growing"
         ? `for the ${growth.starting + growth.launching} agent(s) pool "${pool}" is adding`
-        : `for room in pool "${pool}"`;
+        : growth.kind === "returning"
+          ? `for pool "${pool}"'s agents to register again after the controller started`
+          : `for room in pool "${pool}"`;
     const text = `waited ${(waited.ms / 1000).toFixed(1)} s ${what}: ${err.message}`;
     if (waited.fromClient) {
       return new FsbError(ErrorCode.DeadlineExceeded, `the call's deadline passed; ${text}`, { cause: err });
@@ -131,11 +133,13 @@ export async function allocateWhenRoom(o: RoomWaitOptions): Promise<Allocation> 
         const growth = o.pools?.needRoom(o.namespace, o.pool, o.name) ?? { kind: "absent" as const };
         waiting = o.pools !== undefined;
         const now = o.clock.now();
-        if (growth.kind !== "growing") throw noRoomError(err, o.pool, growth);
+        if (!mayGetRoom(growth)) throw noRoomError(err, o.pool, growth);
         if (now >= o.deadline.at) {
           throw noRoomError(err, o.pool, growth, { ms: now - started, fromClient: o.deadline.fromClient });
         }
-        await untilChangeOrDeadline(next.changed, o.deadline.at - now, o.clock, o.signal);
+        // Agents that may come back are waited for only while they may: then the create looks again.
+        const until = growth.kind === "returning" ? Math.min(growth.until, o.deadline.at) : o.deadline.at;
+        await untilChangeOrDeadline(next.changed, until - now, o.clock, o.signal);
         if (o.signal?.aborted)
           throw new FsbError(ErrorCode.Cancelled, "the client went away while the create waited for room");
       } finally {

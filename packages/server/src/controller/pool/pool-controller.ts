@@ -47,6 +47,8 @@ export interface PoolControllerOptions {
   logger: Logger;
   /** Notified when a pool's launches change (one started, came up, or was given up): waiting creates look again. */
   changes?: ChangeSignal;
+  /** Until when (epoch ms) agents of the pool not heard from since the start may come back; 0: none may. */
+  agentsReturnUntil?: (namespace: string, pool: string) => number;
   now?: () => number;
 }
 
@@ -99,6 +101,8 @@ export class PoolController implements PoolRoom {
    * by, so its create waits for the first ones like any other.
    */
   growthMayBringImages(namespace: string, pool: string): boolean {
+    // An agent on its way back after a controller start brings whatever images its node has.
+    if (this.#now() < (this.#o.agentsReturnUntil?.(namespace, pool) ?? 0)) return true;
     if (this.#o.launcher === undefined) return false;
     if (!this.#o.launcher.oneNode) return true;
     return !this.#o.registry
@@ -111,21 +115,26 @@ export class PoolController implements PoolRoom {
    * (or undrain) that the next pass makes for the demand seen now. Below poolMax alone is not enough.
    */
   growth(namespace: string, name: string): PoolGrowth {
+    const now = this.#now();
+    const returnUntil = this.#o.agentsReturnUntil?.(namespace, name) ?? 0;
     const pool = this.#o.pools.get(namespace, name);
-    if (!pool) return { kind: "absent" };
+    // A pool of self-registered agents only has no object; its agents may be on their way back.
+    if (!pool) return now < returnUntil ? { kind: "returning", until: returnUntil } : { kind: "absent" };
     let spec: SandboxPoolSpec;
     try {
       spec = validatePoolSpec(pool.spec);
     } catch {
       return { kind: "absent" };
     }
-    const observation = this.#observe({ namespace, name }, pool, spec, this.#now());
+    const observation = this.#observe({ namespace, name }, pool, spec, now);
     return poolGrowth({
       managed: this.#o.launcher !== undefined,
       deleting: observation.deleting,
       poolMax: spec.capacity.poolMax,
       agents: observation.agents,
       plan: planPool(observation),
+      agentsReturnUntil: returnUntil,
+      now,
     });
   }
 

@@ -21,6 +21,8 @@ const base: GrowthObservation = {
   poolMax: 3,
   agents: [agent("a")],
   plan: { launch: 0, undrain: [] },
+  agentsReturnUntil: 0,
+  now: 1000,
 };
 
 describe("poolGrowth", () => {
@@ -69,6 +71,26 @@ describe("poolGrowth", () => {
       name: "self-registered agents only (no launcher)",
       o: { managed: false, plan: { launch: 1, undrain: [] } },
       growth: { kind: "selfRegistered" },
+    },
+    {
+      name: "self-registered agents only, right after the controller started: they may come back",
+      o: { managed: false, agentsReturnUntil: 5000 },
+      growth: { kind: "returning", until: 5000 },
+    },
+    {
+      name: "self-registered agents only, once the return window passed",
+      o: { managed: false, agentsReturnUntil: 1000 },
+      growth: { kind: "selfRegistered" },
+    },
+    {
+      name: "launched agents right after the start, with an agent not heard from yet: it may come back",
+      o: { agentsReturnUntil: 5000 },
+      growth: { kind: "returning", until: 5000 },
+    },
+    {
+      name: "launched agents right after the start, with agents on their way: growing says more",
+      o: { agentsReturnUntil: 5000, plan: { launch: 1, undrain: [] } },
+      growth: { kind: "growing", starting: 0, launching: 1 },
     },
     {
       name: "being deleted",

@@ -7,10 +7,13 @@ import type { ObservedAgent, PoolPlan } from "./pool-plan.ts";
  * `atMax`: it has poolMax agents and cannot grow. `selfRegistered`: nothing is launched for it;
  * its agents register themselves. `stable`: below poolMax, yet no launch is planned (the demand
  * fits in slots that are free but unsuitable, e.g. a port taken on every agent). `absent`: no
- * such pool, or it is being deleted.
+ * such pool, or it is being deleted. `returning`: its agents register themselves and the controller
+ * started recently: agents it has not heard from yet may come back with their next heartbeat, until
+ * `until` (epoch ms).
  */
 export type PoolGrowth =
   | { kind: "growing"; starting: number; launching: number }
+  | { kind: "returning"; until: number }
   | { kind: "atMax"; poolMax: number }
   | { kind: "selfRegistered" }
   | { kind: "stable" }
@@ -43,12 +46,24 @@ export interface GrowthObservation {
   agents: readonly ObservedAgent[];
   /** What the next pass would do for the demand seen now. */
   plan: Pick<PoolPlan, "launch" | "undrain">;
+  /** Until when agents not heard from since the controller started may come back (epoch ms). */
+  agentsReturnUntil: number;
+  now: number;
+}
+
+/** Whether a create that found no room should wait: room is on its way, or may be. */
+export function mayGetRoom(growth: PoolGrowth): boolean {
+  return growth.kind === "growing" || growth.kind === "returning";
 }
 
 /** Growing means agents really are coming: only then does a create wait, and say so. */
 export function poolGrowth(o: GrowthObservation): PoolGrowth {
   if (o.deleting) return { kind: "absent" };
-  if (!o.managed) return { kind: "selfRegistered" };
+  if (!o.managed) {
+    return o.now < o.agentsReturnUntil
+      ? { kind: "returning", until: o.agentsReturnUntil }
+      : { kind: "selfRegistered" };
+  }
   const live = o.agents.filter((a) => a.launch !== undefined && a.launch !== "stopping");
   // Launched and not yet answering (a registration not yet probed counts: it has not shown its room);
   // an agent that answered once and went silent is lost, not on its way.
@@ -57,5 +72,6 @@ export function poolGrowth(o: GrowthObservation): PoolGrowth {
   ).length;
   const launching = o.plan.launch + o.plan.undrain.length;
   if (starting > 0 || launching > 0) return { kind: "growing", starting, launching };
+  if (o.now < o.agentsReturnUntil) return { kind: "returning", until: o.agentsReturnUntil };
   return live.length >= o.poolMax ? { kind: "atMax", poolMax: o.poolMax } : { kind: "stable" };
 }

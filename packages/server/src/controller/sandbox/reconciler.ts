@@ -71,7 +71,7 @@ export interface SandboxReconcilerOptions {
    * Until this time (epoch ms) an agent the registry does not know yet is not taken for lost: after
    * a controller restart, agents that register themselves come back with their next heartbeat.
    */
-  unknownAgentGraceUntil?: number;
+  unknownAgentGraceUntil?: () => number;
 }
 
 /** What a reconcile asks of its queue. */
@@ -143,7 +143,7 @@ export class SandboxReconciler {
     // Registered and answered at least once: its health is real. A registration not yet probed
     // (lastHeartbeat 0) says nothing about health yet.
     if (agent && !agent.placeholder && agent.lastHeartbeat > 0) return undefined;
-    const left = (this.#o.unknownAgentGraceUntil ?? 0) - this.#now();
+    const left = (this.#o.unknownAgentGraceUntil?.() ?? 0) - this.#now();
     return left > 0 ? Math.min(left, UNKNOWN_AGENT_RETRY_MS) : undefined;
   }
 

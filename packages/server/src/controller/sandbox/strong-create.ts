@@ -17,7 +17,7 @@ import type { ChangeSignal } from "../../core/change-signal.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import { apiErrorOfStore } from "../create-failure.ts";
-import type { PoolGrowth, PoolRoom } from "../pool/pool-growth.ts";
+import { mayGetRoom, type PoolGrowth, type PoolRoom } from "../pool/pool-growth.ts";
 import { type CreateDeadline, imageGrowthCannotBring, noRoomError } from "../room-wait.ts";
 import { createdAtAnnotations } from "./created-at.ts";
 import type { StatusWaiters } from "./status-waiters.ts";
@@ -165,7 +165,7 @@ function takeEvents(
     const growth = o.pools?.needRoom(r.namespace, pool, r.name) ?? ({ kind: "absent" } as const);
     f.noRoom = { err, growth };
     // Not growing, and no room has appeared since: that is the answer.
-    if (growth.kind !== "growing" && !f.changed) throw noRoomError(err, pool, growth);
+    if (!mayGetRoom(growth) && !f.changed) throw noRoomError(err, pool, growth);
   }
   return undefined;
 }
