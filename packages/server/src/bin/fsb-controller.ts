@@ -8,7 +8,7 @@ import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
 import { createLogger } from "../core/logger.ts";
 import { configOrExit, EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
-import { defaultLeaderIdentity } from "../kube/kube-lease-client.ts";
+import { defaultLeaderIdentity, KubeLeaseClient } from "../kube/kube-lease-client.ts";
 import { KubeStore } from "../store/kube-store.ts";
 
 const config = configOrExit("fsb-controller", parseControllerConfig);
@@ -59,7 +59,10 @@ if (config.store === "sqlite") {
     const identity = defaultLeaderIdentity(process.env.POD_NAME || undefined);
     const elected = new LeaderElectedController({
       config,
-      kubeConfig,
+      lease: new KubeLeaseClient(kubeConfig, {
+        namespace: config.leaderElectionNamespace,
+        name: config.leaderElectionId,
+      }),
       identity,
       controller: () => new Controller(config, logger, deps()),
       logger,

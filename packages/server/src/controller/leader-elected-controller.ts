@@ -1,16 +1,15 @@
 /** fsb-controller with leader election: every replica campaigns for the Lease; only the holder runs the Controller. */
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { type Runnable, RunnableManager, step } from "../core/runnable.ts";
-import { KubeLeaseClient } from "../kube/kube-lease-client.ts";
-import { LeaderElector } from "../kube/leader-elector.ts";
+import { LeaderElector, type LeaseClient } from "../kube/leader-elector.ts";
 import type { Controller } from "./controller.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { startFollowerApi } from "./follower-api.ts";
 
 export interface LeaderElectedControllerOptions {
   config: ControllerConfig;
-  kubeConfig: KubeConfig;
+  /** The Lease (KubeLeaseClient on `config.leaderElectionNamespace`/`leaderElectionId`). */
+  lease: LeaseClient;
   identity: string;
   /** Builds the Controller when this replica becomes leader (a fresh one: its state is the leader's alone). */
   controller: () => Controller;
@@ -84,12 +83,8 @@ export class LeaderElectedController implements Runnable {
     let running: Promise<void> | undefined;
     return {
       start: async (signal) => {
-        const client = new KubeLeaseClient(this.#o.kubeConfig, {
-          namespace: config.leaderElectionNamespace,
-          name: config.leaderElectionId,
-        });
         const elector = new LeaderElector({
-          client,
+          client: this.#o.lease,
           identity: this.#o.identity,
           leaseDurationMs: config.leaseDurationMs,
           renewDeadlineMs: config.renewDeadlineMs,

@@ -1,70 +1,10 @@
-// The leader elector's runner against an in-memory Lease (a fake with the API server's optimistic
-// concurrency, fine here: this tests the runner's logic, not the API) on a manual clock.
+// The leader elector's runner against an in-memory Lease (fake-lease.ts: fine here, this tests the
+// runner's logic, not the API) on a manual clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { ManualClock } from "../core/manual-clock.ts";
-import type { LeaseRecord } from "./leader-election.ts";
-import {
-  LeaderElector,
-  type LeaderElectorOptions,
-  type LeaseClient,
-  type LeaseSnapshot,
-} from "./leader-elector.ts";
-
-/** One Lease with resourceVersion conflicts, and clients that can be made to fail or hang. */
-class FakeLease {
-  snapshot: LeaseSnapshot | undefined;
-  #rv = 0;
-
-  client(): LeaseClient & { mode: "ok" | "failing" | "hanging"; unhang(): void } {
-    const hung: Array<() => void> = [];
-    const call = <T>(body: () => T): Promise<T> => {
-      if (client.mode === "failing")
-        return Promise.reject(new FsbError(ErrorCode.Unavailable, "unreachable"));
-      if (client.mode === "hanging") {
-        return new Promise((_, reject) =>
-          hung.push(() => reject(new FsbError(ErrorCode.Unavailable, "connection reset"))),
-        );
-      }
-      return Promise.resolve().then(body);
-    };
-    const client = {
-      mode: "ok" as "ok" | "failing" | "hanging",
-      unhang: () => {
-        for (const reject of hung.splice(0)) reject();
-      },
-      get: () => call(() => (this.snapshot ? structuredClone(this.snapshot) : undefined)),
-      create: (record: LeaseRecord) =>
-        call(() => {
-          if (this.snapshot) throw new FsbError(ErrorCode.AlreadyExists, "exists");
-          return this.#put(record);
-        }),
-      update: (record: LeaseRecord, resourceVersion: string) =>
-        call(() => {
-          if (!this.snapshot) throw new FsbError(ErrorCode.NotFound, "gone");
-          if (this.snapshot.resourceVersion !== resourceVersion)
-            throw new FsbError(ErrorCode.Aborted, "conflict");
-          return this.#put(record);
-        }),
-    };
-    return client;
-  }
-
-  /** Someone else writes the lease, bypassing the election. */
-  overwrite(record: LeaseRecord): void {
-    this.#put(record);
-  }
-
-  get holder(): string | undefined {
-    return this.snapshot?.record.holderIdentity;
-  }
-
-  #put(record: LeaseRecord): LeaseSnapshot {
-    this.snapshot = { record: { ...record }, resourceVersion: String(++this.#rv) };
-    return structuredClone(this.snapshot);
-  }
-}
+import { FakeLease } from "./fake-lease.ts";
+import { LeaderElector, type LeaderElectorOptions, type LeaseClient } from "./leader-elector.ts";
 
 type Timings = Pick<LeaderElectorOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">;
 /** The runner's behaviour is shown on client-go's timings; the defaults have their own test. */
