@@ -26,6 +26,10 @@ export interface ControllerProcessOptions {
   lossTimeout?: string;
   /** Reuse the data dir, ports and agent prefix of an earlier run (a restart). */
   reuse?: ControllerProcess;
+  /** The API and agent tokens of another replica, so both accept the same clients and agents. */
+  tokensOf?: ControllerProcess;
+  /** What start waits for: /readyz (default), or only /healthz (a follower replica is never ready). */
+  waitFor?: "ready" | "live";
   extraArgs?: string[];
 }
 
@@ -69,8 +73,9 @@ export async function startControllerProcess(options: ControllerProcessOptions):
 async function startOnce(options: ControllerProcessOptions): Promise<ControllerProcess> {
   const reuse = options.reuse;
   const dataDir = reuse?.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "fsb-ctl-")));
-  const token = reuse?.token ?? randomBytes(16).toString("hex");
-  const agentToken = reuse?.agentToken ?? randomBytes(16).toString("hex");
+  const tokens = reuse ?? options.tokensOf;
+  const token = tokens?.token ?? randomBytes(16).toString("hex");
+  const agentToken = tokens?.agentToken ?? randomBytes(16).toString("hex");
   const agentPrefix = reuse?.agentPrefix ?? `t${randomBytes(3).toString("hex")}`;
   const ports = reuse?.ports ?? {
     api: await freePort(),
@@ -129,7 +134,8 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     }),
   );
   const url = `http://127.0.0.1:${ports.api}`;
-  await waitReady(`http://127.0.0.1:${ports.health}/readyz`, child, () => output);
+  const probe = options.waitFor === "live" ? "healthz" : "readyz";
+  await waitReady(`http://127.0.0.1:${ports.health}/${probe}`, child, () => output);
 
   const auth =
     (t: string | undefined): Interceptor =>
