@@ -119,8 +119,9 @@ export class TestWorld {
   }
 
   /** A reconciler on this world; status writes wake the world's waiters. */
-  reconciler(): SandboxReconciler {
+  reconciler(unknownAgentGraceUntil?: () => number): SandboxReconciler {
     return new SandboxReconciler({
+      ...(unknownAgentGraceUntil ? { unknownAgentGraceUntil } : {}),
       store: this.store,
       registry: this.registry,
       monitor: this.monitor,

@@ -13,6 +13,7 @@ import {
 } from "@fast-sandbox/api";
 import { WorkQueue } from "../../kube/work-queue.ts";
 import { AgentCallError } from "../agent-call-error.ts";
+import { AgentReturnWindow } from "../agent-return-window.ts";
 import { agentError } from "../memory-agent.ts";
 import { TestWorld } from "../test-world.ts";
 import type { SandboxReconciler } from "./reconciler.ts";
@@ -234,6 +235,29 @@ describe("SandboxReconciler", () => {
     const back = await world.sandbox(key);
     assert.equal(back?.status?.phase, SandboxPhase.Running);
     assert.equal(back?.status?.sandboxID, id);
+  });
+
+  it("after a controller start, waits for an agent it has not heard from until the loss timeout from the API's opening", async () => {
+    await world.addAgent("a1");
+    const key = await world.createSandbox("web");
+    await settle(key);
+    const id = (await world.sandbox(key))?.status?.sandboxID ?? "";
+    // A new controller: its registry knows a1 only from the sandbox that names it.
+    world.registry.removeAgent("a1");
+    world.registry.restore(id, { agentId: "a1", ports: [] });
+    const window = new AgentReturnWindow(15_000, () => world.clock.now());
+    const restarted = world.reconciler(() => window.until);
+
+    await world.clock.advance(60_000); // the start took long: the API has not opened yet
+    assert.ok((await restarted.reconcile(key)).requeueAfterMs! > 0);
+    assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running);
+    window.opened();
+    await world.clock.advance(14_000);
+    await restarted.reconcile(key);
+    assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running, "still within the window");
+    await world.clock.advance(1000);
+    await restarted.reconcile(key);
+    assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Lost, "never came back");
   });
 
   it("completes a delete: Terminating, the container removed, then the object gone", async () => {
