@@ -58,6 +58,16 @@ describe("KubeStore without an API server", () => {
     await store.close();
   });
 
+  it("a watch with an already-aborted signal yields nothing and opens no request", async () => {
+    const { store, opened } = storeWithWatches();
+    let seen = 0;
+    for await (const _ of store.watch("Sandbox", { resourceVersion: "5" }, AbortSignal.abort())) seen++;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(seen, 0);
+    assert.deepEqual(opened, []);
+    await store.close();
+  });
+
   const refused: Array<[string, (s: KubeStore) => Promise<unknown>]> = [
     ["a kind it does not serve", (s) => s.get("Pod", "ns", "a")],
     ["an empty name", (s) => s.get("Sandbox", "ns", "")],

@@ -285,7 +285,10 @@ export class KubeStore implements ObjectStore {
     } catch (err) {
       return failedWatch(toFsbError(err), signal);
     }
-    const watch: KubeWatch<StoredObject<Spec, Status>> = new KubeWatch({
+    // The stream closes during construction when the signal is already aborted, so onClose must not
+    // reach for `watch` before it exists (it was never registered then).
+    let watch: KubeWatch<StoredObject<Spec, Status>> | undefined;
+    watch = new KubeWatch({
       open: this.#openWatch,
       path: collectionPath(resource, options.namespace),
       resourceVersion: options.resourceVersion,
@@ -295,7 +298,9 @@ export class KubeStore implements ObjectStore {
       bufferLimit: this.#bufferLimit,
       clock: this.#clock,
       what: `watch ${kind}`,
-      onClose: () => this.#watches.delete(watch as KubeWatch<unknown>),
+      onClose: () => {
+        if (watch !== undefined) this.#watches.delete(watch as KubeWatch<unknown>);
+      },
     });
     if (!watch.stream.closed) this.#watches.add(watch as KubeWatch<unknown>);
     return watch.stream;
