@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { ErrorCode, isFsbError } from "@fast-sandbox/api";
 import { readLockHolder } from "../core/lock-file.ts";
+import { LastStateRemovalStore } from "./last-state-removal-store.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
 import { runStoreContract } from "./store-contract.ts";
 import { rejectsWith } from "./store-fixture.ts";
@@ -32,6 +33,13 @@ runStoreContract("SqliteStore", async () => {
       }
     },
   };
+});
+
+// The contract's paths for a backend that answers removals with the last stored state, as the
+// Kubernetes API server does, checked here without a cluster.
+runStoreContract("SqliteStore answering removals as Kubernetes does", async () => {
+  const store = new LastStateRemovalStore(new SqliteStore({ dir: freshDir() }));
+  return { store, cleanup: () => store.close(), removalReturnsItsVersion: false };
 });
 
 function open(dir: string, options: Partial<SqliteStoreOptions> = {}): SqliteStore {

@@ -126,20 +126,33 @@ async function burstArrivesInOrder(store: ObjectStore, fixture: StoreFixture): P
 
 /** Watches from an old version replay what followed it, or fail with OUT_OF_RANGE once it expired. */
 function registerWatchHistory(makeStore: MakeStore): void {
-  storeTest(makeStore, "a watch from an old version replays history, then continues live", async (store) => {
-    const a = await store.create(sandbox("ns-a", "a"));
-    await store.create(sandbox("ns-a", "b"));
-    const running = await store.updateStatus({ ...a, status: { phase: "Running" } });
-    const deleted = await store.delete("Sandbox", "ns-a", "b");
-    await withWatch(store, { resourceVersion: a.metadata.resourceVersion }, async (watch) => {
-      await watch.waitForVersion(deleted);
-      assert.deepEqual(watch.describe(), ["ADDED b", "MODIFIED a", "DELETED b"]);
-      assert.deepEqual(watch.events[1]!.object, running, "each event carries the object as of its version");
-      const c = await store.create(sandbox("ns-a", "c"));
-      await watch.waitForVersion(c);
-      assert.deepEqual(watch.describe(), ["ADDED b", "MODIFIED a", "DELETED b", "ADDED c"]);
-    });
-  });
+  storeTest(
+    makeStore,
+    "a watch from an old version replays history, then continues live",
+    async (store, fixture) => {
+      const removalVersions = fixture.removalReturnsItsVersion !== false;
+      const a = await store.create(sandbox("ns-a", "a"));
+      const b = await store.create(sandbox("ns-a", "b"));
+      const running = await store.updateStatus({ ...a, status: { phase: "Running" } });
+      const deleted = await store.delete("Sandbox", "ns-a", "b");
+      await withWatch(store, { resourceVersion: a.metadata.resourceVersion }, async (watch) => {
+        // Without removal versions the delete's answer carries b's last stored version, the one of
+        // its ADDED event, so only the DELETED event itself tells that the history is complete.
+        if (removalVersions) await watch.waitForVersion(deleted);
+        else await watch.waitFor((events) => events.some((e) => e.type === "DELETED"));
+        assert.deepEqual(watch.describe(), ["ADDED b", "MODIFIED a", "DELETED b"]);
+        assert.deepEqual(watch.events[0]!.object, b, "each event carries the object as of its version");
+        assert.deepEqual(watch.events[1]!.object, running, "each event carries the object as of its version");
+        const removal = watch.events[2]!.object;
+        assert.equal(removal.metadata.uid, b.metadata.uid);
+        if (removalVersions) assert.equal(removal.metadata.resourceVersion, deleted.metadata.resourceVersion);
+        else assert.ok(rv(removal) > rv(running), "the removal has a version of its own, after the update");
+        const c = await store.create(sandbox("ns-a", "c"));
+        await watch.waitForVersion(c);
+        assert.deepEqual(watch.describe(), ["ADDED b", "MODIFIED a", "DELETED b", "ADDED c"]);
+      });
+    },
+  );
 
   storeTest(
     makeStore,
