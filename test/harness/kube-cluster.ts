@@ -1,11 +1,12 @@
 /**
  * Test support for a real Kubernetes cluster (FSB_TEST_KUBECONFIG): the CRDs applied and Established,
- * throwaway namespaces. Tests that need a cluster skip with {@link KUBE_SKIP_MESSAGE} without one.
+ * throwaway namespaces, and cleanup that leaves the cluster as it was. Tests that need a cluster skip
+ * with {@link KUBE_SKIP_MESSAGE} without one.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCode, isFsbError } from "@fast-sandbox/api";
+import { API_GROUP, ErrorCode, isFsbError } from "@fast-sandbox/api";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { loadKubeConfig } from "../../packages/server/src/kube/kube-config.ts";
@@ -21,6 +22,13 @@ const root = path.resolve(import.meta.dirname, "../..");
 export const CRD_DIR = path.join(root, "deploy/base/crds");
 const CRDS = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions" };
 const ESTABLISH_TIMEOUT_MS = 60_000;
+/** The ServiceAccount controller (kube-controller-manager) makes a namespace's `default` within moments. */
+const SERVICE_ACCOUNT_TIMEOUT_MS = 30_000;
+/** The namespace controller deletes every object in a namespace before the namespace goes. */
+const NAMESPACE_GONE_TIMEOUT_MS = 90_000;
+/** A deleted CRD goes once the API server has deleted its objects (none may hold a finalizer). */
+const CRD_GONE_TIMEOUT_MS = 60_000;
+const POLL_MS = 250;
 
 /** A CustomResourceDefinition as plain JSON (only what the helpers read is typed). */
 export interface CrdObject {
@@ -70,11 +78,29 @@ export async function readDeployCrds(): Promise<CrdObject[]> {
  * their objects.
  */
 export function inGroup(crd: CrdObject, group: string): CrdObject {
+  const { shortNames: _shortNames, categories: _categories, ...names } = crd.spec.names;
   return {
     ...crd,
     metadata: { name: `${crd.spec.names.plural}.${group}`, labels: { [TEST_NAMESPACE_LABEL]: "crd-check" } },
-    spec: { ...crd.spec, group },
+    // No short names or categories: a test CRD left behind must not capture `kubectl get sb`.
+    spec: { ...crd.spec, group, names: names as CrdObject["spec"]["names"] },
   };
+}
+
+/**
+ * Why a CRD may not be applied by a test, or undefined: only the deploy CRDs (group sandbox.fast.io)
+ * may carry short names or categories, which kubectl resolves across groups.
+ */
+export function testCrdProblem(crd: CrdObject): string | undefined {
+  if (crd.spec.group === API_GROUP) return undefined;
+  const taken = (["shortNames", "categories"] as const).filter((k) => crd.spec.names[k] !== undefined);
+  if (taken.length === 0) return undefined;
+  return `test CRD ${crd.metadata.name} must not declare ${taken.join(" or ")}: kubectl would resolve them to it`;
+}
+
+/** The names of CRDs, for {@link deleteCrds}. */
+export function crdNames(crds: CrdObject[]): string[] {
+  return crds.map((crd) => crd.metadata.name);
 }
 
 /** The resources of the deploy CRDs moved to `group` by {@link inGroup}, by kind. */
@@ -117,15 +143,20 @@ export function permissiveCrd(group: string, kind: string, plural: string): CrdO
 /**
  * Creates each CRD or replaces it with the given content (create-or-update, retried on conflicts, so
  * test files applying the same CRDs at once are fine), then waits until each is Established and its
- * resource answers.
+ * resource answers. Returns the names of those it created (they did not exist before): a suite
+ * deletes those at its end and leaves the others, as it found them.
  */
-export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<void> {
+export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<string[]> {
+  const problems = crds.map(testCrdProblem).filter((p) => p !== undefined);
+  if (problems.length > 0) throw new Error(problems.join("; "));
   const api = kc.makeApiClient(CustomObjectsApi);
+  const created: string[] = [];
   for (const crd of crds) {
     const name = crd.metadata.name;
     for (let attempt = 1; ; attempt++) {
       try {
         await api.createClusterCustomObject({ ...CRDS, body: crd });
+        created.push(name);
         break;
       } catch (err) {
         if (!isFsbError(kubeError(err, "create"), ErrorCode.AlreadyExists))
@@ -158,9 +189,26 @@ export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<void
           `CRD ${name} not Established after ${ESTABLISH_TIMEOUT_MS} ms: ${JSON.stringify(conditions)}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
+  return created;
+}
+
+/**
+ * Deletes CRDs (a missing one is fine) and waits until they are gone, with every object they served;
+ * fails naming those still there (an object holding a finalizer keeps its CRD Terminating).
+ */
+export async function deleteCrds(kc: KubeConfig, names: Iterable<string>): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const pending = [...names];
+  for (const name of pending) {
+    await deleted(api.deleteClusterCustomObject({ ...CRDS, name }), `delete CRD ${name}`);
+  }
+  await waitUntilGone(pending, CRD_GONE_TIMEOUT_MS, "CRD", async (name) => {
+    const crd = (await api.getClusterCustomObject({ ...CRDS, name })) as CrdObject;
+    return JSON.stringify(crd.status?.conditions ?? []);
+  });
 }
 
 /** Established can come a moment before the resource's endpoint serves; a list proves it does. */
@@ -179,7 +227,11 @@ async function resourceAnswers(api: CustomObjectsApi, resource: KubeResource): P
   }
 }
 
-/** Creates a namespace labelled as a test's (an existing one is fine). */
+/**
+ * Creates a namespace labelled as a test's (an existing one is fine) and waits until its `default`
+ * ServiceAccount exists: until then the API server refuses any Pod in it (403, "error looking up
+ * service account").
+ */
 export async function createNamespace(kc: KubeConfig, name: string, owner: string): Promise<void> {
   const api = kc.makeApiClient(CoreV1Api);
   try {
@@ -188,17 +240,107 @@ export async function createNamespace(kc: KubeConfig, name: string, owner: strin
     const error = kubeError(err, `create namespace ${name}`);
     if (!isFsbError(error, ErrorCode.AlreadyExists)) throw error;
   }
-}
-
-/** Starts deleting namespaces (their objects go with them); a missing one is fine. Does not wait. */
-export async function deleteNamespaces(kc: KubeConfig, names: Iterable<string>): Promise<void> {
-  const api = kc.makeApiClient(CoreV1Api);
-  for (const name of names) {
+  const deadline = Date.now() + SERVICE_ACCOUNT_TIMEOUT_MS;
+  for (;;) {
     try {
-      await api.deleteNamespace({ name });
+      await api.readNamespacedServiceAccount({ namespace: name, name: "default" });
+      return;
     } catch (err) {
-      const error = kubeError(err, `delete namespace ${name}`);
+      const error = kubeError(err, `read ServiceAccount ${name}/default`);
       if (!isFsbError(error, ErrorCode.NotFound)) throw error;
     }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `namespace ${name} has no ServiceAccount "default" after ${SERVICE_ACCOUNT_TIMEOUT_MS} ms ` +
+          "(kube-controller-manager's serviceaccount controller makes it); Pods in it would be refused",
+      );
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+export interface DeleteNamespacesOptions {
+  /** Wait (bounded) until they are gone, and fail naming those still there. */
+  wait?: boolean;
+  /** How long to wait (default 90 s: the namespace controller deletes every object in it first). */
+  timeoutMs?: number;
+}
+
+/** Deletes namespaces (their objects go with them); a missing or terminating one is fine. Waits only when asked. */
+export async function deleteNamespaces(
+  kc: KubeConfig,
+  names: Iterable<string>,
+  options: DeleteNamespacesOptions = {},
+): Promise<void> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const pending = [...names];
+  for (const name of pending) {
+    // A namespace already Terminating answers 409 Conflict ("the system is ensuring all content is
+    // removed from this namespace"): its deletion is under way, which is what was asked.
+    await deleted(api.deleteNamespace({ name }), `delete namespace ${name}`, [ErrorCode.Aborted]);
+  }
+  if (options.wait !== true) return;
+  const timeoutMs = options.timeoutMs ?? NAMESPACE_GONE_TIMEOUT_MS;
+  await waitUntilGone(pending, timeoutMs, "namespace", async (name) => {
+    const namespace = await api.readNamespace({ name });
+    return `${namespace.status?.phase ?? "?"} ${JSON.stringify(namespace.status?.conditions ?? [])}`;
+  });
+}
+
+/**
+ * Runs every cleanup step even when one fails (node:test skips the later `after` hooks of a suite
+ * once one throws), then fails with all their errors.
+ */
+export async function cleanUp(...steps: Array<() => Promise<unknown>>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanup steps failed`);
+}
+
+/** Awaits a delete; NOT_FOUND, or any of `alsoFine`, counts as done. */
+async function deleted(request: Promise<unknown>, what: string, alsoFine: ErrorCode[] = []): Promise<void> {
+  try {
+    await request;
+  } catch (err) {
+    const error = kubeError(err, what);
+    if (![ErrorCode.NotFound, ...alsoFine].some((code) => isFsbError(error, code))) throw error;
+  }
+}
+
+/**
+ * Polls until reading each of `names` answers NOT_FOUND; after `timeoutMs` fails naming those left,
+ * each with what `describe` (a read) tells of it.
+ */
+async function waitUntilGone(
+  names: string[],
+  timeoutMs: number,
+  what: string,
+  describe: (name: string) => Promise<string>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = new Map(names.map((name) => [name, ""]));
+  for (;;) {
+    const stillThere = new Map<string, string>();
+    for (const name of left.keys()) {
+      try {
+        stillThere.set(name, await describe(name));
+      } catch (err) {
+        if (!isFsbError(kubeError(err, `read ${what} ${name}`), ErrorCode.NotFound)) throw err;
+      }
+    }
+    if (stillThere.size === 0) return;
+    if (Date.now() > deadline) {
+      const report = [...stillThere].map(([name, state]) => `${name}: ${state}`).join("; ");
+      throw new Error(`${what}s still there after ${timeoutMs} ms: ${report}`);
+    }
+    left = stillThere;
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -18,7 +18,10 @@ import {
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import {
   applyCrds,
+  cleanUp,
+  crdNames,
   createNamespace,
+  deleteCrds,
   deleteNamespaces,
   inGroup,
   KUBE_SKIP_MESSAGE,
@@ -157,25 +160,33 @@ describe("KubeOwnershipSource on a cluster", { skip: kubeconfig === undefined &&
   const node = uniqueName("fsb-test-node");
   const pods: string[] = [];
   let store: KubeStore;
+  let testCrds: string[] = [];
 
   before(async () => {
     // The deploy CRDs in a group of their own: a controller another test runs never touches these.
     const crds = await readDeployCrds();
-    await applyCrds(
-      kc!,
-      crds.map((crd) => inGroup(crd, OWNERSHIP_GROUP)),
-    );
+    const moved = crds.map((crd) => inGroup(crd, OWNERSHIP_GROUP));
+    testCrds = crdNames(moved);
+    await applyCrds(kc!, moved);
+    // Waits for the namespace's default ServiceAccount, without which the agent Pods below get 403.
     await createNamespace(kc!, namespace, "janitor-ownership");
     store = new KubeStore({ kubeConfig: kc!, resources: resourcesInGroup(crds, OWNERSHIP_GROUP) });
   });
-  after(async () => {
-    const core = kc!.makeApiClient(CoreV1Api);
-    // Bound to nodes without a kubelet, the Pods only go when deleted at once.
-    for (const name of pods)
-      await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch(() => {});
-    await store.close();
-    await deleteNamespaces(kc!, [namespace]);
-  });
+  after(() =>
+    cleanUp(
+      async () => {
+        const core = kc!.makeApiClient(CoreV1Api);
+        // Bound to nodes without a kubelet, the Pods only go when deleted at once.
+        for (const name of pods)
+          await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch(() => {});
+      },
+      // Undefined when `before` failed early.
+      async () => store?.close(),
+      () => deleteNamespaces(kc!, [namespace], { wait: true }),
+      // The janitor-check group is this file's alone: its CRDs go, whatever happened before.
+      () => deleteCrds(kc!, testCrds),
+    ),
+  );
 
   async function agentPod(agentId: string, nodeName: string): Promise<void> {
     await kc!.makeApiClient(CoreV1Api).createNamespacedPod({

@@ -69,7 +69,7 @@ describe("leader election on a cluster's Lease", {
   const kc = kubeconfig === undefined ? undefined : testKubeConfig(kubeconfig);
   const namespace = uniqueName("fsble");
   before(() => createNamespace(kc!, namespace, "leader-election"));
-  after(() => deleteNamespaces(kc!, [namespace]));
+  after(() => deleteNamespaces(kc!, [namespace], { wait: true }));
 
   it("elects one replica, and hands over when it stops", async () => {
     const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };

@@ -16,7 +16,11 @@ import {
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
   applyCrds,
+  type CrdObject,
+  cleanUp,
+  crdNames,
   createNamespace,
+  deleteCrds,
   deleteNamespaces,
   inGroup,
   KUBE_SKIP_MESSAGE,
@@ -53,18 +57,26 @@ if (kubeconfig === undefined) {
   const kc = testKubeConfig(kubeconfig);
   const namespaces = new Set<string>();
   let crdCheckResources: KubeResources;
+  let testCrds: CrdObject[] = [];
 
   describe("KubeStore on a cluster", () => {
     before(async () => {
       const deployCrds = await readDeployCrds();
       crdCheckResources = resourcesInGroup(deployCrds, CRD_CHECK_GROUP);
-      await applyCrds(kc, [
+      testCrds = [
         ...deployCrds.map((crd) => inGroup(crd, CRD_CHECK_GROUP)),
         permissiveCrd(CONTRACT_GROUP, "Sandbox", "sandboxes"),
         permissiveCrd(CONTRACT_GROUP, "SandboxPool", "sandboxpools"),
-      ]);
+      ];
+      await applyCrds(kc, testCrds);
     });
-    after(() => deleteNamespaces(kc, namespaces));
+    // The test groups are this file's alone: their CRDs go at the end, whatever happened before.
+    after(() =>
+      cleanUp(
+        () => deleteNamespaces(kc, namespaces, { wait: true }),
+        () => deleteCrds(kc, crdNames(testCrds)),
+      ),
+    );
 
     // Each test gets namespaces of its own (`<prefix>-ns-a`), created on first use, deleted after it.
     runStoreContract("KubeStore", async () => {
