@@ -182,6 +182,11 @@ export const PoolReason = {
   AgentsStarting: "AgentsStarting",
   /** Ready=False: the pool is being deleted. */
   Deleting: "Deleting",
+  /**
+   * Ready=False: the spec breaks a rule the API server did not check (poolMin above poolMax, bufferMin
+   * above bufferMax, on a server without CEL); the message names the field. Nothing scales until fixed.
+   */
+  InvalidSpec: "InvalidSpec",
   /** Scaling=True: agents are being launched for the demand. */
   ScalingUp: "ScalingUp",
   /** Scaling=True: surplus agents are draining. */

@@ -176,6 +176,40 @@ describe("PoolController", () => {
     assert.equal(world.registry.agents().filter((a) => !a.draining).length, 1);
   });
 
+  it("reports an invalid spec as Ready=False InvalidSpec once, scales nothing, and clears it when fixed", async () => {
+    // The embedded store, like a server without CEL, takes a spec whose cross-field rule fails.
+    await applyPool({ capacity: { poolMin: 5, poolMax: 2, bufferMin: 0, bufferMax: 4 } });
+    await controller.reconcile(KEY);
+    assert.equal(launcher.launched.length, 0, "nothing scales");
+    const status = await storedStatus();
+    const ready = status?.conditions?.find((c) => c.type === PoolCondition.Ready);
+    assert.equal(ready?.status, "False");
+    assert.equal(ready?.reason, PoolReason.InvalidSpec);
+    assert.equal(ready?.message, "spec.capacity.poolMin: 5 is more than poolMax (2)");
+    assert.equal(status?.observedGeneration, 1);
+
+    const written = (await world.store.get(POOL_KIND, "default", POOL)).metadata.resourceVersion;
+    await until(() => pools.get("default", POOL)?.metadata.resourceVersion === written);
+    await world.clock.advance(60_000);
+    await controller.reconcile(KEY);
+    await controller.reconcile(KEY);
+    const again = await world.store.get(POOL_KIND, "default", POOL);
+    assert.equal(again.metadata.resourceVersion, written, "an unchanged reason is not written again");
+
+    const pool = pools.get("default", POOL);
+    if (!pool) throw new Error("no pool");
+    await world.store.update({
+      ...pool,
+      spec: { ...pool.spec, capacity: { ...pool.spec.capacity, poolMax: 6 } },
+    });
+    await until(() => pools.get("default", POOL)?.spec.capacity.poolMax === 6);
+    await controller.reconcile(KEY);
+    assert.equal(launcher.launched.length, 5);
+    await until(() => pools.get("default", POOL)?.status?.observedGeneration === 2);
+    const fixed = (await storedStatus())?.conditions?.find((c) => c.type === PoolCondition.Ready);
+    assert.equal(fixed?.reason, PoolReason.AgentsStarting, "the reason is gone once the spec is fixed");
+  });
+
   it("pushes the pool's prewarm templates to every serving agent", async () => {
     await applyPool({
       capacity: { poolMin: 2, poolMax: 2, bufferMin: 0, bufferMax: 4 },

@@ -24,7 +24,7 @@ import type { AgentMonitor } from "../agent-monitor.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import type { AgentLauncher, PoolRef } from "./agent-launcher.ts";
 import { type PoolGrowth, type PoolRoom, poolGrowth } from "./pool-growth.ts";
-import { type ObservedAgent, type PoolObservation, planPool } from "./pool-plan.ts";
+import { invalidSpecStatus, type ObservedAgent, type PoolObservation, planPool } from "./pool-plan.ts";
 
 /** Pools are re-planned this often even without events: load and agent health change all the time. */
 export const POOL_RESYNC_MS = 1000;
@@ -153,8 +153,15 @@ export class PoolController implements PoolRoom {
     try {
       spec = validatePoolSpec(pool.spec);
     } catch (err) {
-      // Written straight to the store with a bad spec (kubectl): report it, do nothing else.
-      this.#o.logger.warn({ pool: key, err }, "pool spec is invalid; not scaling it");
+      // Written with a spec no schema refused (a server without CEL, the embedded store): nothing
+      // scales; the reason goes to the status, where kubectl shows it, once per change.
+      const current = pool.status ?? {};
+      const message = err instanceof Error ? err.message : String(err);
+      const status = invalidSpecStatus(current, pool.metadata.generation, message, this.#now());
+      if (status !== current) {
+        this.#o.logger.warn({ pool: key, err }, "pool spec is invalid; not scaling it");
+        await this.#writeStatus(pool, status);
+      }
       return { requeueAfterMs: 10 * POOL_RESYNC_MS };
     }
     await this.#converge(ref, pool, spec);

@@ -149,6 +149,31 @@ function poolStatus(o: PoolObservation, p: StatusPlan): SandboxPoolStatus {
   return sameStatus(o.status, next) ? o.status : next;
 }
 
+/**
+ * The status of a pool whose spec fails validation: Ready=False, reason InvalidSpec, with the
+ * validation message (which names the field); the other fields stay. `status` itself when that is
+ * what it already says, so the caller writes (and tells) only a change.
+ */
+export function invalidSpecStatus(
+  status: SandboxPoolStatus,
+  generation: number,
+  message: string,
+  now: number,
+): SandboxPoolStatus {
+  const invalid = {
+    type: PoolCondition.Ready,
+    status: "False",
+    reason: PoolReason.InvalidSpec,
+    message,
+  } as const;
+  const next: SandboxPoolStatus = {
+    ...status,
+    observedGeneration: generation,
+    conditions: setCondition(status.conditions, invalid, new Date(now)),
+  };
+  return sameStatus(status, next) ? status : next;
+}
+
 /** Ready: at least poolMin (and at least one) agents answer and take sandboxes. */
 function readyCondition(
   o: PoolObservation,
