@@ -5,6 +5,13 @@
  * Offline stand-ins for a real API server, written from the documented rules.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import {
+  blocksRules,
+  hasRules,
+  RULES_NOT_CHECKED,
+  ruleViolations,
+  validationRuleProblems,
+} from "./cel-rules.ts";
 
 /** A schema node, loosely typed: these checks must also see keywords a CRD should not have. */
 export type SchemaNode = Record<string, unknown>;
@@ -68,8 +75,6 @@ const forbidden: Record<string, string> = {
   additionalItems: "additionalItems is not supported",
   patternProperties: "patternProperties is not supported",
   id: "id is not supported",
-  // A project rule, not the API server's: these CRDs must work on clusters without CEL.
-  "x-kubernetes-validations": "CEL validation rules are not used by Fast Sandbox (older clusters lack them)",
   // Their contents are restricted by further structural rules that nothing here needs.
   allOf: "logical junctors are not used by these CRDs",
   anyOf: "logical junctors are not used by these CRDs",
@@ -84,7 +89,7 @@ export function structuralProblems(root: SchemaNode): string[] {
   const problems: string[] = [];
   const report = (path: string, message: string) => problems.push(`${path}: ${message}`);
   if (root.type !== "object") report("openAPIV3Schema.type", "the root must be of type object");
-  walk(root, "openAPIV3Schema", { isRoot: true, defaultsForbidden: undefined }, report);
+  walk(root, "openAPIV3Schema", { isRoot: true, defaultsForbidden: undefined, inListOrMap: false }, report);
   return problems;
 }
 
@@ -92,6 +97,8 @@ interface Context {
   isRoot: boolean;
   /** Why a default is not allowed here, if it is not. */
   defaultsForbidden: string | undefined;
+  /** Below the items of a list or the values of a map (a CEL rule's cost multiplies there). */
+  inListOrMap: boolean;
 }
 
 function walk(node: SchemaNode, path: string, ctx: Context, report: (path: string, message: string) => void) {
@@ -131,6 +138,9 @@ function walk(node: SchemaNode, path: string, ctx: Context, report: (path: strin
     }
   }
   checkListType(node, path, report);
+  for (const [at, message] of validationRuleProblems(node, ctx.inListOrMap)) {
+    report(`${path}.x-kubernetes-validations${at}`, message);
+  }
 
   const properties = isNode(node.properties) ? node.properties : {};
   for (const [name, child] of Object.entries(properties)) {
@@ -144,13 +154,17 @@ function walk(node: SchemaNode, path: string, ctx: Context, report: (path: strin
     walk(
       child,
       childPath,
-      { isRoot: false, defaultsForbidden: inTopLevelMeta ? `in top-level ${name}` : ctx.defaultsForbidden },
+      {
+        isRoot: false,
+        defaultsForbidden: inTopLevelMeta ? `in top-level ${name}` : ctx.defaultsForbidden,
+        inListOrMap: ctx.inListOrMap,
+      },
       report,
     );
   }
   for (const key of ["items", "additionalProperties"] as const) {
     const child = node[key];
-    if (isNode(child)) walk(child, `${path}.${key}`, { ...ctx, isRoot: false }, report);
+    if (isNode(child)) walk(child, `${path}.${key}`, { ...ctx, isRoot: false, inListOrMap: true }, report);
   }
 }
 
@@ -268,7 +282,7 @@ export function formatErrors(errors: ErrorObject[] | null | undefined): string {
 export interface Problem {
   /** JSON pointer of the field, as ajv reports it (`/spec/exposedPorts/0`). */
   path: string;
-  /** The rule broken: a JSON Schema keyword, `unknown-field` or `duplicate`. */
+  /** The rule broken: a JSON Schema keyword, `unknown-field`, `duplicate` or `x-kubernetes-validations` (CEL). */
   rule: string;
   message: string;
 }
@@ -302,7 +316,21 @@ export function admit(schema: SchemaNode, object: unknown): Admitted {
     }
   }
   problems.push(...listTypeProblems(admitted, schema, ""));
+  problems.push(...celProblems(admitted, schema, problems));
   return { object: admitted, problems };
+}
+
+/** The CEL rules on the pruned, defaulted object, unless a schema problem blocks them (as on the server). */
+function celProblems(admitted: unknown, schema: SchemaNode, schemaProblems: Problem[]): Problem[] {
+  if (!hasRules(schema)) return [];
+  if (schemaProblems.some((p) => blocksRules(p.rule))) {
+    return [{ path: "", rule: "x-kubernetes-validations", message: RULES_NOT_CHECKED }];
+  }
+  return ruleViolations(admitted, schema, "").map((v) => ({
+    path: v.path,
+    rule: "x-kubernetes-validations",
+    message: v.message,
+  }));
 }
 
 /** Duplicates in `set` lists and in `map` lists (by their keys), which the API server rejects. */

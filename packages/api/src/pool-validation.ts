@@ -60,7 +60,8 @@ export const poolSpecSchema = z.strictObject({
 
 /**
  * Validates a pool spec and fills its defaults; INVALID_ARGUMENT names the field under `prefix`.
- * The cross-field rules (min ≤ max) live here, not in the CRD, which has no CEL on older clusters.
+ * The cross-field rules (min ≤ max) live here and, as CEL, in the CRD; API servers without CEL drop
+ * those, so this is the check every path shares (a stored pool that fails it gets InvalidSpec).
  */
 export function validatePoolSpec(spec: unknown, prefix = "spec"): SandboxPoolSpec {
   const parsed = parseOrThrow(poolSpecSchema, spec ?? {}, prefix);

@@ -27,6 +27,20 @@ export interface JsonSchemaProps {
   "x-kubernetes-preserve-unknown-fields"?: true;
   "x-kubernetes-list-type"?: "atomic" | "set" | "map";
   "x-kubernetes-list-map-keys"?: string[];
+  /** CEL rules the API server checks on this node (1.25+); older servers drop them. See {@link ValidationRule}. */
+  "x-kubernetes-validations"?: ValidationRule[];
+}
+
+/**
+ * One CEL rule of `x-kubernetes-validations`, as apiextensions/v1 ValidationRule, limited to the
+ * fields every server with CEL knows (`fieldPath` and `reason` came in 1.28: a 1.25-1.27 server
+ * with strict field validation would refuse the CRD for them).
+ */
+export interface ValidationRule {
+  /** A CEL expression over `self` (the value of this node) that must be true. */
+  rule: string;
+  /** What the API server answers when the rule is false. */
+  message: string;
 }
 
 // A type-only brand: no runtime property, so the generated YAML holds plain schemas.
@@ -65,6 +79,7 @@ export interface ObjectSchemaOptions<T> {
   description?: string;
   required?: Array<keyof T & string>;
   default?: Partial<T>;
+  validations?: ValidationRule[];
 }
 
 /** An object schema whose property names are exactly the keys of `T` (checked by tsc). */
@@ -78,6 +93,7 @@ export function objectSchema<T>(
   if (options.required?.length) schema.required = [...options.required];
   schema.properties = properties as Record<string, JsonSchemaProps>;
   if (options.default !== undefined) schema.default = options.default;
+  if (options.validations?.length) schema["x-kubernetes-validations"] = [...options.validations];
   return schema as TypedSchema<T>;
 }
 

@@ -2,12 +2,24 @@
 import { PoolDefaults, PoolLimits } from "../pool-validation.ts";
 import type { SandboxPoolSpec, SandboxPoolStatus } from "../sandbox-resource.ts";
 import { argList, conditionList, count, customResourceDefinition, envList } from "./crd-common.ts";
-import { arraySchema, objectSchema } from "./json-schema-props.ts";
+import { arraySchema, objectSchema, type ValidationRule } from "./json-schema-props.ts";
 
 type PrewarmTemplate = NonNullable<SandboxPoolSpec["prewarm"]>[number];
 
-// The cross-field rules (poolMin ≤ poolMax, bufferMin ≤ bufferMax) are the controller's: without
-// CEL a structural schema cannot compare two fields.
+/**
+ * `min` ≤ `max` of capacity as CEL, checked by API servers with CEL (1.25+). The server fills the
+ * defaults before it validates, so both fields are there; the has() guards keep the rule true, not
+ * an error, on a value that lacks one. Two integer comparisons outside any list: the smallest cost.
+ * Older servers drop the rule, and validatePoolSpec (the controller, the Fast-Path API) checks the
+ * same, so a pool stored without it gets the InvalidSpec condition.
+ */
+function atMost(min: string, max: string): ValidationRule {
+  return {
+    rule: `!has(self.${min}) || !has(self.${max}) || self.${min} <= self.${max}`,
+    message: `${min} must not be more than ${max}`,
+  };
+}
+
 const capacity = objectSchema<SandboxPoolSpec["capacity"]>(
   {
     poolMin: count("Fewest agents, even when idle.", {
@@ -28,7 +40,11 @@ const capacity = objectSchema<SandboxPoolSpec["capacity"]>(
       default: PoolDefaults.bufferMax,
     }),
   },
-  { description: "How many agents the pool runs.", default: {} },
+  {
+    description: "How many agents the pool runs.",
+    default: {},
+    validations: [atMost("poolMin", "poolMax"), atMost("bufferMin", "bufferMax")],
+  },
 );
 
 const prewarmTemplate = objectSchema<PrewarmTemplate>(
