@@ -13,7 +13,7 @@ import {
   type SandboxSpec,
   type SandboxStatus,
 } from "@fast-sandbox/api";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { type KubeConfig, VersionApi } from "@kubernetes/client-node";
 import {
   applyCrds,
   type CrdObject,
@@ -181,6 +181,25 @@ if (kubeconfig === undefined) {
             spec: {},
           }),
           ErrorCode.InvalidArgument,
+        );
+      });
+
+      it("refuse a SandboxPool whose poolMin is above its poolMax (CEL, 1.25+)", async (t) => {
+        const version = await kc.makeApiClient(VersionApi).getCode();
+        // Distributions write the minor as "29+"; servers before 1.25 drop the rule (docs/kubernetes.md).
+        if (Number(version.major) === 1 && Number.parseInt(version.minor, 10) < 25) {
+          t.skip(`API server ${version.gitVersion} has no CEL validation rules on by default`);
+          return;
+        }
+        await rejectsWith(
+          store.create({
+            apiVersion: API_VERSION,
+            kind: "SandboxPool",
+            metadata: { namespace, name: "upside-down" },
+            spec: { capacity: { poolMin: 5, poolMax: 2 } },
+          }),
+          ErrorCode.InvalidArgument,
+          /spec\.capacity.*poolMin must not be more than poolMax/,
         );
       });
 
