@@ -34,12 +34,17 @@ try {
   await containerd.start();
   await containerd.importImage(path.join(root, TEST_IMAGE_TAR), TEST_IMAGE_BASE, TEST_NAMESPACE);
   console.log(`[tests] containerd pid ${containerd.pid} on ${containerd.socketPath}, image ${TEST_IMAGE}`);
+  const restoreCrds = await guardClusterCrds();
   exitCode = await runNodeTest(patterns, { FSB_TEST_CONTAINERD_SOCKET: containerd.socketPath });
   const leftovers = await removeLeftovers(containerd);
   if (leftovers.length > 0) {
     console.error(`[tests] FAIL: tests left containers behind: ${leftovers.join(", ")}`);
     exitCode = exitCode || 1;
   }
+  await restoreCrds?.().catch((err: unknown) => {
+    console.error("[tests] FAIL: could not delete the deploy CRDs the cluster suites added:", err);
+    exitCode = exitCode || 1;
+  });
 } catch (err) {
   console.error("[tests] harness failure:", err);
 } finally {
@@ -47,6 +52,16 @@ try {
   await rm(runDir, { recursive: true, force: true }).catch(() => {});
 }
 process.exit(exitCode);
+
+/**
+ * With a test cluster (FSB_TEST_KUBECONFIG), what deletes at the end of the run the deploy CRDs the
+ * cluster did not have before it (docs/kubernetes.md); the suites share them, so none deletes them.
+ */
+async function guardClusterCrds(): Promise<(() => Promise<void>) | undefined> {
+  if (!process.env.FSB_TEST_KUBECONFIG) return undefined;
+  const { guardDeployCrds, testKubeConfig } = await import("../test/harness/kube-cluster.ts");
+  return guardDeployCrds(testKubeConfig(process.env.FSB_TEST_KUBECONFIG));
+}
 
 /** A run that crashed leaves its directory (and maybe its containerd); both go once its PID is gone. */
 async function removeDeadRuns(dir: string): Promise<void> {

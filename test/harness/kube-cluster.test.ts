@@ -14,6 +14,7 @@ import {
   createNamespace,
   deleteCrds,
   deleteNamespaces,
+  guardDeployCrds,
   inGroup,
   permissiveCrd,
   readDeployCrds,
@@ -223,7 +224,7 @@ describe("cluster harness requests (fake API server)", () => {
     ]);
   });
 
-  it("applyCrds reports which CRDs it created, not those it replaced", async () => {
+  it("applyCrds creates a CRD, or replaces it at the version it read", async () => {
     const fresh = permissiveCrd("contract.sandbox.fast.io", "Sandbox", "sandboxes");
     const existing = permissiveCrd("contract.sandbox.fast.io", "SandboxPool", "sandboxpools");
     const established = (crd: CrdObject): Answer => [
@@ -243,9 +244,35 @@ describe("cluster harness requests (fake API server)", () => {
     const list: Answer = [200, { apiVersion: "v1", kind: "List", items: [], metadata: {} }];
     server.on("GET /apis/contract.sandbox.fast.io/v1alpha1/sandboxes", list);
     server.on("GET /apis/contract.sandbox.fast.io/v1alpha1/sandboxpools", list);
-    assert.deepEqual(await applyCrds(kc, [fresh, existing]), [fresh.metadata.name]);
+    await applyCrds(kc, [fresh, existing]);
     const put = server.bodies.get(`PUT ${CRDS}/${existing.metadata.name}`) as CrdObject;
     assert.equal(put.metadata.resourceVersion, "7", "the replace carries the version read");
+    assert.deepEqual(
+      server.requests.filter((r) => !r.startsWith("GET")),
+      [`POST ${CRDS}`, `POST ${CRDS}`, `PUT ${CRDS}/${existing.metadata.name}`],
+    );
+  });
+});
+
+describe("guardDeployCrds (fake API server)", () => {
+  const server = new FakeApiServer();
+  after(() => server.stop());
+
+  it("deletes at the end of a run only the deploy CRDs the cluster lacked at its start", async () => {
+    const kc = await server.start();
+    server.on(`GET ${CRDS}/sandboxes.sandbox.fast.io`, [
+      200,
+      { metadata: { name: "sandboxes.sandbox.fast.io" } },
+    ]);
+    server.on(`GET ${CRDS}/sandboxpools.sandbox.fast.io`, NOT_FOUND);
+    const restore = await guardDeployCrds(kc);
+    server.requests.length = 0;
+    server.on(`DELETE ${CRDS}/sandboxpools.sandbox.fast.io`, [200, { metadata: {} }]);
+    await restore();
+    assert.deepEqual(server.requests, [
+      `DELETE ${CRDS}/sandboxpools.sandbox.fast.io`,
+      `GET ${CRDS}/sandboxpools.sandbox.fast.io`,
+    ]);
   });
 });
 

@@ -143,20 +143,17 @@ export function permissiveCrd(group: string, kind: string, plural: string): CrdO
 /**
  * Creates each CRD or replaces it with the given content (create-or-update, retried on conflicts, so
  * test files applying the same CRDs at once are fine), then waits until each is Established and its
- * resource answers. Returns the names of those it created (they did not exist before): a suite
- * deletes those at its end and leaves the others, as it found them.
+ * resource answers.
  */
-export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<string[]> {
+export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<void> {
   const problems = crds.map(testCrdProblem).filter((p) => p !== undefined);
   if (problems.length > 0) throw new Error(problems.join("; "));
   const api = kc.makeApiClient(CustomObjectsApi);
-  const created: string[] = [];
   for (const crd of crds) {
     const name = crd.metadata.name;
     for (let attempt = 1; ; attempt++) {
       try {
         await api.createClusterCustomObject({ ...CRDS, body: crd });
-        created.push(name);
         break;
       } catch (err) {
         if (!isFsbError(kubeError(err, "create"), ErrorCode.AlreadyExists))
@@ -192,7 +189,26 @@ export async function applyCrds(kc: KubeConfig, crds: CrdObject[]): Promise<stri
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
-  return created;
+}
+
+/**
+ * For a whole run of the cluster suites: notes which deploy CRDs (sandbox.fast.io) the cluster lacks
+ * now, and returns what deletes exactly those once every suite is done. Suites apply the deploy CRDs
+ * as they need them, several at once, so none of them may delete them; CRDs a user had stay.
+ */
+export async function guardDeployCrds(kc: KubeConfig): Promise<() => Promise<void>> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const missing: string[] = [];
+  for (const name of crdNames(await readDeployCrds())) {
+    try {
+      await api.getClusterCustomObject({ ...CRDS, name });
+    } catch (err) {
+      const error = kubeError(err, `read CRD ${name}`);
+      if (!isFsbError(error, ErrorCode.NotFound)) throw error;
+      missing.push(name);
+    }
+  }
+  return () => deleteCrds(kc, missing);
 }
 
 /**

@@ -18,9 +18,7 @@ import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import {
   applyCrds,
-  cleanUp,
   createNamespace,
-  deleteCrds,
   deleteNamespaces,
   KUBE_SKIP_MESSAGE,
   readDeployCrds,
@@ -52,8 +50,6 @@ if (kubeconfig === undefined) {
     let agent: AgentProcess | undefined;
     let logDir: string;
     let scratch: string;
-    /** The deploy CRDs this suite created; those it found stay, as they were a user's. */
-    let createdCrds: string[] = [];
 
     const sandboxes = { group: API_GROUP, version: VERSION, namespace, plural: "sandboxes" };
     const pools = { group: API_GROUP, version: VERSION, namespace, plural: "sandboxpools" };
@@ -68,7 +64,7 @@ if (kubeconfig === undefined) {
     };
 
     before(async () => {
-      createdCrds = await applyCrds(kc, await readDeployCrds());
+      await applyCrds(kc, await readDeployCrds());
       await createNamespace(kc, namespace, "kube-e2e");
       await api.createNamespacedCustomObject({
         ...pools,
@@ -133,10 +129,7 @@ if (kubeconfig === undefined) {
       if (logDir) await removeLogDir(logDir);
       if (scratch) await rm(scratch, { recursive: true, force: true });
       conn?.close();
-      await cleanUp(
-        () => deleteNamespaces(kc, [namespace], { wait: true }),
-        () => deleteCrds(kc, createdCrds),
-      );
+      await deleteNamespaces(kc, [namespace], { wait: true });
     });
 
     it("runs a Sandbox made with a plain API call on the self-registered agent, with its status and finalizer", async () => {

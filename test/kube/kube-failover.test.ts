@@ -160,10 +160,10 @@ if (kubeconfig === undefined) {
         await store.update({ ...s, metadata: { ...s.metadata, finalizers: [] } }).catch(() => {});
       }
       await store.close();
-      await deleteNamespaces(kc, [namespace]);
       if (logDir) await removeLogDir(logDir);
       if (scratch) await rm(scratch, { recursive: true, force: true });
       conn?.close();
+      await deleteNamespaces(kc, [namespace], { wait: true });
     });
 
     it("a follower names the leader, in the message and the fsb-leader header", async () => {
