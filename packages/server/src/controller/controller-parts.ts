@@ -47,8 +47,7 @@ export interface ControllerParts {
   poolController: PoolController;
   fastPath: FastPath;
   poolApi: PoolApi;
-  /** Until then an agent not heard from may still be alive (it has its loss timeout to heartbeat). */
-  /** Opened when the API serves; see {@link AgentReturnWindow}. */
+  /** Opened when the API serves: until it closes, an agent not heard from may still come back. */
   agentReturn: AgentReturnWindow;
 }
 
