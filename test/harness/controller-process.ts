@@ -28,8 +28,12 @@ export interface ControllerProcessOptions {
   reuse?: ControllerProcess;
   /** The API and agent tokens of another replica, so both accept the same clients and agents. */
   tokensOf?: ControllerProcess;
-  /** What start waits for: /readyz (default), or only /healthz (a follower replica is never ready). */
-  waitFor?: "ready" | "live";
+  /**
+   * What start waits for: /readyz and the seed pool's local agents answering (default), /readyz
+   * alone ("ready": the controller serves without waiting for its agents), or only /healthz ("live":
+   * a follower replica is never ready).
+   */
+  waitFor?: "agents" | "ready" | "live";
   extraArgs?: string[];
 }
 
@@ -154,6 +158,18 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     SandboxPoolService,
     createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(token)] }),
   );
+  const localAgents = options.localAgents ?? 2;
+  if ((options.waitFor ?? "agents") === "agents" && localAgents > 0) {
+    // Tests place sandboxes right after the start and expect every local agent to take part.
+    const name = flagValue(options.extraArgs, "--pool") ?? "default-pool";
+    const namespace = flagValue(options.extraArgs, "--pool-namespace") ?? "default";
+    await waitForAgents(
+      () => pools.getPool({ name, namespace }),
+      localAgents,
+      child,
+      () => output,
+    );
+  }
   const grpc = createClient(
     FastPathService,
     createGrpcTransport({ baseUrl: url, interceptors: [auth(token)] }),
@@ -196,6 +212,38 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     },
   };
   return proc;
+}
+
+/** The value of `--flag V` or `--flag=V` in `args`. */
+function flagValue(args: readonly string[] | undefined, flag: string): string | undefined {
+  for (let i = 0; i < (args?.length ?? 0); i++) {
+    const arg = args![i]!;
+    if (arg === flag) return args![i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+async function waitForAgents(
+  pool: () => Promise<{ readyAgents: number }>,
+  want: number,
+  child: ChildProcess,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}:\n${output()}`);
+    const ready = await pool().then(
+      (p) => p.readyAgents,
+      () => 0,
+    );
+    if (ready >= want) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await terminate(child, "SIGKILL");
+  throw new Error(
+    `the seed pool's ${want} agents did not answer within ${READY_TIMEOUT_MS} ms:\n${output()}`,
+  );
 }
 
 async function waitReady(readyz: string, child: ChildProcess, output: () => string): Promise<void> {
