@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it, test } from "node:test";
 import { API_GROUP, API_VERSION, ErrorCode, isFsbError, SANDBOX_FINALIZER } from "@fast-sandbox/api";
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, EventsV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
 import { KubeStore } from "../../packages/server/src/store/kube-store.ts";
@@ -185,6 +185,33 @@ if (kubeconfig === undefined) {
       );
       assert.equal(gone, undefined, "the controller removed its finalizer");
       assert.equal((await leftoversOf(conn, sandboxID)).container, false, "the container went first");
+    });
+
+    it("records events.k8s.io/v1 Events that tell the Sandbox's story, from scheduling to deletion", async () => {
+      const events = kc.makeApiClient(EventsV1Api);
+      const fieldSelector = "regarding.kind=Sandbox,regarding.name=kubectl-made";
+      const wanted = ["Scheduled", "Started", "Deleted"];
+      // Events are written in the background: the Deleted one may land just after the object went.
+      const list = await eventually(
+        () => events.listNamespacedEvent({ namespace, fieldSelector }),
+        (l) => wanted.every((r) => l.items.some((e) => e.reason === r)),
+        CLUSTER_TIMEOUT_MS,
+      );
+      const story = list.items.map((e) => `${e.type} ${e.reason}: ${e.note}`);
+      for (const reason of wanted)
+        assert.ok(
+          list.items.some((e) => e.reason === reason),
+          story.join("\n"),
+        );
+      for (const e of list.items) {
+        assert.equal(e.regarding?.apiVersion, API_VERSION);
+        assert.equal(e.reportingController, "sandbox.fast.io/fsb-controller");
+        assert.ok(e.reportingInstance, "the replica is named");
+        assert.ok(e.action, "every event has an action");
+      }
+      const scheduled = list.items.find((e) => e.reason === "Scheduled");
+      assert.equal(scheduled?.type, "Normal");
+      assert.match(scheduled?.note ?? "", new RegExp(agentId));
     });
 
     it("stores a Sandbox created through the Fast-Path API as an object in the cluster", async () => {

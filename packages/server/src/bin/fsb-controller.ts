@@ -8,6 +8,7 @@ import { KubeAgentPods } from "../controller/pool/kube-agent-pods.ts";
 import { createLogger } from "../core/logger.ts";
 import { configOrExit, EXIT_USAGE, type RunMainOptions, runMain } from "../core/run-main.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
+import { KubeEventRecorder } from "../kube/kube-event-recorder.ts";
 import { defaultLeaderIdentity, KubeLeaseClient } from "../kube/kube-lease-client.ts";
 import { KubeStore } from "../store/kube-store.ts";
 
@@ -35,9 +36,12 @@ if (config.store === "sqlite") {
   }
   logger.info({ source: loaded.source, path: loaded.path }, "using the Kubernetes API as the store");
   const kubeConfig = loaded.kubeConfig;
-  // A fresh store (and Pod launcher) per leadership term: a new leader starts from a clean list-and-watch.
+  const identity = defaultLeaderIdentity(process.env.POD_NAME || undefined);
+  // A fresh store (and Pod launcher, and event recorder) per leadership term: a new leader starts
+  // from a clean list-and-watch, and from no event series of its own.
   const deps = (): ControllerDeps => ({
     store: new KubeStore({ kubeConfig }),
+    events: KubeEventRecorder.forCluster(kubeConfig, { reportingInstance: identity, logger }),
     ...(config.agentLauncher === "kubernetes"
       ? {
           launcher: (events) =>
@@ -56,7 +60,6 @@ if (config.store === "sqlite") {
   if (!config.leaderElect) {
     await runMain(new Controller(config, logger, deps()), logger, mainOptions);
   } else {
-    const identity = defaultLeaderIdentity(process.env.POD_NAME || undefined);
     const elected = new LeaderElectedController({
       config,
       lease: new KubeLeaseClient(kubeConfig, {

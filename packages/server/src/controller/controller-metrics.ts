@@ -1,5 +1,6 @@
 /** Prometheus metrics of the controller. Labels stay bounded: mode, result, pool; never a sandbox name. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { EventRecorder } from "../core/event-recorder.ts";
 import type { AgentRegistry } from "./registry/agent-registry.ts";
 
 /** Fast creates land around 70 ms, strong ones a little later; gVisor and cold shims take longer. */
@@ -10,7 +11,7 @@ export class ControllerMetrics {
   readonly #creates: Histogram<"mode" | "result">;
   readonly #orphans: Counter<"reason">;
 
-  constructor(agents: AgentRegistry) {
+  constructor(agents: AgentRegistry, events?: EventRecorder) {
     collectDefaultMetrics({ register: this.registry });
     this.#creates = new Histogram({
       name: "fsb_create_duration_seconds",
@@ -46,6 +47,18 @@ export class ControllerMetrics {
         this.set({ state: "total" }, stats.slotsTotal);
         this.set({ state: "used" }, stats.slotsUsed);
         this.set({ state: "free" }, stats.slotsFree);
+      },
+    });
+    new Counter({
+      name: "fsb_events_total",
+      help: "Kubernetes Events recorded, by outcome: written, folded into a series, throttled, dropped (queue full), failed.",
+      labelNames: ["outcome"],
+      registers: [this.registry],
+      collect() {
+        const stats = events?.stats;
+        if (!stats) return;
+        this.reset();
+        for (const [outcome, count] of Object.entries(stats)) this.inc({ outcome }, count);
       },
     });
     new Gauge({

@@ -3,6 +3,7 @@ import path from "node:path";
 import { objectKey, POOL_KIND, SANDBOX_KIND, type Sandbox, type SandboxPool } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
+import { type EventRecorder, LogEventRecorder } from "../core/event-recorder.ts";
 import { Informer } from "../kube/informer.ts";
 import { WorkQueue } from "../kube/work-queue.ts";
 import type { ObjectStore } from "../store/object-store.ts";
@@ -11,6 +12,7 @@ import { AgentMonitor } from "./agent-monitor.ts";
 import { AgentReturnWindow, hasAwaitedAgent } from "./agent-return-window.ts";
 import type { ControllerConfig } from "./controller-config.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
+import { EventAction, EventReason } from "./event-reasons.ts";
 import { FastPath } from "./fast-path.ts";
 import { OrphanCollector } from "./orphan-collector.ts";
 import type { AgentLauncher, AgentLauncherEvents } from "./pool/agent-launcher.ts";
@@ -28,6 +30,8 @@ export interface ControllerDeps {
   store?: ObjectStore;
   /** Builds the launcher instead of `--agent-launcher local` (Kubernetes mode wires its Pod launcher here). */
   launcher?: (events: AgentLauncherEvents) => AgentLauncher;
+  /** Where Kubernetes Events go (Kubernetes mode: an events.k8s.io writer); otherwise they are only logged. */
+  events?: EventRecorder;
 }
 
 /** Every part of a controller, connected. */
@@ -49,6 +53,8 @@ export interface ControllerParts {
   poolApi: PoolApi;
   /** Opened when the API serves: until it closes, an agent not heard from may still come back. */
   agentReturn: AgentReturnWindow;
+  /** Kubernetes Events of the reconcilers. */
+  recorder: EventRecorder;
 }
 
 /** What the wiring needs from its owner. */
@@ -65,7 +71,8 @@ export interface WiringContext {
 export function wireController(ctx: WiringContext): ControllerParts {
   const { config, log, registry } = ctx;
   const store = ctx.deps.store ?? new SqliteStore({ dir: path.join(config.dataDir, "store") });
-  const metrics = new ControllerMetrics(registry);
+  const recorder = ctx.deps.events ?? new LogEventRecorder(log);
+  const metrics = new ControllerMetrics(registry, recorder);
   const sandboxes = new Informer<Sandbox["spec"], Sandbox["status"]>(store, {
     kind: SANDBOX_KIND,
     logger: log,
@@ -97,9 +104,9 @@ export function wireController(ctx: WiringContext): ControllerParts {
       if (ctx.ready()) orphans?.collect(agentId, status);
     },
   });
-  const events = launcherEvents(monitor, registry);
+  const events = launcherEvents(monitor, registry, recorder, pools);
   const launcher = ctx.deps.launcher ? ctx.deps.launcher(events) : localLauncher(config, log, events);
-  const base = { store, registry, metrics, sandboxes, pools, queue, poolQueue, monitor, launcher };
+  const base = { store, registry, metrics, sandboxes, pools, queue, poolQueue, monitor, launcher, recorder };
   const parts = wireServices(ctx, base);
   orphans = new OrphanCollector({
     monitor,
@@ -144,6 +151,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     logger: log,
     onStatus: (s, failure) => waiters.notify(s, failure),
     unknownAgentGraceUntil: () => agentReturn.until,
+    events: base.recorder,
   });
   const poolController = new PoolController({
     store,
@@ -153,6 +161,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     monitor,
     launcher,
     logger: log,
+    events: base.recorder,
     changes: roomChanges,
     // Only pools that may really get an agent back wait for one: agents launched for a pool were
     // adopted before the API opened, so there it takes a sandbox on an agent not heard from yet.
@@ -198,13 +207,22 @@ function poolRoom(pools: PoolController, enqueuePool: (key: string) => void): Po
 }
 
 /** Launched agents are registered and probed at once when up, and marked unhealthy when down. */
-function launcherEvents(monitor: AgentMonitor, registry: AgentRegistry): AgentLauncherEvents {
+function launcherEvents(
+  monitor: AgentMonitor,
+  registry: AgentRegistry,
+  recorder: EventRecorder,
+  pools: Informer<SandboxPool["spec"], SandboxPool["status"]>,
+): AgentLauncherEvents {
   return {
     onAgentUp: (registration) => {
       monitor.register(registration);
       void monitor.probe(registration.agentId);
     },
     onAgentDown: (agentId) => registry.markHealthy(agentId, false, Date.now()),
+    onAgentFailed: (pool, _agentId, detail) => {
+      const object = pools.get(pool.namespace, pool.name);
+      if (object) recorder.warning(object, EventReason.AgentFailed, EventAction.Replace, detail);
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from "@fast-sandbox/api";
 import { type Logger, pino } from "pino";
 import { ChangeSignal } from "../core/change-signal.ts";
+import type { EventRecorder } from "../core/event-recorder.ts";
 import { ManualClock } from "../core/manual-clock.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { AgentMonitor } from "./agent-monitor.ts";
@@ -27,6 +28,30 @@ import { PoolCatalog } from "./pool-catalog.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 import { SandboxReconciler } from "./sandbox/reconciler.ts";
 import { StatusWaiters } from "./sandbox/status-waiters.ts";
+
+/** An event as a test reads it: `Type Reason: note` about `kind/name`. */
+export interface SeenEvent {
+  object: string;
+  type: "Normal" | "Warning";
+  reason: string;
+  action: string;
+  note: string;
+}
+
+/** Keeps every event recorded, in order. */
+export class EventLog implements EventRecorder {
+  readonly seen: SeenEvent[] = [];
+  normal(o: Parameters<EventRecorder["normal"]>[0], reason: string, action: string, note: string): void {
+    this.seen.push({ object: `${o.kind}/${o.metadata.name}`, type: "Normal", reason, action, note });
+  }
+  warning(o: Parameters<EventRecorder["warning"]>[0], reason: string, action: string, note: string): void {
+    this.seen.push({ object: `${o.kind}/${o.metadata.name}`, type: "Warning", reason, action, note });
+  }
+  /** The reasons recorded so far, in order. */
+  reasons(): string[] {
+    return this.seen.map((e) => e.reason);
+  }
+}
 
 /** The loss timeout of the world's monitor. */
 export const LOSS_TIMEOUT_MS = 15_000;
@@ -47,6 +72,8 @@ export class TestWorld {
   readonly waiters = new StatusWaiters();
   readonly changes = new ChangeSignal();
   readonly metrics = new ControllerMetrics(this.registry);
+  /** Kubernetes Events the world's reconcilers recorded. */
+  readonly events = new EventLog();
   /** Agent ids the monitor reported changed, in order (`:lost` when lost). */
   readonly agentChanges: string[] = [];
   readonly monitor: AgentMonitor;
@@ -129,6 +156,7 @@ export class TestWorld {
       logger: this.logger,
       now: () => this.clock.now(),
       onStatus: (s, failure) => this.waiters.notify(s, failure),
+      events: this.events,
     });
   }
 

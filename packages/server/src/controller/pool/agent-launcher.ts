@@ -29,6 +29,8 @@ export interface AgentLauncherEvents {
   onAgentUp: (registration: AgentRegistration) => void;
   /** An agent stopped answering or went away (it may be replaced under the same id). */
   onAgentDown: (agentId: string) => void;
+  /** An agent failed for good (its Pod failed) and is being replaced: told as the pool's event. */
+  onAgentFailed?: (pool: PoolRef, agentId: string, detail: string) => void;
 }
 
 /**

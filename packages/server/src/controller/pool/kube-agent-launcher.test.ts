@@ -83,6 +83,7 @@ async function started(options: { pods?: FakePods; suffixes?: string[]; clock?: 
       events.push(`up ${r.agentId} ${r.url}`);
     },
     onAgentDown: (id) => events.push(`down ${id}`),
+    onAgentFailed: (p, id) => events.push(`failed ${p.namespace}/${p.name} ${id}`),
   });
   const abort = new AbortController();
   await launcher.start(abort.signal);
@@ -197,7 +198,11 @@ describe("KubeAgentLauncher", () => {
     await settle();
     assert.deepEqual(pods.deleted, [`team-a/${id}`]);
     assert.deepEqual(states(launcher), ["web-aaaaa:stopping"]);
-    assert.deepEqual(events, ["up web-aaaaa http://10.1.2.3:5758", "down web-aaaaa"]);
+    assert.deepEqual(events, [
+      "up web-aaaaa http://10.1.2.3:5758",
+      "down web-aaaaa",
+      "failed team-a/web web-aaaaa",
+    ]);
     abort.abort();
   });
 

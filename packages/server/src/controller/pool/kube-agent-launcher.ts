@@ -211,6 +211,7 @@ export class KubeAgentLauncher implements AgentLauncher {
     if (this.#replacing.has(agentId)) return;
     this.#replacing.add(agentId);
     this.#o.logger.warn({ pool: `${pool.namespace}/${pool.name}`, agentId }, "agent Pod failed; deleting it");
+    this.#o.onAgentFailed?.(pool, agentId, `Pod ${agentId} failed; deleting it for a replacement`);
     this.remove(pool, agentId)
       .catch((err: unknown) => this.#o.logger.warn({ err, agentId }, "could not delete a failed agent Pod"))
       .finally(() => this.#replacing.delete(agentId));

@@ -82,6 +82,7 @@ describe("PoolController", () => {
       logger: world.logger,
       changes: world.changes,
       now: () => world.clock.now(),
+      events: world.events,
     });
   });
   afterEach(async () => {
@@ -120,6 +121,11 @@ describe("PoolController", () => {
     assert.equal(launcher.launched.length, 2);
     await controller.reconcile(KEY);
     assert.equal(launcher.launched.length, 2, "agents still starting count");
+    assert.deepEqual(
+      world.events.seen.map((e) => `${e.object} ${e.type} ${e.reason}: ${e.note}`),
+      [`SandboxPool/${POOL} Normal ScalingUp: Launching 2 agents; want 2`],
+      "one event for the launch, none while the agents start",
+    );
     const status = await storedStatus();
     const scaling = status?.conditions?.find((c) => c.type === PoolCondition.Scaling);
     assert.equal(scaling?.reason, PoolReason.ScalingUp);
@@ -174,6 +180,25 @@ describe("PoolController", () => {
     for (let pass = 0; pass < 3; pass++) await controller.reconcile(KEY);
     assert.equal(launcher.removed.length, 2);
     assert.equal(world.registry.agents().filter((a) => !a.draining).length, 1);
+    const told = world.events.seen.map((e) => `${e.object} ${e.type} ${e.reason}: ${e.note}`);
+    assert.deepEqual(told.slice(1), [
+      `SandboxPool/${POOL} Normal ScalingDown: Draining ${launcher.removed.join(", ")}; want 1`,
+      ...launcher.removed.map(
+        (id) => `SandboxPool/${POOL} Normal AgentRemoved: Agent ${id} drained and empty; removing it`,
+      ),
+    ]);
+  });
+
+  it("warns of a pool whose spec does not validate, with the validation's message", async () => {
+    await applyPool({ capacity: { poolMin: 5, poolMax: 2, bufferMin: 0, bufferMax: 4 } });
+    await controller.reconcile(KEY);
+    assert.equal(launcher.launched.length, 0);
+    const [event] = world.events.seen;
+    assert.equal(
+      `${event?.object} ${event?.type} ${event?.reason}`,
+      `SandboxPool/${POOL} Warning InvalidSpec`,
+    );
+    assert.match(event?.note ?? "", /poolMin/);
   });
 
   it("reports an invalid spec as Ready=False InvalidSpec once, scales nothing, and clears it when fixed", async () => {

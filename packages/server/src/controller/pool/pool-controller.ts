@@ -16,13 +16,16 @@ import {
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { ChangeSignal } from "../../core/change-signal.ts";
+import { type EventRecorder, NO_EVENTS } from "../../core/event-recorder.ts";
 import type { Informer } from "../../kube/informer.ts";
 import type { HandlerResult } from "../../kube/work-queue.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import type { AgentPrewarmTemplate } from "../agent-api.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
+import { recordEvent } from "../event-reasons.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import type { AgentLauncher, PoolRef } from "./agent-launcher.ts";
+import { invalidSpecEvent, poolEvents } from "./pool-events.ts";
 import { type PoolGrowth, type PoolRoom, poolGrowth } from "./pool-growth.ts";
 import { invalidSpecStatus, type ObservedAgent, type PoolObservation, planPool } from "./pool-plan.ts";
 
@@ -50,6 +53,8 @@ export interface PoolControllerOptions {
   /** Until when (epoch ms) agents of the pool not heard from since the start may come back; 0: none may. */
   agentsReturnUntil?: (namespace: string, pool: string) => number;
   now?: () => number;
+  /** Where the pool's Kubernetes Events go (pool-events.ts). */
+  events?: EventRecorder;
 }
 
 /** A create that found no room: since when, and whether it is still waiting for room. */
@@ -66,6 +71,7 @@ interface Demand {
 export class PoolController implements PoolRoom {
   readonly #o: PoolControllerOptions;
   readonly #now: () => number;
+  readonly #events: EventRecorder;
   /** Per pool, by sandbox name: creates that found no slot (a retrying client counts once). */
   readonly #demand = new Map<string, Map<string, Demand>>();
   /** Per pool: the launches last seen in flight, to notify waiting creates when they change. */
@@ -76,6 +82,7 @@ export class PoolController implements PoolRoom {
   constructor(options: PoolControllerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#events = options.events ?? NO_EVENTS;
   }
 
   needRoom(namespace: string, pool: string, sandbox: string): PoolGrowth {
@@ -162,6 +169,8 @@ export class PoolController implements PoolRoom {
         this.#o.logger.warn({ pool: key, err }, "pool spec is invalid; not scaling it");
         await this.#writeStatus(pool, status);
       }
+      // Every pass: the recorder folds the repeats into one Event's series.
+      recordEvent(this.#events, pool, invalidSpecEvent(err));
       return { requeueAfterMs: 10 * POOL_RESYNC_MS };
     }
     await this.#converge(ref, pool, spec);
@@ -170,7 +179,8 @@ export class PoolController implements PoolRoom {
 
   /** One step towards the plan for the pool; without the pool object, every agent drains and goes. */
   async #converge(ref: PoolRef, pool: SandboxPool | undefined, spec: SandboxPoolSpec): Promise<void> {
-    const plan = planPool(this.#observe(ref, pool, spec, this.#now()));
+    const observation = this.#observe(ref, pool, spec, this.#now());
+    const plan = planPool(observation);
 
     for (const id of plan.undrain) this.#o.registry.setDraining(id, false);
     for (const id of plan.drain) this.#o.registry.setDraining(id, true);
@@ -189,7 +199,12 @@ export class PoolController implements PoolRoom {
     const launcher = this.#o.launcher;
     const launches = launcher && pool ? Array.from({ length: plan.launch }, () => launcher.launch(pool)) : [];
     // A drained agent first gives up its prewarmed containers (pushed below), then goes.
-    const removals = plan.remove.filter((id) => this.#prewarmClear(id)).map((id) => this.#remove(ref, id));
+    const removed = plan.remove.filter((id) => this.#prewarmClear(id));
+    const removals = removed.map((id) => this.#remove(ref, id));
+    if (pool) {
+      for (const e of poolEvents({ agents: observation.agents, plan, removed }))
+        recordEvent(this.#events, pool, e);
+    }
     await Promise.all([...launches, ...removals]);
     this.#pushPrewarm(ref, agentTemplates(spec));
 

@@ -15,15 +15,18 @@ import {
   splitObjectKey,
 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import { type EventRecorder, NO_EVENTS } from "../../core/event-recorder.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import { type Removal, removeContainer } from "../container-removal.ts";
+import { recordEvent } from "../event-reasons.ts";
 import { allocateSandbox } from "../placement.ts";
 import type { PoolCatalog } from "../pool-catalog.ts";
 import { checkPoolOf } from "../pool-preconditions.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
 import { newSandboxId } from "../sandbox-id.ts";
 import { planSandbox, type SandboxDecision, untilExpiry } from "./plan.ts";
+import { deletedEvent, sandboxEvent } from "./sandbox-events.ts";
 import { next, SandboxStarter, type Step } from "./start.ts";
 import {
   agentBack,
@@ -72,6 +75,8 @@ export interface SandboxReconcilerOptions {
    * a controller restart, agents that register themselves come back with their next heartbeat.
    */
   unknownAgentGraceUntil?: () => number;
+  /** Where the Kubernetes Events of status changes go (sandbox-events.ts). */
+  events?: EventRecorder;
 }
 
 /** What a reconcile asks of its queue. */
@@ -87,10 +92,12 @@ export class SandboxReconciler {
   readonly #o: SandboxReconcilerOptions;
   readonly #now: () => number;
   readonly #starter: SandboxStarter;
+  readonly #events: EventRecorder;
 
   constructor(options: SandboxReconcilerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#events = options.events ?? NO_EVENTS;
     this.#starter = new SandboxStarter({
       registry: options.registry,
       monitor: options.monitor,
@@ -252,6 +259,7 @@ export class SandboxReconciler {
     if (status.sandboxID) this.#starter.forget(status.sandboxID);
     const finalizers = sandbox.metadata.finalizers.filter((f) => f !== SANDBOX_FINALIZER);
     await this.#o.store.update({ ...sandbox, metadata: { ...sandbox.metadata, finalizers } });
+    recordEvent(this.#events, sandbox, deletedEvent(removal.kind === "left"));
     log.info(removal.kind === "left" ? "sandbox deleted without its agent" : "sandbox deleted");
     return { sandbox: undefined };
   }
@@ -336,6 +344,7 @@ export class SandboxReconciler {
       canonicalJson(desired) === canonicalJson(sandbox.status ?? {})
         ? sandbox
         : await this.#o.store.updateStatus({ ...sandbox, status: desired });
+    recordEvent(this.#events, written, sandboxEvent(sandbox.status ?? {}, desired));
     this.#o.onStatus?.(written, failure);
     return written;
   }
