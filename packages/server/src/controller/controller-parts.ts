@@ -172,6 +172,7 @@ function wireServices(ctx: WiringContext, base: BaseParts): ControllerParts {
     store,
     registry,
     monitor,
+    events: base.recorder,
     waiters,
     enqueue: (key) => queue.add(key),
     logger: log,

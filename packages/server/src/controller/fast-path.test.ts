@@ -52,6 +52,7 @@ describe("FastPath", () => {
       changes: world.changes,
       poolCatalog: world.poolCatalog,
       clock: world.clock,
+      events: world.events,
     });
   });
   afterEach(async () => {
@@ -75,6 +76,13 @@ describe("FastPath", () => {
     assert.equal(
       (await world.sandbox("default/web"))?.metadata.resourceVersion,
       stored?.metadata.resourceVersion,
+    );
+    // No reconciler write tells the placement and the start: the create itself does, once stored.
+    assert.deepEqual(
+      world.events.seen
+        .filter((e) => e.object === "Sandbox/web")
+        .map((e) => `${e.type} ${e.reason}: ${e.note}`),
+      ["Normal Scheduled: Placed on agent a1", "Normal Started: Started on agent a1"],
     );
   });
 

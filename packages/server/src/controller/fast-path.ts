@@ -23,6 +23,7 @@ import {
 import type { Logger } from "pino";
 import type { ChangeSignal } from "../core/change-signal.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
+import type { EventRecorder } from "../core/event-recorder.ts";
 import { labelMatcher } from "../store/label-selector.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { AgentMonitor } from "./agent-monitor.ts";
@@ -98,6 +99,8 @@ export interface FastPathOptions {
   /** Fires when room may have appeared (the registry's changes, launches moving). */
   changes: ChangeSignal;
   clock?: Clock;
+  /** Where fast creates' Scheduled and Started events go (strong creates' come from the reconciler). */
+  events?: EventRecorder;
 }
 
 export type WatchEventKind = "ADDED" | "MODIFIED" | "DELETED" | "SYNCED";

@@ -1,10 +1,13 @@
 /** Writes a fast-mode Sandbox after the reply; if that cannot happen in time, undoes the create. */
 import { API_VERSION, ErrorCode, isFsbError, objectKey, SANDBOX_KIND, type Sandbox } from "@fast-sandbox/api";
 import type { Logger } from "pino";
+import type { EventRecorder } from "../../core/event-recorder.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
 import type { ControllerMetrics } from "../controller-metrics.ts";
+import { recordEvent } from "../event-reasons.ts";
 import type { AgentRegistry } from "../registry/agent-registry.ts";
+import { fastCreateEvents } from "./sandbox-events.ts";
 
 /** First retry after a failed write; doubles up to the cap, until the deadline. */
 const FIRST_RETRY_MS = 50;
@@ -20,6 +23,8 @@ export interface PersistFastCreateOptions {
   sandbox: Sandbox;
   /** Epoch ms by which the object must be stored (create time + --fastpath-orphan-timeout). */
   deadline: number;
+  /** Where the create's Scheduled and Started events go once the object is stored. */
+  events?: EventRecorder;
   /** Called once the create is given up, before its container goes, so reads stop showing it first. */
   onGiveUp?: () => void;
   now: () => number;
@@ -59,6 +64,8 @@ export async function persistFastCreate(o: PersistFastCreateOptions): Promise<Pe
       if (!(stored.status as Sandbox["status"] | undefined)?.phase) {
         await o.store.updateStatus({ ...stored, status: sandbox.status });
       }
+      if (o.events)
+        for (const event of fastCreateEvents(sandbox.status)) recordEvent(o.events, stored, event);
       return { stored: true };
     } catch (err) {
       lastError = err;

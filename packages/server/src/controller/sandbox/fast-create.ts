@@ -13,6 +13,7 @@ import {
 import type { Logger } from "pino";
 import type { ChangeSignal } from "../../core/change-signal.ts";
 import type { Clock } from "../../core/clock.ts";
+import type { EventRecorder } from "../../core/event-recorder.ts";
 import type { ObjectStore } from "../../store/object-store.ts";
 import { AgentCallError } from "../agent-call-error.ts";
 import type { AgentMonitor } from "../agent-monitor.ts";
@@ -141,6 +142,8 @@ export interface FastCreateOptions {
   pools: PoolRoom | undefined;
   changes: ChangeSignal;
   clock: Clock;
+  /** Where a stored fast create's Scheduled and Started events go. */
+  events?: EventRecorder;
 }
 
 interface PendingCreate {
@@ -269,6 +272,7 @@ export class FastCreates {
       deadline: this.#now() + this.#o.orphanTimeoutMs,
       now: () => this.#now(),
       onGiveUp: () => this.#pending.delete(key),
+      ...(this.#o.events ? { events: this.#o.events } : {}),
     }).then(
       (outcome) => {
         this.#pending.delete(key);

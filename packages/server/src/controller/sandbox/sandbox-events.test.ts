@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SandboxPhase, type SandboxStatus } from "@fast-sandbox/api";
 import type { Allocation } from "../registry/agent-registry.ts";
-import { deletedEvent, sandboxEvent } from "./sandbox-events.ts";
+import { deletedEvent, fastCreateEvents, sandboxEvent } from "./sandbox-events.ts";
 import {
   createFailed,
   pending,
@@ -82,5 +82,28 @@ describe("sandboxEvent", () => {
   it("a deletion without the agent says the janitor removes the container", () => {
     assert.match(deletedEvent(true).note, /janitor/);
     assert.equal(deletedEvent(false).reason, "Deleted");
+  });
+});
+
+describe("fastCreateEvents", () => {
+  const tell = (status: SandboxStatus) =>
+    fastCreateEvents(status).map((e) => `${e.type} ${e.reason}/${e.action}: ${e.note}`);
+
+  it("tells a fast create that runs: Scheduled on its agent, then Started", () => {
+    const events = tell(running);
+    assert.equal(events.length, 2);
+    assert.match(events[0]!, /^Normal Scheduled\/Schedule: .*a1/);
+    assert.equal(events[1], "Normal Started/Start: Started on agent a1");
+  });
+
+  it("tells a fast create answered before the start (Bound): Scheduled only", () => {
+    assert.deepEqual(
+      tell(bound).map((e) => e.split(":")[0]),
+      ["Normal Scheduled/Schedule"],
+    );
+  });
+
+  it("tells nothing of a status that is not placed", () => {
+    assert.deepEqual(tell(pending()), []);
   });
 });

@@ -45,6 +45,17 @@ export function sandboxEvent(before: SandboxStatus, after: SandboxStatus): Objec
   }
 }
 
+/**
+ * The events of a fast create, which stores its object already placed (Bound) or started (Running),
+ * so no status write of the reconciler tells them: Scheduled, then Started once it runs.
+ */
+export function fastCreateEvents(status: SandboxStatus): ObjectEvent[] {
+  if (status.phase !== Bound && status.phase !== Running) return [];
+  const placed = sandboxEvent({ phase: Pending }, { ...status, phase: Bound });
+  const ran = status.phase === Running ? sandboxEvent({ phase: Bound }, status) : undefined;
+  return [placed, ran].filter((e): e is ObjectEvent => e !== undefined);
+}
+
 /** The event of a released finalizer: the object goes now. */
 export function deletedEvent(containerLeft: boolean): ObjectEvent {
   return normal(
