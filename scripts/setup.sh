@@ -15,6 +15,9 @@ done
 # kubectl renders the deploy/ kustomization in the manifest checks. Any kubectl will do; Debian's
 # kubernetes-client is installed only when none is on the PATH (it would clash with another package's).
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+# The Python SDK's tests (test/e2e/python-sdk.test.ts) run python3 (3.9 or later; Debian 12 has 3.11);
+# any python3 on the PATH will do.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing system packages: ${missing[*]}; run as root or install them with apt-get"
