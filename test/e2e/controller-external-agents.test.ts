@@ -88,7 +88,7 @@ describe("self-registered agents", () => {
     assert.equal(created.sandbox?.agent, agentId);
   });
 
-  it("does not recreate them when the controller restarts; a create right after the restart waits for the agent to come back", async () => {
+  it("does not recreate them when the controller restarts; a create right after the restart waits for the agent to come back", async (t) => {
     const before = await eventually(
       () => ctl.client.getSandbox({ name: "ext-1" }),
       (s) => s.uid !== "",
@@ -107,6 +107,7 @@ describe("self-registered agents", () => {
       command: ["sleep", "60"],
     });
     const waitedMs = Date.now() - readyAt;
+    t.diagnostic(`the first create after the restart answered ${waitedMs} ms after the controller was ready`);
     assert.equal(created.sandbox?.agent, agentId);
     assert.ok(waitedMs < 2500, `the create waited ${waitedMs} ms for the agent to register again`);
     await ctl.client.deleteSandbox({ name: "ext-after", gracePeriodSeconds: 0 });
