@@ -105,7 +105,7 @@ const signalBodySchema = processRefSchema.extend({
 /** `POST /api/v1/agent/exec` as a client sends it. */
 export type AgentExecRequest = z.input<typeof execBodySchema>;
 
-/** Parses `POST /api/v1/agent/exec`; a terminal without a size gets {@link DEFAULT_TTY_SIZE}. */
+/** Parses `POST /api/v1/agent/exec`; a terminal implies stdin, and without a size gets {@link DEFAULT_TTY_SIZE}. */
 export function parseExecRequest(body: unknown): ExecRequest {
   const b = parseOrThrow(execBodySchema, body);
   return {
@@ -115,7 +115,8 @@ export function parseExecRequest(body: unknown): ExecRequest {
     cwd: b.cwd,
     user: b.user,
     tty: b.tty ? { cols: b.cols ?? DEFAULT_TTY_SIZE.cols, rows: b.rows ?? DEFAULT_TTY_SIZE.rows } : undefined,
-    stdin: b.stdin ?? false,
+    // A terminal is interactive: it always has an input (runsc would not make stdin the terminal otherwise).
+    stdin: (b.stdin ?? false) || (b.tty ?? false),
     timeoutMs: b.timeoutMs,
   };
 }
