@@ -1,6 +1,15 @@
 /** Prometheus metrics of one agent. Labels stay bounded: never a sandbox id or name. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** Where the gauges read their values when scraped. */
+export interface MetricSources {
+  capacity: () => number;
+  allocated: () => number;
+  prewarmReady: () => number;
+  execRunning?: () => number;
+  execBufferedBytes?: () => number;
+}
+
 /** Create/delete latencies sit between ~10 ms (prewarmed) and seconds (gVisor, slow disks). */
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -16,7 +25,7 @@ export class AgentMetrics {
   readonly #resyncTaskReads: Counter;
   readonly #resyncConfirmedLocally: Counter;
 
-  constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
+  constructor(sources: MetricSources) {
     collectDefaultMetrics({ register: this.registry });
     this.#creates = new Histogram({
       name: "fsb_agent_create_duration_seconds",
@@ -61,6 +70,7 @@ export class AgentMetrics {
         this.set(sources.prewarmReady());
       },
     });
+    execGauges(this.registry, sources);
     // No template label: keys come and go with pool specs, so the series would grow without bound.
     this.#prewarmTakes = new Counter({
       name: "fsb_agent_prewarm_takes_total",
@@ -131,4 +141,24 @@ export class AgentMetrics {
   countRequest(route: string, code: number): void {
     this.#requests.inc({ route, code: String(code) });
   }
+}
+
+/** The exec engine's gauges: running processes, and output held for absent readers (no sandbox label). */
+function execGauges(registry: Registry, sources: MetricSources): void {
+  new Gauge({
+    name: "fsb_agent_exec_processes",
+    help: "Processes exec'd into this agent's sandboxes and still running.",
+    registers: [registry],
+    collect() {
+      this.set(sources.execRunning?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: "fsb_agent_exec_buffered_bytes",
+    help: "Output of exec'd processes held for readers not attached (at most 1 MiB per process).",
+    registers: [registry],
+    collect() {
+      this.set(sources.execBufferedBytes?.() ?? 0);
+    },
+  });
 }

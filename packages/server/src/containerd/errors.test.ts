@@ -89,6 +89,14 @@ describe("fromTaskError", () => {
       message: /^command: "nope" was not found in the image$/,
     },
     {
+      name: "an exec'd command that is not in a gVisor sandbox's image (runsc's words)",
+      text: 'OCI runtime exec failed: executing processes for container: executing command "nope" in sandbox: error finding executable "nope" in PATH [/usr/local/sbin /usr/bin /bin]: no such file or directory: unknown',
+      seen: true,
+      code: ErrorCode.InvalidArgument,
+      field: "command",
+      message: /^command: "nope" was not found in the image$/,
+    },
+    {
       name: "an absolute command path that does not exist",
       text: runc('exec: "/bin/nope": stat /bin/nope: no such file or directory'),
       seen: false,

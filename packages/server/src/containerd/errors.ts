@@ -107,6 +107,16 @@ export const taskFailures: readonly TaskFailure[] = [
     }),
   },
   {
+    // runsc's words for the same, when a process is exec'd into a gVisor sandbox.
+    name: "command-not-found-gvisor",
+    pattern: /error finding executable "([^"]*)" in PATH/,
+    translate: (m) => ({
+      code: ErrorCode.InvalidArgument,
+      message: `"${m[1]}" was not found in the image`,
+      field: "command",
+    }),
+  },
+  {
     name: "command-not-executable",
     pattern: /exec: "([^"]*)": permission denied/,
     translate: (m) => ({
