@@ -12,7 +12,7 @@ export const execTimeoutMaxMs = 86_400_000;
 /** Terminal sizes are 16-bit in the kernel's winsize. */
 export const ptySizeMax = 65_535;
 /** Longest user spec (`name:group`); Linux user and group names are at most 32 characters each. */
-export const userMaxLength = 256;
+export const userMaxLength = 128;
 /** Longest process id an agent hands out; ids are short, this only bounds what a client may send. */
 export const processIdMaxLength = 128;
 
@@ -41,7 +41,7 @@ export const processIdSchema = z
   .string()
   .min(1, "is required")
   .max(processIdMaxLength, `must be at most ${processIdMaxLength} characters`)
-  .regex(/^[A-Za-z0-9_-]+$/, "must be a process id as Exec's started event gave it");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a process id as Exec's started event gave it");
 
 const ptySize = z.number().int().min(0).max(ptySizeMax, `must be at most ${ptySizeMax}`);
 

@@ -237,6 +237,32 @@ describe("ProcessService routing", () => {
     });
   }
 
+  it("refuses every process RPC on a sandbox that is not Running, naming the phase", async () => {
+    const t = { name: "waiting", processId: "p1" };
+    const drain = async (stream: AsyncIterable<unknown>) => {
+      for await (const _ of stream) {
+      }
+    };
+    const calls: Record<string, () => Promise<unknown>> = {
+      Exec: () => drain(client.exec({ name: "waiting", command: ["true"] })),
+      AttachProcess: () => drain(client.attachProcess(t)),
+      SendInput: () => client.sendInput(t),
+      CloseInput: () => client.closeInput(t),
+      ResizePty: () => client.resizePty({ ...t, cols: 80, rows: 24 }),
+      SignalProcess: () => client.signalProcess({ ...t, signal: "SIGTERM" }),
+      ListProcesses: () => client.listProcesses(t),
+    };
+    assert.deepEqual(Object.keys(calls).sort(), ProcessService.methods.map((m) => m.name).sort());
+    for (const [rpc, call] of Object.entries(calls)) {
+      await assert.rejects(call(), (err) => {
+        const got = codeOf(err);
+        assert.equal(got.code, Code.FailedPrecondition, `${rpc}: ${got.message}`);
+        assert.match(got.message, /is Pending: processes run only in a Running sandbox/);
+        return true;
+      });
+    }
+  });
+
   const badExecs: Array<{ name: string; request: Record<string, unknown>; field: string }> = [
     { name: "no command", request: { name: "web" }, field: "command" },
     { name: "a relative cwd", request: { name: "web", command: ["ls"], cwd: "tmp" }, field: "cwd" },
