@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file services/tasks.proto.
  */
 export const file_services_tasks: GenFile = /*@__PURE__*/
-  fileDesc("ChRzZXJ2aWNlcy90YXNrcy5wcm90bxIcY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MSK6AQoRQ3JlYXRlVGFza1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEicKBnJvb3RmcxgDIAMoCzIXLmNvbnRhaW5lcmQudHlwZXMuTW91bnQSDQoFc3RkaW4YBCABKAkSDgoGc3Rkb3V0GAUgASgJEg4KBnN0ZGVychgGIAEoCRIQCgh0ZXJtaW5hbBgHIAEoCBIlCgdvcHRpb25zGAkgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueSI3ChJDcmVhdGVUYXNrUmVzcG9uc2USFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA3BpZBgCIAEoDSI1CgxTdGFydFJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkiHAoNU3RhcnRSZXNwb25zZRILCgNwaWQYASABKA0iKQoRRGVsZXRlVGFza1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJIm0KDkRlbGV0ZVJlc3BvbnNlEgoKAmlkGAEgASgJEgsKA3BpZBgCIAEoDRITCgtleGl0X3N0YXR1cxgDIAEoDRItCglleGl0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjMKCkdldFJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkiPAoLR2V0UmVzcG9uc2USLQoHcHJvY2VzcxgBIAEoCzIcLmNvbnRhaW5lcmQudjEudHlwZXMuUHJvY2VzcyIiChBMaXN0VGFza3NSZXF1ZXN0Eg4KBmZpbHRlchgBIAEoCSJAChFMaXN0VGFza3NSZXNwb25zZRIrCgV0YXNrcxgBIAMoCzIcLmNvbnRhaW5lcmQudjEudHlwZXMuUHJvY2VzcyJRCgtLaWxsUmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCRIOCgZzaWduYWwYAyABKA0SCwoDYWxsGAQgASgIIjQKC1dhaXRSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJIlIKDFdhaXRSZXNwb25zZRITCgtleGl0X3N0YXR1cxgBIAEoDRItCglleGl0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMq4FCgVUYXNrcxJrCgZDcmVhdGUSLy5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkNyZWF0ZVRhc2tSZXF1ZXN0GjAuY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5DcmVhdGVUYXNrUmVzcG9uc2USYAoFU3RhcnQSKi5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLlN0YXJ0UmVxdWVzdBorLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuU3RhcnRSZXNwb25zZRJnCgZEZWxldGUSLy5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkRlbGV0ZVRhc2tSZXF1ZXN0GiwuY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5EZWxldGVSZXNwb25zZRJaCgNHZXQSKC5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkdldFJlcXVlc3QaKS5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkdldFJlc3BvbnNlEmcKBExpc3QSLi5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkxpc3RUYXNrc1JlcXVlc3QaLy5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkxpc3RUYXNrc1Jlc3BvbnNlEkkKBEtpbGwSKS5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLktpbGxSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5El0KBFdhaXQSKS5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLldhaXRSZXF1ZXN0GiouY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5XYWl0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_timestamp, file_types_mount, file_types_task]);
+  fileDesc("ChRzZXJ2aWNlcy90YXNrcy5wcm90bxIcY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MSK6AQoRQ3JlYXRlVGFza1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEicKBnJvb3RmcxgDIAMoCzIXLmNvbnRhaW5lcmQudHlwZXMuTW91bnQSDQoFc3RkaW4YBCABKAkSDgoGc3Rkb3V0GAUgASgJEg4KBnN0ZGVychgGIAEoCRIQCgh0ZXJtaW5hbBgHIAEoCBIlCgdvcHRpb25zGAkgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueSI3ChJDcmVhdGVUYXNrUmVzcG9uc2USFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA3BpZBgCIAEoDSI1CgxTdGFydFJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkiHAoNU3RhcnRSZXNwb25zZRILCgNwaWQYASABKA0iKQoRRGVsZXRlVGFza1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJIm0KDkRlbGV0ZVJlc3BvbnNlEgoKAmlkGAEgASgJEgsKA3BpZBgCIAEoDRITCgtleGl0X3N0YXR1cxgDIAEoDRItCglleGl0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KFERlbGV0ZVByb2Nlc3NSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJIjMKCkdldFJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg8KB2V4ZWNfaWQYAiABKAkiPAoLR2V0UmVzcG9uc2USLQoHcHJvY2VzcxgBIAEoCzIcLmNvbnRhaW5lcmQudjEudHlwZXMuUHJvY2VzcyIiChBMaXN0VGFza3NSZXF1ZXN0Eg4KBmZpbHRlchgBIAEoCSJAChFMaXN0VGFza3NSZXNwb25zZRIrCgV0YXNrcxgBIAMoCzIcLmNvbnRhaW5lcmQudjEudHlwZXMuUHJvY2VzcyJRCgtLaWxsUmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCRIOCgZzaWduYWwYAyABKA0SCwoDYWxsGAQgASgIIqABChJFeGVjUHJvY2Vzc1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg0KBXN0ZGluGAIgASgJEg4KBnN0ZG91dBgDIAEoCRIOCgZzdGRlcnIYBCABKAkSEAoIdGVybWluYWwYBSABKAgSIgoEc3BlYxgGIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSDwoHZXhlY19pZBgHIAEoCSJYChBSZXNpemVQdHlSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIPCgdleGVjX2lkGAIgASgJEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgEIAEoDSJGCg5DbG9zZUlPUmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCRINCgVzdGRpbhgDIAEoCCI0CgtXYWl0UmVxdWVzdBIUCgxjb250YWluZXJfaWQYASABKAkSDwoHZXhlY19pZBgCIAEoCSJSCgxXYWl0UmVzcG9uc2USEwoLZXhpdF9zdGF0dXMYASABKA0SLQoJZXhpdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKZCAoFVGFza3MSawoGQ3JlYXRlEi8uY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5DcmVhdGVUYXNrUmVxdWVzdBowLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuQ3JlYXRlVGFza1Jlc3BvbnNlEmAKBVN0YXJ0EiouY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5TdGFydFJlcXVlc3QaKy5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLlN0YXJ0UmVzcG9uc2USZwoGRGVsZXRlEi8uY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5EZWxldGVUYXNrUmVxdWVzdBosLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuRGVsZXRlUmVzcG9uc2UScQoNRGVsZXRlUHJvY2VzcxIyLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuRGVsZXRlUHJvY2Vzc1JlcXVlc3QaLC5jb250YWluZXJkLnNlcnZpY2VzLnRhc2tzLnYxLkRlbGV0ZVJlc3BvbnNlEloKA0dldBIoLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuR2V0UmVxdWVzdBopLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuR2V0UmVzcG9uc2USZwoETGlzdBIuLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuTGlzdFRhc2tzUmVxdWVzdBovLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuTGlzdFRhc2tzUmVzcG9uc2USSQoES2lsbBIpLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuS2lsbFJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkSUAoERXhlYxIwLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuRXhlY1Byb2Nlc3NSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5ElMKCVJlc2l6ZVB0eRIuLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuUmVzaXplUHR5UmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJPCgdDbG9zZUlPEiwuY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5DbG9zZUlPUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJdCgRXYWl0EikuY29udGFpbmVyZC5zZXJ2aWNlcy50YXNrcy52MS5XYWl0UmVxdWVzdBoqLmNvbnRhaW5lcmQuc2VydmljZXMudGFza3MudjEuV2FpdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_any, file_google_protobuf_empty, file_google_protobuf_timestamp, file_types_mount, file_types_task]);
 
 /**
  * @generated from message containerd.services.tasks.v1.CreateTaskRequest
@@ -179,6 +179,28 @@ export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
   messageDesc(file_services_tasks, 5);
 
 /**
+ * @generated from message containerd.services.tasks.v1.DeleteProcessRequest
+ */
+export type DeleteProcessRequest = Message<"containerd.services.tasks.v1.DeleteProcessRequest"> & {
+  /**
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string exec_id = 2;
+   */
+  execId: string;
+};
+
+/**
+ * Describes the message containerd.services.tasks.v1.DeleteProcessRequest.
+ * Use `create(DeleteProcessRequestSchema)` to create a new message.
+ */
+export const DeleteProcessRequestSchema: GenMessage<DeleteProcessRequest> = /*@__PURE__*/
+  messageDesc(file_services_tasks, 6);
+
+/**
  * @generated from message containerd.services.tasks.v1.GetRequest
  */
 export type GetRequest = Message<"containerd.services.tasks.v1.GetRequest"> & {
@@ -198,7 +220,7 @@ export type GetRequest = Message<"containerd.services.tasks.v1.GetRequest"> & {
  * Use `create(GetRequestSchema)` to create a new message.
  */
 export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 6);
+  messageDesc(file_services_tasks, 7);
 
 /**
  * @generated from message containerd.services.tasks.v1.GetResponse
@@ -215,7 +237,7 @@ export type GetResponse = Message<"containerd.services.tasks.v1.GetResponse"> & 
  * Use `create(GetResponseSchema)` to create a new message.
  */
 export const GetResponseSchema: GenMessage<GetResponse> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 7);
+  messageDesc(file_services_tasks, 8);
 
 /**
  * @generated from message containerd.services.tasks.v1.ListTasksRequest
@@ -232,7 +254,7 @@ export type ListTasksRequest = Message<"containerd.services.tasks.v1.ListTasksRe
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 8);
+  messageDesc(file_services_tasks, 9);
 
 /**
  * @generated from message containerd.services.tasks.v1.ListTasksResponse
@@ -249,7 +271,7 @@ export type ListTasksResponse = Message<"containerd.services.tasks.v1.ListTasksR
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 9);
+  messageDesc(file_services_tasks, 10);
 
 /**
  * @generated from message containerd.services.tasks.v1.KillRequest
@@ -281,7 +303,116 @@ export type KillRequest = Message<"containerd.services.tasks.v1.KillRequest"> & 
  * Use `create(KillRequestSchema)` to create a new message.
  */
 export const KillRequestSchema: GenMessage<KillRequest> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 10);
+  messageDesc(file_services_tasks, 11);
+
+/**
+ * An extra process in a running task. `spec` is an OCI runtime-spec Process as JSON; stdin, stdout
+ * and stderr are paths (FIFOs) the shim opens.
+ *
+ * @generated from message containerd.services.tasks.v1.ExecProcessRequest
+ */
+export type ExecProcessRequest = Message<"containerd.services.tasks.v1.ExecProcessRequest"> & {
+  /**
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string stdin = 2;
+   */
+  stdin: string;
+
+  /**
+   * @generated from field: string stdout = 3;
+   */
+  stdout: string;
+
+  /**
+   * @generated from field: string stderr = 4;
+   */
+  stderr: string;
+
+  /**
+   * @generated from field: bool terminal = 5;
+   */
+  terminal: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Any spec = 6;
+   */
+  spec?: Any | undefined;
+
+  /**
+   * @generated from field: string exec_id = 7;
+   */
+  execId: string;
+};
+
+/**
+ * Describes the message containerd.services.tasks.v1.ExecProcessRequest.
+ * Use `create(ExecProcessRequestSchema)` to create a new message.
+ */
+export const ExecProcessRequestSchema: GenMessage<ExecProcessRequest> = /*@__PURE__*/
+  messageDesc(file_services_tasks, 12);
+
+/**
+ * @generated from message containerd.services.tasks.v1.ResizePtyRequest
+ */
+export type ResizePtyRequest = Message<"containerd.services.tasks.v1.ResizePtyRequest"> & {
+  /**
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string exec_id = 2;
+   */
+  execId: string;
+
+  /**
+   * @generated from field: uint32 width = 3;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 4;
+   */
+  height: number;
+};
+
+/**
+ * Describes the message containerd.services.tasks.v1.ResizePtyRequest.
+ * Use `create(ResizePtyRequestSchema)` to create a new message.
+ */
+export const ResizePtyRequestSchema: GenMessage<ResizePtyRequest> = /*@__PURE__*/
+  messageDesc(file_services_tasks, 13);
+
+/**
+ * @generated from message containerd.services.tasks.v1.CloseIORequest
+ */
+export type CloseIORequest = Message<"containerd.services.tasks.v1.CloseIORequest"> & {
+  /**
+   * @generated from field: string container_id = 1;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string exec_id = 2;
+   */
+  execId: string;
+
+  /**
+   * @generated from field: bool stdin = 3;
+   */
+  stdin: boolean;
+};
+
+/**
+ * Describes the message containerd.services.tasks.v1.CloseIORequest.
+ * Use `create(CloseIORequestSchema)` to create a new message.
+ */
+export const CloseIORequestSchema: GenMessage<CloseIORequest> = /*@__PURE__*/
+  messageDesc(file_services_tasks, 14);
 
 /**
  * @generated from message containerd.services.tasks.v1.WaitRequest
@@ -303,7 +434,7 @@ export type WaitRequest = Message<"containerd.services.tasks.v1.WaitRequest"> & 
  * Use `create(WaitRequestSchema)` to create a new message.
  */
 export const WaitRequestSchema: GenMessage<WaitRequest> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 11);
+  messageDesc(file_services_tasks, 15);
 
 /**
  * @generated from message containerd.services.tasks.v1.WaitResponse
@@ -325,7 +456,7 @@ export type WaitResponse = Message<"containerd.services.tasks.v1.WaitResponse"> 
  * Use `create(WaitResponseSchema)` to create a new message.
  */
 export const WaitResponseSchema: GenMessage<WaitResponse> = /*@__PURE__*/
-  messageDesc(file_services_tasks, 12);
+  messageDesc(file_services_tasks, 16);
 
 /**
  * @generated from service containerd.services.tasks.v1.Tasks
@@ -356,6 +487,14 @@ export const Tasks: GenService<{
     output: typeof DeleteResponseSchema;
   },
   /**
+   * @generated from rpc containerd.services.tasks.v1.Tasks.DeleteProcess
+   */
+  deleteProcess: {
+    methodKind: "unary";
+    input: typeof DeleteProcessRequestSchema;
+    output: typeof DeleteResponseSchema;
+  },
+  /**
    * @generated from rpc containerd.services.tasks.v1.Tasks.Get
    */
   get: {
@@ -377,6 +516,30 @@ export const Tasks: GenService<{
   kill: {
     methodKind: "unary";
     input: typeof KillRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc containerd.services.tasks.v1.Tasks.Exec
+   */
+  exec: {
+    methodKind: "unary";
+    input: typeof ExecProcessRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc containerd.services.tasks.v1.Tasks.ResizePty
+   */
+  resizePty: {
+    methodKind: "unary";
+    input: typeof ResizePtyRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc containerd.services.tasks.v1.Tasks.CloseIO
+   */
+  closeIO: {
+    methodKind: "unary";
+    input: typeof CloseIORequestSchema;
     output: typeof EmptySchema;
   },
   /**
