@@ -38,6 +38,10 @@ const MAX_CAPACITY = 1000;
  * process, a snapshot and a log file while nobody uses it, and counts against no slot.
  */
 export const DEFAULT_MAX_PREWARM = 10;
+/** Processes exec'd into one sandbox that may run at once, when AGENT_MAX_PROCESSES is not set. */
+export const DEFAULT_MAX_PROCESSES = 16;
+/** Upper bound of `--max-processes`: each holds three FIFOs and up to 1 MiB of unread output. */
+const MAX_PROCESSES_LIMIT = 256;
 /** Upper bound of `--max-prewarm`: every prewarmed container costs memory on the node while idle. */
 const MAX_PREWARM_LIMIT = 100;
 /**
@@ -86,6 +90,8 @@ export interface AgentConfig {
   capacity: number;
   /** Most prewarmed containers this agent keeps, over all templates (they count against no slot). */
   maxPrewarm: number;
+  /** Exec'd processes that may run at once in one sandbox. */
+  maxProcesses: number;
   /** Host directory where the shim anchor's rootfs is made. */
   anchorDir: string;
   /** Time between background resyncs of the agent's view with containerd. */
@@ -138,6 +144,13 @@ const flags = {
     default: DEFAULT_MAX_PREWARM,
     min: 0,
     max: MAX_PREWARM_LIMIT,
+  }),
+  "max-processes": int("N", "max exec'd processes running at once per sandbox", {
+    env: ["AGENT_MAX_PROCESSES"],
+    blameEnv: true,
+    default: DEFAULT_MAX_PROCESSES,
+    min: 1,
+    max: MAX_PROCESSES_LIMIT,
   }),
   "log-dir": absolute("DIR", "sandbox log directory", { default: DEFAULT_LOG_DIR }),
   "anchor-dir": flag(
@@ -223,6 +236,7 @@ function agentConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile):
     network: v.network,
     capacity: v.capacity,
     maxPrewarm: v["max-prewarm"],
+    maxProcesses: v["max-processes"],
     anchorDir: v["anchor-dir"],
     resyncIntervalMs: v["resync-interval"] * 1000,
     token,

@@ -16,6 +16,7 @@ import {
   workingDirSchema,
 } from "@fast-sandbox/api";
 import { z } from "zod";
+import type { ExecRequest } from "./exec-engine.ts";
 import type { PrewarmTemplate } from "./prewarm-template.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
@@ -64,6 +65,81 @@ const prewarmBodySchema = z.strictObject({
     )
     .max(PoolLimits.maxPrewarmTemplates, `at most ${PoolLimits.maxPrewarmTemplates} templates`),
 });
+
+/** A terminal's size when a request gives none (the classic 80x24). */
+export const DEFAULT_TTY_SIZE = { cols: 80, rows: 24 };
+/** Bounds of a terminal side: a uint16 in the kernel's winsize. */
+const MAX_TTY_CELLS = 65_535;
+/** Longest timeout of an exec (a day): a longer job is a sandbox of its own. */
+export const MAX_EXEC_TIMEOUT_MS = 24 * 3600 * 1000;
+/** containerd exec ids as this agent makes them (p-<hex>). */
+const processIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/, "is not a process id");
+const ttyCellsSchema = z.number().int().min(1).max(MAX_TTY_CELLS);
+const base64Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64")
+  .refine((s) => s.length % 4 === 0, "must be base64 (padded)");
+
+const execBodySchema = z.strictObject({
+  sandboxId: sandboxIdSchema,
+  command: argListSchema
+    .min(1, "must name a program")
+    .refine((c) => c[0] !== "", "the program must not be empty"),
+  env: envMapSchema.optional(),
+  cwd: workingDirSchema.optional(),
+  user: z.string().min(1).max(128).optional(),
+  tty: z.boolean().optional(),
+  cols: ttyCellsSchema.optional(),
+  rows: ttyCellsSchema.optional(),
+  stdin: z.boolean().optional(),
+  timeoutMs: z.number().int().min(1).max(MAX_EXEC_TIMEOUT_MS).optional(),
+});
+
+const processRefSchema = z.strictObject({ sandboxId: sandboxIdSchema, processId: processIdSchema });
+const inputBodySchema = processRefSchema.extend({ data: base64Schema });
+const resizeBodySchema = processRefSchema.extend({ cols: ttyCellsSchema, rows: ttyCellsSchema });
+const signalBodySchema = processRefSchema.extend({
+  signal: z.union([z.string().min(1).max(16), z.number().int()]),
+});
+
+/** `POST /api/v1/agent/exec` as a client sends it. */
+export type AgentExecRequest = z.input<typeof execBodySchema>;
+
+/** Parses `POST /api/v1/agent/exec`; a terminal without a size gets {@link DEFAULT_TTY_SIZE}. */
+export function parseExecRequest(body: unknown): ExecRequest {
+  const b = parseOrThrow(execBodySchema, body);
+  return {
+    sandboxId: b.sandboxId,
+    command: b.command,
+    env: b.env,
+    cwd: b.cwd,
+    user: b.user,
+    tty: b.tty ? { cols: b.cols ?? DEFAULT_TTY_SIZE.cols, rows: b.rows ?? DEFAULT_TTY_SIZE.rows } : undefined,
+    stdin: b.stdin ?? false,
+    timeoutMs: b.timeoutMs,
+  };
+}
+
+/** Parses the body naming one process (attach, close-input). */
+export function parseProcessRef(body: unknown): { sandboxId: string; processId: string } {
+  return parseOrThrow(processRefSchema, body);
+}
+
+/** Parses `POST /api/v1/agent/processes/input`: the data decoded. */
+export function parseInputRequest(body: unknown): { sandboxId: string; processId: string; data: Buffer } {
+  const b = parseOrThrow(inputBodySchema, body);
+  return { sandboxId: b.sandboxId, processId: b.processId, data: Buffer.from(b.data, "base64") };
+}
+
+/** Parses `POST /api/v1/agent/processes/resize`. */
+export function parseResizeRequest(body: unknown): z.output<typeof resizeBodySchema> {
+  return parseOrThrow(resizeBodySchema, body);
+}
+
+/** Parses `POST /api/v1/agent/processes/signal`; the signal stays as given (see process-signals.ts). */
+export function parseSignalRequest(body: unknown): z.output<typeof signalBodySchema> {
+  return parseOrThrow(signalBodySchema, body);
+}
 
 /** The sandbox of `POST /api/v1/agent/create` as a client sends it (defaults may be left out). */
 export type AgentCreateRequest = z.input<typeof sandboxSchema>;

@@ -58,3 +58,44 @@ export interface AgentPrewarmResponse {
   success: true;
   prewarm: PrewarmStatus;
 }
+
+/** `{ success: true }`: the answer of the unary process routes (input, close-input, resize, signal). */
+export interface AgentSuccessResponse {
+  success: true;
+}
+
+/** How an exec'd process ended. `signal` names the signal that killed it ("" if none); exitCode is then 128 + n. */
+export interface AgentProcessExit {
+  exitCode: number;
+  signal: string;
+  timedOut: boolean;
+}
+
+/**
+ * One line of the NDJSON stream of `POST /api/v1/agent/exec` and `/processes/attach`: `started` first,
+ * then output (base64) and `dropped` (bytes lost while nobody read), then `exit` or `error` last.
+ */
+export type AgentExecEvent =
+  | { started: { processId: string; pid: number } }
+  | { stdout: string }
+  | { stderr: string }
+  | { dropped: number }
+  | { exit: AgentProcessExit }
+  | { error: { code: string; message: string } };
+
+/** One process of `GET /api/v1/agent/processes`. */
+export interface AgentProcessView {
+  processId: string;
+  pid: number;
+  command: string[];
+  tty: boolean;
+  startedAt: string;
+  running: boolean;
+  exitCode: number | null;
+  signal: string;
+}
+
+/** `GET /api/v1/agent/processes`: the sandbox's processes, running and recently exited. */
+export interface AgentProcessList {
+  processes: AgentProcessView[];
+}

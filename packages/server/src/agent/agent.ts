@@ -7,14 +7,18 @@ import { ContainerdConnection } from "../containerd/connection.ts";
 import { ContainerRuntime, type TaskEvent } from "../containerd/container-runtime.ts";
 import { fromContainerdError } from "../containerd/errors.ts";
 import { ImageResolver } from "../containerd/image-resolver.ts";
+import { TaskProcesses } from "../containerd/task-processes.ts";
 import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { keepRegistered, registrationFor } from "./controller-registration.ts";
+import { ExecEngine } from "./exec-engine.ts";
+import { FifoMaker, fifoDirOf } from "./exec-fifos.ts";
 import { createAgentServer } from "./http-api.ts";
 import { ImageCatalog } from "./image-catalog.ts";
 import { PrewarmPool } from "./prewarm-pool.ts";
 import { SandboxManager } from "./sandbox-manager.ts";
+import { SandboxTools } from "./sandbox-tools.ts";
 import { ShimAnchor } from "./shim-anchor.ts";
 import { StatusRevision } from "./status-revision.ts";
 import { listOwnContainers, type ResyncReport, TaskResync } from "./task-resync.ts";
@@ -35,6 +39,8 @@ export class Agent implements Runnable {
   readonly manager: SandboxManager;
   readonly prewarm: PrewarmPool;
   readonly anchor: ShimAnchor;
+  readonly exec: ExecEngine;
+  readonly #tools: SandboxTools;
   readonly #log: Logger;
   readonly #server: http.Server;
   readonly #conn: ContainerdConnection;
@@ -63,7 +69,9 @@ export class Agent implements Runnable {
       prewarmReady: () => prewarm?.readyCount ?? 0,
     });
     this.#catalog = new ImageCatalog({ images, logger, revision });
-    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics, revision });
+    const tools = new SandboxTools(config.anchorDir, logger);
+    this.#tools = tools;
+    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics, revision, tools });
     manager = new SandboxManager({
       config,
       runtime,
@@ -73,6 +81,14 @@ export class Agent implements Runnable {
       prewarm,
       catalog: this.#catalog,
       revision,
+      tools,
+    });
+    this.exec = new ExecEngine({
+      processes: new TaskProcesses(this.#conn),
+      fifos: new FifoMaker(fifoDirOf(config.anchorDir, config.agentId)),
+      sandboxes: manager,
+      maxProcesses: config.maxProcesses,
+      logger,
     });
     this.prewarm = prewarm;
     this.manager = manager;
@@ -90,6 +106,7 @@ export class Agent implements Runnable {
       config,
       manager,
       prewarm,
+      exec: this.exec,
       catalog: this.#catalog,
       revision,
       metrics,
@@ -117,6 +134,10 @@ export class Agent implements Runnable {
         ),
       )
       .add(
+        "sandbox tools",
+        step(() => this.#tools.start()),
+      )
+      .add(
         "shim anchor",
         step(
           () => this.anchor.start(),
@@ -142,6 +163,13 @@ export class Agent implements Runnable {
         step(
           () => this.prewarm.start(),
           () => this.prewarm.stop(),
+        ),
+      )
+      .add(
+        "exec engine",
+        step(
+          () => this.exec.start(),
+          () => this.exec.stop(),
         ),
       )
       .add(
@@ -205,6 +233,8 @@ export class Agent implements Runnable {
 
   async #closeServer(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Exec streams end with an error line (and their processes are killed) before connections close.
+    await this.exec.stop();
     // Log followers hold connections open; they end when their sockets close.
     this.#server.closeAllConnections();
     await this.manager.drain();

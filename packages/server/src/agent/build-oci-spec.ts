@@ -10,10 +10,11 @@ import {
   withResources,
 } from "../containerd/linux-options.ts";
 import { buildSpec, type OciSpec, type SpecOption } from "../containerd/oci-spec.ts";
-import { withHostname, withShimGroup } from "../containerd/spec-options.ts";
+import { withBindMount, withHostname, withShimGroup } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
 import type { AgentConfig, NetworkMode, RuntimeType } from "./agent-config.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
+import { BUSYBOX_IN_SANDBOX } from "./sandbox-tools.ts";
 
 /** The agent-level facts that shape every sandbox's spec. */
 export interface SpecContext {
@@ -22,11 +23,22 @@ export interface SpecContext {
   network: NetworkMode;
   /** PID whose network namespace "agent" mode joins: the agent's own. */
   agentPid: number;
+  /** Host path of the node's static busybox, mounted read-only at /.fsb/busybox; none when undefined. */
+  busybox?: string | undefined;
 }
 
 /** The context of this agent process: its own network namespace is the one "agent" mode joins. */
-export function specContextOf(config: Pick<AgentConfig, "agentId" | "runtime" | "network">): SpecContext {
-  return { agentId: config.agentId, runtime: config.runtime, network: config.network, agentPid: process.pid };
+export function specContextOf(
+  config: Pick<AgentConfig, "agentId" | "runtime" | "network">,
+  busybox?: string,
+): SpecContext {
+  return {
+    agentId: config.agentId,
+    runtime: config.runtime,
+    network: config.network,
+    agentPid: process.pid,
+    busybox,
+  };
 }
 
 /** Builds and validates the spec; throws INVALID_ARGUMENT/FAILED_PRECONDITION before containerd sees it. */
@@ -48,6 +60,9 @@ export function buildSandboxOciSpec(
     withCgroupsPath(agentCgroupsPath(context.agentId, spec.sandboxId)),
     withShimGroup(shimGroup(context.agentId)),
   ];
+  if (context.busybox) {
+    options.push(withBindMount({ source: context.busybox, destination: BUSYBOX_IN_SANDBOX, readonly: true }));
+  }
   const oci = buildSpec(...options);
   validateSpec(oci);
   return oci;

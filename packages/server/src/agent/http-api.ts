@@ -17,9 +17,11 @@ import type {
   AgentSandboxView,
   AgentStatusView,
 } from "./agent-responses.ts";
+import type { ExecEngine } from "./exec-engine.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
+import { processRoutes } from "./process-routes.ts";
 import type { SandboxManager, SandboxStatus } from "./sandbox-manager.ts";
 import type { StatusRevision } from "./status-revision.ts";
 
@@ -35,6 +37,8 @@ export interface AgentServerOptions {
   config: AgentConfig;
   manager: SandboxManager;
   prewarm: PrewarmPool;
+  /** Processes inside sandboxes (exec, attach, input, resize, signal, list). */
+  exec: ExecEngine;
   /** The cached image list the status reports (refreshed in the background). */
   catalog: ImageCatalog;
   revision: StatusRevision;
@@ -51,6 +55,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
     {
       ...sandboxRoutes(options),
       "/api/v1/agent/logs": logsRoute(options.manager),
+      ...processRoutes(options.exec),
       ...publicRoutes(options),
     },
     {

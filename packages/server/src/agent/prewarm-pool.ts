@@ -18,11 +18,14 @@ import {
   type WarmContainer,
   warmFromLabels,
 } from "./prewarm-template.ts";
+import type { SandboxTools } from "./sandbox-tools.ts";
 import type { StatusRevision } from "./status-revision.ts";
 import type { TaskCheck } from "./task-resync.ts";
 
 /** Options of {@link PrewarmPool}. */
 export interface PrewarmPoolOptions {
+  /** The node's busybox that every sandbox gets at /.fsb/busybox (none when absent). */
+  tools?: SandboxTools;
   config: AgentConfig;
   runtime: ContainerRuntime;
   images: ImageResolver;
@@ -57,6 +60,7 @@ interface Failure {
  */
 export class PrewarmPool {
   readonly #config: AgentConfig;
+  readonly #tools: SandboxTools | undefined;
   readonly #runtime: ContainerRuntime;
   readonly #images: ImageResolver;
   readonly #log: Logger;
@@ -82,6 +86,7 @@ export class PrewarmPool {
 
   constructor(options: PrewarmPoolOptions) {
     this.#config = options.config;
+    this.#tools = options.tools;
     this.#runtime = options.runtime;
     this.#images = options.images;
     this.#log = options.logger.child({ component: "prewarm" });
@@ -284,7 +289,7 @@ export class PrewarmPool {
       const oci = buildSandboxOciSpec(
         templateSandboxSpec(template, containerId),
         image.config,
-        specContextOf(this.#config),
+        specContextOf(this.#config, this.#tools?.busyboxPath),
       );
       await this.#runtime.create({
         id: containerId,

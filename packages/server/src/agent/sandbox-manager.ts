@@ -28,6 +28,7 @@ import {
   specHash,
   takenPrewarmLabels,
 } from "./sandbox-spec.ts";
+import type { SandboxTools } from "./sandbox-tools.ts";
 import type { StatusRevision } from "./status-revision.ts";
 import type { TaskCheck } from "./task-resync.ts";
 
@@ -43,6 +44,8 @@ export interface DeleteSandboxOptions {
 
 /** Options of {@link SandboxManager}. */
 export interface SandboxManagerOptions {
+  /** The node's busybox that every sandbox gets at /.fsb/busybox (none when absent). */
+  tools?: SandboxTools;
   config: AgentConfig;
   runtime: ContainerRuntime;
   images: ImageResolver;
@@ -61,6 +64,7 @@ export interface SandboxManagerOptions {
  */
 export class SandboxManager {
   readonly #config: AgentConfig;
+  readonly #tools: SandboxTools | undefined;
   readonly #runtime: ContainerRuntime;
   readonly #images: ImageResolver;
   readonly #log: Logger;
@@ -71,6 +75,7 @@ export class SandboxManager {
 
   constructor(options: SandboxManagerOptions) {
     this.#config = options.config;
+    this.#tools = options.tools;
     this.#runtime = options.runtime;
     this.#images = options.images;
     this.#log = options.logger;
@@ -234,9 +239,15 @@ export class SandboxManager {
   }
 
   /** One sandbox, or undefined if the agent does not have it. */
-  get(sandboxId: string): { logPath: string; phase: AgentSandboxPhase } | undefined {
+  get(sandboxId: string): { containerId: string; logPath: string; phase: AgentSandboxPhase } | undefined {
     const record = this.#records.get(sandboxId);
-    return record && { logPath: record.identity.logPath, phase: record.phase };
+    return (
+      record && {
+        containerId: record.identity.containerId,
+        logPath: record.identity.logPath,
+        phase: record.phase,
+      }
+    );
   }
 
   /**
@@ -292,7 +303,11 @@ export class SandboxManager {
     try {
       // A log left by an earlier sandbox of the same id must not show up in this one's output.
       await rm(identity.logPath, { force: true });
-      const oci = buildSandboxOciSpec(spec, image.config, specContextOf(this.#config));
+      const oci = buildSandboxOciSpec(
+        spec,
+        image.config,
+        specContextOf(this.#config, this.#tools?.busyboxPath),
+      );
       const { pid } = await this.#runtime.create({
         id: identity.containerId,
         image,

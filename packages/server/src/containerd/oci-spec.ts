@@ -59,8 +59,16 @@ export interface OciRlimit {
   soft: number;
 }
 
+/** A terminal's size in character cells. */
+export interface OciConsoleSize {
+  height: number;
+  width: number;
+}
+
 export interface OciProcess {
   terminal: boolean;
+  /** Initial size of the terminal when `terminal` is set. */
+  consoleSize?: OciConsoleSize;
   user: OciUser;
   args: string[];
   /** `K=V` entries. */
