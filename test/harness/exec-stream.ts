@@ -87,6 +87,7 @@ export async function collect(stream: ExecStream): Promise<ExecResult> {
 /** Runs a command to its end. */
 export async function execToEnd(agent: AgentProcess, body: Record<string, unknown>): Promise<ExecResult> {
   const stream = await openStream(agent, "/api/v1/agent/exec", body);
-  if (stream.status !== 200) throw new Error(`exec answered ${stream.status}: ${JSON.stringify(stream.body)}`);
+  if (stream.status !== 200)
+    throw new Error(`exec answered ${stream.status}: ${JSON.stringify(stream.body)}`);
   return collect(stream);
 }

@@ -16,7 +16,13 @@ export class AgentMetrics {
   readonly #resyncTaskReads: Counter;
   readonly #resyncConfirmedLocally: Counter;
 
-  constructor(sources: { capacity: () => number; allocated: () => number; prewarmReady: () => number }) {
+  constructor(sources: {
+    capacity: () => number;
+    allocated: () => number;
+    prewarmReady: () => number;
+    execRunning?: () => number;
+    execBufferedBytes?: () => number;
+  }) {
     collectDefaultMetrics({ register: this.registry });
     this.#creates = new Histogram({
       name: "fsb_agent_create_duration_seconds",
@@ -59,6 +65,22 @@ export class AgentMetrics {
       registers: [this.registry],
       collect() {
         this.set(sources.prewarmReady());
+      },
+    });
+    new Gauge({
+      name: "fsb_agent_exec_processes",
+      help: "Processes exec'd into this agent's sandboxes and still running.",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.execRunning?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: "fsb_agent_exec_buffered_bytes",
+      help: "Output of exec'd processes held for readers not attached (at most 1 MiB per process).",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.execBufferedBytes?.() ?? 0);
       },
     });
     // No template label: keys come and go with pool specs, so the series would grow without bound.

@@ -63,10 +63,13 @@ export class Agent implements Runnable {
     const revision = new StatusRevision();
     let manager: SandboxManager | undefined;
     let prewarm: PrewarmPool | undefined;
+    let exec: ExecEngine | undefined;
     const metrics = new AgentMetrics({
       capacity: () => config.capacity,
       allocated: () => manager?.allocated ?? 0,
       prewarmReady: () => prewarm?.readyCount ?? 0,
+      execRunning: () => exec?.runningCount ?? 0,
+      execBufferedBytes: () => exec?.bufferedBytes ?? 0,
     });
     this.#catalog = new ImageCatalog({ images, logger, revision });
     const tools = new SandboxTools(config.anchorDir, logger);
@@ -83,13 +86,14 @@ export class Agent implements Runnable {
       revision,
       tools,
     });
-    this.exec = new ExecEngine({
+    exec = new ExecEngine({
       processes: new TaskProcesses(this.#conn),
       fifos: new FifoMaker(fifoDirOf(config.anchorDir, config.agentId)),
       sandboxes: manager,
       maxProcesses: config.maxProcesses,
       logger,
     });
+    this.exec = exec;
     this.prewarm = prewarm;
     this.manager = manager;
     this.anchor = new ShimAnchor({ config, runtime, logger });

@@ -85,6 +85,16 @@ export class ExecEngine {
     });
   }
 
+  /** Processes running now, all sandboxes together. */
+  get runningCount(): number {
+    return this.#table.all().filter((p) => p.running).length;
+  }
+
+  /** Output held for readers that are not attached, all processes together. */
+  get bufferedBytes(): number {
+    return this.#table.all().reduce((sum, p) => sum + p.bufferedBytes, 0);
+  }
+
   /** Clears FIFOs an earlier run left, and follows sandbox exits and deletes. */
   async start(): Promise<void> {
     await this.#fifos.prepare();
@@ -101,6 +111,7 @@ export class ExecEngine {
     const running = this.#table.all().filter((p) => p.running);
     await Promise.allSettled(running.map((p) => p.signal(SIGKILL)));
     for (const p of running) p.abort(new FsbError(ErrorCode.Unavailable, "the agent is stopping"));
+    await this.#fifos.removeAll();
   }
 
   /** Starts a process; throws before any output for a bad request, a missing command or a full sandbox. */

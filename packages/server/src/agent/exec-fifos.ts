@@ -40,6 +40,11 @@ export class FifoMaker {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
+  /** Removes the directory and whatever it holds (at stop: no process of this run is served any more). */
+  async removeAll(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
   /** Three new FIFOs, readable and writable by root only (coreutils' mkfifo: Node has no mknod). */
   async make(): Promise<FifoSet> {
     const base = path.join(this.dir, randomBytes(8).toString("hex"));
