@@ -51,6 +51,7 @@ describe("parseAgentConfig defaults", () => {
       network: { kind: "agent" },
       capacity: 5,
       maxPrewarm: 10,
+      maxProcesses: 16,
       anchorDir: "/var/lib/fast-sandbox/anchor",
       resyncIntervalMs: 15_000,
       token: "t0k",
@@ -114,6 +115,13 @@ describe("parseAgentConfig env and flags", () => {
       env: { ...TOKEN_ENV, AGENT_MAX_PREWARM: "4" },
       got: (c) => c.maxPrewarm,
       want: 0,
+    },
+    {
+      name: "AGENT_MAX_PROCESSES sets the per-sandbox process cap, and --max-processes wins",
+      argv: ["--max-processes", "3"],
+      env: { ...TOKEN_ENV, AGENT_MAX_PROCESSES: "8" },
+      got: (c) => c.maxProcesses,
+      want: 3,
     },
     {
       name: "--max-prewarm accepts the upper bound 100",

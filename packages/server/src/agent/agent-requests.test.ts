@@ -2,7 +2,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, FsbError, prewarmKey } from "@fast-sandbox/api";
-import { parseCreateRequest, parseDeleteRequest, parsePrewarmRequest } from "./agent-requests.ts";
+import {
+  parseCreateRequest,
+  parseDeleteRequest,
+  parseExecRequest,
+  parseInputRequest,
+  parsePrewarmRequest,
+  parseProcessRef,
+  parseResizeRequest,
+  parseSignalRequest,
+} from "./agent-requests.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 function assertInvalid(run: () => unknown, field: string | undefined): void {
@@ -396,4 +405,70 @@ describe("parsePrewarmRequest", () => {
       /add up to 11, above this agent's prewarm limit of 10 \(--max-prewarm\)/,
     );
   });
+});
+
+describe("parseExecRequest", () => {
+  it("fills the defaults: no stdin, no terminal", () =>
+    assert.deepEqual(parseExecRequest({ sandboxId: "sb-1", command: ["ls"] }), {
+      sandboxId: "sb-1",
+      command: ["ls"],
+      env: undefined,
+      cwd: undefined,
+      user: undefined,
+      tty: undefined,
+      stdin: false,
+      timeoutMs: undefined,
+    }));
+
+  it("gives a terminal without a size 80x24", () =>
+    assert.deepEqual(parseExecRequest({ sandboxId: "sb-1", command: ["sh"], tty: true }).tty, {
+      cols: 80,
+      rows: 24,
+    }));
+
+  const bad: Array<[string, unknown, string]> = [
+    ["an empty command", { sandboxId: "sb-1", command: [] }, "command"],
+    ["an empty program", { sandboxId: "sb-1", command: [""] }, "command"],
+    ["a relative cwd", { sandboxId: "sb-1", command: ["ls"], cwd: "tmp" }, "cwd"],
+    ["a zero timeout", { sandboxId: "sb-1", command: ["ls"], timeoutMs: 0 }, "timeoutMs"],
+    ["a terminal of 0 columns", { sandboxId: "sb-1", command: ["ls"], tty: true, cols: 0 }, "cols"],
+    ["an unknown field", { sandboxId: "sb-1", command: ["ls"], shell: true }, ""],
+  ];
+  for (const [name, body, field] of bad) {
+    it(`refuses ${name}`, () =>
+      assert.throws(
+        () => parseExecRequest(body),
+        (err: FsbError) => {
+          assert.equal(err.code, ErrorCode.InvalidArgument);
+          if (field) assert.equal(err.field, field);
+          return true;
+        },
+      ));
+  }
+});
+
+describe("the process routes' bodies", () => {
+  it("decode input data from base64", () =>
+    assert.deepEqual(
+      parseInputRequest({ sandboxId: "sb-1", processId: "p-1", data: "aGk=" }).data,
+      Buffer.from("hi"),
+    ));
+  it("refuse data that is not base64", () =>
+    assert.throws(() => parseInputRequest({ sandboxId: "sb-1", processId: "p-1", data: "a b" }), {
+      code: ErrorCode.InvalidArgument,
+      field: "data",
+    }));
+  it("take a signal by name or number", () => {
+    assert.equal(
+      parseSignalRequest({ sandboxId: "sb-1", processId: "p-1", signal: "SIGTERM" }).signal,
+      "SIGTERM",
+    );
+    assert.equal(parseSignalRequest({ sandboxId: "sb-1", processId: "p-1", signal: 9 }).signal, 9);
+  });
+  it("refuse a process id with a slash", () =>
+    assert.throws(() => parseProcessRef({ sandboxId: "sb-1", processId: "../x" }), { field: "processId" }));
+  it("bound a terminal's size", () =>
+    assert.throws(() => parseResizeRequest({ sandboxId: "sb-1", processId: "p-1", cols: 70000, rows: 1 }), {
+      field: "cols",
+    }));
 });

@@ -227,3 +227,43 @@ describe("buildSandboxOciSpec process (Kubernetes command/args semantics)", () =
     });
   }
 });
+
+describe("buildSandboxOciSpec: the node's busybox", () => {
+  const spec: AgentSandboxSpec = {
+    sandboxId: "sb-1",
+    name: "box",
+    namespace: "default",
+    uid: "",
+    pool: undefined,
+    workingDir: undefined,
+    image: "docker.io/library/busybox:latest",
+    command: ["sleep", "600"],
+    args: [],
+    env: {},
+    exposedPorts: [],
+    resources: {},
+  };
+  const context = {
+    agentId: "agent-1",
+    runtime: "container" as const,
+    network: { kind: "host" as const },
+    agentPid: 1,
+  };
+
+  it("is bind-mounted read-only at /.fsb/busybox when the agent has one", () => {
+    const oci = buildSandboxOciSpec(spec, {}, { ...context, busybox: "/anchor/rootfs-abc/bin/busybox" });
+    const mount = oci.mounts.find((m) => m.destination === "/.fsb/busybox");
+    assert.equal(mount?.source, "/anchor/rootfs-abc/bin/busybox");
+    assert.equal(mount?.type, "bind");
+    assert.ok(mount?.options?.includes("ro"));
+    assert.ok(mount?.options?.includes("nosuid"));
+  });
+
+  it("is left out when the agent has none", () => {
+    const oci = buildSandboxOciSpec(spec, {}, context);
+    assert.equal(
+      oci.mounts.find((m) => m.destination === "/.fsb/busybox"),
+      undefined,
+    );
+  });
+});
