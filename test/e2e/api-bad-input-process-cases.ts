@@ -19,11 +19,17 @@ export function processCases(kept: string): BadInputCase[] {
     code: Code.InvalidArgument,
     field,
   });
-  const missing = (name: string, method: BadInputCase["method"], message: Record<string, unknown>) => ({
+  const missing = (
+    name: string,
+    method: BadInputCase["method"],
+    message: Record<string, unknown>,
+    field?: string,
+  ): BadInputCase => ({
     name,
     method,
     request: { message },
     code: Code.NotFound,
+    ...(field ? { field } : {}),
   });
   const p = { name: kept, processId: "p-nope" };
   return [
@@ -63,15 +69,15 @@ export function processCases(kept: string): BadInputCase[] {
     },
     invalid("attach: no process id", proc.attachProcess, { name: kept }, "processId"),
     missing("attach: missing sandbox", proc.attachProcess, { name: "nope", processId: "p-1" }),
-    missing("attach: missing process", proc.attachProcess, p),
+    missing("attach: missing process", proc.attachProcess, p, "processId"),
     invalid("sendInput: no name", proc.sendInput, { processId: "p-1" }, "name"),
     invalid("sendInput: bad process id", proc.sendInput, { name: kept, processId: "../x" }, "processId"),
     invalid("sendInput: over 1 MiB", proc.sendInput, { ...p, data: new Uint8Array(1024 * 1024 + 1) }, "data"),
     missing("sendInput: missing sandbox", proc.sendInput, { name: "nope", processId: "p-1" }),
-    missing("sendInput: missing process", proc.sendInput, p),
+    missing("sendInput: missing process", proc.sendInput, p, "processId"),
     invalid("closeInput: no process id", proc.closeInput, { name: kept }, "processId"),
     missing("closeInput: missing sandbox", proc.closeInput, { name: "nope", processId: "p-1" }),
-    missing("closeInput: missing process", proc.closeInput, p),
+    missing("closeInput: missing process", proc.closeInput, p, "processId"),
     invalid("resizePty: cols 0", proc.resizePty, { ...p, cols: 0, rows: 24 }, "cols"),
     invalid("resizePty: rows over 65535", proc.resizePty, { ...p, cols: 80, rows: 65_536 }, "rows"),
     missing("resizePty: missing sandbox", proc.resizePty, {
@@ -80,7 +86,7 @@ export function processCases(kept: string): BadInputCase[] {
       cols: 80,
       rows: 24,
     }),
-    missing("resizePty: missing process", proc.resizePty, { ...p, cols: 80, rows: 24 }),
+    missing("resizePty: missing process", proc.resizePty, { ...p, cols: 80, rows: 24 }, "processId"),
     invalid("signalProcess: no signal", proc.signalProcess, p, "signal"),
     invalid("signalProcess: unknown signal", proc.signalProcess, { ...p, signal: "SIGSTOP" }, "signal"),
     invalid("signalProcess: signal 65", proc.signalProcess, { ...p, signal: "65" }, "signal"),
@@ -89,7 +95,7 @@ export function processCases(kept: string): BadInputCase[] {
       processId: "p-1",
       signal: "9",
     }),
-    missing("signalProcess: missing process", proc.signalProcess, { ...p, signal: "SIGTERM" }),
+    missing("signalProcess: missing process", proc.signalProcess, { ...p, signal: "SIGTERM" }, "processId"),
     invalid("listProcesses: no name", proc.listProcesses, {}, "name"),
     missing("listProcesses: missing sandbox", proc.listProcesses, { name: "nope" }),
   ];

@@ -101,7 +101,10 @@ describe("exec through the API", () => {
         baseUrl: ctl.url,
         httpVersion: "1.1",
         interceptors: [
-          (next) => (req) => (req.header.set("authorization", `Bearer ${ctl.token}`), next(req)),
+          (next) => (req) => {
+            req.header.set("authorization", `Bearer ${ctl.token}`);
+            return next(req);
+          },
         ],
       }),
     );
