@@ -4,7 +4,9 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import { jsonCase, perRpcCases, schemaCases, truncated } from "./api-bad-input-generated.ts";
+import { processCases } from "./api-bad-input-process-cases.ts";
 
 /**
  * How a case's request travels: a message goes through the generated clients (Connect JSON, Connect
@@ -29,7 +31,11 @@ export const keptSandbox = { name: KEPT_SANDBOX, image: "busybox", command: ["sl
 
 const fp = FastPathService.method;
 const pools = SandboxPoolService.method;
-export const allMethods: DescMethod[] = [...FastPathService.methods, ...SandboxPoolService.methods];
+export const allMethods: DescMethod[] = [
+  ...FastPathService.methods,
+  ...SandboxPoolService.methods,
+  ...ProcessService.methods,
+];
 
 const past = timestampFromDate(new Date("2000-01-01T00:00:00Z"));
 const times = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
@@ -410,6 +416,7 @@ const issueCases: BadInputCase[] = [
 export const badInputCases: BadInputCase[] = [
   ...issueCases,
   ...ruleCases,
+  ...processCases(KEPT_SANDBOX),
   ...allMethods.flatMap((method) => [
     ...schemaCases(method, method.input, (inner) => inner, ""),
     ...perRpcCases(method),

@@ -8,6 +8,7 @@ import { type Client, Code, ConnectError, createClient, type Interceptor } from 
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import { BadRequestSchema } from "../../packages/api/gen/google/rpc/error_details_pb.ts";
 import { checkCodesAgainstDocs, type ObservedCodes } from "../harness/api-codes-doc.ts";
 import { testConnection } from "../harness/containerd.ts";
@@ -31,7 +32,7 @@ describe("bad input to the API", () => {
     ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 1, capacity: 3 });
     for (const transport of ["connect-json", "connect-binary", "grpc"] as const) {
       for (const token of [ctl.token, "wrong-token"]) {
-        for (const service of [FastPathService, SandboxPoolService]) {
+        for (const service of [FastPathService, SandboxPoolService, ProcessService]) {
           clients.set(
             `${transport}/${token}/${service.typeName}`,
             clientOf(ctl.url, transport, token, service) as AnyClient,
@@ -119,7 +120,7 @@ function clientOf(
   baseUrl: string,
   transport: Transport,
   token: string,
-  service: typeof FastPathService | typeof SandboxPoolService,
+  service: typeof FastPathService | typeof SandboxPoolService | typeof ProcessService,
 ) {
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${token}`);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { Code } from "@connectrpc/connect";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const docPath = path.join(root, "docs/api.md");
@@ -11,7 +12,9 @@ const SECTION = "## Codes per RPC";
 /** The table's RPC cell for a row that holds for every RPC. */
 const EVERY_RPC = "every RPC";
 
-const allRpcs = [...FastPathService.methods, ...SandboxPoolService.methods].map((m) => m.name);
+const allRpcs = [...FastPathService.methods, ...SandboxPoolService.methods, ...ProcessService.methods].map(
+  (m) => m.name,
+);
 
 /** Codes seen per RPC (method name, e.g. `CreateSandbox`). */
 export type ObservedCodes = Map<string, Set<Code>>;
@@ -57,6 +60,17 @@ export const coveredElsewhere: Array<{ rpc: string; code: Code; test: string }> 
     code: Code.FailedPrecondition,
     test: "packages/server/src/controller/pool/pool-api.test.ts",
   },
+  // A sandbox that is not Running, for every process RPC; a process without a terminal, one that exited.
+  ...["Exec", "AttachProcess", "SendInput", "CloseInput", "ResizePty", "SignalProcess", "ListProcesses"].map(
+    (rpc) => ({
+      rpc,
+      code: Code.FailedPrecondition,
+      test: "packages/server/src/controller/process/process-rpc.test.ts",
+    }),
+  ),
+  // A second reader of a process ends the first one's stream.
+  { rpc: "Exec", code: Code.Aborted, test: "test/e2e/exec.test.ts" },
+  { rpc: "AttachProcess", code: Code.Aborted, test: "test/e2e/exec.test.ts" },
 ];
 
 interface Row {

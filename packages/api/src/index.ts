@@ -62,6 +62,25 @@ export {
 export { exposedPortsMaxCount, exposedPortsSchema, portSchema } from "./ports.ts";
 export type { PrewarmTemplateSpec } from "./prewarm-key.ts";
 export { type PrewarmableCreate, prewarmKey, prewarmKeyOfCreate } from "./prewarm-key.ts";
+export {
+  type ExecSpec,
+  execSpecSchema,
+  execTimeoutMaxMs,
+  type ProcessSignalName,
+  parseProcessSignal,
+  processIdMaxLength,
+  processIdSchema,
+  processInputMaxBytes,
+  processSignals,
+  ptyResizeSchema,
+  ptySizeMax,
+  userMaxLength,
+  userSchema,
+  validateExecSpec,
+  validateProcessId,
+  validateProcessInput,
+  validatePtySize,
+} from "./process-validation.ts";
 export type { Resources } from "./quantity.ts";
 export {
   cpuSchema,

@@ -21,6 +21,15 @@ export class CliError extends Error {
   }
 }
 
+/** Ends fsb-ctl with `exitCode` and prints nothing: `exec` passing on its process's exit code. */
+export class SilentExit extends CliError {
+  override name = "SilentExit";
+
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`, { exitCode });
+  }
+}
+
 /** Input that cannot be used as given (a bad flag value, a missing argument, an invalid manifest). */
 export class UsageError extends CliError {
   override name = "UsageError";

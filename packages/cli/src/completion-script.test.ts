@@ -31,6 +31,7 @@ function complete(...words: string[]): string[] {
 
 describe("bash completion", () => {
   const cases: Array<[string[], string[]]> = [
+    [["fsb-ctl", "e"], ["exec"]],
     [
       ["fsb-ctl", "r"],
       ["run", "rm", "reset"],
@@ -65,6 +66,10 @@ describe("bash completion", () => {
       ["--tail", "--token"],
     ],
     [["fsb-ctl", "a"], ["apply"]],
+    [
+      ["fsb-ctl", "exec", "--t"],
+      ["--tty", "--timeout", "--token"],
+    ],
     [
       ["fsb-ctl", "pools", ""],
       ["list", "get", "delete"],

@@ -51,6 +51,7 @@ describe("fsb-ctl program", () => {
         "list|ls",
         "get",
         "logs",
+        "exec",
         "delete|rm",
         "update",
         "reset",

@@ -6,6 +6,7 @@ import { registerApply } from "./commands/apply.ts";
 import { registerCompletion } from "./commands/completion.ts";
 import { registerConfig } from "./commands/config.ts";
 import { registerDelete } from "./commands/delete.ts";
+import { registerExec } from "./commands/exec.ts";
 import { registerGet } from "./commands/get.ts";
 import { registerList } from "./commands/list.ts";
 import { registerLogs } from "./commands/logs.ts";
@@ -60,6 +61,7 @@ export function buildProgram(ctx: CliContext): Program {
     ["fsb-ctl run hello --image busybox -- sh -c 'echo hello; sleep 3600'", "create a sandbox"],
     ["fsb-ctl ls", "list sandboxes"],
     ["fsb-ctl logs hello -f", "follow its output"],
+    ["fsb-ctl exec -it hello -- sh", "a shell inside it"],
     ["fsb-ctl rm hello", "delete it"],
     ["fsb-ctl apply -f pool.yaml && fsb-ctl pools ls", "declare a pool of agents, then list pools"],
     ["fsb-ctl COMMAND --help", "every command's flags, with examples"],
@@ -69,6 +71,7 @@ export function buildProgram(ctx: CliContext): Program {
     registerList,
     registerGet,
     registerLogs,
+    registerExec,
     registerDelete,
     registerUpdate,
     registerReset,

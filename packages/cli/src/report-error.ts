@@ -1,7 +1,7 @@
 /** Turns whatever a command threw into one `Error:` line, a `hint:` line, and the exit code. */
 import { FastSandboxError } from "@fast-sandbox/sdk";
 import { CommanderError } from "commander";
-import { CliError, ExitCode, exitCodeOf } from "./cli-error.ts";
+import { CliError, ExitCode, exitCodeOf, SilentExit } from "./cli-error.ts";
 import { createStyle } from "./style.ts";
 
 export interface ErrorReport {
@@ -44,6 +44,7 @@ export function reportError(
   if (err instanceof CommanderError && (err.exitCode === 0 || err.code === "commander.help")) {
     return exitCodeOf(err);
   }
+  if (err instanceof SilentExit) return err.exitCode;
   const { message, hint, exitCode } = describeError(err, command);
   const style = createStyle(stderr, env);
   stderr.write(`${style.red("Error:")} ${oneLine(message)}\n`);

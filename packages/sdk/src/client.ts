@@ -3,6 +3,7 @@ import { type Client, Code, ConnectError, createClient, type Interceptor } from 
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import type { CallOptions } from "./call-options.ts";
 import { type ConfigOverrides, resolveConfig } from "./config.ts";
 import { type ResourceKind, toSdkError } from "./errors.ts";
@@ -68,6 +69,12 @@ export class FastSandbox {
         translate: (err) => toSdkError(err, this.endpoint),
       },
       (name, o) => this.logs(name, o),
+      {
+        rpc: createClient(ProcessService, transport),
+        namespace: this.namespace,
+        unary: (o, call) => this.#unary(o, call),
+        translate: (err) => toSdkError(err, this.endpoint),
+      },
     );
     this.pools = new Pools({
       rpc: createClient(SandboxPoolService, transport),

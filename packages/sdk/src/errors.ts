@@ -208,6 +208,9 @@ function preconditionHint(field: string | undefined): string | undefined {
   if (field === "image") {
     return "agents do not pull images: load it into the containerd of the pool's nodes, or pick a pool whose nodes have it";
   }
+  if (field === "command") {
+    return "the program is not in the sandbox's image: check its name and the image's PATH, or run it through a shell";
+  }
   if (field === "exposedPorts") return "use a pool with runtimeType container to expose ports";
   if (field?.startsWith("exposedPorts[")) {
     return "stop what listens on that port on the node, or expose another port (sandboxes share the node's network)";

@@ -4,7 +4,8 @@
  * @example
  * import { FastSandbox } from "@fast-sandbox/sdk";
  * const fsb = new FastSandbox({ endpoint: "http://127.0.0.1:9090", token: process.env.FSB_TOKEN });
- * const box = await fsb.sandboxes.create({ name: "hello", image: "busybox", command: ["echo", "hi"] });
+ * const box = await fsb.sandboxes.create({ name: "hello", image: "busybox", command: ["sleep", "3600"] });
+ * const { exitCode, stdout } = await box.exec("echo hi");
  * const { outcome } = await fsb.pools.apply({ name: "small-pool", spec: { capacity: { poolMax: 2 } } });
  */
 export type { CallOptions } from "./call-options.ts";
@@ -33,6 +34,8 @@ export {
   NotFoundError,
   UnavailableError,
 } from "./errors.ts";
+/** Processes in a sandbox: `sandbox.exec`, `sandbox.processes`, `sandbox.pty`. */
+export type { ExecOptions, ExecResult } from "./exec.ts";
 /** A pool as the server reports it: spec with defaults, status, and its live agents. */
 export type {
   EnvVar,
@@ -62,6 +65,16 @@ export type {
   ListPoolsOptions,
   Pools,
 } from "./pools.ts";
+export type { OutputSinks, ProcessExit, ProcessHandle, ProcessSignal } from "./process-handle.ts";
+export type {
+  AttachOptions,
+  ProcessOptions,
+  ProcessSummary,
+  Pty,
+  PtyOptions,
+  SandboxProcesses,
+  StartProcessOptions,
+} from "./processes.ts";
 export { type DeleteOptions, type LogsOptions, Sandbox, type WaitOptions } from "./sandbox.ts";
 export type { Phase, SandboxCondition, SandboxDetails } from "./sandbox-info.ts";
 export type {

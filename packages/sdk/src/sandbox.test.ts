@@ -16,6 +16,7 @@ function opsWatching(events: Array<SandboxDetails | undefined>): SandboxOps {
     get: unused,
     delete: unused,
     logs: unused,
+    process: undefined as never,
     async *watchOne(_name, _namespace, signal) {
       for (const event of events) yield event;
       await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));

@@ -1,6 +1,11 @@
 /** A handle on one sandbox: its details plus the operations that concern it. */
+import type { Client } from "@connectrpc/connect";
+import type { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
+import type { CallContext } from "./call-context.ts";
 import type { CallOptions } from "./call-options.ts";
 import { FastSandboxError, NotFoundError } from "./errors.ts";
+import { type ExecOptions, type ExecResult, execIn } from "./exec.ts";
+import { Pty, SandboxProcesses } from "./processes.ts";
 import type { Phase, SandboxDetails } from "./sandbox-info.ts";
 
 /** What a handle needs from its client; kept narrow so the handle stays a plain value plus verbs. */
@@ -9,6 +14,8 @@ export interface SandboxOps {
   delete(name: string, options: { namespace: string } & DeleteOptions): Promise<void>;
   logs(name: string, options: { namespace: string } & LogsOptions): AsyncIterable<string>;
   watchOne(name: string, namespace: string, signal: AbortSignal): AsyncIterable<SandboxDetails | undefined>;
+  /** The Process API, for exec, processes and pty. */
+  process: CallContext<typeof ProcessService>;
 }
 
 /** Options of {@link Sandbox.waitUntil}. */
@@ -37,6 +44,7 @@ export interface LogsOptions extends CallOptions {
  * const box = await fsb.sandboxes.create({ name: "web", image: "busybox", command: ["httpd", "-f"] });
  * console.log(box.name, box.id, box.endpoints);
  * for await (const text of box.logs({ follow: true })) process.stdout.write(text);
+ * const { exitCode, stdout } = await box.exec("ls /");
  * await box.delete();
  */
 export class Sandbox {
@@ -70,6 +78,37 @@ export class Sandbox {
   }
   get agent(): string {
     return this.details.agent;
+  }
+
+  /**
+   * Runs a command in the sandbox (which must be Running) and resolves with its exit code and
+   * output. A string runs through `/bin/sh -c`; an array is the argv. A non-zero exit is a result;
+   * only a failure to run (no such sandbox or program, the sandbox not Running) throws.
+   *
+   * @example
+   * const { exitCode, stdout, stderr } = await box.exec(["python3", "-c", "print(6*7)"]);
+   * const r = await box.exec("cat > /tmp/in; wc -c < /tmp/in", { stdin: "hello", timeoutMs: 5000 });
+   * await box.exec("make", { cwd: "/src", env: { CC: "clang" }, onStdout: (t) => process.stdout.write(t) });
+   */
+  exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return execIn(this.processes, command, options);
+  }
+
+  /** Processes in the sandbox: start, list, kill, attach. */
+  get processes(): SandboxProcesses {
+    const c = this.#ops.process;
+    return new SandboxProcesses({
+      rpc: c.rpc as Client<typeof ProcessService>,
+      name: this.name,
+      namespace: this.namespace,
+      unary: (call) => c.unary({}, call),
+      translate: (err) => c.translate(err),
+    });
+  }
+
+  /** Terminals in the sandbox. */
+  get pty(): Pty {
+    return new Pty(this.processes);
   }
 
   /** Reloads the details from the server. */

@@ -111,9 +111,14 @@ export class Sandboxes {
   readonly #c: CallContext<typeof FastPathService>;
   readonly #ops: SandboxOps;
 
-  constructor(context: CallContext<typeof FastPathService>, logs: SandboxOps["logs"]) {
+  constructor(
+    context: CallContext<typeof FastPathService>,
+    logs: SandboxOps["logs"],
+    process: SandboxOps["process"],
+  ) {
     this.#c = context;
     this.#ops = {
+      process,
       get: (name, o) => this.get(name, o).then((s) => s.details),
       delete: (name, o) => this.delete(name, o),
       logs,

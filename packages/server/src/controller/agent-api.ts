@@ -5,6 +5,7 @@ import type {
   AgentPrewarmTemplate,
 } from "../agent/agent-requests.ts";
 import type { AgentCreateResponse, AgentPrewarmResponse, AgentStatusView } from "../agent/agent-responses.ts";
+import type { AgentProcessApi } from "./process/agent-process-api.ts";
 
 export type {
   AgentCreateRequest,
@@ -20,10 +21,10 @@ export type {
 
 /**
  * One agent, as the reconciler, the fast path and the pool controller use it. AgentClient speaks
- * it over HTTP; tests use an in-memory agent. Failures are AgentCallErrors, which say whether the
+ * it over HTTP; tests use an in-memory agent. The process routes are AgentProcessApi's. Failures are AgentCallErrors, which say whether the
  * agent can have acted (agent-call-error.ts).
  */
-export interface AgentApi {
+export interface AgentApi extends AgentProcessApi {
   /** Creates and starts the sandbox; idempotent for the same sandbox id and spec. */
   create(sandbox: AgentCreateRequest, signal?: AbortSignal): Promise<AgentCreateResponse>;
   /** Removes the sandbox; an unknown id is success. */

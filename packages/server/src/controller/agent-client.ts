@@ -1,5 +1,5 @@
 /** The controller's client for the agent HTTP API (docs/agent-api.md): errors come back as AgentCallErrors. */
-import { ErrorCode, isErrorCode } from "@fast-sandbox/api";
+import { ErrorCode, type ExecSpec, isErrorCode, type ProcessSignalName } from "@fast-sandbox/api";
 import type {
   AgentApi,
   AgentCreateRequest,
@@ -10,12 +10,15 @@ import type {
   AgentStatusView,
 } from "./agent-api.ts";
 import { AgentCallError, deliveryOfFetchError } from "./agent-call-error.ts";
+import type { AgentProcessView } from "./process/agent-process-api.ts";
 
 /** Bounds a create: containerd's create+start is ~70 ms; seconds mean the node is in trouble. */
 const CREATE_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 5000;
 /** Deletes include the grace period, so their timeout is that plus this margin. */
 const DELETE_MARGIN_MS = 15_000;
+/** Input, resize, signal and list are bookkeeping on the agent: a second means it is in trouble. */
+const PROCESS_CALL_TIMEOUT_MS = 10_000;
 
 /** Talks to one agent. Connections are kept alive by fetch's pool, so calls cost one round trip. */
 export class AgentClient implements AgentApi {
@@ -55,6 +58,74 @@ export class AgentClient implements AgentApi {
     const query = new URLSearchParams({ sandboxId, follow: String(follow) });
     if (tailLines !== undefined) query.set("tailLines", String(tailLines));
     const res = await this.#fetch("GET", `/api/v1/agent/logs?${query}`, undefined, signal);
+    if (!res.ok) throw await errorFrom(res, this.url);
+    if (!res.body) return new ReadableStream({ start: (c) => c.close() });
+    return res.body;
+  }
+
+  /** Starts a process; its NDJSON event stream (exec-events.ts). Cancelling it leaves the process running. */
+  async exec(sandboxId: string, spec: ExecSpec, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    return this.#stream("/api/v1/agent/exec", { sandboxId, ...spec }, signal);
+  }
+
+  async attachProcess(
+    sandboxId: string,
+    processId: string,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    return this.#stream("/api/v1/agent/processes/attach", { sandboxId, processId }, signal);
+  }
+
+  async sendInput(
+    sandboxId: string,
+    processId: string,
+    data: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const body = { sandboxId, processId, data: Buffer.from(data).toString("base64") };
+    await this.#call("POST", "/api/v1/agent/processes/input", body, PROCESS_CALL_TIMEOUT_MS, signal);
+  }
+
+  async closeInput(sandboxId: string, processId: string, signal?: AbortSignal): Promise<void> {
+    const body = { sandboxId, processId };
+    await this.#call("POST", "/api/v1/agent/processes/close-input", body, PROCESS_CALL_TIMEOUT_MS, signal);
+  }
+
+  async resizePty(
+    sandboxId: string,
+    processId: string,
+    size: { cols: number; rows: number },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const body = { sandboxId, processId, ...size };
+    await this.#call("POST", "/api/v1/agent/processes/resize", body, PROCESS_CALL_TIMEOUT_MS, signal);
+  }
+
+  async signalProcess(
+    sandboxId: string,
+    processId: string,
+    processSignal: ProcessSignalName | number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const body = { sandboxId, processId, signal: processSignal };
+    await this.#call("POST", "/api/v1/agent/processes/signal", body, PROCESS_CALL_TIMEOUT_MS, signal);
+  }
+
+  async listProcesses(sandboxId: string, signal?: AbortSignal): Promise<AgentProcessView[]> {
+    const route = `/api/v1/agent/processes?${new URLSearchParams({ sandboxId })}`;
+    const res = await this.#call<{ processes: AgentProcessView[] }>(
+      "GET",
+      route,
+      undefined,
+      PROCESS_CALL_TIMEOUT_MS,
+      signal,
+    );
+    return res.processes;
+  }
+
+  /** A POST whose answer is a stream: no timeout (it lasts as long as the process), only `signal`. */
+  async #stream(route: string, body: unknown, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#fetch("POST", route, body, signal);
     if (!res.ok) throw await errorFrom(res, this.url);
     if (!res.body) return new ReadableStream({ start: (c) => c.close() });
     return res.body;

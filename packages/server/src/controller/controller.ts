@@ -2,6 +2,7 @@
 import { objectKey, SandboxPhase, type SandboxPool } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import type { Logger } from "pino";
 import { type ApiServer, createApiServer } from "../api-server/api-server.ts";
 import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
@@ -12,6 +13,8 @@ import { apiPortRoutes, metricsRoutes, probeRoutes } from "./controller-routes.t
 import { seedPool } from "./controller-startup.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
+import { processRpc } from "./process/process-rpc.ts";
+import { SandboxProcesses } from "./process/sandbox-processes.ts";
 import { AgentRegistry } from "./registry/agent-registry.ts";
 
 export type { ControllerDeps } from "./controller-parts.ts";
@@ -148,7 +151,7 @@ export class Controller implements Runnable {
 
   #apiServer(parts: ControllerParts): ApiServer {
     const { config } = this;
-    const { monitor } = parts;
+    const { monitor, fastPath } = parts;
     const plainRoutes = apiPortRoutes({
       token: config.token,
       ready: () => this.ready,
@@ -162,6 +165,11 @@ export class Controller implements Runnable {
       routes: (router) => {
         router.service(FastPathService, fastPathRpc(parts.fastPath));
         router.service(SandboxPoolService, poolRpc(parts.poolApi));
+        const processes = new SandboxProcesses({
+          getSandbox: (namespace, name) => fastPath.get(namespace, name),
+          agent: (agentId) => monitor.client(agentId),
+        });
+        router.service(ProcessService, processRpc(processes));
       },
       ...(config.token ? { token: config.token } : { insecure: true }),
       logError: (err, context) => this.#log.error({ err, ...context }, "internal error in an API call"),

@@ -5,6 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import { freePort } from "../core/free-port.ts";
 import { LEADER_HEADER, startFollowerApi } from "./follower-api.ts";
 
@@ -48,18 +49,28 @@ describe("follower API", () => {
     assert.equal((await fetch(`http://127.0.0.1:${apiPort}/readyz`)).status, 503);
   });
 
-  it("refuses unary calls of both services with UNAVAILABLE naming the leader", async () => {
+  it("refuses unary calls of every service with UNAVAILABLE naming the leader", async () => {
     const sandboxes = createClient(FastPathService, transport());
     await assert.rejects(sandboxes.createSandbox({ name: "x", image: "busybox" }), refused);
     await assert.rejects(sandboxes.listSandboxes({}), refused);
     const pools = createClient(SandboxPoolService, transport());
     await assert.rejects(pools.listPools({}), refused);
+    const processes = createClient(ProcessService, transport());
+    await assert.rejects(processes.listProcesses({ name: "x" }), refused);
+    await assert.rejects(
+      processes.sendInput({ name: "x", processId: "p1", data: new Uint8Array([1]) }),
+      refused,
+    );
   });
 
   it("refuses streams the same way", async () => {
     const sandboxes = createClient(FastPathService, transport());
     await assert.rejects(async () => {
       for await (const _ of sandboxes.watchSandboxes({})) break;
+    }, refused);
+    const processes = createClient(ProcessService, transport());
+    await assert.rejects(async () => {
+      for await (const _ of processes.exec({ name: "x", command: ["sh"] })) break;
     }, refused);
   });
 

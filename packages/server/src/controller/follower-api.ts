@@ -3,6 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import {
   type ApiRequest,
   type ApiResponse,
@@ -52,6 +53,7 @@ export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop():
     routes: (router) => {
       router.service(FastPathService, refusing(FastPathService, refuse));
       router.service(SandboxPoolService, refusing(SandboxPoolService, refuse));
+      router.service(ProcessService, refusing(ProcessService, refuse));
     },
     ...(o.token ? { token: o.token } : { insecure: true }),
     extraHttpHandler: (req, res) => apiProbes.serve(req, res),

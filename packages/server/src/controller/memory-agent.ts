@@ -11,6 +11,7 @@ import type {
   AgentStatusView,
 } from "./agent-api.ts";
 import { AgentCallError } from "./agent-call-error.ts";
+import { MemoryProcesses } from "./process/memory-processes.ts";
 
 /** Who the agent is, as its status reports it. */
 export interface MemoryAgentOptions {
@@ -35,6 +36,15 @@ export class MemoryAgent implements AgentApi {
   /** Errors the next creates throw, first one first. */
   failCreates: Error[] = [];
   prewarm: AgentPrewarmTemplate[] = [];
+  /** The processes started in its sandboxes; the process routes below are its. */
+  readonly processes = new MemoryProcesses((id) => this.sandboxes.get(id)?.phase === "Running");
+  readonly exec = this.processes.exec.bind(this.processes);
+  readonly attachProcess = this.processes.attachProcess.bind(this.processes);
+  readonly sendInput = this.processes.sendInput.bind(this.processes);
+  readonly closeInput = this.processes.closeInput.bind(this.processes);
+  readonly resizePty = this.processes.resizePty.bind(this.processes);
+  readonly signalProcess = this.processes.signalProcess.bind(this.processes);
+  readonly listProcesses = this.processes.listProcesses.bind(this.processes);
   #revision = 0;
 
   constructor(options: MemoryAgentOptions) {
