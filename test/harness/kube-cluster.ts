@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import { loadKubeConfig } from "../../packages/server/src/kube/kube-config.ts";
 import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
 import type { KubeResource } from "../../packages/server/src/store/kube-resources.ts";
+import { KubeStore } from "../../packages/server/src/store/kube-store.ts";
 
 export const KUBE_TEST_ENV = "FSB_TEST_KUBECONFIG";
 export const KUBE_SKIP_MESSAGE = `set ${KUBE_TEST_ENV}=<kubeconfig> to run against a cluster`;
@@ -318,6 +319,21 @@ export async function cleanUp(...steps: Array<() => Promise<unknown>>): Promise<
   }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanup steps failed`);
+}
+
+/**
+ * Empties the finalizers of every Sandbox left in `namespace`: once the test's controllers are gone,
+ * nothing else would release them, and they would hold the namespace's deletion forever.
+ */
+export async function releaseSandboxFinalizers(kc: KubeConfig, namespace: string): Promise<void> {
+  const store = new KubeStore({ kubeConfig: kc });
+  try {
+    for (const s of (await store.list("Sandbox", { namespace })).items) {
+      await store.update({ ...s, metadata: { ...s.metadata, finalizers: [] } }).catch(() => {});
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 /** Awaits a delete; NOT_FOUND, or any of `alsoFine`, counts as done. */

@@ -11,17 +11,18 @@ import { API_GROUP, API_VERSION, ErrorCode, isFsbError, SANDBOX_FINALIZER } from
 import { CustomObjectsApi, EventsV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
-import { KubeStore } from "../../packages/server/src/store/kube-store.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess, tempLogDir } from "../harness/agent-process.ts";
 import { TEST_NAMESPACE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import {
   applyCrds,
+  cleanUp,
   createNamespace,
   deleteNamespaces,
   KUBE_SKIP_MESSAGE,
   readDeployCrds,
+  releaseSandboxFinalizers,
   testKubeConfig,
   testKubeconfigPath,
   uniqueName,
@@ -118,18 +119,15 @@ if (kubeconfig === undefined) {
     });
 
     after(async () => {
-      await ctl?.cleanup().catch(() => {});
-      await agent?.stop();
-      // Whatever the controller could not finish must not hold the namespace's deletion.
-      const store = new KubeStore({ kubeConfig: kc });
-      for (const s of (await store.list("Sandbox", { namespace }).catch(() => ({ items: [] }))).items) {
-        await store.update({ ...s, metadata: { ...s.metadata, finalizers: [] } }).catch(() => {});
-      }
-      await store.close();
-      if (logDir) await removeLogDir(logDir);
-      if (scratch) await rm(scratch, { recursive: true, force: true });
-      conn?.close();
-      await deleteNamespaces(kc, [namespace], { wait: true });
+      await cleanUp(
+        async () => ctl?.cleanup(),
+        async () => agent?.stop(),
+        () => releaseSandboxFinalizers(kc, namespace),
+        async () => logDir && removeLogDir(logDir),
+        async () => scratch && rm(scratch, { recursive: true, force: true }),
+        async () => conn?.close(),
+        () => deleteNamespaces(kc, [namespace], { wait: true }),
+      );
     });
 
     it("runs a Sandbox made with a plain API call on the self-registered agent, with its status and finalizer", async () => {

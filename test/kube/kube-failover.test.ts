@@ -17,17 +17,18 @@ import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { LEADER_HEADER } from "../../packages/server/src/controller/follower-api.ts";
 import { kubeError } from "../../packages/server/src/kube/kube-errors.ts";
-import { KubeStore } from "../../packages/server/src/store/kube-store.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess, tempLogDir } from "../harness/agent-process.ts";
 import { TEST_NAMESPACE } from "../harness/constants.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
 import {
   applyCrds,
+  cleanUp,
   createNamespace,
   deleteNamespaces,
   KUBE_SKIP_MESSAGE,
   readDeployCrds,
+  releaseSandboxFinalizers,
   testKubeConfig,
   testKubeconfigPath,
   uniqueName,
@@ -150,20 +151,19 @@ if (kubeconfig === undefined) {
     });
 
     after(async () => {
-      // The leader deletes what is left while it runs (the second replica once the first died).
-      for (const r of replicas) await r.cleanup().catch(() => {});
-      await agent?.stop();
-      await proxy?.close();
-      // Whatever no controller could finish must not hold the namespace's deletion.
-      const store = new KubeStore({ kubeConfig: kc });
-      for (const s of (await store.list("Sandbox", { namespace }).catch(() => ({ items: [] }))).items) {
-        await store.update({ ...s, metadata: { ...s.metadata, finalizers: [] } }).catch(() => {});
-      }
-      await store.close();
-      if (logDir) await removeLogDir(logDir);
-      if (scratch) await rm(scratch, { recursive: true, force: true });
-      conn?.close();
-      await deleteNamespaces(kc, [namespace], { wait: true });
+      await cleanUp(
+        // The leader deletes what is left while it runs (the second replica once the first died).
+        async () => {
+          for (const r of replicas) await r.cleanup().catch(() => {});
+        },
+        async () => agent?.stop(),
+        async () => proxy?.close(),
+        () => releaseSandboxFinalizers(kc, namespace),
+        async () => logDir && removeLogDir(logDir),
+        async () => scratch && rm(scratch, { recursive: true, force: true }),
+        async () => conn?.close(),
+        () => deleteNamespaces(kc, [namespace], { wait: true }),
+      );
     });
 
     it("a follower names the leader, in the message and the fsb-leader header", async () => {
