@@ -1,19 +1,8 @@
 /** What the controller asks of an agent about processes: the agent's process routes (docs/agent-api.md) as an interface. */
 import type { ExecSpec, ProcessSignalName } from "@fast-sandbox/api";
+import type { AgentProcessView } from "../../agent/agent-responses.ts";
 
-/** One process as `GET /api/v1/agent/processes` lists it. */
-export interface AgentProcessView {
-  processId: string;
-  pid: number;
-  command: string[];
-  tty: boolean;
-  /** RFC 3339, the agent's clock. */
-  startedAt: string;
-  running: boolean;
-  exitCode: number | null;
-  /** The signal that killed it; empty when it exited by itself or still runs. */
-  signal: string;
-}
+export type { AgentProcessView } from "../../agent/agent-responses.ts";
 
 /**
  * The process half of an agent's API. Exec and attach answer an NDJSON stream (read it with
