@@ -16,6 +16,16 @@ export {
 } from "./env.ts";
 export type { FsbErrorOptions } from "./errors.ts";
 export { ErrorCode, FsbError, invalidArgument, isErrorCode, isFsbError, toFsbError } from "./errors.ts";
+export {
+  DEFAULT_DIR_MODE,
+  DEFAULT_FILE_MODE,
+  FileLimits,
+  parseOctalMode,
+  validateFileMode,
+  validateFilePath,
+  validateListDepth,
+  validateWriteContent,
+} from "./file-validation.ts";
 export type { ImageRef } from "./image-ref.ts";
 export {
   formatImageRef,
