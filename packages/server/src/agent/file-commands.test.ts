@@ -4,8 +4,8 @@ import {
   fileFailure,
   ListParser,
   listArgv,
-  moveArgv,
   mkdirArgv,
+  moveArgv,
   parentOf,
   parseStatLine,
   readArgv,
@@ -83,7 +83,8 @@ describe("ListParser", () => {
     for (let size = 1; size <= output.length; size += 7) {
       const parser = new ListParser("/base");
       const entries = [];
-      for (let i = 0; i < output.length; i += size) entries.push(...parser.push(output.subarray(i, i + size)));
+      for (let i = 0; i < output.length; i += size)
+        entries.push(...parser.push(output.subarray(i, i + size)));
       assert.deepEqual(
         entries.map((e) => [e.path, e.name, e.type]),
         [

@@ -149,12 +149,29 @@ export function joinPath(dir: string, relative: string): string {
 }
 
 const S_IFMT = 0o170000;
-const typeBits: Record<number, FileType> = { 0o040000: "directory", 0o100000: "file", 0o120000: "symlink" };
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+function typeOf(rawMode: number): FileType {
+  switch (rawMode & S_IFMT) {
+    case S_IFDIR:
+      return "directory";
+    case S_IFREG:
+      return "file";
+    case S_IFLNK:
+      return "symlink";
+    default:
+      return "other";
+  }
+}
 
 /** One stat line (see {@link STAT_FORMAT}) of the file at `path`. */
 export function parseStatLine(line: string, path: string): FileEntry {
   const fields = line.trim().split(" ");
-  const [rawMode, size, uid, gid, mtime] = fields.map((f, i) => (i === 0 ? Number.parseInt(f, 16) : Number(f)));
+  const [rawMode, size, uid, gid, mtime] = fields.map((f, i) =>
+    i === 0 ? Number.parseInt(f, 16) : Number(f),
+  );
   if (fields.length !== 5 || [rawMode, size, uid, gid, mtime].some((n) => !Number.isFinite(n))) {
     throw new FsbError(ErrorCode.Internal, `unexpected stat output for ${path}: ${JSON.stringify(line)}`);
   }
@@ -162,7 +179,7 @@ export function parseStatLine(line: string, path: string): FileEntry {
   return {
     path,
     name: nameOf(path),
-    type: typeBits[raw & S_IFMT] ?? "other",
+    type: typeOf(raw),
     size: size as number,
     mode: raw & 0o7777,
     uid: uid as number,
@@ -193,7 +210,10 @@ export class ListParser {
       const nameEnd = this.#pending.indexOf(0x00, lineEnd + 1);
       if (nameEnd < 0) break;
       const line = this.#pending.subarray(0, lineEnd).toString("utf8");
-      const relative = this.#pending.subarray(lineEnd + 1, nameEnd).toString("utf8").replace(/^\.\//, "");
+      const relative = this.#pending
+        .subarray(lineEnd + 1, nameEnd)
+        .toString("utf8")
+        .replace(/^\.\//, "");
       entries.push(parseStatLine(line, joinPath(this.#base, relative)));
       this.#pending = this.#pending.subarray(nameEnd + 1);
     }
@@ -218,7 +238,11 @@ const failures: [RegExp, ErrorCode, string][] = [
   [/read-only file system/i, ErrorCode.PermissionDenied, "read-only file system"],
   [/no space left on device|disk quota exceeded/i, ErrorCode.ResourceExhausted, "no space left on device"],
   [/file name too long/i, ErrorCode.InvalidArgument, "file name too long"],
-  [/invalid argument|can't move .* to a subdirectory of itself/i, ErrorCode.FailedPrecondition, "invalid move"],
+  [
+    /invalid argument|can't move .* to a subdirectory of itself/i,
+    ErrorCode.FailedPrecondition,
+    "invalid move",
+  ],
 ];
 
 /**

@@ -18,10 +18,12 @@ import type {
   AgentStatusView,
 } from "./agent-responses.ts";
 import type { ExecEngine } from "./exec-engine.ts";
+import { fileRoutes } from "./file-routes.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { streamLog } from "./log-stream.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
 import { processRoutes } from "./process-routes.ts";
+import { SandboxFiles } from "./sandbox-files.ts";
 import type { SandboxManager, SandboxStatus } from "./sandbox-manager.ts";
 import type { StatusRevision } from "./status-revision.ts";
 
@@ -37,7 +39,7 @@ export interface AgentServerOptions {
   config: AgentConfig;
   manager: SandboxManager;
   prewarm: PrewarmPool;
-  /** Processes inside sandboxes (exec, attach, input, resize, signal, list). */
+  /** Processes inside sandboxes (exec, attach, input, resize, signal, list); file operations run through it too. */
   exec: ExecEngine;
   /** The cached image list the status reports (refreshed in the background). */
   catalog: ImageCatalog;
@@ -56,6 +58,7 @@ export function createAgentServer(options: AgentServerOptions): http.Server {
       ...sandboxRoutes(options),
       "/api/v1/agent/logs": logsRoute(options.manager),
       ...processRoutes(options.exec),
+      ...fileRoutes(new SandboxFiles(options.exec)),
       ...publicRoutes(options),
     },
     {
