@@ -11,7 +11,10 @@ import {
 } from "./file-validation.ts";
 
 function refused(fn: () => unknown, field: string): void {
-  assert.throws(fn, (err) => err instanceof FsbError && err.code === "INVALID_ARGUMENT" && err.field === field);
+  assert.throws(
+    fn,
+    (err) => err instanceof FsbError && err.code === "INVALID_ARGUMENT" && err.field === field,
+  );
 }
 
 describe("validateFilePath", () => {
