@@ -182,7 +182,7 @@ export function agentBaseUrl(url: string): string {
 }
 
 /** Rebuilds the agent's error (code, message, field) from its JSON body. */
-async function errorFrom(res: Response, url: string): Promise<AgentCallError> {
+export async function errorFrom(res: Response, url: string): Promise<AgentCallError> {
   const text = await res.text().catch(() => "");
   let error: { code?: unknown; message?: unknown; field?: unknown } | undefined;
   try {

@@ -207,6 +207,13 @@ export class AgentMonitor {
     return this.#agents.get(agentId)?.client;
   }
 
+  /** Where the agent serves and its token, while it is registered (for calls that stream, such as file transfers). */
+  endpoint(agentId: string): { url: string; token: string | undefined } | undefined {
+    const known = this.#agents.get(agentId);
+    if (!known) return undefined;
+    return { url: known.registration.url, token: known.registration.token ?? this.#o.defaultAgentToken };
+  }
+
   agentIds(): string[] {
     return [...this.#agents.keys()];
   }

@@ -1,6 +1,7 @@
 /** fsb-controller as one runnable: store, registry, agents, reconcilers and the Fast-Path API, started in order. */
 import { objectKey, SandboxPhase, type SandboxPool } from "@fast-sandbox/api";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "@fast-sandbox/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import type { Logger } from "pino";
@@ -12,6 +13,9 @@ import { type ControllerDeps, type ControllerParts, wireController } from "./con
 import { apiPortRoutes, metricsRoutes, probeRoutes } from "./controller-routes.ts";
 import { seedPool } from "./controller-startup.ts";
 import { fastPathRpc } from "./fast-path-rpc.ts";
+import { fileAccess } from "./files/file-access-wiring.ts";
+import { fileRpc } from "./files/file-rpc.ts";
+import { fileTransferHandler } from "./files/file-transfer-routes.ts";
 import { poolRpc } from "./pool/pool-rpc.ts";
 import { processRpc } from "./process/process-rpc.ts";
 import { SandboxProcesses } from "./process/sandbox-processes.ts";
@@ -161,6 +165,12 @@ export class Controller implements Runnable {
         if (monitor.register(registration)) void monitor.probe(registration.agentId);
       },
     });
+    const files = fileAccess(parts.fastPath, monitor);
+    const transfers = fileTransferHandler({
+      token: config.token,
+      access: files,
+      onServerError: (err) => this.#log.error({ err }, "internal error in a file transfer"),
+    });
     return createApiServer({
       routes: (router) => {
         router.service(FastPathService, fastPathRpc(parts.fastPath));
@@ -170,10 +180,11 @@ export class Controller implements Runnable {
           agent: (agentId) => monitor.client(agentId),
         });
         router.service(ProcessService, processRpc(processes));
+        router.service(FileService, fileRpc(files));
       },
       ...(config.token ? { token: config.token } : { insecure: true }),
       logError: (err, context) => this.#log.error({ err, ...context }, "internal error in an API call"),
-      extraHttpHandler: (req, res) => plainRoutes.serve(req, res),
+      extraHttpHandler: async (req, res) => (await transfers(req, res)) || plainRoutes.serve(req, res),
     });
   }
 }

@@ -2,6 +2,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "@fast-sandbox/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import {
@@ -54,6 +55,7 @@ export async function startFollowerApi(o: FollowerApiOptions): Promise<{ stop():
       router.service(FastPathService, refusing(FastPathService, refuse));
       router.service(SandboxPoolService, refusing(SandboxPoolService, refuse));
       router.service(ProcessService, refusing(ProcessService, refuse));
+      router.service(FileService, refusing(FileService, refuse));
     },
     ...(o.token ? { token: o.token } : { insecure: true }),
     extraHttpHandler: (req, res) => apiProbes.serve(req, res),

@@ -1,0 +1,54 @@
+/** Files in sandboxes, in domain terms: find the sandbox, check it runs, and route the call to its agent's file routes. */
+import { ErrorCode, FsbError, objectKey, type Sandbox, SandboxPhase } from "@fast-sandbox/api";
+import type { AgentFilesClient } from "./agent-files-client.ts";
+
+/** Which sandbox a call is about, as the request names it. */
+export interface FileTarget {
+  namespace: string;
+  name: string;
+}
+
+export interface SandboxFileAccessOptions {
+  /** Reads a sandbox (NOT_FOUND when it does not exist); the fast path's get. */
+  getSandbox(namespace: string, name: string): Promise<Sandbox>;
+  /** The file client of a registered agent; undefined when it is not registered. */
+  agentFiles(agentId: string): AgentFilesClient | undefined;
+}
+
+/** The agent that runs a sandbox, and the sandbox's id there. */
+export interface FilePlacement {
+  files: AgentFilesClient;
+  sandboxId: string;
+}
+
+/**
+ * Every call re-reads the sandbox, so files are only ever touched in a sandbox that is Running on
+ * its current container; the agent answers for the files themselves.
+ */
+export class SandboxFileAccess {
+  readonly #o: SandboxFileAccessOptions;
+
+  constructor(options: SandboxFileAccessOptions) {
+    this.#o = options;
+  }
+
+  async placement(target: FileTarget): Promise<FilePlacement> {
+    const sandbox = await this.#o.getSandbox(target.namespace, target.name);
+    const key = objectKey(sandbox.metadata.namespace, sandbox.metadata.name);
+    const phase = sandbox.metadata.deletionTimestamp
+      ? SandboxPhase.Terminating
+      : (sandbox.status?.phase ?? SandboxPhase.Pending);
+    const { assignedAgent, sandboxID } = sandbox.status ?? {};
+    if (phase !== SandboxPhase.Running || !assignedAgent || !sandboxID) {
+      throw new FsbError(
+        ErrorCode.FailedPrecondition,
+        `sandbox ${key} is ${phase}: files are reachable only in a Running sandbox`,
+      );
+    }
+    const files = this.#o.agentFiles(assignedAgent);
+    if (!files) {
+      throw new FsbError(ErrorCode.Unavailable, `agent ${assignedAgent} of sandbox ${key} is not reachable`);
+    }
+    return { files, sandboxId: sandboxID };
+  }
+}
