@@ -2,6 +2,7 @@
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "@fast-sandbox/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "@fast-sandbox/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "@fast-sandbox/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "@fast-sandbox/api/gen/fastsandbox/v1/process_pb.ts";
 import type { CallOptions } from "./call-options.ts";
@@ -74,6 +75,13 @@ export class FastSandbox {
         namespace: this.namespace,
         unary: (o, call) => this.#unary(o, call),
         translate: (err) => toSdkError(err, this.endpoint),
+      },
+      {
+        rpc: createClient(FileService, transport),
+        endpoint: this.endpoint,
+        token,
+        unary: (o, call) => this.#unary(o, call, "file"),
+        translate: (err) => toSdkError(err, this.endpoint, "file"),
       },
     );
     this.pools = new Pools({

@@ -128,7 +128,7 @@ export class UnavailableError extends FastSandboxError {
 }
 
 /** The kind of resource a call was about, so a hint names the right command. */
-export type ResourceKind = "sandbox" | "pool";
+export type ResourceKind = "sandbox" | "pool" | "file";
 
 /**
  * Turns anything a call threw into a FastSandboxError with a hint; `endpoint` makes hints concrete
@@ -155,7 +155,9 @@ export function toSdkError(
         hint:
           resource === "pool"
             ? "check the name and namespace (`fsb-ctl pools list -A`)"
-            : "check the name and namespace (`fsb-ctl list -A`)",
+            : resource === "file"
+              ? "check the path, and the sandbox's name and namespace (`fsb-ctl list -A`)"
+              : "check the name and namespace (`fsb-ctl list -A`)",
       });
     case Code.AlreadyExists:
       return new AlreadyExistsError(message, {

@@ -36,6 +36,8 @@ export {
 } from "./errors.ts";
 /** Processes in a sandbox: `sandbox.exec`, `sandbox.processes`, `sandbox.pty`. */
 export type { ExecOptions, ExecResult } from "./exec.ts";
+/** Files in a sandbox: `sandbox.files`. */
+export type { FileInfo, SandboxFiles, TransferOptions, UploadSource, WriteFileOptions } from "./files.ts";
 /** A pool as the server reports it: spec with defaults, status, and its live agents. */
 export type {
   EnvVar,

@@ -17,6 +17,7 @@ function opsWatching(events: Array<SandboxDetails | undefined>): SandboxOps {
     delete: unused,
     logs: unused,
     process: undefined as never,
+    files: undefined as never,
     async *watchOne(_name, _namespace, signal) {
       for (const event of events) yield event;
       await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));

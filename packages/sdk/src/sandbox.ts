@@ -5,6 +5,7 @@ import type { CallContext } from "./call-context.ts";
 import type { CallOptions } from "./call-options.ts";
 import { FastSandboxError, NotFoundError } from "./errors.ts";
 import { type ExecOptions, type ExecResult, execIn } from "./exec.ts";
+import { type FilesContext, SandboxFiles } from "./files.ts";
 import { Pty, SandboxProcesses } from "./processes.ts";
 import type { Phase, SandboxDetails } from "./sandbox-info.ts";
 
@@ -16,6 +17,8 @@ export interface SandboxOps {
   watchOne(name: string, namespace: string, signal: AbortSignal): AsyncIterable<SandboxDetails | undefined>;
   /** The Process API, for exec, processes and pty. */
   process: CallContext<typeof ProcessService>;
+  /** The File API and the streaming file endpoints, for `files`. */
+  files: FilesContext;
 }
 
 /** Options of {@link Sandbox.waitUntil}. */
@@ -104,6 +107,17 @@ export class Sandbox {
       unary: (call) => c.unary({}, call),
       translate: (err) => c.translate(err),
     });
+  }
+
+  /**
+   * The sandbox's files: read, write, list, stat, mkdir, remove, move, and streaming upload/download.
+   *
+   * @example
+   * await box.files.write("/tmp/hello.txt", "hi\n");
+   * const { files } = await box.files.list("/tmp");
+   */
+  get files(): SandboxFiles {
+    return new SandboxFiles(this.#ops.files, this.name, this.namespace);
   }
 
   /** Terminals in the sandbox. */

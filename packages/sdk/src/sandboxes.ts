@@ -115,10 +115,12 @@ export class Sandboxes {
     context: CallContext<typeof FastPathService>,
     logs: SandboxOps["logs"],
     process: SandboxOps["process"],
+    files: SandboxOps["files"],
   ) {
     this.#c = context;
     this.#ops = {
       process,
+      files,
       get: (name, o) => this.get(name, o).then((s) => s.details),
       delete: (name, o) => this.delete(name, o),
       logs,
