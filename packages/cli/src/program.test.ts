@@ -52,6 +52,7 @@ describe("fsb-ctl program", () => {
         "get",
         "logs",
         "exec",
+        "cp",
         "delete|rm",
         "update",
         "reset",

@@ -5,6 +5,7 @@ import { CLIENT_VERSION } from "./client-version.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerCompletion } from "./commands/completion.ts";
 import { registerConfig } from "./commands/config.ts";
+import { registerCp } from "./commands/cp.ts";
 import { registerDelete } from "./commands/delete.ts";
 import { registerExec } from "./commands/exec.ts";
 import { registerGet } from "./commands/get.ts";
@@ -72,6 +73,7 @@ export function buildProgram(ctx: CliContext): Program {
     registerGet,
     registerLogs,
     registerExec,
+    registerCp,
     registerDelete,
     registerUpdate,
     registerReset,
