@@ -26,7 +26,10 @@ const CALL_TIMEOUT_MS = 30_000;
 export type FirstCommandPath = "prewarmed" | "cold";
 
 export interface FirstCommandSamples {
+  /** Create + echo + output, per run. */
   samplesMs: Record<FirstCommandPath, number[]>;
+  /** The create alone (until it answered), per run: the rest of each sample is the first exec. */
+  createMs: Record<FirstCommandPath, number[]>;
 }
 
 export interface FirstCommandDeps {
@@ -61,6 +64,7 @@ export async function measureFirstCommand(
     spec: { ...spec, prewarm: [template] },
   });
   const samplesMs: Record<FirstCommandPath, number[]> = { prewarmed: [], cold: [] };
+  const createMs: Record<FirstCommandPath, number[]> = { prewarmed: [], cold: [] };
   try {
     await waitFull(deps, signal);
     const takesBefore = await deps.prewarmTakes();
@@ -68,7 +72,9 @@ export async function measureFirstCommand(
       const order: FirstCommandPath[] = i % 2 === 0 ? ["prewarmed", "cold"] : ["cold", "prewarmed"];
       for (const path of order) {
         signal.throwIfAborted();
-        samplesMs[path].push(await createAndEcho(deps, `ttfc-${path}-${i}`, path, signal));
+        const sample = await createAndEcho(deps, `ttfc-${path}-${i}`, path, signal);
+        samplesMs[path].push(sample.ms);
+        createMs[path].push(sample.createMs);
       }
     }
     const takes = (await deps.prewarmTakes()) - takesBefore;
@@ -78,7 +84,7 @@ export async function measureFirstCommand(
   } finally {
     await pools.applyPool({ name: POOL, namespace: deps.fsb.namespace, spec: { ...spec, prewarm: [] } });
   }
-  return { samplesMs };
+  return { samplesMs, createMs };
 }
 
 /** The timed part (create, echo, output at the client), then the untimed delete and refill. */
@@ -87,7 +93,7 @@ async function createAndEcho(
   name: string,
   path: FirstCommandPath,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ ms: number; createMs: number }> {
   const command = path === "prewarmed" ? PREWARM_COMMAND : COLD_COMMAND;
   const started = performance.now();
   const box = await deps.fsb.sandboxes.create({
@@ -96,6 +102,7 @@ async function createAndEcho(
     command,
     timeoutMs: CALL_TIMEOUT_MS,
   });
+  const createMs = performance.now() - started;
   const r = await box.exec(ECHO_ARGV, { timeoutMs: CALL_TIMEOUT_MS });
   const ms = performance.now() - started;
   if (r.stdout !== "hi\n" || r.exitCode !== 0) {
@@ -104,7 +111,7 @@ async function createAndEcho(
   await box.delete({ gracePeriodSeconds: 0 });
   await waitGone(deps.fsb, name, signal);
   await waitFull(deps, signal);
-  return ms;
+  return { ms, createMs };
 }
 
 async function waitFull(deps: FirstCommandDeps, signal: AbortSignal): Promise<void> {

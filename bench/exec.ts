@@ -244,7 +244,7 @@ async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Pr
         "prewarmed: spec matches the pool's prewarm template (2 kept on the agent); cold: it does not",
         "between runs (untimed): delete, wait until gone, wait until the agent has 2 prewarmed ready",
       ],
-      first.samplesMs,
+      first,
     ),
     throughput: { skipped: THROUGHPUT_SKIPPED },
   };
