@@ -160,7 +160,8 @@ async function agentGet(target: AgentTarget, route: string): Promise<string> {
   return text;
 }
 
-async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Promise<ExecBenchResult> {
+/** The private containerd, the controller with its agent, the benchmark's sandbox and the floor on it. */
+async function startSystem(parts: Parts) {
   const { containerd } = parts;
   await containerd.start();
   say(`containerd pid ${containerd.pid} on ${containerd.socketPath}`);
@@ -192,28 +193,33 @@ async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Pr
   parts.fifoDir = await mkdtemp(path.join(os.tmpdir(), "fsb-bench-exec-"));
   const floor = new ExecFloor(conn, box.id, parts.fifoDir);
   await floor.prepare(ECHO_ARGV);
+  return { machine, ctl, fsb, box, target, floor };
+}
 
+/** The agent's prewarm counters, read from its /metrics and status routes. */
+function prewarmProbes(target: AgentTarget) {
+  return {
+    prewarmTakes: async () => {
+      const metrics = await agentGet(target, "/metrics");
+      return Number(/^fsb_agent_prewarm_takes_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+    },
+    prewarmReady: async () => {
+      const status = JSON.parse(await agentGet(target, "/api/v1/agent/status")) as {
+        prewarm: { templates: Array<{ ready: number }> };
+      };
+      return status.prewarm.templates[0]?.ready ?? 0;
+    },
+  };
+}
+
+async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Promise<ExecBenchResult> {
+  const { machine, ctl, fsb, box, target, floor } = await startSystem(parts);
   const date = new Date().toISOString();
   const loadStart = loadAverage();
   const execSamples = await measureExec([sdkPath(box), agentPath(target), floorPath(floor)], options, signal);
   await box.delete({ gracePeriodSeconds: 0 });
   const first = await measureFirstCommand(
-    {
-      fsb,
-      pools: ctl.pools,
-      prewarmTakes: async () =>
-        Number(
-          /^fsb_agent_prewarm_takes_total(?:\{[^}]*\})? (\d+)/m.exec(
-            await agentGet(target, "/metrics"),
-          )?.[1] ?? 0,
-        ),
-      prewarmReady: async () => {
-        const status = JSON.parse(await agentGet(target, "/api/v1/agent/status")) as {
-          prewarm: { templates: Array<{ ready: number }> };
-        };
-        return status.prewarm.templates[0]?.ready ?? 0;
-      },
-    },
+    { fsb, pools: ctl.pools, ...prewarmProbes(target) },
     options.firstRuns,
     signal,
     say,
