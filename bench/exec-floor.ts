@@ -60,10 +60,13 @@ export class ExecFloor {
     const stderr = path.join(this.#fifoDir, `${execId}-2`);
     await run("mkfifo", ["-m", "600", stdout, stderr]);
     const tasks = this.#conn.tasks;
+    const readers: Array<ReturnType<typeof openReader>> = [];
     try {
       const started = performance.now();
       const out = openReader(stdout);
+      readers.push(out);
       const err = openReader(stderr);
+      readers.push(err);
       await tasks.exec({ containerId, execId, spec, stdin: "", stdout, stderr, terminal: false });
       await tasks.start({ containerId, execId });
       out.releaseHold();
@@ -76,6 +79,7 @@ export class ExecFloor {
       const ms = performance.now() - started;
       return { ms, stdout: outText, stderr: errText, exitStatus: exit.exitStatus };
     } finally {
+      for (const r of readers) r.close();
       await tasks.deleteProcess({ containerId, execId }).catch(() => {});
       await rm(stdout, { force: true });
       await rm(stderr, { force: true });
@@ -87,7 +91,7 @@ export class ExecFloor {
  * Opens a FIFO's read end without blocking, plus a spare write end so it does not read end-of-file
  * before the shim has opened its own (what containerd's Go client does with its fifo package).
  */
-function openReader(file: string): { text: Promise<string>; releaseHold(): void } {
+function openReader(file: string): { text: Promise<string>; releaseHold(): void; close(): void } {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   let hold: number | undefined = openSync(file, constants.O_WRONLY | constants.O_NONBLOCK);
   const socket = new net.Socket({ fd, readable: true, writable: false });
@@ -106,6 +110,11 @@ function openReader(file: string): { text: Promise<string>; releaseHold(): void 
       if (hold === undefined) return;
       closeSync(hold);
       hold = undefined;
+    },
+    /** Releases everything (after a failed run too); the text, if read, is kept. */
+    close() {
+      this.releaseHold();
+      socket.destroy();
     },
   };
 }
