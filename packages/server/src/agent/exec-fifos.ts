@@ -26,37 +26,101 @@ export function fifoDirOf(anchorDir: string, agentId: string): string {
   return path.join(anchorDir, "exec", agentId);
 }
 
-/** Makes FIFO sets in one directory, owned by this agent (its previous run's leftovers are removed at start). */
+/**
+ * FIFO sets kept made ahead, so an exec does not wait for a `mkfifo` process: spawning one from the
+ * agent costs milliseconds on a quiet node and tens of them on a busy one (docs/benchmarks.md, exec).
+ */
+export const SPARE_FIFO_SETS = 8;
+/** Spares are topped up, all with one `mkfifo` process, once no more than this many are left. */
+const REFILL_AT = SPARE_FIFO_SETS / 2;
+
+/** Makes FIFOs at the given paths, readable and writable by root only. */
+export type MakeFifos = (paths: string[]) => Promise<void>;
+
+/** coreutils' mkfifo: Node has no mknod. One process makes any number of FIFOs. */
+const mkfifo: MakeFifos = async (paths) => {
+  await run("mkfifo", ["-m", "600", ...paths]);
+};
+
+/**
+ * Makes FIFO sets in one directory, owned by this agent (its previous run's leftovers are removed at
+ * start). Keeps up to {@link SPARE_FIFO_SETS} sets made ahead; each set is handed out once.
+ */
 export class FifoMaker {
   readonly dir: string;
+  readonly #makeFifos: MakeFifos;
+  #spares: FifoSet[] = [];
+  #refilling: Promise<void> | undefined;
+  /** Bumped when the directory is emptied, so a refill that raced it does not hand out removed sets. */
+  #generation = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, makeFifos: MakeFifos = mkfifo) {
     this.dir = dir;
+    this.#makeFifos = makeFifos;
   }
 
-  /** Empties the directory: FIFOs left by an earlier run belong to processes this run does not track. */
+  /** Spare sets ready now. */
+  get spareCount(): number {
+    return this.#spares.length;
+  }
+
+  /** Empties the directory (FIFOs left by an earlier run belong to processes this run does not track), then makes the spares. */
   async prepare(): Promise<void> {
+    await this.#forgetSpares();
     await rm(this.dir, { recursive: true, force: true });
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.#topUp();
+    await this.#refilling;
   }
 
   /** Removes the directory and whatever it holds (at stop: no process of this run is served any more). */
   async removeAll(): Promise<void> {
+    await this.#forgetSpares();
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Three new FIFOs, readable and writable by root only (coreutils' mkfifo: Node has no mknod). */
+  /** Three new FIFOs: a spare one if there is one (then the spares are topped up in the background), else made now. */
   async make(): Promise<FifoSet> {
-    const base = path.join(this.dir, randomBytes(8).toString("hex"));
-    const set = { stdin: `${base}-0`, stdout: `${base}-1`, stderr: `${base}-2` };
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await run("mkfifo", ["-m", "600", set.stdin, set.stdout, set.stderr]);
-    return set;
+    const spare = this.#spares.shift();
+    const set = spare ?? (await this.#makeSets(1))[0];
+    this.#topUp();
+    return set as FifoSet;
   }
 
   /** Removes a set's FIFOs; open ends keep working until closed. */
   async remove(set: FifoSet): Promise<void> {
     await Promise.all([set.stdin, set.stdout, set.stderr].map((p) => rm(p, { force: true })));
+  }
+
+  async #makeSets(count: number): Promise<FifoSet[]> {
+    const sets = Array.from({ length: count }, () => {
+      const base = path.join(this.dir, randomBytes(8).toString("hex"));
+      return { stdin: `${base}-0`, stdout: `${base}-1`, stderr: `${base}-2` };
+    });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.#makeFifos(sets.flatMap((s) => [s.stdin, s.stdout, s.stderr]));
+    return sets;
+  }
+
+  /** Starts one refill if the spares ran low; a failed refill is dropped (the next make makes its own set). */
+  #topUp(): void {
+    if (this.#refilling || this.#spares.length > REFILL_AT) return;
+    const generation = this.#generation;
+    this.#refilling = this.#makeSets(SPARE_FIFO_SETS - this.#spares.length)
+      .then(async (sets) => {
+        if (generation === this.#generation) this.#spares.push(...sets);
+        else await Promise.all(sets.map((s) => this.remove(s)));
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.#refilling = undefined;
+      });
+  }
+
+  async #forgetSpares(): Promise<void> {
+    this.#generation += 1;
+    this.#spares = [];
+    await this.#refilling;
   }
 }
 
