@@ -25,27 +25,25 @@ export function errorBoundary(log: InternalErrorLogger, shutdown?: AbortSignal):
   };
 }
 
-/** Re-yields `source`, converting its errors and ending it (with the reason) when `signal` aborts. */
-async function* guardStream<T>(
+/**
+ * Re-yields `source`, converting its errors and ending it (with the reason) when `signal` aborts.
+ * Each step races the source against the signal with a listener of its own, removed once the step
+ * settles. Racing every step against one long-lived "aborted" promise instead would leak: each race
+ * leaves a reaction on that promise which holds the step's result, so every message a stream ever
+ * sent (1 GiB of exec output, say) would stay in memory until the stream ended.
+ */
+export async function* guardStream<T>(
   source: AsyncIterable<T>,
   signal: AbortSignal,
   convert: (err: unknown) => Error,
 ): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => {});
   let finished = false;
   try {
     for (;;) {
       let step: IteratorResult<T>;
       try {
-        // If the abort wins, a later failure of it.next() stays handled (race subscribed to it).
-        step = await Promise.race([it.next(), aborted]);
+        step = await nextUnlessAborted(it, signal);
       } catch (err) {
         throw convert(err);
       }
@@ -57,7 +55,6 @@ async function* guardStream<T>(
       yield step.value;
     }
   } finally {
-    if (onAbort) signal.removeEventListener("abort", onAbort);
     if (!finished) {
       // Ended early (abort, error, client gone): let the implementation run its `finally` blocks
       // (unsubscribe, close files). If it is blocked in an await, this settles once that await
@@ -69,4 +66,25 @@ async function* guardStream<T>(
       }
     }
   }
+}
+
+/** The iterator's next step, or the signal's reason if it aborts first. */
+function nextUnlessAborted<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => signal.removeEventListener("abort", onAbort);
+    // If the abort wins, a later failure of it.next() is still handled here (and ignored).
+    it.next().then(
+      (step) => {
+        settle();
+        resolve(step);
+      },
+      (err: unknown) => {
+        settle();
+        reject(err);
+      },
+    );
+  });
 }
