@@ -131,10 +131,12 @@ for (const runtime of ["container", "gvisor"] as const) {
     });
 
     it("streams a large upload and download with the agent's memory flat", async () => {
-      // A first transfer warms the agent up (buffers, JIT); the second, larger, must not grow it.
+      // A first transfer warms the agent up (buffers, JIT). The second moves four times what the
+      // agent may grow by: a file held whole, even once, fails; garbage the GC has not taken yet
+      // (tens of MiB at times, seen in CI with 48 MiB moved) does not.
       assert.equal((await files.upload("/tmp/warm.bin", patternStream(16 * 1024 * 1024))).status, 200);
       await (await files.open("/tmp/warm.bin")).arrayBuffer();
-      const total = 48 * 1024 * 1024;
+      const total = 192 * 1024 * 1024;
       const rssBefore = rssKiB(agent.pid);
       const up = await files.upload("/tmp/big.bin", patternStream(total));
       assert.equal(up.status, 200, JSON.stringify(up.body));
@@ -157,7 +159,7 @@ for (const runtime of ["container", "gvisor"] as const) {
       }
       assert.equal(offset, total);
       const growth = Math.max(rssAfterUpload, rssKiB(agent.pid)) - rssBefore;
-      assert.ok(growth < 24 * 1024, `the agent grew by ${growth} KiB moving ${total} bytes`);
+      assert.ok(growth < total / 4 / 1024, `the agent grew by ${growth} KiB moving ${total} bytes`);
     });
 
     it("stats, lists (one level and deeper, odd names), makes dirs, moves and removes", async () => {
