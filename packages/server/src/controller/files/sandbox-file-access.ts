@@ -1,5 +1,6 @@
 /** Files in sandboxes, in domain terms: find the sandbox, check it runs, and route the call to its agent's file routes. */
-import { ErrorCode, FsbError, objectKey, type Sandbox, SandboxPhase } from "@fast-sandbox/api";
+import type { Sandbox } from "@fast-sandbox/api";
+import { runningSandbox, unreachableAgent } from "../running-sandbox.ts";
 import type { AgentFilesClient } from "./agent-files-client.ts";
 
 /** Which sandbox a call is about, as the request names it. */
@@ -34,21 +35,9 @@ export class SandboxFileAccess {
 
   async placement(target: FileTarget): Promise<FilePlacement> {
     const sandbox = await this.#o.getSandbox(target.namespace, target.name);
-    const key = objectKey(sandbox.metadata.namespace, sandbox.metadata.name);
-    const phase = sandbox.metadata.deletionTimestamp
-      ? SandboxPhase.Terminating
-      : (sandbox.status?.phase ?? SandboxPhase.Pending);
-    const { assignedAgent, sandboxID } = sandbox.status ?? {};
-    if (phase !== SandboxPhase.Running || !assignedAgent || !sandboxID) {
-      throw new FsbError(
-        ErrorCode.FailedPrecondition,
-        `sandbox ${key} is ${phase}: files are reachable only in a Running sandbox`,
-      );
-    }
-    const files = this.#o.agentFiles(assignedAgent);
-    if (!files) {
-      throw new FsbError(ErrorCode.Unavailable, `agent ${assignedAgent} of sandbox ${key} is not reachable`);
-    }
-    return { files, sandboxId: sandboxID };
+    const placed = runningSandbox(sandbox, "files are reachable only in a Running sandbox");
+    const files = this.#o.agentFiles(placed.agentId);
+    if (!files) throw unreachableAgent(placed);
+    return { files, sandboxId: placed.sandboxId };
   }
 }

@@ -1,13 +1,6 @@
 /** Processes in sandboxes, in domain terms: find the sandbox, check it runs, and route the call to its agent. */
-import {
-  ErrorCode,
-  type ExecSpec,
-  FsbError,
-  objectKey,
-  type ProcessSignalName,
-  type Sandbox,
-  SandboxPhase,
-} from "@fast-sandbox/api";
+import type { ExecSpec, ProcessSignalName, Sandbox } from "@fast-sandbox/api";
+import { runningSandbox, unreachableAgent } from "../running-sandbox.ts";
 import type { AgentProcessApi, AgentProcessView } from "./agent-process-api.ts";
 import { type ExecStreamEvent, execEvents } from "./exec-events.ts";
 
@@ -101,21 +94,9 @@ export class SandboxProcesses {
 
   async #placement(target: ProcessTarget): Promise<Placement> {
     const sandbox = await this.#o.getSandbox(target.namespace, target.name);
-    const key = objectKey(sandbox.metadata.namespace, sandbox.metadata.name);
-    const phase = sandbox.metadata.deletionTimestamp
-      ? SandboxPhase.Terminating
-      : (sandbox.status?.phase ?? SandboxPhase.Pending);
-    const { assignedAgent, sandboxID } = sandbox.status ?? {};
-    if (phase !== SandboxPhase.Running || !assignedAgent || !sandboxID) {
-      throw new FsbError(
-        ErrorCode.FailedPrecondition,
-        `sandbox ${key} is ${phase}: processes run only in a Running sandbox`,
-      );
-    }
-    const agent = this.#o.agent(assignedAgent);
-    if (!agent) {
-      throw new FsbError(ErrorCode.Unavailable, `agent ${assignedAgent} of sandbox ${key} is not reachable`);
-    }
-    return { agent, agentId: assignedAgent, sandboxId: sandboxID };
+    const placed = runningSandbox(sandbox, "processes run only in a Running sandbox");
+    const agent = this.#o.agent(placed.agentId);
+    if (!agent) throw unreachableAgent(placed);
+    return { agent, agentId: placed.agentId, sandboxId: placed.sandboxId };
   }
 }
