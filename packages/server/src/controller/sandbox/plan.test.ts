@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from "@fast-sandbox/api";
 import type { AgentSandboxPhase } from "../../agent/sandbox-spec.ts";
-import { type OnAgent, planSandbox, type SandboxDecision } from "./plan.ts";
+import { NEXT_STATUS_MS, type OnAgent, planSandbox, type SandboxDecision } from "./plan.ts";
 import { sandboxFixture } from "./sandbox-fixture.ts";
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
@@ -78,10 +78,10 @@ describe("planSandbox", () => {
       want: { kind: "wait" },
     },
     {
-      name: "Running before any report waits",
+      name: "Running before any report since the start looks again soon (no event may bring it back)",
       sb: sandbox({}, running),
       agent: healthy,
-      want: { kind: "wait" },
+      want: { kind: "wait", requeueAfterMs: NEXT_STATUS_MS },
     },
     {
       name: "an exited container fails with its exit code",

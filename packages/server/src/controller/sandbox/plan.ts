@@ -103,6 +103,10 @@ export function planSandbox(o: SandboxObservation): SandboxDecision {
     if (onAgent.exitCode === 0) return { kind: "succeed" };
     return { kind: "fail", reason: SandboxReason.ContainerExited, exitCode: onAgent.exitCode ?? undefined };
   }
+  // No status of the agent taken after the start yet. The next one may show a change the agent
+  // reported before (a process that exited within a millisecond), with the same revision, so no
+  // event would bring the sandbox back here: look again soon instead of waiting for one.
+  if (!onAgent) return wait(Math.min(remaining ?? NEXT_STATUS_MS, NEXT_STATUS_MS));
   return wait(remaining);
 }
 
@@ -143,6 +147,9 @@ export function withinRecovery(sandbox: Sandbox, now: number): boolean {
   const windowMs = (sandbox.spec.recoveryTimeoutSeconds ?? DEFAULT_RECOVERY_TIMEOUT_SECONDS) * 1000;
   return now - since <= windowMs;
 }
+
+/** How soon a Running sandbox with no agent status newer than its start is looked at again. */
+export const NEXT_STATUS_MS = 1000;
 
 function wait(remaining: number | undefined): SandboxDecision {
   return remaining === undefined ? { kind: "wait" } : { kind: "wait", requeueAfterMs: remaining };

@@ -16,6 +16,7 @@ import { AgentCallError } from "../agent-call-error.ts";
 import { AgentReturnWindow } from "../agent-return-window.ts";
 import { agentError } from "../memory-agent.ts";
 import { TestWorld } from "../test-world.ts";
+import { NEXT_STATUS_MS } from "./plan.ts";
 import type { SandboxReconciler } from "./reconciler.ts";
 
 /** What an agent answers when a declared port already listens on its node. */
@@ -65,7 +66,8 @@ describe("SandboxReconciler", () => {
   it("creates: finalizer, placement, start on the agent, Running", async () => {
     const a1 = await world.addAgent("a1");
     const key = await world.createSandbox("web", { exposedPorts: [8080] });
-    assert.deepEqual(await settle(key), {});
+    // No agent status since the start yet: it looks again soon.
+    assert.deepEqual(await settle(key), { requeueAfterMs: NEXT_STATUS_MS });
     const s = await world.sandbox(key);
     assert.equal(s?.status?.phase, SandboxPhase.Running);
     assert.deepEqual(s?.metadata.finalizers, [SANDBOX_FINALIZER]);
@@ -98,7 +100,7 @@ describe("SandboxReconciler", () => {
     assert.equal(message, 'poolRef: pool "late" does not exist in namespace "default"');
     await world.applyPool("late");
     await world.addAgent("a1", { pool: "late" });
-    assert.deepEqual(await settle(key), {});
+    assert.deepEqual(await settle(key), { requeueAfterMs: NEXT_STATUS_MS });
     assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running);
   });
 
@@ -282,7 +284,11 @@ describe("SandboxReconciler", () => {
     const a1 = await world.addAgent("a1");
     const expireTime = new Date(world.clock.now() + 10_000).toISOString();
     const key = await world.createSandbox("web", { expireTime });
-    assert.deepEqual(await settle(key), { requeueAfterMs: 10_000 });
+    assert.deepEqual(
+      await settle(key),
+      { requeueAfterMs: NEXT_STATUS_MS },
+      "the next status comes before the expiry",
+    );
     const id = (await world.sandbox(key))?.status?.sandboxID ?? "";
     await world.clock.advance(10_000);
     assert.deepEqual(await settle(key), {});
