@@ -69,7 +69,8 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     try {
       return await startOnce(options);
     } catch (err) {
-      if (options.reuse || attempt >= PORT_RACE_ATTEMPTS || !/EADDRINUSE/.test(String(err))) throw err;
+      if (options.reuse || attempt >= PORT_RACE_ATTEMPTS || !/EADDRINUSE|is already in use/.test(String(err)))
+        throw err;
     }
   }
 }
