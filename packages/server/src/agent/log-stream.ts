@@ -25,7 +25,8 @@ export interface StreamLogOptions {
 }
 
 /**
- * Copies the log to `out` from the start. Without follow it stops at the current end; with follow
+ * Copies the log to `out` from the start. Without follow it stops at the end the file had when it
+ * was opened (so a tail of N lines is N lines, whatever the process writes meanwhile); with follow
  * it waits for more until `finished()` holds, then copies the rest and stops.
  */
 export async function streamLog(out: Writable, options: StreamLogOptions): Promise<void> {
@@ -33,8 +34,10 @@ export async function streamLog(out: Writable, options: StreamLogOptions): Promi
   // kept open, so what it holds stays readable after a delete removes or renames it.
   let file = await openIfThere(options.path);
   const buffer = Buffer.alloc(CHUNK_BYTES);
+  const size = file ? (await file.stat()).size : 0;
+  const end = options.follow ? Number.POSITIVE_INFINITY : size;
   let position =
-    file && options.tailLines !== undefined ? await tailOffset(file, buffer, options.tailLines) : 0;
+    file && options.tailLines !== undefined ? await tailOffset(file, buffer, options.tailLines, size) : 0;
   try {
     for (;;) {
       if (options.signal.aborted) return;
@@ -42,7 +45,9 @@ export async function streamLog(out: Writable, options: StreamLogOptions): Promi
       file ??= await openIfThere(options.path).catch(() => undefined);
       if (file) {
         for (;;) {
-          const { bytesRead } = await file.read(buffer, 0, CHUNK_BYTES, position);
+          const length = Math.min(CHUNK_BYTES, end - position);
+          if (length <= 0) break;
+          const { bytesRead } = await file.read(buffer, 0, length, position);
           if (bytesRead === 0) break;
           position += bytesRead;
           if (!out.write(Buffer.from(buffer.subarray(0, bytesRead)))) await drained(out, options.signal);
@@ -91,11 +96,16 @@ function drained(out: Writable, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * The offset where the last `lines` lines begin, found by reading backwards in chunks, so a tail
- * of a large log costs what the tail costs. A final newline does not start an empty last line.
+ * The offset where the last `lines` lines of the file's first `size` bytes begin, found by reading
+ * backwards in chunks, so a tail of a large log costs what the tail costs. A final newline does not
+ * start an empty last line.
  */
-export async function tailOffset(file: FileHandle, buffer: Buffer, lines: number): Promise<number> {
-  const { size } = await file.stat();
+export async function tailOffset(
+  file: FileHandle,
+  buffer: Buffer,
+  lines: number,
+  size: number,
+): Promise<number> {
   if (lines <= 0) return size;
   let newlines = 0;
   let end = size;
