@@ -37,6 +37,7 @@ const NOT_RUN: Record<string, string> = {
   "run test:unit": "the unit tier, which the same `npm test` runs as well",
   "run bench:agent": "a benchmark: minutes of full load, never beside other tests",
   "run bench:e2e": "a benchmark: minutes of full load, never beside other tests",
+  "run bench:exec": "a benchmark: minutes of full load, never beside other tests",
   "run bench:scheduler": "a benchmark: minutes of full load, never beside other tests",
   "run bench:density": "a benchmark: minutes of full load, never beside other tests",
   "run bench:leaks": "a benchmark: minutes of full load, never beside other tests",
