@@ -92,6 +92,7 @@ export class Agent implements Runnable {
       sandboxes: manager,
       maxProcesses: config.maxProcesses,
       logger,
+      busy: () => prewarm.hold(),
     });
     this.exec = exec;
     this.prewarm = prewarm;

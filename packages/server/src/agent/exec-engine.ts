@@ -63,7 +63,15 @@ export interface ExecEngineOptions {
   /** Running processes per sandbox (`--max-processes`). */
   maxProcesses: number;
   logger: Logger;
+  /**
+   * Marks a command starting in a sandbox as work in flight until the returned function is called
+   * (the prewarm worker's hold): a container create beside a first command doubles its time here.
+   */
+  busy?: () => () => void;
 }
+
+/** A long-running process holds the prewarm worker only this long; a short one until it exits. */
+const BUSY_MAX_MS = 1000;
 
 export class ExecEngine {
   readonly #processes: TaskProcesses;
@@ -71,6 +79,7 @@ export class ExecEngine {
   readonly #sandboxes: SandboxLookup;
   readonly #log: Logger;
   readonly #table: ProcessTable<ExecProcess>;
+  readonly #busy: (() => () => void) | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: ExecEngineOptions) {
@@ -78,6 +87,7 @@ export class ExecEngine {
     this.#fifos = options.fifos;
     this.#sandboxes = options.sandboxes;
     this.#log = options.logger.child({ component: "exec" });
+    this.#busy = options.busy;
     this.#table = new ProcessTable({
       maxRunning: options.maxProcesses,
       maxKeptExited: options.maxProcesses,
@@ -119,6 +129,7 @@ export class ExecEngine {
     const { sandboxId } = request;
     const containerId = this.#runningContainer(sandboxId);
     const release = this.#table.reserve(sandboxId);
+    const idle = this.#markBusy();
     try {
       const user = request.user === undefined ? undefined : await this.#user(sandboxId, request.user);
       const base = await this.#processes.containerProcess(containerId);
@@ -142,10 +153,26 @@ export class ExecEngine {
       });
       this.#table.add(sandboxId, processId, process);
       this.#log.debug({ sandboxId, processId, pid: launched.pid }, "process started");
+      launched.exited.then(idle, idle);
       return process;
+    } catch (err) {
+      idle();
+      throw err;
     } finally {
       release();
     }
+  }
+
+  /** Holds the prewarm worker for a starting command; the returned function (idempotent) lets go. */
+  #markBusy(): () => void {
+    const release = this.#busy?.();
+    if (!release) return () => {};
+    const timer = setTimeout(release, BUSY_MAX_MS);
+    timer.unref();
+    return () => {
+      clearTimeout(timer);
+      release();
+    };
   }
 
   /** A process of a sandbox; NOT_FOUND for an unknown sandbox or process. */

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ContainerRuntime, ContainerStatus } from "../containerd/container-runtime.ts";
 import type { ImageResolver } from "../containerd/image-resolver.ts";
+import { sleep, systemClock } from "../core/clock.ts";
 import { Wakeup } from "../core/wakeup.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
@@ -45,6 +46,13 @@ const RETRY_MAX_MS = 30_000;
  * no longer than this: under a steady stream of creates the pool would otherwise never refill.
  */
 const MAX_QUIET_WAIT_MS = 1000;
+/**
+ * After a take, the refill also waits this long for the new sandbox's first command to arrive (its
+ * exec then holds the worker, see {@link PrewarmPool.hold}): a client typically runs one within
+ * milliseconds of the create's answer, and a container create beside it doubled that command's
+ * time here (docs/benchmarks.md, "Time to first command").
+ */
+const TAKE_SETTLE_MS = 150;
 
 interface Failure {
   message: string;
@@ -78,6 +86,8 @@ export class PrewarmPool {
   #making: { containerId: string; dead: boolean } | undefined;
   /** Creates in flight (both paths); the worker starts no container while there are any. */
   #busy = 0;
+  /** performance.now() until which a refill waits for a taken container's first command. */
+  #settleUntil = 0;
   readonly #quietWaiters = new Set<() => void>();
   #dirty = false;
   readonly #wakeup = new Wakeup();
@@ -176,13 +186,18 @@ export class PrewarmPool {
     }
     if (list?.length === 0) this.#ready.delete(key);
     if (list) this.#revision.bump();
-    if (warm) this.#metrics.countPrewarmTake();
-    else if (list || this.#desired.some((t) => t.key === key)) this.#metrics.countPrewarmMiss();
+    if (warm) {
+      this.#settleUntil = performance.now() + TAKE_SETTLE_MS;
+      this.#metrics.countPrewarmTake();
+    } else if (list || this.#desired.some((t) => t.key === key)) this.#metrics.countPrewarmMiss();
     this.#wake();
     return warm;
   }
 
-  /** Marks a create in flight until the returned function is called; the worker starts nothing meanwhile. */
+  /**
+   * Marks work in flight (a create, a command starting in a sandbox) until the returned function is
+   * called; the worker starts no new container meanwhile, for {@link MAX_QUIET_WAIT_MS} at most.
+   */
   hold(): () => void {
     this.#busy += 1;
     let released = false;
@@ -385,9 +400,24 @@ export class PrewarmPool {
     this.#wakeup.wake();
   }
 
-  /** Resolves when no create is in flight, after {@link MAX_QUIET_WAIT_MS} at most, or on abort. */
+  /**
+   * Resolves when nothing is held and a taken container's settle time is over, after
+   * {@link MAX_QUIET_WAIT_MS} at most, or on abort.
+   */
   async #quiet(signal: AbortSignal): Promise<void> {
-    if (this.#busy === 0 || signal.aborted) return;
+    const deadline = performance.now() + MAX_QUIET_WAIT_MS;
+    for (;;) {
+      const now = performance.now();
+      if (signal.aborted || now >= deadline) return;
+      if (this.#busy > 0) await this.#released(signal, deadline - now);
+      else if (now < this.#settleUntil)
+        await sleep(systemClock, Math.min(this.#settleUntil, deadline) - now, signal);
+      else return;
+    }
+  }
+
+  /** Resolves when the last hold is released, after `ms`, or on abort. */
+  async #released(signal: AbortSignal, ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -395,7 +425,7 @@ export class PrewarmPool {
         this.#quietWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, MAX_QUIET_WAIT_MS);
+      const timer = setTimeout(done, ms);
       this.#quietWaiters.add(done);
       signal.addEventListener("abort", done, { once: true });
     });
