@@ -35,6 +35,7 @@ export function processCases(kept: string): BadInputCase[] {
   return [
     invalid("exec: no name", proc.exec, { command: ["true"] }, "name"),
     invalid("exec: no command", proc.exec, { name: kept }, "command"),
+    invalid("exec: an empty program", proc.exec, { name: kept, command: [""] }, "command[0]"),
     invalid("exec: NUL in command", proc.exec, { name: kept, command: ["a\0b"] }, "command[0]"),
     invalid("exec: 257 command entries", proc.exec, { name: kept, command: Array(257).fill("a") }, "command"),
     invalid("exec: bad env name", proc.exec, { name: kept, command: ["true"], env: { "1X": "v" } }, "env.1X"),

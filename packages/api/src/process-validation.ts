@@ -48,7 +48,9 @@ const ptySize = z.number().int().min(0).max(ptySizeMax, `must be at most ${ptySi
 /** What runs, as the Process API and the agent take it (the agent's body adds the sandbox id). */
 export const execSpecSchema = z
   .strictObject({
-    command: argListSchema.min(1, "must name the program to run (at least one entry)"),
+    command: argListSchema
+      .min(1, "must name the program to run (at least one entry)")
+      .refine((c) => c[0] !== "", { message: "the program must not be empty", path: [0] }),
     env: envMapSchema.optional(),
     cwd: workingDirSchema.optional(),
     user: userSchema.optional(),

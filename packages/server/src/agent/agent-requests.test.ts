@@ -426,12 +426,26 @@ describe("parseExecRequest", () => {
       rows: 24,
     }));
 
+  it("reads a timeout of 0 as none and a size of 0 as 80x24, as the Process API does", () => {
+    const r = parseExecRequest({
+      sandboxId: "sb-1",
+      command: ["sh"],
+      tty: true,
+      cols: 0,
+      rows: 50,
+      timeoutMs: 0,
+    });
+    assert.deepEqual([r.tty, r.timeoutMs], [{ cols: 80, rows: 50 }, undefined]);
+  });
+
   const bad: Array<[string, unknown, string]> = [
     ["an empty command", { sandboxId: "sb-1", command: [] }, "command"],
-    ["an empty program", { sandboxId: "sb-1", command: [""] }, "command"],
+    ["an empty program", { sandboxId: "sb-1", command: [""] }, "command[0]"],
     ["a relative cwd", { sandboxId: "sb-1", command: ["ls"], cwd: "tmp" }, "cwd"],
-    ["a zero timeout", { sandboxId: "sb-1", command: ["ls"], timeoutMs: 0 }, "timeoutMs"],
-    ["a terminal of 0 columns", { sandboxId: "sb-1", command: ["ls"], tty: true, cols: 0 }, "cols"],
+    ["a timeout over a day", { sandboxId: "sb-1", command: ["ls"], timeoutMs: 86_400_001 }, "timeoutMs"],
+    ["a size without a terminal", { sandboxId: "sb-1", command: ["ls"], cols: 100 }, "cols"],
+    ["a user with a space", { sandboxId: "sb-1", command: ["ls"], user: "a b" }, "user"],
+    ["no sandbox id", { command: ["ls"] }, "sandboxId"],
     ["an unknown field", { sandboxId: "sb-1", command: ["ls"], shell: true }, ""],
   ];
   for (const [name, body, field] of bad) {

@@ -3,6 +3,7 @@ import {
   argListSchema,
   dnsLabelSchema,
   envMapSchema,
+  type execSpecSchema,
   exposedPortsSchema,
   imageRefSchema,
   invalidArgument,
@@ -10,9 +11,12 @@ import {
   PoolLimits,
   parseOrThrow,
   prewarmKey,
+  processIdSchema,
+  ptyResizeSchema,
   refineProcessArgs,
   resourcesSchema,
   sandboxIdSchema,
+  validateExecSpec,
   workingDirSchema,
 } from "@fast-sandbox/api";
 import { z } from "zod";
@@ -66,58 +70,45 @@ const prewarmBodySchema = z.strictObject({
     .max(PoolLimits.maxPrewarmTemplates, `at most ${PoolLimits.maxPrewarmTemplates} templates`),
 });
 
-/** A terminal's size when a request gives none (the classic 80x24). */
+/** A terminal's size when a request gives none, or gives 0 (the classic 80x24). */
 export const DEFAULT_TTY_SIZE = { cols: 80, rows: 24 };
-/** Bounds of a terminal side: a uint16 in the kernel's winsize. */
-const MAX_TTY_CELLS = 65_535;
-/** Longest timeout of an exec (a day): a longer job is a sandbox of its own. */
-export const MAX_EXEC_TIMEOUT_MS = 24 * 3600 * 1000;
-/** containerd exec ids as this agent makes them (p-<hex>). */
-const processIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/, "is not a process id");
-const ttyCellsSchema = z.number().int().min(1).max(MAX_TTY_CELLS);
 const base64Schema = z
   .string()
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64")
   .refine((s) => s.length % 4 === 0, "must be base64 (padded)");
 
-const execBodySchema = z.strictObject({
-  sandboxId: sandboxIdSchema,
-  command: argListSchema
-    .min(1, "must name a program")
-    .refine((c) => c[0] !== "", "the program must not be empty"),
-  env: envMapSchema.optional(),
-  cwd: workingDirSchema.optional(),
-  user: z.string().min(1).max(128).optional(),
-  tty: z.boolean().optional(),
-  cols: ttyCellsSchema.optional(),
-  rows: ttyCellsSchema.optional(),
-  stdin: z.boolean().optional(),
-  timeoutMs: z.number().int().min(1).max(MAX_EXEC_TIMEOUT_MS).optional(),
-});
-
+/** The sandbox an exec body is about; the rest of the body is the Process API's exec spec. */
+const execTargetSchema = z.object({ sandboxId: sandboxIdSchema });
 const processRefSchema = z.strictObject({ sandboxId: sandboxIdSchema, processId: processIdSchema });
 const inputBodySchema = processRefSchema.extend({ data: base64Schema });
-const resizeBodySchema = processRefSchema.extend({ cols: ttyCellsSchema, rows: ttyCellsSchema });
+const resizeBodySchema = processRefSchema.extend(ptyResizeSchema.shape);
 const signalBodySchema = processRefSchema.extend({
   signal: z.union([z.string().min(1).max(16), z.number().int()]),
 });
 
-/** `POST /api/v1/agent/exec` as a client sends it. */
-export type AgentExecRequest = z.input<typeof execBodySchema>;
+/** `POST /api/v1/agent/exec` as a client sends it: the sandbox id and an exec spec. */
+export type AgentExecRequest = { sandboxId: string } & z.input<typeof execSpecSchema>;
 
-/** Parses `POST /api/v1/agent/exec`; a terminal implies stdin, and without a size gets {@link DEFAULT_TTY_SIZE}. */
+/**
+ * Parses `POST /api/v1/agent/exec` with the same rules as the Process API (packages/api): a
+ * terminal implies stdin, and without a size gets {@link DEFAULT_TTY_SIZE}; a timeout of 0 is none.
+ */
 export function parseExecRequest(body: unknown): ExecRequest {
-  const b = parseOrThrow(execBodySchema, body);
+  const { sandboxId } = parseOrThrow(execTargetSchema, body);
+  const { sandboxId: _, ...rest } = body as Record<string, unknown>;
+  const spec = validateExecSpec(rest);
   return {
-    sandboxId: b.sandboxId,
-    command: b.command,
-    env: b.env,
-    cwd: b.cwd,
-    user: b.user,
-    tty: b.tty ? { cols: b.cols ?? DEFAULT_TTY_SIZE.cols, rows: b.rows ?? DEFAULT_TTY_SIZE.rows } : undefined,
+    sandboxId,
+    command: spec.command,
+    env: spec.env,
+    cwd: spec.cwd,
+    user: spec.user,
+    tty: spec.tty
+      ? { cols: spec.cols || DEFAULT_TTY_SIZE.cols, rows: spec.rows || DEFAULT_TTY_SIZE.rows }
+      : undefined,
     // A terminal is interactive: it always has an input (runsc would not make stdin the terminal otherwise).
-    stdin: (b.stdin ?? false) || (b.tty ?? false),
-    timeoutMs: b.timeoutMs,
+    stdin: (spec.stdin ?? false) || (spec.tty ?? false),
+    timeoutMs: spec.timeoutMs || undefined,
   };
 }
 
