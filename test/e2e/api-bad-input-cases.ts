@@ -3,8 +3,10 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "../../packages/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
+import { fileCases } from "./api-bad-input-file-cases.ts";
 import { jsonCase, perRpcCases, schemaCases, truncated } from "./api-bad-input-generated.ts";
 import { processCases } from "./api-bad-input-process-cases.ts";
 
@@ -35,6 +37,7 @@ export const allMethods: DescMethod[] = [
   ...FastPathService.methods,
   ...SandboxPoolService.methods,
   ...ProcessService.methods,
+  ...FileService.methods,
 ];
 
 const past = timestampFromDate(new Date("2000-01-01T00:00:00Z"));
@@ -417,6 +420,7 @@ export const badInputCases: BadInputCase[] = [
   ...issueCases,
   ...ruleCases,
   ...processCases(KEPT_SANDBOX),
+  ...fileCases(KEPT_SANDBOX),
   ...allMethods.flatMap((method) => [
     ...schemaCases(method, method.input, (inner) => inner, ""),
     ...perRpcCases(method),

@@ -7,6 +7,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "../../packages/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import { BadRequestSchema } from "../../packages/api/gen/google/rpc/error_details_pb.ts";
@@ -16,6 +17,7 @@ import { type ControllerProcess, startControllerProcess } from "../harness/contr
 import { rawCall } from "../harness/raw-rpc.ts";
 import { type BadInputCase, badInputCases, KEPT_SANDBOX, keptSandbox } from "./api-bad-input-cases.ts";
 
+const services = [FastPathService, SandboxPoolService, ProcessService, FileService] as const;
 type Transport = "connect-json" | "connect-binary" | "grpc";
 type AnyClient = Record<string, (req: unknown, options?: { signal?: AbortSignal }) => unknown>;
 
@@ -32,7 +34,7 @@ describe("bad input to the API", () => {
     ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 1, capacity: 3 });
     for (const transport of ["connect-json", "connect-binary", "grpc"] as const) {
       for (const token of [ctl.token, "wrong-token"]) {
-        for (const service of [FastPathService, SandboxPoolService, ProcessService]) {
+        for (const service of services) {
           clients.set(
             `${transport}/${token}/${service.typeName}`,
             clientOf(ctl.url, transport, token, service) as AnyClient,
@@ -116,12 +118,7 @@ function transportsOf(c: BadInputCase): Transport[] {
   return "json" in c.request ? ["connect-json", "grpc"] : ["connect-binary", "grpc"];
 }
 
-function clientOf(
-  baseUrl: string,
-  transport: Transport,
-  token: string,
-  service: typeof FastPathService | typeof SandboxPoolService | typeof ProcessService,
-) {
+function clientOf(baseUrl: string, transport: Transport, token: string, service: (typeof services)[number]) {
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${token}`);
     return next(req);

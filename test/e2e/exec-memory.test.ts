@@ -4,10 +4,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { rssBytes } from "../../bench/process-memory.ts";
-import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import { testConnection } from "../harness/containerd.ts";
 import { type ControllerProcess, startControllerProcess } from "../harness/controller-process.ts";
@@ -47,19 +44,7 @@ describe("exec output and memory", () => {
       }
     }, 100);
 
-    const client = createClient(
-      ProcessService,
-      createConnectTransport({
-        baseUrl: ctl.url,
-        httpVersion: "1.1",
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("authorization", `Bearer ${ctl.token}`);
-            return next(req);
-          },
-        ],
-      }),
-    );
+    const client = ctl.processes;
     const started = Date.now();
     let bytes = 0;
     let exitCode: number | undefined;

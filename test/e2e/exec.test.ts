@@ -3,10 +3,8 @@
 // driven through tmux.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { FastSandbox, type Sandbox } from "@fast-sandbox/sdk";
-import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import type { ContainerdConnection } from "../../packages/server/src/containerd/connection.ts";
 import {
   buildCli,
@@ -95,19 +93,7 @@ describe("exec through the API", () => {
   });
 
   it("ends the first reader's stream with ABORTED when another attaches", async () => {
-    const client = createClient(
-      ProcessService,
-      createConnectTransport({
-        baseUrl: ctl.url,
-        httpVersion: "1.1",
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("authorization", `Bearer ${ctl.token}`);
-            return next(req);
-          },
-        ],
-      }),
-    );
+    const client = ctl.processes;
     const first = client.exec({ name: "ex", command: ["sleep", "5"] })[Symbol.asyncIterator]();
     const started = (await first.next()).value;
     assert.equal(started?.event.case, "started");

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Code } from "@connectrpc/connect";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "../../packages/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
 import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 
@@ -12,9 +13,12 @@ const SECTION = "## Codes per RPC";
 /** The table's RPC cell for a row that holds for every RPC. */
 const EVERY_RPC = "every RPC";
 
-const allRpcs = [...FastPathService.methods, ...SandboxPoolService.methods, ...ProcessService.methods].map(
-  (m) => m.name,
-);
+const allRpcs = [
+  ...FastPathService.methods,
+  ...SandboxPoolService.methods,
+  ...ProcessService.methods,
+  ...FileService.methods,
+].map((m) => m.name);
 
 /** Codes seen per RPC (method name, e.g. `CreateSandbox`). */
 export type ObservedCodes = Map<string, Set<Code>>;
@@ -68,6 +72,12 @@ export const coveredElsewhere: Array<{ rpc: string; code: Code; test: string }> 
       test: "packages/server/src/controller/process/process-rpc.test.ts",
     }),
   ),
+  // A sandbox that is not Running, for every file RPC.
+  ...["Stat", "List", "MakeDir", "Remove", "Move", "ReadFile", "WriteFile"].map((rpc) => ({
+    rpc,
+    code: Code.FailedPrecondition,
+    test: "test/e2e/files.test.ts",
+  })),
   // A second reader of a process ends the first one's stream.
   { rpc: "Exec", code: Code.Aborted, test: "test/e2e/exec.test.ts" },
   { rpc: "AttachProcess", code: Code.Aborted, test: "test/e2e/exec.test.ts" },

@@ -7,7 +7,9 @@ import path from "node:path";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FastPathService } from "../../packages/api/gen/fastsandbox/v1/fastpath_pb.ts";
+import { FileService } from "../../packages/api/gen/fastsandbox/v1/files_pb.ts";
 import { SandboxPoolService } from "../../packages/api/gen/fastsandbox/v1/pool_pb.ts";
+import { ProcessService } from "../../packages/api/gen/fastsandbox/v1/process_pb.ts";
 import { freePort } from "./agent-process.ts";
 import { TEST_NAMESPACE } from "./constants.ts";
 import { trackLogs } from "./failure-logs.ts";
@@ -52,6 +54,9 @@ export interface ControllerProcess {
   grpc: Client<typeof FastPathService>;
   /** A Connect client of the SandboxPoolService with the token. */
   pools: Client<typeof SandboxPoolService>;
+  /** Connect clients of the ProcessService and the FileService with the token. */
+  processes: Client<typeof ProcessService>;
+  files: Client<typeof FileService>;
   /** A client with the given token (or none). */
   clientWithToken(token: string | undefined): Client<typeof FastPathService>;
   stop(): Promise<void>;
@@ -155,10 +160,8 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
       createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(t)] }),
     );
   const client = clientWithToken(token);
-  const pools = createClient(
-    SandboxPoolService,
-    createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(token)] }),
-  );
+  const connect = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [auth(token)] });
+  const pools = createClient(SandboxPoolService, connect);
   const localAgents = options.localAgents ?? 2;
   if ((options.waitFor ?? "agents") === "agents" && localAgents > 0) {
     // Tests place sandboxes right after the start and expect every local agent to take part.
@@ -188,6 +191,8 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     client,
     grpc,
     pools,
+    processes: createClient(ProcessService, connect),
+    files: createClient(FileService, connect),
     clientWithToken,
     stop: () => terminate(child, "SIGTERM"),
     kill9: () => terminate(child, "SIGKILL"),

@@ -105,6 +105,18 @@ describe("toSdkError", () => {
     assert.equal(toSdkError(new ConnectError("x", Code.FailedPrecondition), ENDPOINT).hint, undefined);
   });
 
+  it("reads PERMISSION_DENIED of a file as the sandbox's refusal, not as a token problem", () => {
+    const file = toSdkError(
+      new ConnectError("mkdir /proc/sys/x: read-only file system", Code.PermissionDenied),
+      ENDPOINT,
+      "file",
+    );
+    assert.ok(!(file instanceof AuthError));
+    assert.equal(file.code, "permission_denied");
+    assert.match(file.hint ?? "", /read-only file system/);
+    assert.ok(toSdkError(new ConnectError("no", Code.PermissionDenied), ENDPOINT) instanceof AuthError);
+  });
+
   it("spells canceled as the server does: cancelled", () => {
     assert.equal(toSdkError(new ConnectError("stop", Code.Canceled), ENDPOINT).code, "cancelled");
   });

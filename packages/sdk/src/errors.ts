@@ -173,8 +173,19 @@ export function toSdkError(
       const hint = preconditionHint(violation?.field);
       return new FastSandboxError(message, { ...base, ...(hint ? { hint } : {}) });
     }
-    case Code.Unauthenticated:
     case Code.PermissionDenied:
+      // The API refuses tokens with UNAUTHENTICATED; PERMISSION_DENIED is the sandbox's own refusal.
+      if (resource === "file") {
+        return new FastSandboxError(message, {
+          ...base,
+          hint: "the sandbox does not allow this there (a read-only file system, or the file's permissions)",
+        });
+      }
+      return new AuthError(message, {
+        ...base,
+        hint: "set FSB_TOKEN or a token in the config (`fsb-ctl config view`); `npm start` writes .fsb-dev/api-token",
+      });
+    case Code.Unauthenticated:
       return new AuthError(message, {
         ...base,
         hint: "set FSB_TOKEN or a token in the config (`fsb-ctl config view`); `npm start` writes .fsb-dev/api-token",

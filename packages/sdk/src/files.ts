@@ -7,6 +7,7 @@ import {
   FileType,
   type FileInfo as WireFileInfo,
 } from "@fast-sandbox/api/gen/fastsandbox/v1/files_pb.ts";
+import { BadRequestSchema } from "@fast-sandbox/api/gen/google/rpc/error_details_pb.ts";
 import type { CallOptions } from "./call-options.ts";
 import type { FastSandboxError } from "./errors.ts";
 
@@ -229,7 +230,16 @@ async function errorOf(res: Response): Promise<ConnectError> {
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string; field?: string } };
     const code = Code[toPascal(error.code) as keyof typeof Code] ?? Code.Unknown;
-    return new ConnectError(error.field ? `${error.field}: ${error.message}` : error.message, code);
+    // The field travels as a BadRequest detail, as on an RPC, so err.field reads it the same way.
+    const details = error.field
+      ? [
+          {
+            desc: BadRequestSchema,
+            value: { fieldViolations: [{ field: error.field, description: error.message }] },
+          },
+        ]
+      : [];
+    return new ConnectError(error.message, code, undefined, details);
   } catch {
     return new ConnectError(`HTTP ${res.status}: ${text.slice(0, 200)}`, Code.Unknown);
   }
