@@ -3,7 +3,7 @@
 // and containerd, and the examples of its README as written.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -21,13 +21,6 @@ const sdkDir = path.join(root, "sdk/python");
 const UNIT_MODULES = ["test_framing", "test_config", "test_errors", "test_exec_wire"];
 /** Modules that run against the controller started below. */
 const E2E_MODULES = ["test_pools_e2e", "test_sandboxes_e2e"];
-/** Exec needs the ProcessService (the exec-api slice of issue 14); its tests wait for it, visibly. */
-const EXEC_READY = /service ProcessService/.test(
-  existsSync(path.join(root, "proto/fastsandbox/v1/process.proto"))
-    ? readFileSync(path.join(root, "proto/fastsandbox/v1/process.proto"), "utf8")
-    : "",
-);
-const EXEC_PENDING = EXEC_READY ? false : "waits for the ProcessService in proto/ (exec-api slice)";
 /** A unittest run that takes longer than this is hung, not slow. */
 const PYTHON_TIMEOUT_MS = 240_000;
 
@@ -127,8 +120,8 @@ describe("Python SDK", () => {
       await unittest(E2E_MODULES, env());
     });
 
-    it("runs exec, stdin, timeouts, processes and reattach", { skip: EXEC_PENDING }, async () => {
-      await unittest(["test_exec_e2e"], env());
+    it("runs exec, stdin, timeouts, processes and reattach, and moves files", async () => {
+      await unittest(["test_exec_e2e", "test_files_e2e"], env());
     });
 
     /** Runs a README example as a user would after `npm start`: no flags, the config it writes. */
@@ -160,7 +153,12 @@ describe("Python SDK", () => {
       assert.match(output, /^.*no-such-sandbox.* - check the name and namespace \(`fsb-ctl list -A`\)$/m);
     });
 
-    it("runs the README's command example as written", { skip: EXEC_PENDING }, async () => {
+    it("runs the README's files example as written", async () => {
+      const output = await runExample("Files");
+      assert.match(output, /^42\n\[\('big\.bin', 5000000\)\]\n5000000 0o755\n$/m);
+    });
+
+    it("runs the README's command example as written", async () => {
       const output = await runExample("Running commands");
       assert.match(output, /^3 'hi\\n' 'oops\\n'\npiped\n1\n2\n3\n/m);
     });

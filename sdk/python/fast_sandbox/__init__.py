@@ -29,6 +29,7 @@ from .errors import (
     NotFoundError,
     UnavailableError,
 )
+from .files import FileInfo, FileList, Files
 from .pools import POOL_API_VERSION, POOL_KIND, ApplyPoolResult, PoolAgent, PoolDetails, Pools
 from .processes import ExecResult, ProcessInfo, Processes
 from .sandbox import Sandbox
@@ -51,6 +52,9 @@ __all__ = [
     "ExecResult",
     "FastSandbox",
     "FastSandboxError",
+    "FileInfo",
+    "FileList",
+    "Files",
     "InvalidArgumentError",
     "NotFoundError",
     "PoolAgent",

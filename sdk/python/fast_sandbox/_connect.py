@@ -16,7 +16,7 @@ import ssl
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 PROTOCOL_VERSION = "1"
@@ -27,6 +27,9 @@ FLAG_END_STREAM = 0x02
 ENVELOPE_HEADER = struct.Struct(">BI")
 #: A message larger than this is refused rather than held in memory (the server's own limit is lower).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: The detail type the server names a request field with.
+BAD_REQUEST_TYPE = "google.rpc.BadRequest"
 
 #: The HTTP status of an answer that carries no Connect error, as the Connect protocol maps it.
 _HTTP_STATUS_CODES = {
@@ -184,6 +187,27 @@ class Transport:
         finally:
             conn.close()
 
+    def transfer(
+        self, verb: str, path: str, body: Union[None, bytes, Iterable[bytes]], timeout: Optional[float]
+    ) -> Tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """A plain request whose body and answer stream (the ``/files/v1`` routes). An iterable body
+        goes out chunked. Returns the open connection and a 200 answer for the caller to read and
+        close; any other answer is raised as a WireError from the JSON error body."""
+        conn = self._connect(timeout)
+        try:
+            try:
+                response = self._send(conn, verb, path, body, {}, timeout)
+            except WireError as err:
+                # A server that refuses an upload answers before it read the body, and may close
+                # the connection while the body is still going out: its answer is still there.
+                response = _answer_after_broken_send(conn, err)
+            if response.status != 200:
+                raise _plain_error(response.status, _read_all(response, timeout))
+            return conn, response
+        except BaseException:
+            conn.close()
+            raise
+
     def _connect(self, timeout: Optional[float]) -> http.client.HTTPConnection:
         if self._https:
             return http.client.HTTPSConnection(
@@ -224,6 +248,50 @@ def _read_all(response, timeout) -> bytes:
         return response.read()
     except socket.timeout as err:
         raise WireError("deadline_exceeded", f"no answer within {timeout} s") from err
+
+
+def _answer_after_broken_send(conn: http.client.HTTPConnection, err: WireError) -> http.client.HTTPResponse:
+    """The answer a server sent before it broke off a request that was still being sent."""
+    if not isinstance(err.__cause__, (BrokenPipeError, ConnectionResetError)):
+        raise err
+    try:
+        return conn.getresponse()
+    except (OSError, http.client.HTTPException):
+        raise err from None
+
+
+def _plain_error(status: int, payload: bytes) -> WireError:
+    """The JSON error of a plain route, ``{"error": {"code": "NOT_FOUND", "message", "field"}}``,
+    with the field as a BadRequest detail, as an RPC carries it."""
+    try:
+        error = json.loads(payload.decode("utf-8"))["error"]
+        code = str(error["code"]).lower()
+        details = []
+        if error.get("field"):
+            details.append((BAD_REQUEST_TYPE, bad_request(str(error["field"]), str(error.get("message", "")))))
+        return WireError(_CODE_SPELLINGS.get(code, code), str(error.get("message", "")), details)
+    except (ValueError, KeyError, TypeError):
+        return _http_error(status, payload)
+
+
+def bad_request(field: str, description: str) -> bytes:
+    """A google.rpc.BadRequest with one field violation, in its binary form."""
+
+    def length_delimited(number: int, data: bytes) -> bytes:
+        return _varint((number << 3) | 2) + _varint(len(data)) + data
+
+    violation = length_delimited(1, field.encode("utf-8")) + length_delimited(2, description.encode("utf-8"))
+    return length_delimited(1, violation)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def _is_stream(response) -> bool:

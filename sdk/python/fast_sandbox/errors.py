@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ._connect import WireError
-
-#: The detail type the server names a request field with.
-BAD_REQUEST_TYPE = "google.rpc.BadRequest"
+from ._connect import BAD_REQUEST_TYPE, WireError
 
 
 class FastSandboxError(Exception):
@@ -60,15 +57,19 @@ class UnavailableError(FastSandboxError):
 
 
 def to_sdk_error(err: WireError, endpoint: str, resource: str = "sandbox") -> FastSandboxError:
-    """A wire failure as a typed error with a hint; ``resource`` (``sandbox`` or ``pool``) picks
+    """A wire failure as a typed error with a hint; ``resource`` (``sandbox``, ``pool`` or ``file``) picks
     hints that name the right command."""
     violation = field_violation(err.details)
     field, message = violation if violation else (None, err.message)
     code = err.code
     host = endpoint.split("://", 1)[-1]
     if code == "not_found":
-        command = "fsb-ctl pools list -A" if resource == "pool" else "fsb-ctl list -A"
-        return NotFoundError(message, code, field, f"check the name and namespace (`{command}`)")
+        if resource == "file":
+            hint = "check the path, and the sandbox's name and namespace (`fsb-ctl list -A`)"
+        else:
+            command = "fsb-ctl pools list -A" if resource == "pool" else "fsb-ctl list -A"
+            hint = f"check the name and namespace (`{command}`)"
+        return NotFoundError(message, code, field, hint)
     if code == "already_exists":
         return AlreadyExistsError(
             message, code, field, "use another name, or delete the existing sandbox first"
@@ -83,6 +84,14 @@ def to_sdk_error(err: WireError, endpoint: str, resource: str = "sandbox") -> Fa
         )
     if code == "failed_precondition":
         return FastSandboxError(message, code, field, _precondition_hint(field))
+    if code == "permission_denied" and resource == "file":
+        # The API refuses tokens with UNAUTHENTICATED; this is the sandbox's own refusal.
+        return FastSandboxError(
+            message,
+            code,
+            field,
+            "the sandbox does not allow this there (a read-only file system, or the file's permissions)",
+        )
     if code in ("unauthenticated", "permission_denied"):
         return AuthError(
             message,

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional, Sequence, Union
 
 from .errors import FastSandboxError, NotFoundError
+from .files import Files
 from .processes import ExecResult, OutputCallback, Processes, StdinSource
 from .sandbox_info import SandboxDetails
 
@@ -32,6 +33,8 @@ class Sandbox:
         self._sandboxes = sandboxes
         #: The processes running in the sandbox: list, kill and attach.
         self.processes = Processes(sandboxes._calls, details.name, details.namespace)
+        #: The sandbox's files: read, write, list, stat, mkdir, remove, move, upload, download.
+        self.files = Files(sandboxes._calls, details.name, details.namespace)
 
     def __repr__(self) -> str:
         return f"Sandbox({self.namespace}/{self.name}, {self.phase})"

@@ -85,3 +85,22 @@ class FieldViolationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FileErrorsTest(unittest.TestCase):
+    def test_permission_denied_of_a_file_is_the_sandbox_refusing_not_a_token_problem(self):
+        err = to_sdk_error(WireError("permission_denied", "mkdir /proc/sys/x: read-only file system"), ENDPOINT, "file")
+        self.assertNotIsInstance(err, AuthError)
+        self.assertEqual(err.code, "permission_denied")
+        self.assertIn("read-only file system", err.hint)
+        self.assertIn("check the path", to_sdk_error(WireError("not_found", "x"), ENDPOINT, "file").hint)
+
+    def test_a_plain_route_error_keeps_its_code_and_field(self):
+        from fast_sandbox._connect import _plain_error
+
+        body = b'{"success":false,"error":{"code":"INVALID_ARGUMENT","message":"\\"x\\" is not an absolute path","field":"path"}}'
+        err = to_sdk_error(_plain_error(400, body), ENDPOINT, "file")
+        self.assertIsInstance(err, InvalidArgumentError)
+        self.assertEqual((err.field, err.raw_message), ("path", '"x" is not an absolute path'))
+        self.assertEqual(str(err), 'path: "x" is not an absolute path')
+        self.assertEqual(to_sdk_error(_plain_error(502, b"<html>"), ENDPOINT, "file").code, "unavailable")

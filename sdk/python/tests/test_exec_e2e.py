@@ -1,8 +1,4 @@
-"""Sandbox.exec and sandbox.processes against a real controller, agents and containerd.
-
-test/e2e/python-sdk.test.ts runs this module once the ProcessService is in proto/ (the exec-api
-slice of issue 14); until then it is listed there as left out, never faked.
-"""
+"""Sandbox.exec and sandbox.processes against a real controller, agents and containerd."""
 
 import threading
 import unittest
