@@ -2,6 +2,7 @@
 import type { MachineInfo } from "./e2e-report.ts";
 import { TARGET_FIRST_COMMAND_P50_MS } from "./exec-first-command.ts";
 import type { ExecPathName } from "./exec-paths.ts";
+import { median, type ThroughputSample } from "./files-throughput.ts";
 import { formatTable, type LatencySummary, ms, summarize } from "./stats.ts";
 
 /** Target: `sandbox.exec` p50 within this multiple of the containerd floor's p50 (issue 14, docs/benchmarks.md). */
@@ -40,8 +41,47 @@ export interface ExecBenchResult {
   targets: { execOverFloor: number; firstCommandP50Ms: number };
   exec: ExecLatencyResult;
   firstCommand: FirstCommandResult;
-  /** Why the throughput measurement is not in this run, when it is not. */
-  throughput: { skipped: string };
+  throughput: ThroughputResult;
+}
+
+export interface ThroughputResult {
+  method: string[];
+  /** Median MB/s per path, with every run's. */
+  paths: Array<ThroughputSample & { median: number }>;
+  uploadOverCat: number;
+  downloadOverCat: number;
+}
+
+export function throughputResult(method: string[], samples: ThroughputSample[]): ThroughputResult {
+  const paths = samples.map((s) => ({
+    ...s,
+    median: s.mbPerSecond.length ? median(s.mbPerSecond) : Number.NaN,
+  }));
+  const of = (name: string) => paths.find((p) => p.path === name)?.median ?? Number.NaN;
+  return {
+    method,
+    paths,
+    uploadOverCat: of("upload") / of("cat pipe"),
+    downloadOverCat: of("download") / of("cat pipe"),
+  };
+}
+
+function formatThroughput(t: ThroughputResult): string[] {
+  if (t.paths.every((p) => p.mbPerSecond.length === 0))
+    return ["throughput: not measured (--transfer-runs 0)"];
+  const rows = t.paths.map(
+    (p) =>
+      `  ${p.path.padEnd(9)} ${p.median.toFixed(0).padStart(6)} MB/s   (runs: ${p.mbPerSecond.map((v) => v.toFixed(0)).join(", ")})`,
+  );
+  return [
+    "throughput: 100 MB (10^8 bytes) through the API, at the client:",
+    ...t.method.map((line) => `  ${line}`),
+    "",
+    "  path        median",
+    ...rows,
+    "",
+    `upload / cat pipe: ${t.uploadOverCat.toFixed(RATIO_DECIMALS)}×, download / cat pipe: ${t.downloadOverCat.toFixed(RATIO_DECIMALS)}×`,
+  ];
 }
 
 export function execLatencyResult(
@@ -122,6 +162,6 @@ export function formatExecReport(result: ExecBenchResult): string {
     `prewarmed p50 ${ms(firstCommand.summaries[0]?.p50 ?? Number.NaN)} ms, ` +
       `target < ${result.targets.firstCommandP50Ms} ms: ${metText(firstCommand.prewarmedP50Met)}`,
     "",
-    `throughput: not measured (${result.throughput.skipped})`,
+    ...formatThroughput(result.throughput),
   ].join("\n");
 }

@@ -24,7 +24,9 @@ import {
   firstCommandResult,
   formatExecReport,
   TARGET_EXEC_OVER_FLOOR,
+  throughputResult,
 } from "./exec-report.ts";
+import { measureThroughput } from "./files-throughput.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 /** The benchmark's own containerd, never the system's nor the dev/test/other benches' ones. */
@@ -45,26 +47,29 @@ const EXIT_INTERRUPTED = 130;
 const PROGRESS_EVERY = 25;
 const AGENT_STOP_TIMEOUT_MS = 15_000;
 const STOP_POLL_MS = 50;
-const THROUGHPUT_SKIPPED =
-  "file transfer (FileService, /files/v1 HTTP routes) is not on main yet; to be added with it";
+/** Each round moves 100 MB three times; three rounds give a median that one slow round does not move. */
+const DEFAULT_TRANSFER_RUNS = 3;
 
 interface BenchOptions {
   runs: number;
   warmup: number;
   firstRuns: number;
+  transferRuns: number;
   json: boolean;
 }
 
-const usage = `Usage: node bench/exec.ts [--runs N] [--warmup N] [--first-runs N] [--json]
+const usage = `Usage: node bench/exec.ts [--runs N] [--warmup N] [--first-runs N] [--transfer-runs N] [--json]
 
 Runs \`echo hi\` in a running busybox sandbox (image cached) on a private containerd through a real
 fsb-controller with one local agent: with the SDK's sandbox.exec, with the agent's exec route alone,
 and straight over containerd (Tasks.Exec, Start, Wait, output read: the floor), interleaved. Then
-times create + \`echo hi\` at the client, from a prewarmed container and cold, interleaved.
+times create + \`echo hi\` at the client, from a prewarmed container and cold, interleaved. Then
+moves 100 MB into the sandbox and back out through the API, against \`cat\` through a local pipe.
 
   --runs N        timed execs per path (default ${DEFAULT_RUNS}, at least ${MIN_RUNS})
   --warmup N      untimed execs per path first (default ${DEFAULT_WARMUP})
   --first-runs N  timed create + echo runs per path (default ${DEFAULT_FIRST_RUNS})
+  --transfer-runs N  100 MB upload + download + cat rounds (default ${DEFAULT_TRANSFER_RUNS}; 0 skips them)
   --json          print the results, with every sample, as JSON
 `;
 
@@ -77,6 +82,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       runs: { type: "string" },
       warmup: { type: "string" },
       "first-runs": { type: "string" },
+      "transfer-runs": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -90,6 +96,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     runs,
     warmup: wholeNumber(values.warmup, DEFAULT_WARMUP, "--warmup"),
     firstRuns,
+    transferRuns: wholeNumber(values["transfer-runs"], DEFAULT_TRANSFER_RUNS, "--transfer-runs"),
     json: !!values.json,
   };
 }
@@ -217,6 +224,7 @@ async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Pr
   const date = new Date().toISOString();
   const loadStart = loadAverage();
   const execSamples = await measureExec([sdkPath(box), agentPath(target), floorPath(floor)], options, signal);
+  const transfers = await measureThroughput(box, options.transferRuns, signal, say);
   await box.delete({ gracePeriodSeconds: 0 });
   const first = await measureFirstCommand(
     { fsb, pools: ctl.pools, ...prewarmProbes(target) },
@@ -252,7 +260,15 @@ async function run(parts: Parts, options: BenchOptions, signal: AbortSignal): Pr
       ],
       first,
     ),
-    throughput: { skipped: THROUGHPUT_SKIPPED },
+    throughput: throughputResult(
+      [
+        `${options.transferRuns} rounds, each: cat pipe, upload, download (one at a time, same 100 MB content)`,
+        "upload:   sandbox.files.upload(path, async iterable of 64 KiB pieces) until it resolves",
+        "download: sandbox.files.download(path), every chunk read, until the stream ends",
+        "cat pipe: the same pieces written into `cat`'s stdin and its stdout read by this process",
+      ],
+      transfers,
+    ),
   };
 }
 
