@@ -1,4 +1,4 @@
-/** Public surface of @fast-sandbox/api: shared types, validation and the error root. */
+/** Public surface of @fast-sandbox/api: shared types, validation, the error root, and the streaming upload both clients use. */
 
 export { canonicalJson } from "./canonical-json.ts";
 export type { EnvVar } from "./env.ts";
@@ -152,4 +152,6 @@ export {
   validateSandboxSpec,
   workingDirSchema,
 } from "./sandbox-validation.ts";
+export type { StreamUploadAnswer, StreamUploadRequest } from "./stream-upload.ts";
+export { streamUpload } from "./stream-upload.ts";
 export { formatFieldPath, fromZodError, parseOrThrow } from "./zod-error.ts";

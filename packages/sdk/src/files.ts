@@ -2,6 +2,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type StreamUploadAnswer, streamUpload } from "@fast-sandbox/api";
 import {
   type FileService,
   FileType,
@@ -173,13 +174,26 @@ export class SandboxFiles {
     const query = this.#query(path, options);
     if (options.mode !== undefined) query.set("mode", options.mode.toString(8));
     if (options.parents ?? true) query.set("parents", "true");
-    const res = await this.#fetch("PUT", query, toBody(source), options);
-    await res.body?.cancel();
+    const url = this.#url(query);
+    let answer: StreamUploadAnswer;
+    try {
+      answer = await streamUpload(url, {
+        method: "PUT",
+        headers: this.#c.token ? { authorization: `Bearer ${this.#c.token}` } : {},
+        body: toChunks(source),
+        signal: options.signal,
+      });
+    } catch (err) {
+      throw this.#c.translate(unreachable("PUT", url, err));
+    }
+    if (answer.status !== 200) {
+      throw this.#c.translate(await errorOf(new Response(answer.text, { status: answer.status })));
+    }
   }
 
   /** A file's bytes (or, with `archive: "tar"`, a tar stream of a directory) as they arrive. */
   async download(path: string, options: TransferOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.#fetch("GET", this.#query(path, options), undefined, options);
+    const res = await this.#get(this.#query(path, options), options);
     return res.body ?? new ReadableStream({ start: (c) => c.close() });
   }
 
@@ -193,35 +207,35 @@ export class SandboxFiles {
     return query;
   }
 
-  async #fetch(
-    method: "GET" | "PUT",
-    query: URLSearchParams,
-    body: RequestInit["body"] | undefined,
-    options: CallOptions,
-  ): Promise<Response> {
-    const url = `${this.#c.endpoint.replace(/\/+$/, "")}/files/v1/namespaces/${encodeURIComponent(this.#namespace)}/sandboxes/${encodeURIComponent(this.#name)}?${query}`;
+  #url(query: URLSearchParams): string {
+    return `${this.#c.endpoint.replace(/\/+$/, "")}/files/v1/namespaces/${encodeURIComponent(this.#namespace)}/sandboxes/${encodeURIComponent(this.#name)}?${query}`;
+  }
+
+  /** A download (a response body is read as it is consumed, so fetch is fine here). */
+  async #get(query: URLSearchParams, options: CallOptions): Promise<Response> {
+    const url = this.#url(query);
     let res: Response;
     try {
       res = await fetch(url, {
-        method,
         headers: this.#c.token ? { authorization: `Bearer ${this.#c.token}` } : {},
-        ...(body === undefined ? {} : { body, duplex: "half" }),
         ...(options.signal ? { signal: options.signal } : {}),
-      } as RequestInit);
+      });
     } catch (err) {
-      throw this.#c.translate(
-        new ConnectError(
-          `${method} ${url}: ${(err as Error).message}`,
-          Code.Unavailable,
-          undefined,
-          undefined,
-          err,
-        ),
-      );
+      throw this.#c.translate(unreachable("GET", url, err));
     }
     if (res.ok) return res;
     throw this.#c.translate(await errorOf(res));
   }
+}
+
+function unreachable(method: string, url: string, err: unknown): ConnectError {
+  return new ConnectError(
+    `${method} ${url}: ${(err as Error).message}`,
+    Code.Unavailable,
+    undefined,
+    undefined,
+    err,
+  );
 }
 
 /** The server's JSON error body as a ConnectError (code, message, field), so it is translated like an RPC's. */
@@ -255,20 +269,11 @@ function toPascal(code: string): string {
     .join("");
 }
 
-function toBody(source: UploadSource): RequestInit["body"] {
-  if (typeof source === "string") return new TextEncoder().encode(source);
-  if (source instanceof Uint8Array || source instanceof ReadableStream) return source as RequestInit["body"];
-  const iterator = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await iterator.next();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
+/** Any upload source as chunks of bytes, read only as they are sent. */
+async function* toChunks(source: UploadSource): AsyncGenerator<Uint8Array> {
+  if (typeof source === "string") yield new TextEncoder().encode(source);
+  else if (source instanceof Uint8Array) yield source;
+  else yield* source as AsyncIterable<Uint8Array>;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,6 +1,6 @@
 /** The controller's client for an agent's file routes (docs/agent-api.md, "Files"); contents stream both ways. */
 import { Readable } from "node:stream";
-import { ErrorCode } from "@fast-sandbox/api";
+import { ErrorCode, type StreamUploadAnswer, streamUpload } from "@fast-sandbox/api";
 import type { AgentFileView, AgentListResponse, AgentStatResponse } from "../../agent/file-wire.ts";
 import { AgentCallError, deliveryOfFetchError } from "../agent-call-error.ts";
 import { agentBaseUrl, errorFrom } from "../agent-client.ts";
@@ -72,10 +72,25 @@ export class AgentFilesClient {
     if (target.archive) query.set("archive", "tar");
     if (target.mode !== undefined) query.set("mode", target.mode.toString(8));
     if (target.parents) query.set("parents", "true");
-    const body = Readable.toWeb(content) as ReadableStream<Uint8Array>;
-    const res = await this.#fetch("PUT", `/api/v1/agent/files/upload?${query}`, body, signal);
-    if (!res.ok) throw await errorFrom(res, this.#url);
-    await res.body?.cancel();
+    const route = `/api/v1/agent/files/upload?${query}`;
+    let answer: StreamUploadAnswer;
+    try {
+      answer = await streamUpload(`${this.#url}${route}`, {
+        method: "PUT",
+        headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {},
+        body: content,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new AgentCallError(
+        ErrorCode.Unavailable,
+        `agent ${this.#url} is unreachable or broke off the call (PUT /api/v1/agent/files/upload)`,
+        { delivery: deliveryOfFetchError(err), cause: err },
+      );
+    }
+    if (answer.status !== 200)
+      throw await errorFrom(new Response(answer.text, { status: answer.status }), this.#url);
   }
 
   async #call<T>(op: string, body: unknown, signal?: AbortSignal): Promise<T> {
@@ -93,7 +108,7 @@ export class AgentFilesClient {
   async #fetch(
     method: string,
     route: string,
-    body: string | ReadableStream<Uint8Array> | undefined,
+    body: string | undefined,
     signal: AbortSignal,
   ): Promise<Response> {
     try {
@@ -104,7 +119,6 @@ export class AgentFilesClient {
           ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
         },
         ...(body === undefined ? {} : { body }),
-        ...(typeof body === "object" ? { duplex: "half" } : {}),
         signal,
       } as RequestInit);
     } catch (err) {
