@@ -3,6 +3,7 @@
 
 import os
 import time
+import unittest
 
 from fast_sandbox import FastSandbox
 
@@ -31,3 +32,18 @@ def eventually(probe, until, timeout=30.0, interval=0.1):
         if until(value) or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+class SandboxTestCase(unittest.TestCase):
+    """Tests that share one running busybox sandbox, ``cls.box``, named ``SANDBOX``, deleted at the end."""
+
+    SANDBOX = ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fsb = client()
+        cls.box = cls.fsb.sandboxes.create(name=cls.SANDBOX, image="busybox", command=["sleep", "600"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.box.delete(grace_period_seconds=0, wait=True, timeout=20)

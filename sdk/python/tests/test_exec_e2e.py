@@ -5,22 +5,15 @@ import unittest
 
 from fast_sandbox import FastSandboxError, NotFoundError
 
-from ._controller import client, eventually
+from ._controller import SandboxTestCase, eventually
 
 
 class Disconnect(Exception):
     """Raised from an output callback: the client stops reading, as after a lost connection."""
 
 
-class ExecTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fsb = client()
-        cls.box = cls.fsb.sandboxes.create(name="py-exec", image="busybox", command=["sleep", "600"])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.box.delete(grace_period_seconds=0, wait=True, timeout=20)
+class ExecTest(SandboxTestCase):
+    SANDBOX = "py-exec"
 
     def test_reports_exit_codes_0_1_and_137_without_raising(self):
         for cmd, code, signal in (("true", 0, ""), ("exit 1", 1, ""), ("kill -9 $$", 137, "SIGKILL")):

@@ -9,18 +9,11 @@ import unittest
 
 from fast_sandbox import AlreadyExistsError, FastSandboxError, InvalidArgumentError, NotFoundError
 
-from ._controller import client
+from ._controller import SandboxTestCase
 
 
-class FilesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fsb = client()
-        cls.box = cls.fsb.sandboxes.create(name="py-files", image="busybox", command=["sleep", "600"])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.box.delete(grace_period_seconds=0, wait=True, timeout=20)
+class FilesTest(SandboxTestCase):
+    SANDBOX = "py-files"
 
     def test_round_trips_every_byte_value(self):
         data = bytes(range(256)) * 64
