@@ -74,6 +74,27 @@ export function fileCases(kept: string): BadInputCase[] {
       "content",
     ),
     refused("writeFile: onto a directory", files.writeFile, at("/etc"), Code.FailedPrecondition, "path"),
+    refused(
+      "writeFile: a read-only file system",
+      files.writeFile,
+      at("/sys/fsb"),
+      Code.PermissionDenied,
+      "path",
+    ),
+    refused(
+      "remove: a read-only file system",
+      files.remove,
+      at("/proc/sys/kernel/hostname"),
+      Code.PermissionDenied,
+      "path",
+    ),
+    refused(
+      "move: a read-only file system",
+      files.move,
+      { name: kept, from: "/proc/sys/kernel/hostname", to: "/proc/sys/kernel/fsb" },
+      Code.PermissionDenied,
+      "from",
+    ),
     refused("writeFile: missing parent", files.writeFile, at("/no/such/x"), Code.NotFound, "path"),
   ];
 }

@@ -128,6 +128,42 @@ describe("files through the API", () => {
     await missing.body?.cancel();
   });
 
+  it("answers a refused upload at once, and a timeout or a cancel as typed errors, leaving nothing", async () => {
+    const code = (err: unknown) => (err as { code?: string }).code;
+    async function* plenty() {
+      for (let i = 0; i < 128; i++) yield new Uint8Array(64 * 1024);
+    }
+    await assert.rejects(box.files.upload("/sys/fsb-upload", plenty()), (err) => {
+      assert.equal(code(err), "permission_denied", String(err));
+      return true;
+    });
+    async function* trickle() {
+      for (;;) {
+        yield new Uint8Array(1024);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await assert.rejects(box.files.upload("/tmp/slow", trickle(), { timeoutMs: 300 }), (err) => {
+      assert.equal(code(err), "deadline_exceeded", String(err));
+      return true;
+    });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    await assert.rejects(box.files.upload("/tmp/slow", trickle(), { signal: stop.signal }), (err) => {
+      assert.equal(code(err), "cancelled", String(err));
+      return true;
+    });
+    // The broken-off uploads left neither the file nor a temporary name.
+    const deadline = Date.now() + 10_000;
+    let left: string[] = [];
+    do {
+      left = (await box.files.list("/tmp")).files.map((f) => f.name).filter((n) => /slow|fsb-upload/.test(n));
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    assert.deepEqual(left, []);
+  });
+
   it("fsb-ctl cp copies a file and a directory in and out, as docker cp does", async () => {
     const env = { FSB_ENDPOINT: ctl.url, FSB_TOKEN: ctl.token };
     const src = path.join(ws.cwd, "src");
@@ -181,8 +217,9 @@ describe("files through the API", () => {
     await box.files.write(`/tmp/host${host}/planted`, "from the sandbox");
     await box.files.move("/tmp/canary-link", "/tmp/moved-link");
     assert.deepEqual(await snapshot(host), before);
-    const inside = await box.exec(`cat ${host}/planted ${host}/streamed 2>&1; ls /`);
-    assert.match(inside.stdout, /from the sandbox/);
+    for (const landed of [`${host}/planted`, `${host}/streamed`]) {
+      assert.equal(new TextDecoder().decode(await box.files.read(landed)), "from the sandbox", landed);
+    }
     assert.equal((await box.files.stat("/tmp/moved-link")).type, "symlink");
     await box.files.remove(`/tmp/host${host}`, { recursive: true });
     await box.files.remove("/tmp/moved-link");

@@ -50,7 +50,7 @@ export interface WriteFileOptions extends CallOptions {
   parents?: boolean;
 }
 
-/** Options of {@link SandboxFiles.upload} and {@link SandboxFiles.download}. */
+/** Options of {@link SandboxFiles.upload} and {@link SandboxFiles.download}; `timeoutMs` bounds the whole transfer. */
 export interface TransferOptions extends CallOptions {
   /** `"tar"`: the content is a tar stream (a directory): extracted into `path` on upload, made of `path` on download. */
   archive?: "tar";
@@ -181,10 +181,10 @@ export class SandboxFiles {
         method: "PUT",
         headers: this.#c.token ? { authorization: `Bearer ${this.#c.token}` } : {},
         body: toChunks(source),
-        signal: options.signal,
+        signal: transferSignal(options),
       });
     } catch (err) {
-      throw this.#c.translate(unreachable("PUT", url, err));
+      throw this.#c.translate(transferError("PUT", url, err, options));
     }
     if (answer.status !== 200) {
       throw this.#c.translate(await errorOf(new Response(answer.text, { status: answer.status })));
@@ -218,24 +218,37 @@ export class SandboxFiles {
     try {
       res = await fetch(url, {
         headers: this.#c.token ? { authorization: `Bearer ${this.#c.token}` } : {},
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: transferSignal(options) ?? null,
       });
     } catch (err) {
-      throw this.#c.translate(unreachable("GET", url, err));
+      throw this.#c.translate(transferError("GET", url, err, options));
     }
     if (res.ok) return res;
     throw this.#c.translate(await errorOf(res));
   }
 }
 
-function unreachable(method: string, url: string, err: unknown): ConnectError {
-  return new ConnectError(
-    `${method} ${url}: ${(err as Error).message}`,
-    Code.Unavailable,
-    undefined,
-    undefined,
-    err,
-  );
+/** The caller's signal and `timeoutMs` (which bounds the whole transfer) as one signal. */
+function transferSignal(options: CallOptions): AbortSignal | undefined {
+  const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined];
+  const given = signals.filter((s): s is AbortSignal => s !== undefined);
+  return given.length > 1 ? AbortSignal.any(given) : given[0];
+}
+
+/** A transfer that failed before an answer: cancelled, timed out, or the server not reachable. */
+function transferError(method: string, url: string, err: unknown, options: CallOptions): ConnectError {
+  const [code, why] = options.signal?.aborted
+    ? [Code.Canceled, "cancelled"]
+    : isTimeout(err)
+      ? [Code.DeadlineExceeded, `not done within ${options.timeoutMs} ms`]
+      : [Code.Unavailable, (err as Error).message];
+  return new ConnectError(`${method} ${url}: ${why}`, code, undefined, undefined, err);
+}
+
+/** fetch rejects with the timeout itself; node:http with an AbortError caused by it. */
+function isTimeout(err: unknown): boolean {
+  const e = err as { name?: string; cause?: { name?: string } } | undefined;
+  return e?.name === "TimeoutError" || e?.cause?.name === "TimeoutError";
 }
 
 /** The server's JSON error body as a ConnectError (code, message, field), so it is translated like an RPC's. */

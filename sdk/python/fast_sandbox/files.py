@@ -3,6 +3,8 @@ large ones). Every operation runs inside the sandbox, so paths and symlinks reso
 
 from __future__ import annotations
 
+import http.client
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Union
@@ -160,6 +162,8 @@ class Files:
         conn, response = self._transfer("PUT", query, _body(source), timeout)
         try:
             response.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise self._calls.translate(_broken("upload", err), "file") from err
         finally:
             conn.close()
 
@@ -172,8 +176,10 @@ class Files:
     ) -> Union[int, Iterator[bytes]]:
         """A file's bytes as they arrive (with ``archive="tar"``, a tar stream of the directory
         ``path``): written to ``destination`` and counted, or, without one, as an iterator of
-        chunks. A transfer cut off midway raises an ``unavailable`` FastSandboxError, never a
-        short file."""
+        chunks, which holds a connection open until it is read to the end or closed (use
+        ``contextlib.closing`` when you may stop early). A transfer cut off midway raises an
+        ``unavailable`` FastSandboxError, never a short file; one that stalls for ``timeout``
+        seconds raises ``deadline_exceeded``."""
         query = {"path": path, **({"archive": archive} if archive else {})}
         conn, response = self._transfer("GET", query, None, timeout)
         chunks = self._chunks(conn, response)
@@ -204,14 +210,20 @@ class Files:
             while True:
                 try:
                     chunk = response.read1(CHUNK_BYTES)
-                except Exception as err:  # IncompleteRead, a reset connection, a timeout
-                    failure = WireError("unavailable", f"the download broke off: {err}")
-                    raise self._calls.translate(failure, "file") from err
+                except (OSError, http.client.HTTPException) as err:
+                    raise self._calls.translate(_broken("download", err), "file") from err
                 if not chunk:
                     return
                 yield chunk
         finally:
             conn.close()
+
+
+def _broken(what: str, err: BaseException) -> WireError:
+    """A transfer that failed after it began: a timeout, or a connection cut off (IncompleteRead)."""
+    if isinstance(err, socket.timeout):
+        return WireError("deadline_exceeded", f"the {what} stalled: no data within the timeout")
+    return WireError("unavailable", f"the {what} broke off: {err}")
 
 
 def _body(source: UploadSource) -> Union[bytes, Iterable[bytes]]:

@@ -105,6 +105,10 @@ class FilesTest(SandboxTestCase):
             self.box.files.mkdir("/sys/fsb")
         self.assertEqual(read_only.exception.code, "permission_denied")
         self.assertIn("read-only file system", read_only.exception.hint)
+        # Refused while the body is still on its way: the answer arrives all the same.
+        with self.assertRaises(FastSandboxError) as refused:
+            self.box.files.upload("/sys/fsb-upload", (b"x" * 65536 for _ in range(128)))
+        self.assertEqual(refused.exception.code, "permission_denied")
         with self.assertRaises(NotFoundError):
             self.fsb.sandboxes.get("py-files").files.read("/no/such")
 

@@ -323,7 +323,14 @@ function newProcessId(): string {
 
 function runOf(launched: LaunchedProcess, options: RunInSandboxOptions): SandboxRun {
   const { signal } = options;
-  const kill = () => void launched.kill(SIGKILL).catch(() => {});
+  const kill = () => {
+    void launched.kill(SIGKILL).catch(() => {});
+    // A child the killed process leaves behind (the `cat` of a write script) still reads the input
+    // and holds the output pipes open, so the run would never end: once the process is gone, its
+    // input is ended too, and the child ends on it. The script is dead by then, so nothing it would
+    // have done after the child (a rename into place) happens.
+    void launched.exited.catch(() => {}).finally(() => launched.closeStdin().catch(() => {}));
+  };
   signal?.addEventListener("abort", kill, { once: true });
   if (options.stdin && launched.stdin) {
     options.stdin.pipe(launched.stdin, { end: false });

@@ -5,7 +5,7 @@
  *   PUT /files/v1/namespaces/{namespace}/sandboxes/{name}?path=…[&mode=…][&parents=true][&archive=tar]   upload
  * Bodies pass through with backpressure, so neither the controller nor the agent holds a file.
  */
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ErrorCode, FsbError, invalidArgument, parseOctalMode, validateFilePath } from "@fast-sandbox/api";
 import type { ApiRequest, ApiResponse } from "../../api-server/api-server.ts";
@@ -31,6 +31,7 @@ export function fileTransferHandler(
   const token = o.token ? new BearerToken(o.token) : undefined;
   return async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    let body: PassThrough | undefined;
     if (!url.pathname.startsWith(FILES_PATH_PREFIX)) return false;
     try {
       const failure = token?.check(req.headers.authorization);
@@ -51,7 +52,9 @@ export function fileTransferHandler(
         await pipeline(content, res as NodeJS.WritableStream).catch(() => res.destroy());
       } else if (req.method === "PUT") {
         const { files, sandboxId } = await o.access.placement(target);
-        await files.upload(sandboxId, query, req as unknown as Readable, abort.signal);
+        // Through a pipe, so that the upload stopping early leaves `req` readable for the drain below.
+        body = (req as unknown as Readable).pipe(new PassThrough());
+        await files.upload(sandboxId, query, body, abort.signal);
         sendJson(res, 200, { success: true });
       } else {
         res.setHeader("allow", "GET, PUT");
@@ -60,6 +63,14 @@ export function fileTransferHandler(
     } catch (err) {
       if (res.headersSent) res.destroy();
       else if (sendError(res, err) >= 500) o.onServerError?.(err);
+      // A refused upload's body is read on and dropped: a client that sends the whole body before it
+      // reads the answer (Python's http.client does) would otherwise wait on a full window. The
+      // HTTP/1.1 server's request time limit bounds it.
+      if (req.method === "PUT" && !(req as { complete?: boolean }).complete) {
+        // Unpiped first: the pipe would pause `req` again when its end closes.
+        if (body) (req as unknown as Readable).unpipe(body);
+        (req as unknown as Readable).resume();
+      }
     }
     return true;
   };
