@@ -2,8 +2,8 @@
 import type { MachineInfo } from "./e2e-report.ts";
 import { TARGET_FIRST_COMMAND_P50_MS } from "./exec-first-command.ts";
 import type { ExecPathName } from "./exec-paths.ts";
-import { median, type ThroughputSample } from "./files-throughput.ts";
-import { formatTable, type LatencySummary, ms, summarize } from "./stats.ts";
+import type { ThroughputSample } from "./files-throughput.ts";
+import { formatTable, type LatencySummary, median, ms, summarize } from "./stats.ts";
 
 /** Target: `sandbox.exec` p50 within this multiple of the containerd floor's p50 (issue 14, docs/benchmarks.md). */
 export const TARGET_EXEC_OVER_FLOOR = 1.2;

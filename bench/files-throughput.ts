@@ -85,8 +85,11 @@ export async function measureThroughput(
   signal: AbortSignal,
   say: (message: string) => void,
 ): Promise<ThroughputSample[]> {
-  const piece = randomBytes(PIECE_BYTES);
   const samples: Record<TransferPath, number[]> = { upload: [], download: [], "cat pipe": [] };
+  const result = () =>
+    (Object.keys(samples) as TransferPath[]).map((path) => ({ path, mbPerSecond: samples[path] }));
+  if (runs === 0) return result();
+  const piece = randomBytes(PIECE_BYTES);
   for (let i = 0; i < runs; i++) {
     signal.throwIfAborted();
     samples["cat pipe"].push(await timeCatPipe(piece));
@@ -95,13 +98,5 @@ export async function measureThroughput(
     say(`throughput: ${i + 1}/${runs} rounds`);
   }
   await box.files.remove(REMOTE_PATH);
-  return (Object.keys(samples) as TransferPath[]).map((path) => ({ path, mbPerSecond: samples[path] }));
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return result();
 }

@@ -41,6 +41,15 @@ export function summarize(path: string, samplesMs: readonly number[]): LatencySu
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** Formats milliseconds with one decimal. */
 export function ms(value: number): string {
   return value.toFixed(DECIMALS);

@@ -91,7 +91,8 @@ describe("PrewarmPool refills", () => {
       assert.ok(pool.take(KEY, DIGEST));
       await ready();
       const waited = creates.at(-1)! - takenAt;
-      assert.ok(waited >= 1000, `made after ${waited} ms`);
+      // At least the bound; and made, not left waiting for the hold (3 s leaves room for a loaded machine).
+      assert.ok(waited >= 1000 && waited < 3000, `made after ${waited} ms`);
     } finally {
       release();
     }
