@@ -43,7 +43,10 @@ export interface SandboxRecord {
   pid: number;
   exitCode: number | undefined;
   exitedAt: Date | undefined;
-  /** The kernel's OOM killer acted in its cgroup (containerd's /tasks/oom, which comes before the exit). */
+  /**
+   * The kernel's OOM killer acted in its cgroup (containerd's /tasks/oom). It usually comes before
+   * the exit, but containerd does not order the two: one after the exit still sets this.
+   */
   oomKilled: boolean;
   /** Settles when a create in flight finishes (either way). */
   created?: Promise<void>;

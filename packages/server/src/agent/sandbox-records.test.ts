@@ -97,6 +97,17 @@ describe("SandboxRecords", () => {
     assert.equal(records.list()[0]?.exitCode, 137);
   });
 
+  it("gives the reason OOMKilled when the OOM event comes after the exit, and tells of the change", () => {
+    const { revision, records } = setup();
+    records.track(record("sb-1"));
+    records.handleEvent({ kind: "exit", containerId: "sb-1", pid: 42, exitCode: 137, exitedAt: EXITED_AT });
+    assert.equal(records.list()[0]?.exitReason, undefined);
+    const before = revision.value;
+    assert.equal(records.handleEvent({ kind: "oom", containerId: "sb-1" }), true);
+    assert.equal(records.list()[0]?.exitReason, "OOMKilled");
+    assert.ok(revision.value > before, "the status changed");
+  });
+
   it("leaves events of containers it does not track to the caller", () => {
     const { revision, records } = setup();
     records.track(record("sb-1"));
