@@ -14,8 +14,9 @@ FROM node:24-bookworm-slim
 # wrapper onto the node with scripts/install-runsc.sh, where containerd's runc shim can run it.
 # busybox-static (/bin/busybox) for the agent's shim anchor: the agent copies it into a hostPath
 # directory as the anchor's whole rootfs (agent/anchor-rootfs.ts), which a static binary allows.
+# iproute2 and nftables for isolated sandbox networks (namespaces, veths, the agent's firewall).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends runsc busybox-static \
+ && apt-get install -y --no-install-recommends runsc busybox-static iproute2 nftables \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

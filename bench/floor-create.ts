@@ -36,6 +36,7 @@ export async function floorCreate(
     agentId: owner.agentId,
     runtime: "container",
     network: { kind: "agent" },
+    seccomp: { kind: "runtime-default" },
     agentPid: process.pid,
   });
   const labels = sandboxLabels(spec, {

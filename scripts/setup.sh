@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(containerd runc runsc busybox-static umoci tmux)
+# iproute2 and nftables build isolated sandbox networks (namespaces, veths, the agent's firewall).
+APT_PACKAGES=(containerd runc runsc busybox-static umoci tmux iproute2 nftables)
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 missing=()

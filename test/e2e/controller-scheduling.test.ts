@@ -180,14 +180,72 @@ describe("a full pool", () => {
   });
 });
 
-describe("exposed ports", () => {
+describe("exposed ports of isolated sandboxes (the default)", () => {
+  const PORT = 18_741;
+  let ctl: ControllerProcess;
+  const conn = testConnection();
+
+  before(async () => {
+    ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 1, capacity: 3 });
+  });
+  after(async () => {
+    await ctl.cleanup();
+    (await conn).close();
+  });
+
+  it("each sandbox serves the port at its own address, however many share an agent", async () => {
+    const serve = (name: string) =>
+      ctl.client.createSandbox({
+        name,
+        image: "busybox",
+        command: ["sh", "-c", `while true; do echo ${name} | nc -l -p ${PORT}; done`],
+        exposedPorts: [PORT],
+      });
+    const a = (await serve("iso-a")).sandbox!;
+    const b = (await serve("iso-b")).sandbox!;
+    assert.equal(a.agent, b.agent, "one agent holds both");
+    const [aHost] = a.endpoints[0]?.split(":") ?? [];
+    const [bHost] = b.endpoints[0]?.split(":") ?? [];
+    assert.match(a.endpoints[0] ?? "", new RegExp(`^10\\.212\\.\\d+\\.\\d+:${PORT}$`));
+    assert.notEqual(aHost, bHost);
+    const read = (host: string) =>
+      new Promise<string>((resolve) => {
+        let data = "";
+        const socket = net.connect(PORT, host);
+        socket.on("data", (d) => (data += d));
+        socket.on("close", () => resolve(data.trim()));
+        socket.on("error", () => resolve(""));
+      });
+    assert.equal(
+      await eventually(
+        () => read(aHost ?? ""),
+        (r) => r !== "",
+      ),
+      "iso-a",
+    );
+    assert.equal(
+      await eventually(
+        () => read(bHost ?? ""),
+        (r) => r !== "",
+      ),
+      "iso-b",
+    );
+  });
+});
+
+describe("exposed ports of sandboxes in their agent's network (mode agent)", () => {
   const PORT = 18_731;
   let ctl: ControllerProcess;
   let external: ExternalAgent | undefined;
   const conn = testConnection();
 
   before(async () => {
-    ctl = await startControllerProcess({ socketPath: (await conn).socketPath, localAgents: 2, capacity: 2 });
+    ctl = await startControllerProcess({
+      socketPath: (await conn).socketPath,
+      localAgents: 2,
+      capacity: 2,
+      poolNetwork: "agent",
+    });
   });
   after(async () => {
     // Sandboxes on the external agent are deleted through the controller while that agent still runs.

@@ -22,6 +22,8 @@ export interface ControllerProcessOptions {
   socketPath: string;
   localAgents?: number;
   capacity?: number;
+  /** The seed pool's network mode (`--pool-network`); isolated when unset, as in production. */
+  poolNetwork?: "isolated" | "none" | "agent";
   mode?: "fast" | "strong";
   orphanTimeout?: string;
   probeInterval?: string;
@@ -106,6 +108,7 @@ async function startOnce(options: ControllerProcessOptions): Promise<ControllerP
     String(options.localAgents ?? 2),
     "--local-agent-capacity",
     String(options.capacity ?? 3),
+    ...(options.poolNetwork ? ["--pool-network", options.poolNetwork] : []),
     "--local-agent-prefix",
     agentPrefix,
     // Parallel test controllers must not race for the same fixed agent ports.

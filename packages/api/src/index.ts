@@ -35,6 +35,18 @@ export {
   normalizeImageName,
   parseImageRef,
 } from "./image-ref.ts";
+export type { Cidr } from "./ipv4.ts";
+export {
+  blockSize,
+  cidrContains,
+  cidrsOverlap,
+  coverOf,
+  formatCidr,
+  formatIpv4,
+  parseCidr,
+  parseIpv4,
+  subBlock,
+} from "./ipv4.ts";
 export type { LabelKey } from "./labels.ts";
 export {
   anchorContainerId,
@@ -59,6 +71,16 @@ export {
   validateDnsSubdomain,
   validateSandboxId,
 } from "./names.ts";
+export type { EgressSpec, NetworkModeName, PoolNetworkSpec, SandboxNetworkSpec } from "./network-spec.ts";
+export {
+  DEFAULT_NETWORK_MODE,
+  egressCidrs,
+  egressSchema,
+  MAX_EGRESS_CIDRS,
+  NETWORK_MODES,
+  poolNetworkSchema,
+  sandboxNetworkSchema,
+} from "./network-spec.ts";
 export type { Condition, NewObject, ObjectMeta, StoredObject } from "./object-meta.ts";
 export { API_GROUP, API_VERSION, objectKey, splitObjectKey } from "./object-meta.ts";
 export {
@@ -67,6 +89,8 @@ export {
   poolCapacitySchema,
   poolSpecSchema,
   prewarmTemplateSchema,
+  SECCOMP_LOCALHOST_PROFILE_PATTERN,
+  seccompProfileSchema,
   validatePoolSpec,
 } from "./pool-validation.ts";
 export { exposedPortsMaxCount, exposedPortsSchema, portSchema } from "./ports.ts";
@@ -112,6 +136,8 @@ export type {
   SandboxResources,
   SandboxSpec,
   SandboxStatus,
+  SeccompProfile,
+  SeccompProfileType,
 } from "./sandbox-resource.ts";
 export {
   CREATED_AT_ANNOTATION,

@@ -24,6 +24,8 @@ describe("Labels", () => {
     ["Pool", "sandbox.fast.io/pool"],
     ["Image", "sandbox.fast.io/image"],
     ["Ports", "sandbox.fast.io/ports"],
+    ["Network", "sandbox.fast.io/network"],
+    ["Egress", "sandbox.fast.io/egress"],
     ["SpecHash", "sandbox.fast.io/spec-hash"],
     ["CreatedAt", "sandbox.fast.io/created-at"],
     ["LogPath", "sandbox.fast.io/log-path"],

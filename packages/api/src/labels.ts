@@ -53,6 +53,13 @@ export const Labels = {
   Image: "sandbox.fast.io/image",
   /** The exposed ports, comma-separated (`80,443`); see {@link formatPortsLabel}. */
   Ports: "sandbox.fast.io/ports",
+  /**
+   * The sandbox's network: `agent`, `none`, or `isolated@<address>`, so a restarted agent gives an
+   * isolated sandbox its namespace and rules back (and the janitor knows which namespace is whose).
+   */
+  Network: "sandbox.fast.io/network",
+  /** An isolated sandbox's egress rules, as canonical JSON; absent for the defaults. */
+  Egress: "sandbox.fast.io/egress",
   /** Hash of the spec the container was built from; a differing hash means it is stale and must be replaced. */
   SpecHash: "sandbox.fast.io/spec-hash",
   /** Creation time (RFC 3339), so expiry and the janitor's grace period work after a restart. */

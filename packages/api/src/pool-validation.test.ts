@@ -27,7 +27,64 @@ describe("validatePoolSpec", () => {
     });
   });
 
+  const seccompKept: Array<{ name: string; seccompProfile: unknown }> = [
+    { name: "RuntimeDefault", seccompProfile: { type: "RuntimeDefault" } },
+    { name: "Unconfined", seccompProfile: { type: "Unconfined" } },
+    {
+      name: "Localhost with a file name",
+      seccompProfile: { type: "Localhost", localhostProfile: "strict.json" },
+    },
+    {
+      name: "Localhost with a descending path",
+      seccompProfile: { type: "Localhost", localhostProfile: "team-a/v1.2/profile_x.json" },
+    },
+  ];
+  for (const c of seccompKept) {
+    test(`keeps seccompProfile ${c.name}`, () => {
+      assert.deepEqual(
+        validatePoolSpec({ seccompProfile: c.seccompProfile }).seccompProfile,
+        c.seccompProfile,
+      );
+    });
+  }
+
+  test("leaves seccompProfile out when not given (RuntimeDefault applies)", () => {
+    assert.equal("seccompProfile" in validatePoolSpec({}), false);
+  });
+
   const bad: Array<{ name: string; spec: unknown; field: string }> = [
+    {
+      name: "an unknown seccomp type",
+      spec: { seccompProfile: { type: "runtime/default" } },
+      field: "spec.seccompProfile.type",
+    },
+    {
+      name: "a seccompProfile without type",
+      spec: { seccompProfile: {} },
+      field: "spec.seccompProfile.type",
+    },
+    {
+      name: "Localhost without a profile",
+      spec: { seccompProfile: { type: "Localhost" } },
+      field: "spec.seccompProfile.localhostProfile",
+    },
+    {
+      name: "a profile with RuntimeDefault",
+      spec: { seccompProfile: { type: "RuntimeDefault", localhostProfile: "x.json" } },
+      field: "spec.seccompProfile.localhostProfile",
+    },
+    ...["/etc/x.json", "../x.json", "a/../../x.json", "a//b.json", ".hidden", "-flag", "a b.json", ""].map(
+      (localhostProfile) => ({
+        name: `the Localhost profile ${JSON.stringify(localhostProfile)}`,
+        spec: { seccompProfile: { type: "Localhost", localhostProfile } },
+        field: "spec.seccompProfile.localhostProfile",
+      }),
+    ),
+    {
+      name: "an unknown seccompProfile field",
+      spec: { seccompProfile: { type: "Unconfined", path: "x" } },
+      field: "spec.seccompProfile.path",
+    },
     { name: "poolMax 0", spec: { capacity: { poolMax: 0 } }, field: "spec.capacity.poolMax" },
     { name: "negative poolMin", spec: { capacity: { poolMin: -1 } }, field: "spec.capacity.poolMin" },
     { name: "min above max", spec: { capacity: { poolMin: 4, poolMax: 2 } }, field: "spec.capacity.poolMin" },

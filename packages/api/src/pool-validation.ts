@@ -1,8 +1,10 @@
 /** Validation and defaults of a SandboxPool spec, shared by the API, the CLI and the pool controller. */
+
 import { z } from "zod";
 import { envListSchema } from "./env.ts";
 import { invalidArgument } from "./errors.ts";
 import { imageRefSchema, normalizeImageName } from "./image-ref.ts";
+import { poolNetworkSchema } from "./network-spec.ts";
 import type { SandboxPoolSpec } from "./sandbox-resource.ts";
 import { argListSchema, refineProcessArgs } from "./sandbox-validation.ts";
 import { parseOrThrow } from "./zod-error.ts";
@@ -26,6 +28,8 @@ export const PoolLimits = {
   maxSandboxesPerPod: 1000,
   maxPrewarmTemplates: 16,
   maxPrewarmCount: 20,
+  /** Characters of a Localhost seccomp profile's path (a file name's usual limit). */
+  maxLocalhostProfileLength: 255,
 } as const;
 
 const count = (max: number) => z.number().int().min(0).max(max);
@@ -47,10 +51,50 @@ export const prewarmTemplateSchema = z
   })
   .superRefine(refineProcessArgs);
 
+/**
+ * A Localhost profile's path under the node's profile directory: plain names (letters, digits,
+ * `.`, `_`, `-`, none starting with `.` or `-`) joined by `/`. It cannot climb out of that directory
+ * (no `..`, no leading `/`), and it reaches the agent's command line as one safe argument.
+ */
+export const SECCOMP_LOCALHOST_PROFILE_PATTERN =
+  "^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$";
+
+/** A pool's `seccompProfile`; localhostProfile goes with type Localhost and only with it. */
+export const seccompProfileSchema = z
+  .strictObject({
+    type: z.enum(["RuntimeDefault", "Unconfined", "Localhost"]),
+    localhostProfile: z
+      .string()
+      .max(PoolLimits.maxLocalhostProfileLength)
+      .regex(
+        new RegExp(SECCOMP_LOCALHOST_PROFILE_PATTERN),
+        "must be a relative path of plain names (letters, digits, . _ -) under the node's profile directory",
+      )
+      .optional(),
+  })
+  .superRefine((profile, ctx) => {
+    if (profile.type === "Localhost" && profile.localhostProfile === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["localhostProfile"],
+        message: "is required with type Localhost",
+      });
+    }
+    if (profile.type !== "Localhost" && profile.localhostProfile !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["localhostProfile"],
+        message: "is only allowed with type Localhost",
+      });
+    }
+  });
+
 export const poolSpecSchema = z.strictObject({
   capacity: poolCapacitySchema.optional(),
   maxSandboxesPerPod: z.number().int().min(1).max(PoolLimits.maxSandboxesPerPod).optional(),
   runtimeType: z.enum(["container", "gvisor"]).optional(),
+  seccompProfile: seccompProfileSchema.optional(),
+  network: poolNetworkSchema.optional(),
   agentTemplate: z.record(z.string(), z.unknown()).optional(),
   prewarm: z
     .array(prewarmTemplateSchema)
@@ -88,6 +132,11 @@ export function validatePoolSpec(spec: unknown, prefix = "spec"): SandboxPoolSpe
     maxSandboxesPerPod: parsed.maxSandboxesPerPod ?? PoolDefaults.maxSandboxesPerPod,
     runtimeType: parsed.runtimeType ?? PoolDefaults.runtimeType,
   };
+  if (parsed.seccompProfile) {
+    const { type, localhostProfile } = parsed.seccompProfile;
+    out.seccompProfile = localhostProfile === undefined ? { type } : { type, localhostProfile };
+  }
+  if (parsed.network) out.network = parsed.network;
   if (parsed.agentTemplate) out.agentTemplate = parsed.agentTemplate;
   if (parsed.prewarm?.length) {
     out.prewarm = parsed.prewarm.map((t, i) => {

@@ -20,6 +20,8 @@ export const SandboxPhase = {
 } as const;
 export type SandboxPhase = (typeof SandboxPhase)[keyof typeof SandboxPhase];
 
+import type { PoolNetworkSpec, SandboxNetworkSpec } from "./network-spec.ts";
+
 /** The finalizer that keeps a Sandbox until its container is gone. */
 export const SANDBOX_FINALIZER = "sandbox.fast.io/cleanup";
 export const DEFAULT_POOL = "default-pool";
@@ -47,6 +49,8 @@ export interface SandboxSpec {
   /** RFC 3339; unset means never. */
   expireTime?: string;
   resources?: SandboxResources;
+  /** Network mode and egress rules where the pool lets the sandbox choose; the pool's when unset. */
+  network?: SandboxNetworkSpec;
 }
 
 export interface SandboxStatus {
@@ -140,10 +144,31 @@ export const SandboxReason = {
 } as const;
 export type SandboxReason = (typeof SandboxReason)[keyof typeof SandboxReason];
 
+/** The seccomp filter kinds a pool may choose, as Kubernetes names them. */
+export type SeccompProfileType = "RuntimeDefault" | "Unconfined" | "Localhost";
+
+/**
+ * A pool's seccomp filter, in the shape of a Kubernetes securityContext's `seccompProfile`:
+ * RuntimeDefault is fast-sandbox's built-in profile, Unconfined none, Localhost a profile file
+ * on the node (an OCI linux.seccomp JSON object).
+ */
+export interface SeccompProfile {
+  type: SeccompProfileType;
+  /**
+   * Localhost only: the file's path relative to the node's profile directory
+   * (/var/lib/fast-sandbox/seccomp in Kubernetes, <data-dir>/seccomp in standalone).
+   */
+  localhostProfile?: string;
+}
+
 export interface SandboxPoolSpec {
   capacity: { poolMin: number; poolMax: number; bufferMin: number; bufferMax: number };
   maxSandboxesPerPod?: number;
   runtimeType?: "container" | "gvisor";
+  /** The network of the pool's sandboxes; mode isolated with egress allowed when absent. */
+  network?: PoolNetworkSpec;
+  /** The seccomp filter of the pool's sandboxes; RuntimeDefault when absent. gVisor pools get none. */
+  seccompProfile?: SeccompProfile;
   /** A Pod template (Kubernetes mode only). */
   agentTemplate?: Record<string, unknown>;
   prewarm?: Array<{

@@ -6,6 +6,7 @@ import { invalidArgument } from "./errors.ts";
 import { imageRefSchema, normalizeImageName } from "./image-ref.ts";
 import { labelPrefix } from "./labels.ts";
 import { dnsLabelSchema, dnsSubdomainSchema } from "./names.ts";
+import { type SandboxNetworkSpec, sandboxNetworkSchema } from "./network-spec.ts";
 import { exposedPortsSchema } from "./ports.ts";
 import { cpuSchema, memorySchema, pidsSchema } from "./quantity.ts";
 import {
@@ -106,6 +107,7 @@ export const sandboxSpecSchema = z
     resetRevision: timestampSchema.optional(),
     expireTime: timestampSchema.optional(),
     resources: sandboxResourcesSchema.optional(),
+    network: sandboxNetworkSchema.optional(),
   })
   .superRefine(refineProcessArgs);
 
@@ -201,6 +203,18 @@ export function normalizeSandboxSpec(spec: SandboxSpec): SandboxSpec {
   if (spec.expireTime) out.expireTime = new Date(spec.expireTime).toISOString();
   const resources = normalizeResources(spec.resources);
   if (resources) out.resources = resources;
+  if (spec.network?.mode || spec.network?.egress) out.network = normalizeNetwork(spec.network);
+  return out;
+}
+
+/** The network settings with the egress defaults filled in, so equal settings compare equal. */
+function normalizeNetwork(network: SandboxNetworkSpec): SandboxNetworkSpec {
+  const out: SandboxNetworkSpec = {};
+  if (network.mode) out.mode = network.mode;
+  if (network.egress) {
+    const { default: action = "allow", allow = [], deny = [] } = network.egress;
+    out.egress = { default: action, allow: [...allow], deny: [...deny] };
+  }
   return out;
 }
 

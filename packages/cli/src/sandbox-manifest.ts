@@ -41,6 +41,7 @@ const FLAT_KEYS = [
   "expireAt",
   "labels",
   "resources",
+  "network",
 ];
 const RESOURCE_KEYS = ["apiVersion", "kind", "metadata", "spec", "status"];
 const METADATA_KEYS = ["name", "namespace", "labels"];
@@ -57,6 +58,7 @@ const SPEC_KEYS = [
   "recoveryTimeoutSeconds",
   "expireTime",
   "resources",
+  "network",
 ];
 
 /**
@@ -111,6 +113,7 @@ export function sandboxFromResource(root: Mapping): SandboxManifest {
     recoveryTimeoutSeconds: optional(spec.recoveryTimeoutSeconds, "spec.recoveryTimeoutSeconds", seconds),
     expireAt: expireTime,
     resources: optional(spec.resources, "spec.resources", resources),
+    network: optional(spec.network, "spec.network", network),
   });
 }
 
@@ -135,6 +138,7 @@ function fromFlat(root: Mapping): SandboxManifest {
     expireAt: optional(root.expireAt, "expireAt", date),
     labels: optional(root.labels, "labels", stringMap),
     resources: optional(root.resources, "resources", resources),
+    network: optional(root.network, "network", network),
   });
 }
 
@@ -164,6 +168,27 @@ function date(value: unknown): Date {
   if (Number.isNaN(parsed.getTime())) throw new Error(`${JSON.stringify(value)} is not a date and time`);
   return parsed;
 }
+
+/** Mode and egress as written; their values are the server's to check, which names the field. */
+function network(value: unknown): SandboxManifest["network"] {
+  const map = mapping(value);
+  knownKeys(map, ["mode", "egress"], "");
+  const egress = map.egress === undefined ? undefined : mapping(map.egress, "egress");
+  if (egress) knownKeys(egress, ["default", "allow", "deny"], "egress.");
+  return compact({
+    mode: optional(map.mode, "mode", string) as NetworkOptions["mode"],
+    egress:
+      egress &&
+      compact({
+        default: optional(egress.default, "egress.default", string) as EgressOptions["default"],
+        allow: optional(egress.allow, "egress.allow", stringList),
+        deny: optional(egress.deny, "egress.deny", stringList),
+      }),
+  });
+}
+
+type NetworkOptions = NonNullable<SandboxManifest["network"]>;
+type EgressOptions = NonNullable<NetworkOptions["egress"]>;
 
 function resources(value: unknown): SandboxManifest["resources"] {
   const map = mapping(value);

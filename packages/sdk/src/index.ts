@@ -87,6 +87,7 @@ export type {
   ResetSandboxOptions,
   SandboxEvent,
   Sandboxes,
+  SandboxNetworkOptions,
   UpdateSandboxOptions,
   WatchSandboxesOptions,
 } from "./sandboxes.ts";

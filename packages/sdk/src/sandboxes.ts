@@ -38,6 +38,28 @@ export interface CreateSandboxOptions extends CallOptions {
   expireInMs?: number;
   resources?: { cpu?: string; memory?: string; pids?: number };
   labels?: Record<string, string>;
+  /**
+   * Network mode and egress rules, where the pool lets a sandbox choose them; the pool's when unset.
+   * `isolated`: its own address and firewall rules; `none`: loopback only; `agent`: the agent's
+   * namespace. A sandbox never reaches the host, the agents, the controller, other sandboxes or
+   * link-local addresses, whatever `egress` says.
+   *
+   * @example { mode: "isolated", egress: { default: "deny", allow: ["198.51.100.0/24"] } }
+   */
+  network?: SandboxNetworkOptions;
+}
+
+/** How a sandbox is networked (see {@link CreateSandboxOptions.network}). */
+export interface SandboxNetworkOptions {
+  mode?: "isolated" | "none" | "agent";
+  egress?: {
+    /** For destinations neither list names; `allow` when unset. */
+    default?: "allow" | "deny";
+    /** IPv4 CIDRs allowed; they also open the private and node networks refused by default. */
+    allow?: string[];
+    /** IPv4 CIDRs refused; checked before `allow`. */
+    deny?: string[];
+  };
 }
 
 /** What {@link Sandboxes.update} can change. */
@@ -154,6 +176,7 @@ export class Sandboxes {
         ? { recoveryTimeoutSeconds: options.recoveryTimeoutSeconds }
         : {}),
       ...(expireAt ? { expireTime: timestampFromDate(expireAt) } : {}),
+      ...(options.network ? { network: networkRequest(options.network) } : {}),
       ...(options.resources
         ? {
             resources: {
@@ -315,4 +338,14 @@ function policy(value: "Manual" | "AutoRecreate" | undefined): FailurePolicy {
   if (value === "AutoRecreate") return FailurePolicy.AUTO_RECREATE;
   if (value === "Manual") return FailurePolicy.MANUAL;
   return FailurePolicy.UNSPECIFIED;
+}
+
+function networkRequest(network: SandboxNetworkOptions) {
+  const { egress } = network;
+  return {
+    mode: network.mode ?? "",
+    ...(egress
+      ? { egress: { default: egress.default ?? "", allow: egress.allow ?? [], deny: egress.deny ?? [] } }
+      : {}),
+  };
 }

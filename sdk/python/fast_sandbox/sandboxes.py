@@ -65,12 +65,16 @@ class Sandboxes:
         expire_in: Optional[float] = None,
         resources: Optional[Dict[str, Any]] = None,
         labels: Optional[Dict[str, str]] = None,
+        network: Optional[Dict[str, Any]] = None,
         timeout: Optional[float] = None,
     ) -> Sandbox:
         """Creates a sandbox, or returns the existing one of that name if it has the same spec
         (``created`` is then False). ``mode`` is ``fast`` or ``strong``; ``failure_policy``
         ``Manual`` or ``AutoRecreate``; ``expire_in`` is seconds from now; ``resources`` takes
-        ``cpu``, ``memory`` and ``pids``."""
+        ``cpu``, ``memory`` and ``pids``. ``network`` (where the pool lets a sandbox choose) takes
+        ``mode`` (``isolated``, ``none`` or ``agent``) and ``egress``, a dict of ``default``
+        (``allow`` or ``deny``) and ``allow`` and ``deny`` lists of IPv4 CIDRs, as in
+        ``network={"egress": {"default": "deny", "allow": ["198.51.100.0/24"]}}``."""
         request: Dict[str, Any] = {
             "name": name or "",
             "namespace": namespace or self._calls.namespace,
@@ -92,6 +96,8 @@ class Sandboxes:
             request["expireTime"] = expiry
         if resources:
             request["resources"] = {k: v for k, v in resources.items() if v is not None}
+        if network:
+            request["network"] = _network(network)
         response = self._calls.unary(f"{SERVICE}/CreateSandbox", request, timeout)
         if "sandbox" not in response:
             raise FastSandboxError("the server answered without a sandbox", "internal")
@@ -248,3 +254,22 @@ def _expiry(expire_at: Optional[datetime], expire_in: Optional[float]) -> Option
     if expire_in is not None:
         return format_time(datetime.now(timezone.utc) + timedelta(seconds=expire_in))
     return None
+
+
+def _network(network: Dict[str, Any]) -> Dict[str, Any]:
+    """The network settings as the wire has them; their values are the server's to check."""
+    unknown = set(network) - {"mode", "egress"}
+    if unknown:
+        raise ValueError(f"network: unknown keys {sorted(unknown)}; use mode and egress")
+    wire: Dict[str, Any] = {"mode": network.get("mode") or ""}
+    egress = network.get("egress")
+    if egress is not None:
+        unknown = set(egress) - {"default", "allow", "deny"}
+        if unknown:
+            raise ValueError(f"network.egress: unknown keys {sorted(unknown)}; use default, allow and deny")
+        wire["egress"] = {
+            "default": egress.get("default") or "",
+            "allow": list(egress.get("allow") or []),
+            "deny": list(egress.get("deny") or []),
+        }
+    return wire

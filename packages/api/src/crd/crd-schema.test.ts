@@ -3,9 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   PoolDefaults,
+  PoolLimits,
   poolCapacitySchema,
   poolSpecSchema,
   prewarmTemplateSchema,
+  SECCOMP_LOCALHOST_PROFILE_PATTERN,
+  seccompProfileSchema,
 } from "../pool-validation.ts";
 import { DEFAULT_POOL, DEFAULT_RECOVERY_TIMEOUT_SECONDS } from "../sandbox-resource.ts";
 import { sandboxSpecSchema as sandboxSpecZod } from "../sandbox-validation.ts";
@@ -39,6 +42,14 @@ describe("CRD schemas against the zod validation", () => {
       keys(child(sandboxPoolSpecSchema, "prewarm", "[]")),
       Object.keys(prewarmTemplateSchema.shape).sort(),
     );
+    assert.deepEqual(keys(child(sandboxPoolSpecSchema, "seccompProfile")), ["localhostProfile", "type"]);
+  });
+
+  it("check seccompProfile as the zod validation does", () => {
+    const profile = child(sandboxPoolSpecSchema, "seccompProfile");
+    assert.deepEqual(child(profile, "type").enum, seccompProfileSchema.shape.type.options);
+    assert.equal(child(profile, "localhostProfile").pattern, SECCOMP_LOCALHOST_PROFILE_PATTERN);
+    assert.equal(child(profile, "localhostProfile").maxLength, PoolLimits.maxLocalhostProfileLength);
   });
 
   it("default what the controller defaults", () => {

@@ -20,6 +20,7 @@ import {
   timestamp,
 } from "./crd-common.ts";
 import { objectSchema } from "./json-schema-props.ts";
+import { sandboxNetworkProps } from "./network-crd.ts";
 
 /** Longest quantity string, as in quantity.ts. */
 const quantityMaxLength = 64;
@@ -69,7 +70,8 @@ export const sandboxSpecSchema = objectSchema<SandboxSpec>(
       pattern: "^/",
     },
     exposedPorts: {
-      description: "Ports the sandbox listens on, reachable at its agent's address; unique per agent.",
+      description:
+        "Ports the sandbox listens on: at its own address in mode isolated, else at its agent's (unique per agent in mode agent).",
       type: "array",
       maxItems: exposedPortsMaxCount,
       items: { type: "integer", format: "int32", minimum: 1, maximum: 65535 },
@@ -100,6 +102,7 @@ export const sandboxSpecSchema = objectSchema<SandboxSpec>(
     resetRevision: timestamp("Recreate the sandbox when this is newer than status.acceptedResetRevision."),
     expireTime: timestamp("Remove the container at this time and keep the object as Expired; unset: never."),
     resources,
+    network: sandboxNetworkProps,
   },
   { description: "What to run.", required: ["image"] },
 );

@@ -1,8 +1,10 @@
 /** The SandboxPool CRD's schema: the defaults and bounds of pool-validation.ts (PoolDefaults, PoolLimits). */
-import { PoolDefaults, PoolLimits } from "../pool-validation.ts";
-import type { SandboxPoolSpec, SandboxPoolStatus } from "../sandbox-resource.ts";
+
+import { PoolDefaults, PoolLimits, SECCOMP_LOCALHOST_PROFILE_PATTERN } from "../pool-validation.ts";
+import type { SandboxPoolSpec, SandboxPoolStatus, SeccompProfile } from "../sandbox-resource.ts";
 import { argList, conditionList, count, customResourceDefinition, envList } from "./crd-common.ts";
 import { arraySchema, objectSchema, type ValidationRule } from "./json-schema-props.ts";
+import { poolNetworkProps } from "./network-crd.ts";
 
 type PrewarmTemplate = NonNullable<SandboxPoolSpec["prewarm"]>[number];
 
@@ -60,6 +62,30 @@ const prewarmTemplate = objectSchema<PrewarmTemplate>(
   { required: ["image", "count"] },
 );
 
+const seccompProfile = objectSchema<SeccompProfile>(
+  {
+    type: {
+      description: "RuntimeDefault: the built-in profile; Unconfined: none; Localhost: localhostProfile.",
+      type: "string",
+      enum: ["RuntimeDefault", "Unconfined", "Localhost"],
+    },
+    localhostProfile: {
+      description:
+        "With Localhost: an OCI linux.seccomp JSON file, relative to the node's profile directory (/var/lib/fast-sandbox/seccomp).",
+      type: "string",
+      maxLength: PoolLimits.maxLocalhostProfileLength,
+      pattern: SECCOMP_LOCALHOST_PROFILE_PATTERN,
+    },
+  },
+  {
+    // localhostProfile with Localhost and only with it: validatePoolSpec checks that (a pool stored
+    // without it gets InvalidSpec); a CEL rule here would be one more form for every server to cost.
+    description:
+      "The seccomp filter of the pool's sandboxes, as a Pod's seccompProfile; RuntimeDefault when absent. gVisor pools get none.",
+    required: ["type"],
+  },
+);
+
 export const sandboxPoolSpecSchema = objectSchema<SandboxPoolSpec>(
   {
     capacity,
@@ -69,11 +95,13 @@ export const sandboxPoolSpecSchema = objectSchema<SandboxPoolSpec>(
       default: PoolDefaults.maxSandboxesPerPod,
     }),
     runtimeType: {
-      description: "container: runc; gvisor: runsc behind the runc shim (no network).",
+      description: "container: runc; gvisor: runsc behind the runc shim.",
       type: "string",
       enum: ["container", "gvisor"],
       default: PoolDefaults.runtimeType,
     },
+    seccompProfile,
+    network: poolNetworkProps,
     agentTemplate: {
       description:
         "A Pod template (metadata, spec) for the agent Pods; the controller adds what the agent needs to a container named agent.",

@@ -30,6 +30,10 @@ interface RunFlags {
   failurePolicy?: "Manual" | "AutoRecreate";
   recoveryTimeout?: number;
   label?: Record<string, string>;
+  network?: "isolated" | "none" | "agent";
+  egress?: "allow" | "deny";
+  allowCidr?: string[];
+  denyCidr?: string[];
   yes?: boolean;
 }
 
@@ -110,6 +114,23 @@ function declareRun(program: Command): Command {
       flagParser(parseSeconds),
     )
     .option("--label <KEY=VALUE>", "a label (repeatable)", flagParser(collectKeyValues("KEY")))
+    .addOption(
+      new Option(
+        "--network <mode>",
+        "isolated (own address and firewall), none (loopback only) or agent (the agent's network); default: the pool's",
+      ).choices(["isolated", "none", "agent"]),
+    )
+    .addOption(
+      new Option("--egress <default>", "allow or deny connections no --allow-cidr/--deny-cidr names").choices(
+        ["allow", "deny"],
+      ),
+    )
+    .option("--allow-cidr <CIDR>", "an IPv4 network the sandbox may reach (repeatable)", collectList(String))
+    .option(
+      "--deny-cidr <CIDR>",
+      "an IPv4 network the sandbox may not reach (repeatable)",
+      collectList(String),
+    )
     .option("-y, --yes", "create an edited sandbox without asking");
 }
 
@@ -212,9 +233,22 @@ function flagOptions(flags: RunFlags, command: string[] | undefined): SandboxMan
     failurePolicy: flags.failurePolicy,
     recoveryTimeoutSeconds: flags.recoveryTimeout,
     labels: flags.label,
+    network: networkFlags(flags),
     command,
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SandboxManifest;
+}
+
+/** --network and the egress flags as create options; undefined when none is given. */
+function networkFlags(flags: RunFlags): SandboxManifest["network"] {
+  const egress = {
+    ...(flags.egress ? { default: flags.egress } : {}),
+    ...(flags.allowCidr ? { allow: flags.allowCidr } : {}),
+    ...(flags.denyCidr ? { deny: flags.denyCidr } : {}),
+  };
+  const hasEgress = Object.keys(egress).length > 0;
+  if (!flags.network && !hasEgress) return undefined;
+  return { ...(flags.network ? { mode: flags.network } : {}), ...(hasEgress ? { egress } : {}) };
 }
 
 /** Flags over the file; env and labels merge key by key; a name on the command line wins; -n beats the file. */

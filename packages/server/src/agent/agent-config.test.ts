@@ -49,6 +49,16 @@ describe("parseAgentConfig defaults", () => {
       runtime: "container",
       runscBinary: undefined,
       network: { kind: "agent" },
+      sandboxNetwork: {
+        defaultMode: "agent",
+        range: { base: 0x0ad40000, bits: 16 },
+        bits: 24,
+        poolSize: 4,
+        restricted: [],
+        stateDir: "/run/fast-sandbox/network",
+        defaultEgress: { default: "allow", allow: [], deny: [] },
+      },
+      seccomp: { kind: "runtime-default" },
       capacity: 5,
       maxPrewarm: 10,
       maxProcesses: 16,
@@ -74,6 +84,13 @@ describe("parseAgentConfig env and flags", () => {
     got: (c: AgentConfig) => unknown;
     want: unknown;
   }> = [
+    {
+      name: "--seccomp unconfined turns the filter off",
+      argv: ["--seccomp", "unconfined"],
+      env: TOKEN_ENV,
+      got: (c) => c.seccomp,
+      want: { kind: "unconfined" },
+    },
     {
       name: "AGENT_CAPACITY sets the capacity",
       argv: [],
@@ -308,6 +325,34 @@ describe("parseAgentConfig env and flags", () => {
   }
 });
 
+describe("parseAgentConfig --seccomp PATH", () => {
+  const profile = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }],
+  };
+
+  it("reads and checks the profile file at start", () => {
+    const readFile = (p: string) => (p === "/etc/fsb/seccomp.json" ? JSON.stringify(profile) : noFile(p));
+    const config = configOf(["--seccomp", "/etc/fsb/seccomp.json"], TOKEN_ENV, readFile);
+    assert.deepEqual(config.seccomp, { kind: "localhost", path: "/etc/fsb/seccomp.json", profile });
+  });
+
+  const bad: Array<{ name: string; readFile: (p: string) => string }> = [
+    { name: "a missing file", readFile: noFile },
+    { name: "a file that is not JSON", readFile: () => "not json" },
+    { name: "a file that is not a profile", readFile: () => JSON.stringify({ syscalls: [] }) },
+  ];
+  for (const tc of bad) {
+    it(`refuses ${tc.name}, naming --seccomp`, () => {
+      assertFsbError(
+        () => parseAgentConfig(["--seccomp", "/etc/fsb/seccomp.json"], TOKEN_ENV, tc.readFile),
+        ErrorCode.InvalidArgument,
+        "--seccomp",
+      );
+    });
+  }
+});
+
 describe("parseAgentConfig token", () => {
   it("takes the token from FSB_AGENT_TOKEN", () => {
     const config = configOf([], { FSB_AGENT_TOKEN: "s3cret" });
@@ -424,6 +469,36 @@ describe("parseAgentConfig bad values", () => {
     },
     { name: "--network garbage", argv: ["--network", "garbage"], field: "--network" },
     { name: "--network relative path", argv: ["--network", "netns/x"], field: "--network" },
+    { name: "--network-mode unknown", argv: ["--network-mode", "bridge"], field: "--network-mode" },
+    {
+      name: "--sandbox-subnet-range not a CIDR",
+      argv: ["--sandbox-subnet-range", "10.212.0.0"],
+      field: "--sandbox-subnet-range",
+    },
+    {
+      name: "--sandbox-subnet-range with host bits",
+      argv: ["--sandbox-subnet-range", "10.212.1.0/16"],
+      field: "--sandbox-subnet-range",
+    },
+    {
+      name: "--sandbox-subnet-bits not nibble-aligned",
+      argv: ["--sandbox-subnet-bits", "25"],
+      field: "--sandbox-subnet-bits",
+    },
+    { name: "--netns-pool too large", argv: ["--netns-pool", "100"], field: "--netns-pool" },
+    { name: "--egress-default unknown", argv: ["--egress-default", "maybe"], field: "--egress-default" },
+    {
+      name: "--egress-allow with host bits",
+      argv: ["--egress-allow", "10.0.0.1/8"],
+      field: "--egress-allow",
+    },
+    {
+      name: "--network-restrict with a bad entry",
+      argv: ["--network-restrict", "10.0.0.0/8,nope"],
+      field: "--network-restrict",
+    },
+    { name: "--seccomp RuntimeDefault", argv: ["--seccomp", "RuntimeDefault"], field: "--seccomp" },
+    { name: "--seccomp relative path", argv: ["--seccomp", "profile.json"], field: "--seccomp" },
     { name: "--grace-period 3601", argv: ["--grace-period", "3601"], field: "--grace-period" },
     { name: "relative --pid-file", argv: ["--pid-file", "agent.pid"], field: "--pid-file" },
     { name: "relative --anchor-dir", argv: ["--anchor-dir", "anchor"], field: "--anchor-dir" },

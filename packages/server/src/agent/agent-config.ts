@@ -1,7 +1,15 @@
 /** The agent's configuration from flags and environment: parsed and validated, with no side effects. */
 import os from "node:os";
 import path from "node:path";
-import { invalidArgument } from "@fast-sandbox/api";
+import {
+  type Cidr,
+  type EgressSpec,
+  formatCidr,
+  invalidArgument,
+  NETWORK_MODES,
+  type NetworkModeName,
+  parseCidr,
+} from "@fast-sandbox/api";
 import { absolutePath, type Env, type ReadFile, readToken, requireToken } from "../core/config-values.ts";
 import {
   absolute,
@@ -19,6 +27,8 @@ import {
 import { type FlagValues, flagCommand, type ParsedArgs, parseCommandLine } from "../core/flag-table.ts";
 import type { LogFormat } from "../core/logger.ts";
 import { DEFAULT_LOG_DIR } from "../core/sandbox-log-dir.ts";
+import { SUBNET_BITS } from "../network/subnet-layout.ts";
+import { loadSeccompSetting, type SeccompSetting, seccompChoice } from "./seccomp-setting.ts";
 
 /** Sandboxes per agent when AGENT_CAPACITY is not set (the seed's default). */
 export const DEFAULT_CAPACITY = 5;
@@ -66,6 +76,25 @@ const RUNTIMES: readonly RuntimeType[] = ["container", "gvisor"];
 /** How sandboxes get their network: the agent's namespace (seed default), the host's, or a given one. */
 export type NetworkMode = { kind: "agent" } | { kind: "host" } | { kind: "path"; path: string };
 
+/** The flags behind isolated networking (network/sandbox-networks.ts). */
+export interface SandboxNetworkConfig {
+  defaultMode: NetworkModeName;
+  range: Cidr;
+  bits: number;
+  poolSize: number;
+  restricted: Cidr[];
+  stateDir: string;
+  /** The egress of isolated sandboxes whose create names none: the pool's rules. */
+  defaultEgress: EgressSpec;
+}
+
+/** Agents of a node carve their /24s out of this; chosen clear of common cluster and VPC ranges. */
+export const DEFAULT_SUBNET_RANGE = "10.212.0.0/16";
+export const DEFAULT_NETWORK_STATE_DIR = "/run/fast-sandbox/network";
+/** Enough for a burst of creates while the background refill catches up (each takes tens of ms). */
+const DEFAULT_NETNS_POOL = 4;
+const MAX_NETNS_POOL = 64;
+
 export interface AgentConfig {
   agentId: string;
   nodeName: string;
@@ -87,6 +116,10 @@ export interface AgentConfig {
   /** The OCI runtime binary the runc shim calls for gVisor (a runsc wrapper). */
   runscBinary: string | undefined;
   network: NetworkMode;
+  /** Per-sandbox networks: the default mode, and where isolated sandboxes get their addresses. */
+  sandboxNetwork: SandboxNetworkConfig;
+  /** The seccomp filter of every sandbox (a profile file is read and checked at start). */
+  seccomp: SeccompSetting;
   capacity: number;
   /** Most prewarmed containers this agent keeps, over all templates (they count against no slot). */
   maxPrewarm: number;
@@ -171,7 +204,70 @@ const flags = {
     env: ["FSB_RUNSC_BINARY"],
     shows: DEFAULT_RUNSC_BINARY,
   }),
-  network: flag("agent|host|PATH", "network namespace sandboxes join", networkMode, { default: "agent" }),
+  network: flag("agent|host|PATH", "network namespace sandboxes of mode agent join", networkMode, {
+    default: "agent",
+  }),
+  "network-mode": choice(
+    "isolated|none|agent",
+    "network mode of sandboxes whose create names none",
+    NETWORK_MODES,
+    "one of isolated, none, agent",
+    { default: "agent" },
+  ),
+  "sandbox-subnet-range": flag(
+    "CIDR",
+    "range the agents of a node carve their sandbox subnets from",
+    cidrFlag,
+    {
+      default: DEFAULT_SUBNET_RANGE,
+    },
+  ),
+  "sandbox-subnet-bits": flag("BITS", "prefix length of each agent's subnet: 16, 20, 24 or 28", subnetBits, {
+    default: "24",
+  }),
+  "netns-pool": int("N", "network namespaces kept ready for isolated sandboxes", {
+    default: DEFAULT_NETNS_POOL,
+    min: 0,
+    max: MAX_NETNS_POOL,
+  }),
+  "egress-default": choice(
+    "allow|deny",
+    "egress of isolated sandboxes whose create names none: to what no list names",
+    ["allow", "deny"] as const,
+    "one of allow, deny",
+    {
+      default: "allow",
+    },
+  ),
+  "egress-allow": flag(
+    "CIDR,...",
+    "networks isolated sandboxes may reach when their create names no egress",
+    cidrTexts,
+    { default: "" },
+  ),
+  "egress-deny": flag(
+    "CIDR,...",
+    "networks isolated sandboxes may not reach when their create names no egress",
+    cidrTexts,
+    { default: "" },
+  ),
+  "network-restrict": flag(
+    "CIDR,...",
+    "more networks isolated sandboxes reach only when their egress allows them",
+    cidrList,
+    {
+      default: "",
+    },
+  ),
+  "network-state-dir": absolute("DIR", "where the agents of a node claim their subnets", {
+    default: DEFAULT_NETWORK_STATE_DIR,
+  }),
+  seccomp: flag(
+    "runtime-default|unconfined|PATH",
+    "seccomp filter of every sandbox: the built-in profile, none, or an OCI linux.seccomp JSON file",
+    seccompChoice,
+    { default: "runtime-default" },
+  ),
   "grace-period": int("SECONDS", "default SIGTERM→SIGKILL grace on delete", {
     default: DEFAULT_GRACE_PERIOD_SECONDS,
     min: 0,
@@ -214,8 +310,16 @@ function agentConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile):
   if (runtime === "gvisor" && !runscBinary) {
     throw invalidArgument("--runsc-binary", "gvisor needs the runsc wrapper that the runc shim runs");
   }
+  const range = v["sandbox-subnet-range"];
+  if (range.bits > v["sandbox-subnet-bits"]) {
+    throw invalidArgument(
+      "--sandbox-subnet-range",
+      `${formatCidr(range)} cannot hold one /${v["sandbox-subnet-bits"]} subnet`,
+    );
+  }
   const insecure = v.insecure;
   const token = requireToken({ file: v["token-file"], envName: "FSB_AGENT_TOKEN", insecure }, env, readFile);
+  const seccomp = loadSeccompSetting(v.seccomp, readFile, "--seccomp");
 
   return {
     agentId,
@@ -234,6 +338,16 @@ function agentConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile):
     runtime,
     runscBinary,
     network: v.network,
+    sandboxNetwork: {
+      defaultMode: v["network-mode"],
+      range: v["sandbox-subnet-range"],
+      bits: v["sandbox-subnet-bits"],
+      poolSize: v["netns-pool"],
+      restricted: v["network-restrict"],
+      stateDir: v["network-state-dir"],
+      defaultEgress: { default: v["egress-default"], allow: v["egress-allow"], deny: v["egress-deny"] },
+    },
+    seccomp,
     capacity: v.capacity,
     maxPrewarm: v["max-prewarm"],
     maxProcesses: v["max-processes"],
@@ -267,6 +381,30 @@ function anchorDir(raw: string, field: string): string {
     throw invalidArgument(field, `"${raw}" must be a normalised absolute directory other than /`);
   }
   return normal;
+}
+
+function cidrFlag(raw: string, field: string): Cidr {
+  return parseCidr(raw, field);
+}
+
+function cidrList(raw: string, field: string): Cidr[] {
+  return raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .map((part) => parseCidr(part, field));
+}
+
+/** CIDRs checked, kept as text: they travel as egress rules (network-spec.ts), which hold text. */
+function cidrTexts(raw: string, field: string): string[] {
+  return cidrList(raw, field).map(formatCidr);
+}
+
+function subnetBits(raw: string, field: string): number {
+  const bits = Number(raw);
+  if (!SUBNET_BITS.includes(bits))
+    throw invalidArgument(field, `"${raw}" is not one of ${SUBNET_BITS.join(", ")}`);
+  return bits;
 }
 
 function networkMode(raw: string, field: string): NetworkMode {

@@ -114,7 +114,7 @@ describe("agent with --runtime gvisor", () => {
     assert.equal(await status(sandboxId), undefined);
   });
 
-  it("refuses exposed ports (a gVisor sandbox has no network yet) with 412 on sandbox.exposedPorts, making nothing", async () => {
+  it("refuses exposed ports outside isolated mode (a gVisor sandbox has loopback only) with 412 on sandbox.exposedPorts, making nothing", async () => {
     const { sandboxId, body } = sandbox(["sleep", "600"]);
     const refused = await agent.request("POST", "/api/v1/agent/create", {
       sandbox: { ...body.sandbox, exposedPorts: [8080] },
@@ -122,7 +122,10 @@ describe("agent with --runtime gvisor", () => {
     assert.equal(refused.status, 412, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, "FAILED_PRECONDITION");
     assert.equal(refused.body.error.field, "sandbox.exposedPorts");
-    assert.match(refused.body.error.message, /gVisor sandboxes, which have no network yet/);
+    assert.match(
+      refused.body.error.message,
+      /gVisor sandboxes, which in network mode agent have loopback only/,
+    );
     assert.deepEqual(await leftoversOf(conn, sandboxId), nothingLeft);
     assert.equal(await status(sandboxId), undefined);
   });

@@ -8,6 +8,10 @@ export interface MetricSources {
   prewarmReady: () => number;
   execRunning?: () => number;
   execBufferedBytes?: () => number;
+  /** Connections isolated sandboxes were refused, by pool and reason (network/nft-ruleset.ts). */
+  deniedConnections?: () => Promise<ReadonlyArray<{ pool: string; reason: string; packets: number }>>;
+  /** Network namespaces prepared and waiting for an isolated create. */
+  netnsReady?: () => number;
 }
 
 /** Create/delete latencies sit between ~10 ms (prewarmed) and seconds (gVisor, slow disks). */
@@ -70,7 +74,7 @@ export class AgentMetrics {
         this.set(sources.prewarmReady());
       },
     });
-    execGauges(this.registry, sources);
+    sourceMetrics(this.registry, sources);
     // No template label: keys come and go with pool specs, so the series would grow without bound.
     this.#prewarmTakes = new Counter({
       name: "fsb_agent_prewarm_takes_total",
@@ -144,6 +148,12 @@ export class AgentMetrics {
 }
 
 /** The exec engine's gauges: running processes, and output held for absent readers (no sandbox label). */
+/** The metrics read from the agent's parts when scraped: exec'd processes and the sandbox networks. */
+function sourceMetrics(registry: Registry, sources: MetricSources): void {
+  execGauges(registry, sources);
+  networkMetrics(registry, sources);
+}
+
 function execGauges(registry: Registry, sources: MetricSources): void {
   new Gauge({
     name: "fsb_agent_exec_processes",
@@ -159,6 +169,29 @@ function execGauges(registry: Registry, sources: MetricSources): void {
     registers: [registry],
     collect() {
       this.set(sources.execBufferedBytes?.() ?? 0);
+    },
+  });
+}
+
+function networkMetrics(registry: Registry, sources: MetricSources): void {
+  new Counter({
+    name: "fsb_agent_egress_denied_total",
+    help: "Connections from isolated sandboxes the agent's firewall refused, by pool and reason (host, never, policy).",
+    labelNames: ["pool", "reason"],
+    registers: [registry],
+    // The firewall's own counters are the truth; each scrape copies them (one nft call).
+    async collect() {
+      const counts = (await sources.deniedConnections?.().catch(() => [])) ?? [];
+      this.reset();
+      for (const { pool, reason, packets } of counts) this.inc({ pool, reason }, packets);
+    },
+  });
+  new Gauge({
+    name: "fsb_agent_netns_ready",
+    help: "Network namespaces prepared ahead for isolated sandboxes.",
+    registers: [registry],
+    collect() {
+      this.set(sources.netnsReady?.() ?? 0);
     },
   });
 }

@@ -16,6 +16,7 @@ import {
   refineProcessArgs,
   resourcesSchema,
   sandboxIdSchema,
+  sandboxNetworkSchema,
   validateExecSpec,
   workingDirSchema,
 } from "@fast-sandbox/api";
@@ -43,6 +44,7 @@ const sandboxSchema = z
     workingDir: workingDirSchema.optional(),
     exposedPorts: exposedPortsSchema.default([]),
     resources: resourcesSchema.optional(),
+    network: sandboxNetworkSchema.optional(),
   })
   .superRefine(refineProcessArgs);
 
@@ -186,6 +188,8 @@ export function parseCreateRequest(body: unknown): AgentSandboxSpec {
     workingDir: sandbox.workingDir,
     exposedPorts: sandbox.exposedPorts,
     resources: sandbox.resources ?? {},
+    // Absent rather than undefined, so the spec hash of a create that names no network is unchanged.
+    ...(sandbox.network ? { network: sandbox.network } : {}),
   };
 }
 

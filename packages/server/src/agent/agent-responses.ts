@@ -1,4 +1,5 @@
 /** The bodies the agent's HTTP API answers with: the other half of its wire contract (agent-requests.ts). */
+import type { NetworkModeName } from "@fast-sandbox/api";
 import type { PrewarmStatus } from "./prewarm-status.ts";
 import type { ExitReason, SandboxStatus } from "./sandbox-record.ts";
 
@@ -37,6 +38,8 @@ export interface AgentStatusView {
   nodeName: string;
   pool: string;
   runtime: string;
+  /** The mode of sandboxes whose create names none; absent from agents that predate network modes (mode agent). */
+  networkMode?: NetworkModeName;
   address: string;
   capacity: number;
   allocated: number;

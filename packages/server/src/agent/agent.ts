@@ -11,6 +11,7 @@ import { TaskProcesses } from "../containerd/task-processes.ts";
 import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
+import { AgentNetworks } from "./agent-networks.ts";
 import { keepRegistered, registrationFor } from "./controller-registration.ts";
 import { ExecEngine } from "./exec-engine.ts";
 import { FifoMaker, fifoDirOf } from "./exec-fifos.ts";
@@ -40,6 +41,7 @@ export class Agent implements Runnable {
   readonly prewarm: PrewarmPool;
   readonly anchor: ShimAnchor;
   readonly exec: ExecEngine;
+  readonly #networks: AgentNetworks;
   readonly #tools: SandboxTools;
   readonly #log: Logger;
   readonly #server: http.Server;
@@ -64,18 +66,23 @@ export class Agent implements Runnable {
     let manager: SandboxManager | undefined;
     let prewarm: PrewarmPool | undefined;
     let exec: ExecEngine | undefined;
+    const networks = new AgentNetworks({ agentId: config.agentId, config: config.sandboxNetwork, logger });
     const metrics = new AgentMetrics({
       capacity: () => config.capacity,
       allocated: () => manager?.allocated ?? 0,
       prewarmReady: () => prewarm?.readyCount ?? 0,
       execRunning: () => exec?.runningCount ?? 0,
       execBufferedBytes: () => exec?.bufferedBytes ?? 0,
+      deniedConnections: () => networks.deniedCounts(),
+      netnsReady: () => networks.readyCount,
     });
     this.#catalog = new ImageCatalog({ images, logger, revision });
     const tools = new SandboxTools(config.anchorDir, logger);
     this.#tools = tools;
-    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics, revision, tools });
+    this.#networks = networks;
+    prewarm = new PrewarmPool({ config, runtime, images, logger, metrics, revision, tools, networks });
     manager = new SandboxManager({
+      networks,
       config,
       runtime,
       images,
@@ -133,9 +140,13 @@ export class Agent implements Runnable {
     const parts = this.#parts
       .add(
         "containerd",
+        // Stopped last, after every create and delete: the sandbox networks (opened by adoption or
+        // the first isolated create) close here too.
         step(
           () => this.#reachContainerd(),
-          async () => this.#conn.close(),
+          async () => {
+            await this.#networks.close().finally(() => this.#conn.close());
+          },
         ),
       )
       .add(

@@ -4,10 +4,11 @@ import { describe, it } from "node:test";
 import { ErrorCode, FsbError } from "@fast-sandbox/api";
 import { shimGroup } from "../containerd/agent-grouping.ts";
 import type { ImageConfig } from "../containerd/image-config-option.ts";
-import { DEFAULT_PIDS_LIMIT, type OciSpec } from "../containerd/oci-spec.ts";
+import { DEFAULT_PIDS_LIMIT, type OciSeccomp, type OciSpec } from "../containerd/oci-spec.ts";
+import { runtimeDefaultSeccomp } from "../containerd/seccomp-profile.ts";
 import { SHIM_GROUP_ANNOTATION } from "../containerd/spec-options.ts";
 import { validateSpec } from "../containerd/validate-spec.ts";
-import { buildSandboxOciSpec, type SpecContext } from "./build-oci-spec.ts";
+import { buildSandboxOciSpec, type SandboxNetworking, type SpecContext } from "./build-oci-spec.ts";
 import type { AgentSandboxSpec } from "./sandbox-spec.ts";
 
 const image: ImageConfig = {
@@ -39,6 +40,7 @@ const context: SpecContext = {
   agentId: "node-a",
   runtime: "container",
   network: { kind: "agent" },
+  seccomp: { kind: "runtime-default" },
   agentPid: 4242,
 };
 
@@ -86,7 +88,8 @@ describe("buildSandboxOciSpec identity and placement", () => {
 });
 
 describe("buildSandboxOciSpec network", () => {
-  const cases: Array<{ name: string; context: SpecContext; want: unknown[] }> = [
+  const isolated: SandboxNetworking = { mode: "isolated", netnsPath: "/var/run/netns/fsb-10.213.0.5" };
+  const cases: Array<{ name: string; context: SpecContext; network?: SandboxNetworking; want: unknown[] }> = [
     {
       name: "agent mode joins the agent's namespace at /proc/<pid>/ns/net",
       context,
@@ -108,7 +111,31 @@ describe("buildSandboxOciSpec network", () => {
       want: [{ type: "network", path: "/var/run/netns/sbx" }],
     },
     {
-      name: "gvisor gets a fresh namespace whatever agent mode says",
+      name: "isolated mode joins its prepared namespace",
+      context,
+      network: isolated,
+      want: [{ type: "network", path: isolated.netnsPath }],
+    },
+    {
+      name: "none mode gets a fresh namespace",
+      context,
+      network: { mode: "none" },
+      want: [{ type: "network" }],
+    },
+    {
+      name: "gvisor in isolated mode joins its prepared namespace (runsc's network stack takes it)",
+      context: { ...context, runtime: "gvisor" },
+      network: isolated,
+      want: [{ type: "network", path: isolated.netnsPath }],
+    },
+    {
+      name: "gvisor in none mode gets a fresh namespace",
+      context: { ...context, runtime: "gvisor" },
+      network: { mode: "none" },
+      want: [{ type: "network" }],
+    },
+    {
+      name: "gvisor in agent mode gets a fresh namespace, not the agent's",
       context: { ...context, runtime: "gvisor" },
       want: [{ type: "network" }],
     },
@@ -125,7 +152,7 @@ describe("buildSandboxOciSpec network", () => {
   ];
   for (const tc of cases) {
     it(tc.name, () => {
-      const oci = buildSandboxOciSpec(sandbox(), image, tc.context);
+      const oci = buildSandboxOciSpec(sandbox(), image, tc.context, tc.network);
       assert.deepEqual(networkOf(oci), tc.want);
       // The other namespaces stay whatever the mode.
       for (const type of ["pid", "ipc", "uts", "mount"]) {
@@ -247,6 +274,7 @@ describe("buildSandboxOciSpec: the node's busybox", () => {
     agentId: "agent-1",
     runtime: "container" as const,
     network: { kind: "host" as const },
+    seccomp: { kind: "runtime-default" as const },
     agentPid: 1,
   };
 
@@ -265,5 +293,39 @@ describe("buildSandboxOciSpec: the node's busybox", () => {
       oci.mounts.find((m) => m.destination === "/.fsb/busybox"),
       undefined,
     );
+  });
+});
+
+describe("buildSandboxOciSpec seccomp", () => {
+  const own: OciSeccomp = {
+    defaultAction: "SCMP_ACT_LOG",
+    syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }],
+  };
+  const cases: Array<{ name: string; seccomp: SpecContext["seccomp"]; want: OciSeccomp | undefined }> = [
+    {
+      name: "runtime-default gets the built-in profile",
+      seccomp: { kind: "runtime-default" },
+      want: runtimeDefaultSeccomp(),
+    },
+    { name: "unconfined gets no filter", seccomp: { kind: "unconfined" }, want: undefined },
+    {
+      name: "a profile file's profile is used as read",
+      seccomp: { kind: "localhost", path: "/etc/fsb/profile.json", profile: own },
+      want: own,
+    },
+  ];
+  for (const tc of cases) {
+    it(tc.name, () => {
+      const oci = buildSandboxOciSpec(sandbox(), image, { ...context, seccomp: tc.seccomp });
+      assert.deepEqual(oci.linux.seccomp, tc.want);
+    });
+  }
+
+  it("gives every spec its own copy of the profile", () => {
+    const a = buildSandboxOciSpec(sandbox(), image, context);
+    const b = buildSandboxOciSpec(sandbox(), image, context);
+    assert.notEqual(a.linux.seccomp, b.linux.seccomp);
+    a.linux.seccomp?.syscalls?.[0]?.names.push("mount");
+    assert.deepEqual(b.linux.seccomp, runtimeDefaultSeccomp());
   });
 });

@@ -111,6 +111,7 @@ function sandboxRoutes(options: AgentServerOptions): Record<string, AgentRoute> 
           nodeName: config.nodeName,
           pool: config.pool,
           runtime: config.runtime,
+          networkMode: config.sandboxNetwork.defaultMode,
           address: config.advertiseAddress,
           capacity: manager.capacity,
           allocated: manager.allocated,

@@ -82,11 +82,21 @@ describe("portInUseError", () => {
 });
 
 describe("gvisorPortsError", () => {
-  it("refuses exposed ports on a gVisor agent only", () => {
-    const err = gvisorPortsError("gvisor", [8080]);
-    assert.equal(err?.code, ErrorCode.FailedPrecondition);
-    assert.equal(err?.field, "sandbox.exposedPorts");
-    assert.equal(gvisorPortsError("gvisor", []), undefined);
-    assert.equal(gvisorPortsError("container", [8080]), undefined);
+  it("refuses exposed ports of gVisor sandboxes with loopback only", () => {
+    for (const mode of ["none", "agent"] as const) {
+      const err = gvisorPortsError("gvisor", mode, [8080]);
+      assert.equal(err?.code, ErrorCode.FailedPrecondition, mode);
+      assert.equal(err?.field, "sandbox.exposedPorts", mode);
+      assert.match(err?.message ?? "", new RegExp(`network mode ${mode}`));
+    }
+  });
+
+  it("lets an isolated gVisor sandbox expose ports, reached at its own address", () => {
+    assert.equal(gvisorPortsError("gvisor", "isolated", [8080]), undefined);
+  });
+
+  it("has nothing to say without exposed ports or under runc", () => {
+    assert.equal(gvisorPortsError("gvisor", "none", []), undefined);
+    assert.equal(gvisorPortsError("container", "none", [8080]), undefined);
   });
 });

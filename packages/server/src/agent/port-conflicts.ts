@@ -1,9 +1,9 @@
 /**
  * Exposed ports a sandbox could not listen on: something already listens on them in the network it
- * would join, or it has no network at all (gVisor). Read from /proc/<pid>/net/tcp and tcp6.
+ * would join, or it has no network at all (gVisor but in isolated mode). Read from /proc/<pid>/net/tcp and tcp6.
  */
 import { readFile } from "node:fs/promises";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, type NetworkModeName } from "@fast-sandbox/api";
 import type { NetworkMode, RuntimeType } from "./agent-config.ts";
 
 /** `st` of a socket in LISTEN state in /proc/net/tcp (include/net/tcp_states.h: TCP_LISTEN = 10). */
@@ -51,15 +51,20 @@ export async function listeningPorts(procDir: string): Promise<Set<number>> {
   return new Set(tables.flatMap((t) => [...parseListeningPorts(t)]));
 }
 
-/** gVisor sandboxes run in an empty network namespace of their own: a port there is unreachable. Pure. */
+/**
+ * gVisor sandboxes but isolated ones have loopback only (build-oci-spec.ts), so a port there is
+ * unreachable; an isolated one is reached at its own address, as under runc. Pure.
+ */
 export function gvisorPortsError(
   runtime: RuntimeType,
+  mode: NetworkModeName,
   exposedPorts: readonly number[],
 ): FsbError | undefined {
-  if (runtime !== "gvisor" || exposedPorts.length === 0) return undefined;
+  if (runtime !== "gvisor" || mode === "isolated" || exposedPorts.length === 0) return undefined;
   return new FsbError(
     ErrorCode.FailedPrecondition,
-    "this agent runs gVisor sandboxes, which have no network yet, so their ports cannot be reached",
+    `this agent runs gVisor sandboxes, which in network mode ${mode} have loopback only, so their ports ` +
+      "cannot be reached; use network mode isolated",
     { field: "sandbox.exposedPorts" },
   );
 }

@@ -8,6 +8,7 @@ import type { ContainerRuntime } from "../containerd/container-runtime.ts";
 import type { ImageResolver } from "../containerd/image-resolver.ts";
 import { parseAgentConfig } from "./agent-config.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
+import { AgentNetworks } from "./agent-networks.ts";
 import { PrewarmPool } from "./prewarm-pool.ts";
 import { StatusRevision } from "./status-revision.ts";
 
@@ -37,6 +38,11 @@ describe("PrewarmPool refills", () => {
       runtime,
       images,
       logger: pino({ level: "silent" }),
+      networks: new AgentNetworks({
+        agentId: "prewarm-test",
+        config: parsed.config.sandboxNetwork,
+        logger: pino({ level: "silent" }),
+      }),
       metrics: new AgentMetrics({
         capacity: () => 1,
         allocated: () => 0,

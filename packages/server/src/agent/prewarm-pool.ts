@@ -8,6 +8,7 @@ import { sleep, systemClock } from "../core/clock.ts";
 import { Wakeup } from "../core/wakeup.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
+import type { AgentNetworks } from "./agent-networks.ts";
 import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
 import { type PrewarmStatus, prewarmStatus } from "./prewarm-status.ts";
 import {
@@ -19,6 +20,7 @@ import {
   type WarmContainer,
   warmFromLabels,
 } from "./prewarm-template.ts";
+import type { SandboxNetworkIdentity } from "./sandbox-spec.ts";
 import type { SandboxTools } from "./sandbox-tools.ts";
 import type { StatusRevision } from "./status-revision.ts";
 import type { TaskCheck } from "./task-resync.ts";
@@ -34,6 +36,8 @@ export interface PrewarmPoolOptions {
   metrics: AgentMetrics;
   /** Bumped whenever what {@link PrewarmPool.status} reports changes. */
   revision: StatusRevision;
+  /** Where containers made in isolated mode get their namespaces. */
+  networks: AgentNetworks;
   now?: () => number;
 }
 
@@ -75,6 +79,7 @@ export class PrewarmPool {
   readonly #metrics: AgentMetrics;
   readonly #revision: StatusRevision;
   readonly #now: () => number;
+  readonly #networks: AgentNetworks;
   #desired: PrewarmTemplate[] = [];
   /** Until the first PUT, the desired set is unknown: adopted containers are kept, none are made. */
   #pushed = false;
@@ -103,6 +108,12 @@ export class PrewarmPool {
     this.#metrics = options.metrics;
     this.#revision = options.revision;
     this.#now = options.now ?? Date.now;
+    this.#networks = options.networks;
+  }
+
+  /** The networks of the ready containers, so a restarted agent keeps their namespaces. */
+  readyNetworks(): SandboxNetworkIdentity[] {
+    return [...this.#ready.values()].flat().map((warm) => warm.network);
   }
 
   /** Ready containers over all templates. */
@@ -292,19 +303,23 @@ export class PrewarmPool {
     const making = { containerId, dead: false };
     this.#making = making;
     const started = performance.now();
+    let network: Awaited<ReturnType<AgentNetworks["forContainer"]>> | undefined;
     try {
       const image = await this.#images.resolve(template.image);
+      network = await this.#networks.forContainer(this.#config.sandboxNetwork.defaultMode);
       const warm: WarmContainer = {
         containerId,
         key: template.key,
         image: template.image,
         imageDigest: image.digest,
         logPath,
+        network: network.identity,
       };
       const oci = buildSandboxOciSpec(
         templateSandboxSpec(template, containerId),
         image.config,
         specContextOf(this.#config, this.#tools?.busyboxPath),
+        network.spec,
       );
       await this.#runtime.create({
         id: containerId,
@@ -331,6 +346,7 @@ export class PrewarmPool {
       );
     } catch (err) {
       await rm(logPath, { force: true }).catch(() => {});
+      await this.#networks.release(network?.identity).catch(() => {});
       const inARow = (this.#failures.get(template.key)?.inARow ?? 0) + 1;
       const backoff = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (inARow - 1));
       const message = err instanceof Error ? err.message : String(err);
@@ -350,6 +366,7 @@ export class PrewarmPool {
     try {
       await this.#runtime.delete(warm.containerId, { gracePeriodMs: 0 });
       await rm(warm.logPath, { force: true });
+      await this.#networks.release(warm.network);
       return "acted";
     } catch (err) {
       this.#log.warn(

@@ -29,6 +29,7 @@ const context: SpecContext = {
   agentId: "node-a",
   runtime: "container",
   network: { kind: "agent" },
+  seccomp: { kind: "runtime-default" },
   agentPid: 4242,
 };
 
@@ -115,6 +116,7 @@ describe("newPrewarmContainerId", () => {
 describe("prewarmLabels → warmFromLabels", () => {
   const warm: WarmContainer = {
     containerId: "pw-12345678-9abcdef0",
+    network: { mode: "agent" },
     key: template.key,
     image: IMAGE,
     imageDigest: `sha256:${"a".repeat(64)}`,

@@ -1,7 +1,12 @@
 /** Prewarm templates in the agent: which creates they serve, the spec and labels of their containers, and the refill plan (pure). */
 import { randomBytes } from "node:crypto";
 import { Labels, managedByValue, prewarmKeyOfCreate } from "@fast-sandbox/api";
-import type { AgentSandboxSpec } from "./sandbox-spec.ts";
+import {
+  type AgentSandboxSpec,
+  networkFromLabels,
+  networkLabels,
+  type SandboxNetworkIdentity,
+} from "./sandbox-spec.ts";
 
 /** One template of the desired set (`PUT /api/v1/agent/prewarm`), with its image normalised. */
 export interface PrewarmTemplate {
@@ -24,6 +29,8 @@ export interface WarmContainer {
   imageDigest: string;
   /** Fixed when its task was created; the sandbox that takes it keeps writing here. */
   logPath: string;
+  /** Made in the agent's default network mode; in isolated mode it holds a namespace already. */
+  network: SandboxNetworkIdentity;
 }
 
 /**
@@ -92,6 +99,7 @@ export function prewarmLabels(
     [Labels.ImageDigest]: warm.imageDigest,
     [Labels.CreatedAt]: facts.createdAt.toISOString(),
     [Labels.LogPath]: warm.logPath,
+    ...networkLabels(warm.network),
   };
 }
 
@@ -106,8 +114,10 @@ export function warmFromLabels(
   const logPath = labels[Labels.LogPath] ?? "";
   const image = labels[Labels.Image] ?? "";
   const imageDigest = labels[Labels.ImageDigest] ?? "";
-  if (!/^[0-9a-f]{16}$/.test(key) || !logPath.startsWith("/") || !image || !imageDigest) return undefined;
-  return { containerId: id, key, image, imageDigest, logPath };
+  const network = networkFromLabels(labels);
+  if (!/^[0-9a-f]{16}$/.test(key) || !logPath.startsWith("/") || !image || !imageDigest || !network)
+    return undefined;
+  return { containerId: id, key, image, imageDigest, logPath, network };
 }
 
 /** What the refill plan looks at: the desired set and what is ready now. */

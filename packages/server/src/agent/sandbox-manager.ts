@@ -6,7 +6,8 @@ import type { ContainerRuntime, ContainerStatus, TaskEvent } from "../containerd
 import type { ImageResolver, ResolvedImage } from "../containerd/image-resolver.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import type { AgentMetrics } from "./agent-metrics.ts";
-import { buildSandboxOciSpec, specContextOf } from "./build-oci-spec.ts";
+import { type AgentNetworks, allowTaken, createIsolated, takenNetwork } from "./agent-networks.ts";
+import { buildSandboxOciSpec, type SandboxNetworking, specContextOf } from "./build-oci-spec.ts";
 import type { ImageCatalog } from "./image-catalog.ts";
 import { gvisorPortsError, listeningPorts, portInUseError, procDirOf } from "./port-conflicts.ts";
 import type { PrewarmPool } from "./prewarm-pool.ts";
@@ -24,6 +25,7 @@ import { SandboxRecords } from "./sandbox-records.ts";
 import {
   type AgentSandboxPhase,
   type AgentSandboxSpec,
+  asRequestError,
   sandboxLabels,
   specHash,
   takenPrewarmLabels,
@@ -55,6 +57,8 @@ export interface SandboxManagerOptions {
   /** The images the status reports; a create tells it about the image it found. */
   catalog: ImageCatalog;
   revision: StatusRevision;
+  /** Isolated networking, opened on first need. */
+  networks: AgentNetworks;
 }
 
 /**
@@ -72,8 +76,10 @@ export class SandboxManager {
   readonly #prewarm: PrewarmPool;
   readonly #catalog: ImageCatalog;
   readonly #records: SandboxRecords;
+  readonly #networks: AgentNetworks;
 
   constructor(options: SandboxManagerOptions) {
+    this.#networks = options.networks;
     this.#config = options.config;
     this.#tools = options.tools;
     this.#runtime = options.runtime;
@@ -132,6 +138,8 @@ export class SandboxManager {
       }
     }
     await removeSnapshotsWithoutContainer(this.#runtime, this.#config.agentId, containers, this.#log);
+    const identities = [...this.#records.values()].map((r) => r.identity);
+    await this.#networks.restore(identities, this.#prewarm.readyNetworks());
     this.#log.info(
       { adopted: this.#records.size, prewarmed: this.#prewarm.readyCount },
       "adopted sandboxes from containerd",
@@ -146,7 +154,11 @@ export class SandboxManager {
     const hash = specHash(spec);
     const existing = this.#records.get(spec.sandboxId);
     if (existing) return this.#repeatCreate(existing, hash);
-    const unreachable = gvisorPortsError(this.#config.runtime, spec.exposedPorts);
+    const unreachable = gvisorPortsError(
+      this.#config.runtime,
+      spec.network?.mode ?? this.#config.sandboxNetwork.defaultMode,
+      spec.exposedPorts,
+    );
     if (unreachable) throw unreachable;
     if (this.#records.size >= this.#config.capacity) {
       throw new FsbError(
@@ -167,6 +179,7 @@ export class SandboxManager {
         specHash: hash,
         createdAt: new Date(),
         logPath: this.logPathOf(spec.sandboxId),
+        network: { mode: spec.network?.mode ?? this.#config.sandboxNetwork.defaultMode },
       },
       phase: "Creating",
       taskState: "unknown",
@@ -216,8 +229,9 @@ export class SandboxManager {
       if (this.#records.get(sandboxId) !== record) return;
       this.#records.setPhase(record, "Deleting");
       const started = performance.now();
-      const { containerId, logPath } = record.identity;
+      const { containerId, logPath, network } = record.identity;
       await this.#runtime.delete(containerId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
+      if (network.address !== undefined) await (await this.#networks.open()).release(network.address);
       await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
       this.#records.untrack(record);
       this.#records.notifyExit(sandboxId);
@@ -280,11 +294,12 @@ export class SandboxManager {
   }
 
   /**
-   * The image first (cached, so about free), and the exposed ports free in the network the sandbox
-   * joins; then a prewarmed container of its digest, else a new one.
+   * The image first (cached, so about free), and the exposed ports free in the agent's network when
+   * the sandbox shares it (mode agent); then a prewarmed container of its digest, else a new one.
    */
   async #createSandbox(spec: AgentSandboxSpec, record: SandboxRecord): Promise<void> {
-    await this.#checkPortsFree(spec.exposedPorts);
+    const { mode } = record.identity.network;
+    if (mode === "agent") await this.#checkPortsFree(spec.exposedPorts);
     const image = await this.#images.resolve(spec.image).catch((err: unknown) => {
       if (err instanceof FsbError && err.code === ErrorCode.NotFound) {
         throw new FsbError(ErrorCode.FailedPrecondition, err.message, { cause: err, field: "sandbox.image" });
@@ -292,13 +307,26 @@ export class SandboxManager {
       throw err;
     });
     this.#catalog.noteImage(image.name);
-    const key = prewarmMatchKey(spec);
+    // Prewarmed containers are made in the agent's default mode: only a create in that mode takes one.
+    const key = mode === this.#config.sandboxNetwork.defaultMode ? prewarmMatchKey(spec) : undefined;
     const warm = key === undefined ? undefined : this.#prewarm.take(key, image.digest);
     if (warm && (await this.#startPrewarmed(spec, record, warm))) return;
-    await this.#createContainer(spec, record, image);
+    if (mode === "isolated") {
+      return createIsolated(spec, record, {
+        networks: this.#networks,
+        runtime: this.#runtime,
+        makeContainer: (network) => this.#createContainer(spec, record, image, network),
+      });
+    }
+    await this.#createContainer(spec, record, image, { mode });
   }
 
-  async #createContainer(spec: AgentSandboxSpec, record: SandboxRecord, image: ResolvedImage): Promise<void> {
+  async #createContainer(
+    spec: AgentSandboxSpec,
+    record: SandboxRecord,
+    image: ResolvedImage,
+    network: SandboxNetworking = { mode: "agent" },
+  ): Promise<void> {
     const { identity } = record;
     try {
       // A log left by an earlier sandbox of the same id must not show up in this one's output.
@@ -307,6 +335,7 @@ export class SandboxManager {
         spec,
         image.config,
         specContextOf(this.#config, this.#tools?.busyboxPath),
+        network,
       );
       const { pid } = await this.#runtime.create({
         id: identity.containerId,
@@ -317,6 +346,7 @@ export class SandboxManager {
           pool: identity.pool,
           createdAt: identity.createdAt,
           logPath: identity.logPath,
+          network: identity.network,
         }),
         logPath: identity.logPath,
         ...this.#runtimeBinary(),
@@ -330,11 +360,11 @@ export class SandboxManager {
   }
 
   /**
-   * Starts a prewarmed container for this sandbox and relabels it as the sandbox, both at once (one
-   * round trip of latency). Returns false, having removed the container, if either failed (its
-   * task died meanwhile, say): the caller then makes a container the normal way. A crash between
-   * the two leaves either a running container still labelled prewarm or a relabelled one never
-   * started; adoption removes both, and the create never answered.
+   * Starts a prewarmed container for this sandbox, relabels it and applies its egress rules, all at
+   * once (one round trip). Returns false, having removed the container, if any failed (its task died
+   * meanwhile, say): the caller then makes a container the normal way. A crash between them leaves a
+   * running container still labelled prewarm or a relabelled one never started; adoption removes
+   * both, and the create never answered.
    */
   async #startPrewarmed(
     spec: AgentSandboxSpec,
@@ -344,18 +374,22 @@ export class SandboxManager {
     const { identity } = record;
     const own = { containerId: identity.containerId, logPath: identity.logPath };
     this.#records.moveTo(record, warm);
+    identity.network = takenNetwork(spec, warm, this.#networks);
     const labels = takenPrewarmLabels(spec, {
       agentId: this.#config.agentId,
       pool: identity.pool,
       createdAt: identity.createdAt,
       logPath: warm.logPath,
       containerId: warm.containerId,
+      network: identity.network,
     });
-    const [started, relabelled] = await Promise.allSettled([
+    const [started, ...rest] = await Promise.allSettled([
       this.#runtime.start(warm.containerId),
       this.#runtime.setLabels(warm.containerId, labels),
+      allowTaken(this.#networks, identity),
     ]);
-    if (started.status === "fulfilled" && relabelled.status === "fulfilled") {
+    const failed = [started, ...rest].find((r) => r.status === "rejected");
+    if (started.status === "fulfilled" && !failed) {
       this.#records.started(record, started.value.pid);
       this.#log.info(
         { sandboxId: spec.sandboxId, name: spec.name, containerId: warm.containerId, pid: record.pid },
@@ -363,20 +397,21 @@ export class SandboxManager {
       );
       return true;
     }
-    const err = started.status === "rejected" ? started.reason : (relabelled as PromiseRejectedResult).reason;
     this.#log.warn(
-      { err, sandboxId: spec.sandboxId, containerId: warm.containerId },
+      {
+        err: (failed as PromiseRejectedResult).reason,
+        sandboxId: spec.sandboxId,
+        containerId: warm.containerId,
+      },
       "prewarmed container failed to start; creating the sandbox anew",
     );
     // Unmapped first: the exit of the container being removed is not this sandbox's.
     this.#records.forgetContainer(warm.containerId);
     await this.#runtime.delete(warm.containerId, { gracePeriodMs: 0 });
     await rm(warm.logPath, { force: true });
-    this.#records.moveTo(record, own);
-    record.exitCode = undefined;
-    record.exitedAt = undefined;
-    record.oomKilled = false;
-    record.taskState = "unknown";
+    await this.#networks.release(warm.network);
+    identity.network = { mode: warm.network.mode };
+    this.#records.moveTo(record, own, { freshTask: true });
     return false;
   }
 
@@ -412,10 +447,4 @@ export class SandboxManager {
   #graceMs(gracePeriodSeconds: number | undefined): number {
     return (gracePeriodSeconds ?? this.#config.defaultGracePeriodSeconds) * 1000;
   }
-}
-
-/** Lower layers name fields of the sandbox (`command`); the API names them from the request root. */
-function asRequestError(err: unknown): unknown {
-  if (!(err instanceof FsbError) || !err.field || err.field.startsWith("sandbox.")) return err;
-  return new FsbError(err.code, err.rawMessage, { cause: err, field: `sandbox.${err.field}` });
 }

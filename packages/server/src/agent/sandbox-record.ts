@@ -1,4 +1,5 @@
 /** A sandbox in the agent's hands: its record, and the status reported for it (pure). */
+import { formatIpv4 } from "@fast-sandbox/api";
 import type { ContainerStatus, TaskState } from "../containerd/container-runtime.ts";
 import type { AgentSandboxPhase, SandboxIdentity } from "./sandbox-spec.ts";
 
@@ -73,8 +74,14 @@ export function statusOf(record: SandboxRecord, advertiseAddress: string): Sandb
     exitedAt: record.exitedAt,
     exitReason: exited && record.oomKilled ? "OOMKilled" : undefined,
     createdAt: identity.createdAt,
-    endpoints: identity.exposedPorts.map((port) => `${advertiseAddress}:${port}`),
+    endpoints: identity.exposedPorts.map((port) => `${hostOf(identity, advertiseAddress)}:${port}`),
   };
+}
+
+/** Where a sandbox's ports are: its own address in mode isolated, else the agent's. */
+function hostOf(identity: SandboxIdentity, advertiseAddress: string): string {
+  const { address } = identity.network;
+  return address === undefined ? advertiseAddress : formatIpv4(address);
 }
 
 /**

@@ -21,6 +21,7 @@ function record(sandboxId: string, overrides: Partial<SandboxRecord> = {}): Sand
       image: "docker.io/library/busybox:latest",
       exposedPorts: [8080],
       specHash: "h",
+      network: { mode: "agent" },
       createdAt: new Date("2030-01-01T00:00:00Z"),
       logPath: `/logs/${sandboxId}.log`,
     },

@@ -65,8 +65,19 @@ export class SandboxRecords {
    * Moves a record to another container (a prewarmed one it takes, or back to its own). Done before
    * the first await of the take, so an exit of a fast process maps to this sandbox.
    */
-  moveTo(record: SandboxRecord, container: { containerId: string; logPath: string }): void {
+  moveTo(
+    record: SandboxRecord,
+    container: { containerId: string; logPath: string },
+    options: { freshTask?: boolean } = {},
+  ): void {
     const { identity } = record;
+    // Back to a container not made yet: what the abandoned one's task did is not this sandbox's.
+    if (options.freshTask) {
+      record.exitCode = undefined;
+      record.exitedAt = undefined;
+      record.oomKilled = false;
+      record.taskState = "unknown";
+    }
     if (this.#sandboxOfContainer.get(identity.containerId) === identity.sandboxId) {
       this.#sandboxOfContainer.delete(identity.containerId);
     }

@@ -134,6 +134,22 @@ describe("sandboxLabels", () => {
       [Labels.SpecHash]: specHash(spec),
       [Labels.CreatedAt]: "2025-01-02T03:04:05.678Z",
       [Labels.LogPath]: "/var/log/fast-sandbox/sbx-1.log",
+      [Labels.Network]: "agent",
+    });
+  });
+
+  it("writes an isolated sandbox's address and egress rules", () => {
+    const egress = { default: "deny" as const, allow: ["198.51.100.0/24"], deny: [] };
+    const labels = sandboxLabels(baseSpec(), {
+      ...facts,
+      network: { mode: "isolated", address: 0x0ad40507, egress },
+    });
+    assert.equal(labels[Labels.Network], "isolated@10.212.5.7");
+    assert.deepEqual(JSON.parse(labels[Labels.Egress] ?? ""), egress);
+    assert.deepEqual(identityFromLabels("sbx-1", labels)?.network, {
+      mode: "isolated",
+      address: 0x0ad40507,
+      egress,
     });
   });
 });
@@ -167,6 +183,7 @@ describe("sandboxLabels → identityFromLabels", () => {
         specHash: specHash(tc.spec),
         createdAt: facts.createdAt,
         logPath: facts.logPath,
+        network: { mode: "agent" },
       });
     });
   }
@@ -183,6 +200,7 @@ describe("sandboxLabels → identityFromLabels", () => {
       "logPath",
       "name",
       "namespace",
+      "network",
       "pool",
       "sandboxId",
       "specHash",
@@ -214,6 +232,20 @@ describe("identityFromLabels rejects foreign or incomplete labels", () => {
     { name: "port 65536", id: "sbx-1", labels: { ...ours(), [Labels.Ports]: "65536" } },
     { name: "trailing comma in ports", id: "sbx-1", labels: { ...ours(), [Labels.Ports]: "80," } },
     { name: "spaces in ports", id: "sbx-1", labels: { ...ours(), [Labels.Ports]: "80, 443" } },
+    { name: "an unknown network mode", id: "sbx-1", labels: { ...ours(), [Labels.Network]: "bridge" } },
+    { name: "isolated without an address", id: "sbx-1", labels: { ...ours(), [Labels.Network]: "isolated" } },
+    {
+      name: "an address outside isolated",
+      id: "sbx-1",
+      labels: { ...ours(), [Labels.Network]: "none@10.0.0.1" },
+    },
+    { name: "a bad address", id: "sbx-1", labels: { ...ours(), [Labels.Network]: "isolated@10.0.0.256" } },
+    { name: "egress that is no JSON", id: "sbx-1", labels: { ...ours(), [Labels.Egress]: "{" } },
+    {
+      name: "egress with a bad CIDR",
+      id: "sbx-1",
+      labels: { ...ours(), [Labels.Egress]: '{"allow":["x"]}' },
+    },
   ];
   for (const tc of cases) {
     it(`undefined for ${tc.name}`, () => {

@@ -2,12 +2,20 @@
 import { createHash } from "node:crypto";
 import {
   canonicalJson,
+  type EgressSpec,
+  egressSchema,
+  FsbError,
+  formatIpv4,
   formatPortsLabel,
   isManagedContainer,
   Labels,
   managedByValue,
+  NETWORK_MODES,
+  type NetworkModeName,
+  parseIpv4,
   parsePortsLabel,
   type Resources,
+  type SandboxNetworkSpec,
 } from "@fast-sandbox/api";
 
 /** What a create asks the agent to run. The image name is already normalised. */
@@ -24,6 +32,8 @@ export interface AgentSandboxSpec {
   workingDir: string | undefined;
   exposedPorts: number[];
   resources: Resources;
+  /** Mode and egress rules; the agent's default mode when absent. */
+  network?: SandboxNetworkSpec;
 }
 
 /**
@@ -49,6 +59,55 @@ export interface SandboxIdentity {
   specHash: string;
   createdAt: Date;
   logPath: string;
+  /** Its network; `address` only in mode isolated. Containers labelled before modes existed are `agent`. */
+  network: SandboxNetworkIdentity;
+}
+
+/** What identifies a sandbox's network after a restart. */
+export interface SandboxNetworkIdentity {
+  mode: NetworkModeName;
+  address?: number;
+  egress?: EgressSpec;
+}
+
+/** Renders {@link Labels.Network} and {@link Labels.Egress}. */
+export function networkLabels(network: SandboxNetworkIdentity): Record<string, string> {
+  const mode =
+    network.address === undefined ? network.mode : `${network.mode}@${formatIpv4(network.address)}`;
+  return {
+    [Labels.Network]: mode,
+    ...(network.egress ? { [Labels.Egress]: canonicalJson(network.egress) } : {}),
+  };
+}
+
+/** Reads the network labels back; undefined when they are not a valid pair. */
+export function networkFromLabels(
+  labels: Readonly<Record<string, string>>,
+): SandboxNetworkIdentity | undefined {
+  const [mode = "agent", at] = (labels[Labels.Network] ?? "agent").split("@");
+  if (!(NETWORK_MODES as readonly string[]).includes(mode)) return undefined;
+  const address = at === undefined ? undefined : parseIpv4(at);
+  if ((mode === "isolated") !== (address !== undefined)) return undefined;
+  let egress: EgressSpec | undefined;
+  const raw = labels[Labels.Egress];
+  if (raw !== undefined) {
+    const parsed = egressSchema.safeParse(safeJson(raw));
+    if (!parsed.success) return undefined;
+    egress = parsed.data;
+  }
+  return {
+    mode: mode as NetworkModeName,
+    ...(address !== undefined ? { address } : {}),
+    ...(egress ? { egress } : {}),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -62,9 +121,16 @@ export function specHash(spec: AgentSandboxSpec): string {
 /** The labels a sandbox's container carries: enough to prove ownership and rebuild state. */
 export function sandboxLabels(
   spec: AgentSandboxSpec,
-  facts: { agentId: string; pool: string; createdAt: Date; logPath: string },
+  facts: {
+    agentId: string;
+    pool: string;
+    createdAt: Date;
+    logPath: string;
+    network?: SandboxNetworkIdentity;
+  },
 ): Record<string, string> {
   return {
+    ...networkLabels(facts.network ?? { mode: "agent" }),
     [Labels.ManagedBy]: managedByValue,
     [Labels.SandboxId]: spec.sandboxId,
     [Labels.Name]: spec.name,
@@ -87,7 +153,14 @@ export function sandboxLabels(
  */
 export function takenPrewarmLabels(
   spec: AgentSandboxSpec,
-  facts: { agentId: string; pool: string; createdAt: Date; logPath: string; containerId: string },
+  facts: {
+    agentId: string;
+    pool: string;
+    createdAt: Date;
+    logPath: string;
+    containerId: string;
+    network?: SandboxNetworkIdentity;
+  },
 ): Record<string, string> {
   return { ...sandboxLabels(spec, facts), [Labels.ContainerId]: facts.containerId };
 }
@@ -111,7 +184,10 @@ export function identityFromLabels(
   } catch {
     return undefined;
   }
+  const network = networkFromLabels(labels);
+  if (!network) return undefined;
   return {
+    network,
     sandboxId,
     containerId: id,
     name: labels[Labels.Name] ?? "",
@@ -124,4 +200,10 @@ export function identityFromLabels(
     createdAt,
     logPath,
   };
+}
+
+/** Lower layers name fields of the sandbox (`command`); the API names them from the request root. */
+export function asRequestError(err: unknown): unknown {
+  if (!(err instanceof FsbError) || !err.field || err.field.startsWith("sandbox.")) return err;
+  return new FsbError(err.code, err.rawMessage, { cause: err, field: `sandbox.${err.field}` });
 }

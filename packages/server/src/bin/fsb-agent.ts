@@ -14,6 +14,8 @@ const logger = createLogger({
 });
 if (config.insecure)
   logger.warn("running without an API token (--insecure): anyone who can reach the port controls it");
+if (config.runtime === "gvisor" && config.seccomp.kind !== "unconfined")
+  logger.info("--seccomp does not apply to gVisor sandboxes: gVisor's own kernel serves their syscalls");
 const agent = new Agent(config, logger);
 const pidFile = config.pidFile;
 if (pidFile) {

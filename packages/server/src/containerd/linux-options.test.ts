@@ -4,12 +4,28 @@ import {
   withHostNetwork,
   withNetworkNamespace,
   withNewNetworkNamespace,
+  withoutSeccomp,
   withResources,
+  withSeccomp,
 } from "./linux-options.ts";
-import { DEFAULT_PIDS_LIMIT, defaultSpec, type OciSpec } from "./oci-spec.ts";
+import { DEFAULT_PIDS_LIMIT, defaultSpec, type OciSeccomp, type OciSpec } from "./oci-spec.ts";
 import { type ApplyCase, describeOptionCases, onBareSpec, type RejectCase } from "./option-test-cases.ts";
 
 const ns = (spec: OciSpec) => spec.linux.namespaces;
+
+const profile = (): OciSeccomp => ({
+  defaultAction: "SCMP_ACT_ERRNO",
+  defaultErrnoRet: 1,
+  architectures: ["SCMP_ARCH_X86_64"],
+  syscalls: [
+    { names: ["read", "write"], action: "SCMP_ACT_ALLOW" },
+    {
+      names: ["clone"],
+      action: "SCMP_ACT_ALLOW",
+      args: [{ index: 0, value: 2, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }],
+    },
+  ],
+});
 
 const applyCases: ApplyCase[] = [
   {
@@ -97,6 +113,47 @@ const applyCases: ApplyCase[] = [
     want: [undefined, undefined, { limit: DEFAULT_PIDS_LIMIT }],
   },
   {
+    name: "a bare spec has no seccomp filter",
+    options: () => [],
+    got: (s) => s.linux.seccomp,
+    want: undefined,
+  },
+  {
+    name: "withSeccomp sets the profile",
+    options: () => [withSeccomp(profile())],
+    got: (s) => s.linux.seccomp,
+    want: profile(),
+  },
+  {
+    name: "withSeccomp copies the profile: changing the caller's object later leaves the spec alone",
+    options: () => {
+      const given = profile();
+      const option = withSeccomp(given);
+      given.syscalls?.[0]?.names.push("mount");
+      return [option];
+    },
+    got: (s) => s.linux.seccomp?.syscalls?.[0]?.names,
+    want: ["read", "write"],
+  },
+  {
+    name: "withSeccomp replaces an earlier profile",
+    options: () => [withSeccomp(profile()), withSeccomp({ defaultAction: "SCMP_ACT_LOG" })],
+    got: (s) => s.linux.seccomp,
+    want: { defaultAction: "SCMP_ACT_LOG" },
+  },
+  {
+    name: "withoutSeccomp removes a profile",
+    options: () => [withSeccomp(profile()), withoutSeccomp()],
+    got: (s) => "seccomp" in s.linux,
+    want: false,
+  },
+  {
+    name: "withoutSeccomp on a bare spec changes nothing",
+    options: () => [withoutSeccomp()],
+    got: (s) => s.linux,
+    want: defaultSpec().linux,
+  },
+  {
     name: "withCgroupsPath sets the path",
     options: () => [withCgroupsPath("/fsb/abc")],
     got: (s) => s.linux.cgroupsPath,
@@ -152,6 +209,39 @@ const rejectCases: RejectCase[] = [
     run: onBareSpec(() => withCgroupsPath("/fsb/../x")),
     code: ErrorCode.InvalidArgument,
     field: "cgroupsPath",
+  },
+  {
+    name: "withSeccomp rejects a rule without names",
+    run: onBareSpec(() =>
+      withSeccomp({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: [], action: "SCMP_ACT_ALLOW" }] }),
+    ),
+    code: ErrorCode.InvalidArgument,
+    field: "seccomp.syscalls[0].names",
+  },
+  {
+    name: "withSeccomp rejects an empty name",
+    run: onBareSpec(() =>
+      withSeccomp({
+        defaultAction: "SCMP_ACT_ERRNO",
+        syscalls: [{ names: ["read", ""], action: "SCMP_ACT_ALLOW" }],
+      }),
+    ),
+    code: ErrorCode.InvalidArgument,
+    field: "seccomp.syscalls[0].names",
+  },
+  {
+    name: "withSeccomp rejects a seventh argument",
+    run: onBareSpec(() =>
+      withSeccomp({
+        defaultAction: "SCMP_ACT_ERRNO",
+        syscalls: [
+          { names: ["read"], action: "SCMP_ACT_ALLOW" },
+          { names: ["socket"], action: "SCMP_ACT_ALLOW", args: [{ index: 6, value: 40, op: "SCMP_CMP_NE" }] },
+        ],
+      }),
+    ),
+    code: ErrorCode.InvalidArgument,
+    field: "seccomp.syscalls[1].args[0].index",
   },
 ];
 

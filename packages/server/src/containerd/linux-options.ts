@@ -1,6 +1,6 @@
-// Options on the Linux side of a sandbox's spec: network namespace, resource limits and cgroup placement.
+// Options on the Linux side of a sandbox's spec: network namespace, resource limits, cgroup placement, seccomp.
 import { invalidArgument } from "@fast-sandbox/api";
-import type { OciNamespace, SpecOption } from "./oci-spec.ts";
+import type { OciNamespace, OciSeccomp, SpecOption } from "./oci-spec.ts";
 
 /** CFS period in µs: the kernel default, so quota reads as "µs of CPU per 100 ms". */
 export const CFS_PERIOD_US = 100_000;
@@ -15,6 +15,9 @@ export const MIN_CPU_SHARES = 2;
 const SHARES_PER_CPU = 1024;
 
 const MILLIS_PER_CPU = 1000;
+
+/** seccomp sees six syscall arguments, numbered from 0. */
+const MAX_SYSCALL_ARG_INDEX = 5;
 
 function assertPositiveInteger(field: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -46,10 +49,7 @@ export function withHostNetwork(): SpecOption {
   };
 }
 
-/**
- * Gives the container a fresh network namespace holding only loopback; used for gVisor,
- * which needs `--network=none`-like isolation.
- */
+/** Gives the container a fresh network namespace holding only loopback (network mode none). */
 export function withNewNetworkNamespace(): SpecOption {
   return setNetworkNamespace({ type: "network" });
 }
@@ -94,5 +94,37 @@ export function withCgroupsPath(path: string): SpecOption {
   }
   return (spec) => {
     spec.linux.cgroupsPath = path;
+  };
+}
+
+/**
+ * Filters the container's syscalls with `profile` (see seccomp-profile.ts for the default). runc
+ * installs it last, just before the process runs, and `runc exec` puts exec'd processes under it too.
+ * The spec gets its own copy.
+ */
+export function withSeccomp(profile: OciSeccomp): SpecOption {
+  (profile.syscalls ?? []).forEach((rule, i) => {
+    if (rule.names.length === 0 || rule.names.some((name) => name === "")) {
+      throw invalidArgument(`seccomp.syscalls[${i}].names`, "must list at least one non-empty name");
+    }
+    (rule.args ?? []).forEach((arg, j) => {
+      if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > MAX_SYSCALL_ARG_INDEX) {
+        throw invalidArgument(
+          `seccomp.syscalls[${i}].args[${j}].index`,
+          `must be 0-${MAX_SYSCALL_ARG_INDEX}, got ${arg.index}`,
+        );
+      }
+    });
+  });
+  const copy = structuredClone(profile);
+  return (spec) => {
+    spec.linux.seccomp = structuredClone(copy);
+  };
+}
+
+/** Runs the container without a seccomp filter (the capability set and namespaces still apply). */
+export function withoutSeccomp(): SpecOption {
+  return (spec) => {
+    delete spec.linux.seccomp;
   };
 }

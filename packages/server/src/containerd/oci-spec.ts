@@ -132,12 +132,66 @@ export interface OciResources {
   pids?: OciPids;
 }
 
+/** What the kernel does with a syscall a seccomp rule matches (libseccomp's names, as runc reads them). */
+export type OciSeccompAction =
+  | "SCMP_ACT_KILL"
+  | "SCMP_ACT_KILL_PROCESS"
+  | "SCMP_ACT_KILL_THREAD"
+  | "SCMP_ACT_TRAP"
+  | "SCMP_ACT_ERRNO"
+  | "SCMP_ACT_TRACE"
+  | "SCMP_ACT_ALLOW"
+  | "SCMP_ACT_LOG";
+
+/** How a syscall argument is compared with `value` (MASKED_EQ: `(arg & value) == valueTwo`). */
+export type OciSeccompOperator =
+  | "SCMP_CMP_NE"
+  | "SCMP_CMP_LT"
+  | "SCMP_CMP_LE"
+  | "SCMP_CMP_EQ"
+  | "SCMP_CMP_GE"
+  | "SCMP_CMP_GT"
+  | "SCMP_CMP_MASKED_EQ";
+
+/** A condition on one syscall argument; a rule matches when all of its conditions hold. */
+export interface OciSeccompArg {
+  /** The argument's position, 0-5. */
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: OciSeccompOperator;
+}
+
+/** One rule: what happens to the named syscalls (when `args` match, if given). */
+export interface OciSeccompSyscall {
+  names: string[];
+  action: OciSeccompAction;
+  /** The errno an SCMP_ACT_ERRNO rule returns; runc uses EPERM without it. */
+  errnoRet?: number;
+  args?: OciSeccompArg[];
+}
+
+/** `linux.seccomp`: the filter runc installs just before it runs the container's process. */
+export interface OciSeccomp {
+  /** What happens to a syscall no rule matches. */
+  defaultAction: OciSeccompAction;
+  /** The errno of an SCMP_ACT_ERRNO default (runc 1.1 reads it; EPERM without it). */
+  defaultErrnoRet?: number;
+  /** libseccomp architectures (`SCMP_ARCH_X86_64` …) the filter covers; none means the native one. */
+  architectures?: string[];
+  /** seccomp(2) filter flags, such as SECCOMP_FILTER_FLAG_LOG. */
+  flags?: string[];
+  syscalls?: OciSeccompSyscall[];
+}
+
 export interface OciLinux {
   namespaces: OciNamespace[];
   resources: OciResources;
   cgroupsPath?: string;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** No filter when absent (options add one: see withSeccomp). */
+  seccomp?: OciSeccomp;
 }
 
 export interface OciSpec {

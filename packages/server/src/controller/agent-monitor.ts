@@ -345,6 +345,7 @@ export class AgentMonitor {
         healthy: true,
         lastHeartbeat: now,
         runtime: status.runtime,
+        ...(status.networkMode ? { networkMode: status.networkMode } : {}),
         prewarm: Object.fromEntries((status.prewarm?.templates ?? []).map((t) => [t.key, t.ready])),
       });
       this.#restoreSlots(agentId, status.sandboxes, startedAt);

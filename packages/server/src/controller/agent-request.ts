@@ -18,5 +18,6 @@ export function agentCreateRequest(sandbox: Sandbox, sandboxId: string): AgentCr
   if (spec.workingDir) request.workingDir = spec.workingDir;
   if (spec.exposedPorts) request.exposedPorts = spec.exposedPorts;
   if (spec.resources) request.resources = spec.resources;
+  if (spec.network) request.network = spec.network;
   return request;
 }

@@ -75,14 +75,17 @@ describe("pools and Kubernetes mode flags", () => {
       bufferMin: 0,
       bufferMax: 10,
       maxSandboxesPerPod: 3,
+      networkMode: "isolated",
     });
     assert.equal(parse(["--local-agents", "1", "--pool-max", "4"]).seedPool?.poolMax, 4);
+    assert.equal(parse(["--local-agents", "1", "--pool-network", "agent"]).seedPool?.networkMode, "agent");
   });
 
   it("rejects a seed pool whose bounds cross", () => {
     invalid(["--local-agents", "3", "--pool-max", "2"], "--pool-max");
     invalid(["--local-agents", "1", "--pool-buffer-min", "5", "--pool-buffer-max", "2"], "--pool-buffer-max");
     invalid(["--agent-launcher", "docker"], "--agent-launcher");
+    invalid(["--local-agents", "1", "--pool-network", "bridge"], "--pool-network");
   });
 
   it("uses the Kubernetes store and Pod launcher inside a Pod, SQLite and local processes elsewhere", () => {

@@ -1,8 +1,11 @@
 /** fsb-controller's flags and environment, parsed and validated with no side effects. */
 import {
   type ConsistencyMode,
+  DEFAULT_NETWORK_MODE,
   invalidArgument,
   isDnsLabel,
+  NETWORK_MODES,
+  type NetworkModeName,
   PoolDefaults,
   PoolLimits,
 } from "@fast-sandbox/api";
@@ -94,6 +97,8 @@ export interface SeedPool {
   bufferMin: number;
   bufferMax: number;
   maxSandboxesPerPod: number;
+  /** The network mode of its sandboxes. */
+  networkMode: NetworkModeName;
 }
 
 const flags = {
@@ -137,6 +142,13 @@ const flags = {
     min: 1,
     max: PoolLimits.maxAgents,
   }),
+  "pool-network": choice(
+    "isolated|none|agent",
+    "its network mode: own address and firewall, loopback only, or the agent's network",
+    NETWORK_MODES,
+    "one of isolated, none, agent",
+    { default: DEFAULT_NETWORK_MODE },
+  ),
   "pool-buffer-min": int("N", "its bufferMin: free slots kept ready", {
     default: 0,
     min: 0,
@@ -310,7 +322,14 @@ function seedPool(v: ControllerFlags): SeedPool | undefined {
   if (bufferMax < bufferMin) {
     throw invalidArgument("--pool-buffer-max", `${bufferMax} is less than --pool-buffer-min (${bufferMin})`);
   }
-  return { poolMin, poolMax, bufferMin, bufferMax, maxSandboxesPerPod: v["local-agent-capacity"] };
+  return {
+    poolMin,
+    poolMax,
+    bufferMin,
+    bufferMax,
+    maxSandboxesPerPod: v["local-agent-capacity"],
+    networkMode: v["pool-network"],
+  };
 }
 
 /** Agent ids are DNS labels with room for a `-<n>` suffix. */

@@ -241,6 +241,7 @@ function localLauncher(
     containerdNamespace: config.containerdNamespace,
     logDir: config.agentLogDir,
     anchorDir: path.join(config.dataDir, "anchor"),
+    seccompProfileDir: path.join(config.dataDir, "seccomp"),
     stateDir: path.join(config.dataDir, "agents"),
     agentToken: config.agentToken,
     logger,

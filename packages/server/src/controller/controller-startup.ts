@@ -22,6 +22,7 @@ export async function seedPool(store: ObjectStore, config: ControllerConfig, log
       bufferMax: seed.bufferMax,
     },
     maxSandboxesPerPod: seed.maxSandboxesPerPod,
+    network: { mode: seed.networkMode },
   });
   try {
     await store.create({

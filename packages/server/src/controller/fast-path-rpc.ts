@@ -111,6 +111,8 @@ export function createInput(req: CreateRequest): CreateSandboxInput {
     if (req.resources.pids !== undefined) resources.pids = req.resources.pids;
     if (Object.keys(resources).length) spec.resources = resources;
   }
+  const network = networkInput(req.network);
+  if (network) spec.network = network;
   const mode = consistencyMode(req.consistencyMode);
   return {
     name: req.name,
@@ -166,4 +168,20 @@ function clientGone(signal: AbortSignal): AbortSignal {
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
   return gone.signal;
+}
+
+/** The wire network settings, or undefined when they say nothing; validation comes later, naming the field. */
+function networkInput(network: CreateRequest["network"]): SandboxSpec["network"] {
+  if (!network) return undefined;
+  const out: NonNullable<SandboxSpec["network"]> = {};
+  if (network.mode) out.mode = network.mode as NonNullable<SandboxSpec["network"]>["mode"];
+  const { egress } = network;
+  if (egress) {
+    out.egress = {
+      default: (egress.default || "allow") as "allow" | "deny",
+      allow: [...egress.allow],
+      deny: [...egress.deny],
+    };
+  }
+  return out.mode || out.egress ? out : undefined;
 }

@@ -37,6 +37,7 @@ export function allocateSandbox(
     namespace: sandbox.namespace,
     image: spec.image,
     ports: spec.exposedPorts ?? [],
+    ...(spec.network?.mode ? { networkMode: spec.network.mode } : {}),
     requireImage: true,
     ...(options.avoidAgents?.length ? { avoidAgents: options.avoidAgents } : {}),
     ...(key === undefined ? {} : { prewarmKey: key }),

@@ -114,4 +114,24 @@ describe("checkPoolOf", () => {
       refusal("exposedPorts", /gVisor/),
     );
   });
+
+  it("a sandbox sets its own network only where its pool allows it", async () => {
+    const network = { mode: "none" as const };
+    await world.applyPool("strict", { network: { mode: "isolated" } });
+    await world.applyPool("open", { network: { allowSandboxOverride: true } });
+    await checkPoolOf(world.poolCatalog, "default", { image: "busybox", poolRef: "strict" });
+    await assert.rejects(
+      checkPoolOf(world.poolCatalog, "default", { image: "busybox", poolRef: "strict", network }),
+      refusal("network", /does not let sandboxes choose their network/),
+    );
+    await assert.rejects(
+      checkPoolOf(world.poolCatalog, "default", {
+        image: "busybox",
+        poolRef: "strict",
+        network: { egress: { default: "allow", allow: [], deny: ["198.51.100.0/24"] } },
+      }),
+      refusal("network", /allowSandboxOverride/),
+    );
+    await checkPoolOf(world.poolCatalog, "default", { image: "busybox", poolRef: "open", network });
+  });
 });

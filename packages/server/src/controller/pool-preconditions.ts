@@ -4,8 +4,9 @@ import type { PoolCatalog } from "./pool-catalog.ts";
 
 /**
  * Throws FAILED_PRECONDITION when the sandbox's pool does not exist in its namespace (field
- * `poolRef`), or is a gVisor pool and the sandbox exposes ports (field `exposedPorts`). Neither
- * goes away by waiting for room, so both are answered before any placement.
+ * `poolRef`), is a gVisor pool and the sandbox exposes ports (field `exposedPorts`), or does not let
+ * the sandbox set its own network (field `network`). None goes away by waiting for room, so all
+ * are answered before any placement.
  */
 export async function checkPoolOf(catalog: PoolCatalog, namespace: string, spec: SandboxSpec): Promise<void> {
   const pool = spec.poolRef || DEFAULT_POOL;
@@ -14,7 +15,8 @@ export async function checkPoolOf(catalog: PoolCatalog, namespace: string, spec:
   if (object === undefined && !hasAgents) {
     throw missingPoolError(namespace, pool, !spec.poolRef, await catalog.namespacesOf(pool));
   }
-  const refusal = unreachablePortsError(pool, object, spec.exposedPorts ?? []);
+  const refusal =
+    unreachablePortsError(pool, object, spec.exposedPorts ?? []) ?? networkOverrideError(pool, object, spec);
   if (refusal) throw refusal;
 }
 
@@ -57,5 +59,26 @@ export function unreachablePortsError(
     `pool "${pool}" runs gVisor sandboxes, which have no network yet, so their ports cannot be reached; ` +
       "use a pool with runtimeType container to expose ports",
     { field: "exposedPorts" },
+  );
+}
+
+/**
+ * A sandbox may set its own network only where its pool says so: the pool's owner chooses what its
+ * sandboxes reach, not whoever creates one. A pool known only from its agents (no object) has no
+ * say, so the agents' defaults and the sandbox's choice hold. Pure.
+ */
+export function networkOverrideError(
+  pool: string,
+  object: Pick<SandboxPool, "spec"> | undefined,
+  spec: Pick<SandboxSpec, "network">,
+): FsbError | undefined {
+  if (!(spec.network?.mode || spec.network?.egress) || !object || object.spec.network?.allowSandboxOverride) {
+    return undefined;
+  }
+  return new FsbError(
+    ErrorCode.FailedPrecondition,
+    `pool "${pool}" does not let sandboxes choose their network (its spec.network.allowSandboxOverride is off); ` +
+      "leave network unset to get the pool's",
+    { field: "network" },
   );
 }

@@ -36,6 +36,7 @@ describe("parseJanitorConfig", () => {
       insecure: false,
       logDir: "/var/log/fast-sandbox",
       logRetentionMs: 3_600_000,
+      networkStateDir: "/run/fast-sandbox/network",
       logLevel: "info",
       logFormat: "auto",
     });
@@ -55,6 +56,7 @@ describe("parseJanitorConfig", () => {
         "--scan-interval=1m",
         "--log-dir=/logs",
         "--log-retention=90m",
+        "--network-state-dir=/claims",
         "--dry-run",
         "--metrics-bind-address=127.0.0.1:0",
         "--log-level=debug",
@@ -80,6 +82,7 @@ describe("parseJanitorConfig", () => {
       insecure: false,
       logDir: "/logs",
       logRetentionMs: 5_400_000,
+      networkStateDir: "/claims",
       logLevel: "debug",
       logFormat: "text",
     });

@@ -1,6 +1,8 @@
 /** fsb-janitor's flags and environment, parsed and validated with no side effects. */
+
 import os from "node:os";
 import { ErrorCode, FsbError, invalidArgument } from "@fast-sandbox/api";
+import { DEFAULT_NETWORK_STATE_DIR } from "../agent/agent-config.ts";
 import type { BindAddress } from "../core/bind-address.ts";
 import { type Env, type ReadFile, requireToken } from "../core/config-values.ts";
 import {
@@ -50,6 +52,8 @@ export interface JanitorConfig {
   /** The agents' sandbox log directory. */
   logDir: string;
   logRetentionMs: number;
+  /** Where the node's agents claim their subnets; their leftover networks are swept from here. */
+  networkStateDir: string;
   logLevel: string;
   logFormat: LogFormat;
 }
@@ -93,6 +97,9 @@ const flags = {
   "log-dir": absolute("DIR", "the agents' sandbox log directory", { default: DEFAULT_LOG_DIR }),
   "log-retention": duration("keep a removed sandbox's log file this long after its last write", {
     default: "1h",
+  }),
+  "network-state-dir": absolute("DIR", "where the node's agents claim their sandbox subnets", {
+    default: DEFAULT_NETWORK_STATE_DIR,
   }),
   "dry-run": toggle("report orphans and leftovers, remove nothing"),
   "metrics-bind-address": address("Prometheus endpoint", { default: ":9093" }),
@@ -158,6 +165,7 @@ function janitorConfig(v: FlagValues<typeof flags>, env: Env, readFile: ReadFile
     insecure: insecure && controllerUrl !== undefined && !token,
     logDir: v["log-dir"],
     logRetentionMs: v["log-retention"],
+    networkStateDir: v["network-state-dir"],
     logLevel: v["log-level"],
     logFormat: v["log-format"],
   };

@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 import type { OrphanReason } from "./classify.ts";
 
 /** What a leftover is, as a metric label. */
-export type LeftoverKind = "log" | "bundle" | "snapshot";
+export type LeftoverKind = "log" | "bundle" | "snapshot" | "netns" | "subnet";
 /** How a scan ended, as a metric label. */
 export type ScanResult = "ok" | "ownership_unavailable" | "error";
 

@@ -1,10 +1,12 @@
 /** fsb-janitor as one runnable: metrics endpoint, containerd connection, and a scan every interval. */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ContainerdConnection } from "../containerd/connection.ts";
 import { loop, type Runnable, RunnableManager, step } from "../core/runnable.ts";
 import { PlainHttpServer } from "../http/plain-http-server.ts";
 import { loadKubeConfig } from "../kube/kube-config.ts";
+import { hostNetTools } from "../network/net-tools.ts";
 import { ControllerOwnershipSource } from "./controller-ownership-source.ts";
 import type { JanitorConfig } from "./janitor-config.ts";
 import { JanitorMetrics } from "./janitor-metrics.ts";
@@ -55,6 +57,7 @@ export class JanitorService implements Runnable {
       containerdState: config.containerdState,
       snapshotter: config.snapshotter,
       dryRun: config.dryRun,
+      network: { stateDir: config.networkStateDir, tools: hostNetTools },
     });
     this.#manager
       .add("metrics", this.#metricsServer)

@@ -1,4 +1,5 @@
 /** One janitor pass over a node: find orphan containers and leftovers, re-check each with fresh reads, remove. */
+
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCode, isFsbError, Labels } from "@fast-sandbox/api";
@@ -14,6 +15,7 @@ import {
 } from "./classify-leftovers.ts";
 import type { JanitorMetrics, LeftoverKind, ScanResult } from "./janitor-metrics.ts";
 import { listLogFiles, statLogFile } from "./log-files.ts";
+import { type NetworkSweepOptions, sweepNetworks } from "./network-sweep.ts";
 import { listOwnedSnapshots, statOwnedSnapshot } from "./owned-snapshots.ts";
 import type { Ownership, OwnershipSource } from "./ownership.ts";
 import { listTaskBundles, readTaskBundle } from "./task-bundles.ts";
@@ -36,6 +38,8 @@ export interface NodeJanitorOptions {
   snapshotter?: string;
   /** Report only; remove nothing. */
   dryRun: boolean;
+  /** Sweep the networks of agents that are gone (isolated sandboxes' namespaces, subnets); none when unset. */
+  network?: NetworkSweepOptions;
   now?: () => number;
 }
 
@@ -151,6 +155,8 @@ export class NodeJanitor {
     await this.#leftoverPhase("snapshot", () => this.#snapshots(leftovers));
     await this.#leftoverPhase("log", () => this.#logFiles(leftovers));
     await this.#leftoverPhase("bundle", () => this.#bundles(leftovers));
+    const remaining = containers.filter((c) => containerIds.has(c.id));
+    await this.#leftoverPhase("netns", () => this.#networks(remaining, now, report.findings));
     // FIFOs: agents hand tasks file:// URIs (the sandbox's log file) for stdout and stderr, so neither
     // they nor containerd make FIFOs for our tasks; `<state>/fifo` only holds those of FIFO-based
     // clients (ctr, CRI), which nothing of ours can prove to be ours. There is nothing of ours to remove.
@@ -164,6 +170,23 @@ export class NodeJanitor {
       await phase();
     } catch (err) {
       this.#log.warn({ err, kind }, "could not look for leftovers of this kind");
+    }
+  }
+
+  /** Namespaces and subnets of agents that are gone (network-sweep.ts). */
+  async #networks(containers: readonly ContainerStatus[], now: number, findings: Finding[]): Promise<void> {
+    if (!this.#o.network) return;
+    const context = { now, graceMs: this.#o.orphanTimeoutMs, dryRun: this.#o.dryRun, logger: this.#log };
+    const swept = await sweepNetworks(this.#o.network, containers, context);
+    const outcome = this.#o.dryRun ? "dry-run" : "removed";
+    for (const [kind, ids] of [
+      ["netns", swept.namespaces],
+      ["subnet", swept.subnets],
+    ] as const) {
+      for (const id of ids) {
+        findings.push({ kind, id, path: undefined, outcome });
+        if (!this.#o.dryRun) this.#o.metrics.leftoverRemoved(kind);
+      }
     }
   }
 

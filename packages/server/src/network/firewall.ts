@@ -5,7 +5,7 @@
  * Changes that arrive while nft runs are applied together by the next run, so a burst of creates
  * costs a few nft processes rather than one each.
  */
-import { coverOf } from "./ipv4.ts";
+import { coverOf } from "@fast-sandbox/api";
 import type { NetTools } from "./net-tools.ts";
 import {
   type BaseRules,

@@ -7,9 +7,8 @@
  * it may still linger.
  */
 import { readdir } from "node:fs/promises";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, formatIpv4 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
-import { formatIpv4 } from "./ipv4.ts";
 import type { NetTools } from "./net-tools.ts";
 import {
   addressOfNetns,
@@ -31,6 +30,12 @@ export interface PreparedNetns {
   path: string;
   /** The host side of its veth, a port of the agent's bridge. */
   veth: string;
+}
+
+/** The namespace of the sandbox network at `address`: every name follows from the address. */
+export function preparedNetnsOf(address: number): PreparedNetns {
+  const name = netnsNameOf(address);
+  return { address, name, path: `${NETNS_DIR}/${name}`, veth: vethNameOf(address) };
 }
 
 /** Options of {@link NetnsPool}. */
@@ -143,7 +148,7 @@ export class NetnsPool {
       await this.#remove(address).catch(() => {});
       throw err;
     }
-    return { address, name, path: `${NETNS_DIR}/${name}`, veth };
+    return preparedNetnsOf(address);
   }
 
   /** The next free address after the last one handed out, wrapping around the subnet. */

@@ -18,7 +18,7 @@
  * A denial is a TCP reset or an ICMP "administratively prohibited", so a client fails at once
  * instead of waiting out a timeout, and is counted per egress group and reason.
  */
-import { type Cidr, coverOf, formatCidr, formatIpv4 } from "./ipv4.ts";
+import { type Cidr, coverOf, formatCidr, formatIpv4 } from "@fast-sandbox/api";
 import { type SubnetLayout, vethNameOf, vethPattern } from "./subnet-layout.ts";
 
 /** Where a sandbox may connect to, beyond what no sandbox ever reaches. */

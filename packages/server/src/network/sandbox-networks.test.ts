@@ -5,10 +5,16 @@ import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { formatIpv4, parseCidr } from "@fast-sandbox/api";
 import pino from "pino";
-import { formatIpv4, parseCidr } from "./ipv4.ts";
+import {
+  listenIn,
+  OutsideNetwork,
+  probe,
+  probeFromHost,
+  sh,
+} from "../../../../test/harness/outside-network.ts";
 import { hostNetTools } from "./net-tools.ts";
-import { listenIn, OutsideNetwork, probe, probeFromHost, sh } from "./network-fixture.ts";
 import type { EgressRules } from "./nft-ruleset.ts";
 import { type PreparedNetns, SandboxNetworks } from "./sandbox-networks.ts";
 
@@ -60,9 +66,8 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
 
   before(async () => {
     stateDir = await mkdtemp(path.join(os.tmpdir(), "fsb-net-"));
-    networks = await open();
-    // Made after the agent's network: the networks a node routes to when it opens are restricted.
     await outside.create(PORT);
+    networks = await open();
     hostServer = createServer((s) => s.end("host")).listen(0, "0.0.0.0");
     await new Promise((r) => hostServer.once("listening", r));
     hostPort = (hostServer.address() as { port: number }).port;

@@ -4,16 +4,16 @@
  * with the sandboxes that survived, takes a namespace for each create, and releases it at delete.
  */
 import { writeFile } from "node:fs/promises";
+import { type Cidr, formatCidr, formatIpv4, parseCidr } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import { Firewall, type Membership } from "./firewall.ts";
-import { type Cidr, formatCidr, formatIpv4, parseCidr } from "./ipv4.ts";
 import type { NetTools } from "./net-tools.ts";
 import { NetnsPool, type PreparedNetns } from "./netns-pool.ts";
 import { claimSubnet, type SubnetClaim } from "./subnet-claim.ts";
 import { type SubnetLayout, subnetLayout } from "./subnet-layout.ts";
 
 export type { DeniedCount, Membership } from "./firewall.ts";
-export type { PreparedNetns } from "./netns-pool.ts";
+export { type PreparedNetns, preparedNetnsOf } from "./netns-pool.ts";
 
 /** No sandbox reaches these, whatever its rules: "this" network, loopback, link-local (cloud metadata), multicast, reserved. */
 const NEVER = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"];
@@ -60,12 +60,13 @@ export class SandboxNetworks {
 
   /**
    * Claims the subnet, makes the bridge, writes the firewall with the sandboxes still running
-   * (`survivors`, by address) and starts preparing namespaces. Namespaces of the subnet that no
+   * (`survivors`, by address; a prewarmed container's namespace has no rules yet) and starts
+   * preparing namespaces. Namespaces of the subnet that no
    * survivor uses are removed: an earlier run left them.
    */
   static async open(
     options: SandboxNetworksOptions,
-    survivors: ReadonlyMap<number, Membership>,
+    survivors: ReadonlyMap<number, Membership | undefined>,
   ): Promise<SandboxNetworks> {
     const { tools, logger } = options;
     const routes = await nodeRoutes(tools);
@@ -88,7 +89,8 @@ export class SandboxNetworks {
         ...options.restricted,
       ];
       const firewall = new Firewall({ layout, never, restricted }, tools);
-      await firewall.write(survivors);
+      const ruled = [...survivors].filter((entry): entry is [number, Membership] => entry[1] !== undefined);
+      await firewall.write(new Map(ruled));
       const pool = new NetnsPool({ layout, tools, size: options.poolSize, logger: log });
       await pool.start(new Set(survivors.keys()));
       const networks = new SandboxNetworks(claim, firewall, pool, tools);
@@ -163,7 +165,7 @@ async function nodeRoutes(tools: NetTools): Promise<{ cidr: Cidr; dev: string | 
 }
 
 async function ensureBridge(tools: NetTools, layout: SubnetLayout): Promise<void> {
-  const { bridge, gateway, subnet } = layout;
+  const { bridge, bridgeMac, gateway, subnet } = layout;
   const exists = await tools.query("ip", ["-j", "link", "show", "dev", bridge]).then(
     () => true,
     () => false,
@@ -174,5 +176,6 @@ async function ensureBridge(tools: NetTools, layout: SubnetLayout): Promise<void
   }>;
   const hasGateway = addresses.some((a) => a.addr_info?.some((i) => i.local === formatIpv4(gateway)));
   if (!hasGateway) await tools.ip([`addr add ${formatIpv4(gateway)}/${subnet.bits} dev ${bridge}`]);
-  await tools.ip([`link set ${bridge} up`]);
+  // Also on a bridge an earlier run made: its address must not move (see SubnetLayout.bridgeMac).
+  await tools.ip([`link set ${bridge} address ${bridgeMac}`, `link set ${bridge} up`]);
 }

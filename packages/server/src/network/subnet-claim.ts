@@ -5,11 +5,19 @@
  * its running sandboxes keep their addresses. A block a live agent holds is never taken; one whose
  * holder is gone is taken only when no unclaimed block is left.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import {
+  blockSize,
+  type Cidr,
+  cidrsOverlap,
+  ErrorCode,
+  FsbError,
+  formatCidr,
+  formatIpv4,
+  parseIpv4,
+} from "@fast-sandbox/api";
 import { isHolderAlive, type LockFile, readLockHolder, tryAcquireLockFile } from "../core/lock-file.ts";
-import { blockSize, type Cidr, cidrsOverlap, formatCidr, formatIpv4 } from "./ipv4.ts";
 
 /** Options of {@link claimSubnet}. */
 export interface SubnetClaimOptions {
@@ -33,6 +41,30 @@ export interface SubnetClaim {
 
 function lockPathOf(stateDir: string, block: Cidr): string {
   return path.join(stateDir, `subnet-${formatIpv4(block.base)}-${block.bits}.lock`);
+}
+
+/** The claims in `stateDir`: each file, its subnet, and whether the agent holding it still runs (for the janitor). */
+export function readSubnetClaims(stateDir: string): Array<{ file: string; subnet: Cidr; alive: boolean }> {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir);
+  } catch {
+    return [];
+  }
+  const claims: Array<{ file: string; subnet: Cidr; alive: boolean }> = [];
+  for (const name of names) {
+    const match = /^subnet-([\d.]+)-(\d+)\.lock$/.exec(name);
+    const base = match ? parseIpv4(match[1] ?? "") : undefined;
+    if (!match || base === undefined) continue;
+    const file = path.join(stateDir, name);
+    const holder = readLockHolder(file);
+    claims.push({
+      file,
+      subnet: { base, bits: Number(match[2]) },
+      alive: holder !== undefined && isHolderAlive(holder),
+    });
+  }
+  return claims;
 }
 
 export function claimSubnet(options: SubnetClaimOptions): SubnetClaim {

@@ -4,7 +4,7 @@
  * from the subnet and the address, a restarted agent, or the janitor after an agent that is gone,
  * finds every piece again without a record of its own.
  */
-import { blockSize, type Cidr, formatIpv4, parseIpv4 } from "./ipv4.ts";
+import { blockSize, type Cidr, formatIpv4, parseIpv4 } from "@fast-sandbox/api";
 
 /** One agent's subnet and the names of what lives on it. */
 export interface SubnetLayout {
@@ -13,6 +13,14 @@ export interface SubnetLayout {
   gateway: number;
   /** The bridge every sandbox's veth joins (≤ 15 characters, the kernel's limit). */
   bridge: string;
+  /**
+   * The bridge's MAC address, set once it exists. Left to the kernel, a bridge takes the lowest MAC
+   * of its ports, so it changes as namespaces come and go; gVisor's network stack keeps the
+   * gateway's old one in its neighbour cache and sends its sandbox's packets nowhere (a runc
+   * sandbox's kernel re-resolves, after a while). Locally administered, with the subnet's address
+   * in its last four bytes.
+   */
+  bridgeMac: string;
   /** The nftables table (family inet) that holds this subnet's rules. */
   table: string;
 }
@@ -25,7 +33,8 @@ export const SUBNET_BITS: readonly number[] = [16, 20, 24, 28];
 
 export function subnetLayout(subnet: Cidr): SubnetLayout {
   const hex = hex8(subnet.base);
-  return { subnet, gateway: subnet.base + 1, bridge: `fsbr${hex}`, table: `fsb_${hex}` };
+  const mac = `02:fb:${hex.match(/../g)?.join(":")}`;
+  return { subnet, gateway: subnet.base + 1, bridge: `fsbr${hex}`, bridgeMac: mac, table: `fsb_${hex}` };
 }
 
 /** The addresses sandboxes get: all but the network, the gateway and the broadcast address. */

@@ -25,7 +25,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file fastsandbox/v1/fastpath.proto.
  */
 export const file_fastsandbox_v1_fastpath: GenFile = /*@__PURE__*/
-  fileDesc("Ch1mYXN0c2FuZGJveC92MS9mYXN0cGF0aC5wcm90bxIOZmFzdHNhbmRib3gudjEiJQoGRW52VmFyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiRAoJUmVzb3VyY2VzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoBUgAiAEBQgcKBV9waWRzIoQBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsAECg1DcmVhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg0KBWltYWdlGAMgASgJEg8KB2NvbW1hbmQYBCADKAkSDAoEYXJncxgFIAMoCRIjCgNlbnYYBiADKAsyFi5mYXN0c2FuZGJveC52MS5FbnZWYXISEwoLd29ya2luZ19kaXIYByABKAkSFQoNZXhwb3NlZF9wb3J0cxgIIAMoBRIQCghwb29sX3JlZhgJIAEoCRI5ChBjb25zaXN0ZW5jeV9tb2RlGAogASgOMh8uZmFzdHNhbmRib3gudjEuQ29uc2lzdGVuY3lNb2RlEjUKDmZhaWx1cmVfcG9saWN5GAsgASgOMh0uZmFzdHNhbmRib3gudjEuRmFpbHVyZVBvbGljeRIlChhyZWNvdmVyeV90aW1lb3V0X3NlY29uZHMYDCABKAVIAIgBARIvCgtleHBpcmVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoJcmVzb3VyY2VzGA4gASgLMhkuZmFzdHNhbmRib3gudjEuUmVzb3VyY2VzEjkKBmxhYmVscxgPIAMoCzIpLmZhc3RzYW5kYm94LnYxLkNyZWF0ZVJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIbChlfcmVjb3ZlcnlfdGltZW91dF9zZWNvbmRzImoKDkNyZWF0ZVJlc3BvbnNlEiwKB3NhbmRib3gYASABKAsyGy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mbxIPCgdjcmVhdGVkGAIgASgIEhkKEWNyZWF0ZV9sYXRlbmN5X21zGAMgASgBImwKDURlbGV0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSIQoUZ3JhY2VfcGVyaW9kX3NlY29uZHMYAyABKAVIAIgBAUIXChVfZ3JhY2VfcGVyaW9kX3NlY29uZHMiEAoORGVsZXRlUmVzcG9uc2Ui/gIKDVVwZGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSOQoGbGFiZWxzGAMgAygLMikuZmFzdHNhbmRib3gudjEuVXBkYXRlUmVxdWVzdC5MYWJlbHNFbnRyeRIxCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIbChFjbGVhcl9leHBpcmVfdGltZRgFIAEoCEgAEjUKDmZhaWx1cmVfcG9saWN5GAYgASgOMh0uZmFzdHNhbmRib3gudjEuRmFpbHVyZVBvbGljeRIlChhyZWNvdmVyeV90aW1lb3V0X3NlY29uZHMYByABKAVIAYgBARINCgVyZXNldBgIIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBmV4cGlyeUIbChlfcmVjb3ZlcnlfdGltZW91dF9zZWNvbmRzIj4KDlVwZGF0ZVJlc3BvbnNlEiwKB3NhbmRib3gYASABKAsyGy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mbyI4CgtMaXN0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkiPgoMTGlzdFJlc3BvbnNlEi4KCXNhbmRib3hlcxgBIAMoCzIbLmZhc3RzYW5kYm94LnYxLlNhbmRib3hJbmZvIi0KCkdldFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiOQoMV2F0Y2hSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIWCg5sYWJlbF9zZWxlY3RvchgCIAEoCSLNAQoKV2F0Y2hFdmVudBItCgR0eXBlGAEgASgOMh8uZmFzdHNhbmRib3gudjEuV2F0Y2hFdmVudC5UeXBlEiwKB3NhbmRib3gYAiABKAsyGy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mbyJiCgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIOCgpUWVBFX0FEREVEEAESEQoNVFlQRV9NT0RJRklFRBACEhAKDFRZUEVfREVMRVRFRBADEg8KC1RZUEVfU1lOQ0VEEAQiZgoLTG9nc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSDgoGZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKAVIAIgBAUINCgtfdGFpbF9saW5lcyIYCghMb2dDaHVuaxIMCgRkYXRhGAEgASgMIssHCgtTYW5kYm94SW5mbxIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRILCgN1aWQYAyABKAkSEgoKc2FuZGJveF9pZBgEIAEoCRINCgVwaGFzZRgFIAEoCRItCgpjb25kaXRpb25zGAYgAygLMhkuZmFzdHNhbmRib3gudjEuQ29uZGl0aW9uEg0KBWltYWdlGAcgASgJEgwKBHBvb2wYCCABKAkSDQoFYWdlbnQYCSABKAkSDAoEbm9kZRgKIAEoCRIRCgllbmRwb2ludHMYCyADKAkSLgoKY3JlYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoJZXhpdF9jb2RlGA4gASgFSACIAQESLwoLZXhwaXJlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKDmZhaWx1cmVfcG9saWN5GBAgASgOMh0uZmFzdHNhbmRib3gudjEuRmFpbHVyZVBvbGljeRI5ChBjb25zaXN0ZW5jeV9tb2RlGBEgASgOMh8uZmFzdHNhbmRib3gudjEuQ29uc2lzdGVuY3lNb2RlEhMKC3JlY3JlYXRpb25zGBIgASgFEjcKBmxhYmVscxgTIAMoCzInLmZhc3RzYW5kYm94LnYxLlNhbmRib3hJbmZvLkxhYmVsc0VudHJ5EjIKDnJlc2V0X3JldmlzaW9uGBQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7ChdhY2NlcHRlZF9yZXNldF9yZXZpc2lvbhgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY29tbWFuZBgWIAMoCRIMCgRhcmdzGBcgAygJEiMKA2VudhgYIAMoCzIWLmZhc3RzYW5kYm94LnYxLkVudlZhchIVCg1leHBvc2VkX3BvcnRzGBkgAygFEhMKC3dvcmtpbmdfZGlyGBogASgJEiwKCXJlc291cmNlcxgbIAEoCzIZLmZhc3RzYW5kYm94LnYxLlJlc291cmNlcxIgChhyZWNvdmVyeV90aW1lb3V0X3NlY29uZHMYHCABKAUSGAoQcmVzb3VyY2VfdmVyc2lvbhgdIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgwKCl9leGl0X2NvZGUqawoPQ29uc2lzdGVuY3lNb2RlEiAKHENPTlNJU1RFTkNZX01PREVfVU5TUEVDSUZJRUQQABIZChVDT05TSVNURU5DWV9NT0RFX0ZBU1QQARIbChdDT05TSVNURU5DWV9NT0RFX1NUUk9ORxACKmwKDUZhaWx1cmVQb2xpY3kSHgoaRkFJTFVSRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIZChVGQUlMVVJFX1BPTElDWV9NQU5VQUwQARIgChxGQUlMVVJFX1BPTElDWV9BVVRPX1JFQ1JFQVRFEAIytwQKD0Zhc3RQYXRoU2VydmljZRJOCg1DcmVhdGVTYW5kYm94Eh0uZmFzdHNhbmRib3gudjEuQ3JlYXRlUmVxdWVzdBoeLmZhc3RzYW5kYm94LnYxLkNyZWF0ZVJlc3BvbnNlEk4KDURlbGV0ZVNhbmRib3gSHS5mYXN0c2FuZGJveC52MS5EZWxldGVSZXF1ZXN0Gh4uZmFzdHNhbmRib3gudjEuRGVsZXRlUmVzcG9uc2USTgoNVXBkYXRlU2FuZGJveBIdLmZhc3RzYW5kYm94LnYxLlVwZGF0ZVJlcXVlc3QaHi5mYXN0c2FuZGJveC52MS5VcGRhdGVSZXNwb25zZRJPCg1MaXN0U2FuZGJveGVzEhsuZmFzdHNhbmRib3gudjEuTGlzdFJlcXVlc3QaHC5mYXN0c2FuZGJveC52MS5MaXN0UmVzcG9uc2UiA5ACARJKCgpHZXRTYW5kYm94EhouZmFzdHNhbmRib3gudjEuR2V0UmVxdWVzdBobLmZhc3RzYW5kYm94LnYxLlNhbmRib3hJbmZvIgOQAgESTAoOV2F0Y2hTYW5kYm94ZXMSHC5mYXN0c2FuZGJveC52MS5XYXRjaFJlcXVlc3QaGi5mYXN0c2FuZGJveC52MS5XYXRjaEV2ZW50MAESSQoOR2V0U2FuZGJveExvZ3MSGy5mYXN0c2FuZGJveC52MS5Mb2dzUmVxdWVzdBoYLmZhc3RzYW5kYm94LnYxLkxvZ0NodW5rMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1mYXN0c2FuZGJveC92MS9mYXN0cGF0aC5wcm90bxIOZmFzdHNhbmRib3gudjEiJQoGRW52VmFyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiRAoJUmVzb3VyY2VzEgsKA2NwdRgBIAEoCRIOCgZtZW1vcnkYAiABKAkSEQoEcGlkcxgDIAEoBUgAiAEBQgcKBV9waWRzIoQBCglDb25kaXRpb24SDAoEdHlwZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDgoGcmVhc29uGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSOAoUbGFzdF90cmFuc2l0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvEECg1DcmVhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg0KBWltYWdlGAMgASgJEg8KB2NvbW1hbmQYBCADKAkSDAoEYXJncxgFIAMoCRIjCgNlbnYYBiADKAsyFi5mYXN0c2FuZGJveC52MS5FbnZWYXISEwoLd29ya2luZ19kaXIYByABKAkSFQoNZXhwb3NlZF9wb3J0cxgIIAMoBRIQCghwb29sX3JlZhgJIAEoCRI5ChBjb25zaXN0ZW5jeV9tb2RlGAogASgOMh8uZmFzdHNhbmRib3gudjEuQ29uc2lzdGVuY3lNb2RlEjUKDmZhaWx1cmVfcG9saWN5GAsgASgOMh0uZmFzdHNhbmRib3gudjEuRmFpbHVyZVBvbGljeRIlChhyZWNvdmVyeV90aW1lb3V0X3NlY29uZHMYDCABKAVIAIgBARIvCgtleHBpcmVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoJcmVzb3VyY2VzGA4gASgLMhkuZmFzdHNhbmRib3gudjEuUmVzb3VyY2VzEjkKBmxhYmVscxgPIAMoCzIpLmZhc3RzYW5kYm94LnYxLkNyZWF0ZVJlcXVlc3QuTGFiZWxzRW50cnkSLwoHbmV0d29yaxgQIAEoCzIeLmZhc3RzYW5kYm94LnYxLlNhbmRib3hOZXR3b3JrGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCGwoZX3JlY292ZXJ5X3RpbWVvdXRfc2Vjb25kcyJLCg5TYW5kYm94TmV0d29yaxIMCgRtb2RlGAEgASgJEisKBmVncmVzcxgCIAEoCzIbLmZhc3RzYW5kYm94LnYxLkVncmVzc1J1bGVzIjsKC0VncmVzc1J1bGVzEg8KB2RlZmF1bHQYASABKAkSDQoFYWxsb3cYAiADKAkSDAoEZGVueRgDIAMoCSJqCg5DcmVhdGVSZXNwb25zZRIsCgdzYW5kYm94GAEgASgLMhsuZmFzdHNhbmRib3gudjEuU2FuZGJveEluZm8SDwoHY3JlYXRlZBgCIAEoCBIZChFjcmVhdGVfbGF0ZW5jeV9tcxgDIAEoASJsCg1EZWxldGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAMgASgFSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIhAKDkRlbGV0ZVJlc3BvbnNlIv4CCg1VcGRhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEjkKBmxhYmVscxgDIAMoCzIpLmZhc3RzYW5kYm94LnYxLlVwZGF0ZVJlcXVlc3QuTGFiZWxzRW50cnkSMQoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASGwoRY2xlYXJfZXhwaXJlX3RpbWUYBSABKAhIABI1Cg5mYWlsdXJlX3BvbGljeRgGIAEoDjIdLmZhc3RzYW5kYm94LnYxLkZhaWx1cmVQb2xpY3kSJQoYcmVjb3ZlcnlfdGltZW91dF9zZWNvbmRzGAcgASgFSAGIAQESDQoFcmVzZXQYCCABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZleHBpcnlCGwoZX3JlY292ZXJ5X3RpbWVvdXRfc2Vjb25kcyI+Cg5VcGRhdGVSZXNwb25zZRIsCgdzYW5kYm94GAEgASgLMhsuZmFzdHNhbmRib3gudjEuU2FuZGJveEluZm8iOAoLTGlzdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhYKDmxhYmVsX3NlbGVjdG9yGAIgASgJIj4KDExpc3RSZXNwb25zZRIuCglzYW5kYm94ZXMYASADKAsyGy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mbyItCgpHZXRSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIjkKDFdhdGNoUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSFgoObGFiZWxfc2VsZWN0b3IYAiABKAkizQEKCldhdGNoRXZlbnQSLQoEdHlwZRgBIAEoDjIfLmZhc3RzYW5kYm94LnYxLldhdGNoRXZlbnQuVHlwZRIsCgdzYW5kYm94GAIgASgLMhsuZmFzdHNhbmRib3gudjEuU2FuZGJveEluZm8iYgoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASDgoKVFlQRV9BRERFRBABEhEKDVRZUEVfTU9ESUZJRUQQAhIQCgxUWVBFX0RFTEVURUQQAxIPCgtUWVBFX1NZTkNFRBAEImYKC0xvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEg4KBmZvbGxvdxgDIAEoCBIXCgp0YWlsX2xpbmVzGAQgASgFSACIAQFCDQoLX3RhaWxfbGluZXMiGAoITG9nQ2h1bmsSDAoEZGF0YRgBIAEoDCLLBwoLU2FuZGJveEluZm8SDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSCwoDdWlkGAMgASgJEhIKCnNhbmRib3hfaWQYBCABKAkSDQoFcGhhc2UYBSABKAkSLQoKY29uZGl0aW9ucxgGIAMoCzIZLmZhc3RzYW5kYm94LnYxLkNvbmRpdGlvbhINCgVpbWFnZRgHIAEoCRIMCgRwb29sGAggASgJEg0KBWFnZW50GAkgASgJEgwKBG5vZGUYCiABKAkSEQoJZW5kcG9pbnRzGAsgAygJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKCWV4aXRfY29kZRgOIAEoBUgAiAEBEi8KC2V4cGlyZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1Cg5mYWlsdXJlX3BvbGljeRgQIAEoDjIdLmZhc3RzYW5kYm94LnYxLkZhaWx1cmVQb2xpY3kSOQoQY29uc2lzdGVuY3lfbW9kZRgRIAEoDjIfLmZhc3RzYW5kYm94LnYxLkNvbnNpc3RlbmN5TW9kZRITCgtyZWNyZWF0aW9ucxgSIAEoBRI3CgZsYWJlbHMYEyADKAsyJy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mby5MYWJlbHNFbnRyeRIyCg5yZXNldF9yZXZpc2lvbhgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOwoXYWNjZXB0ZWRfcmVzZXRfcmV2aXNpb24YFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2NvbW1hbmQYFiADKAkSDAoEYXJncxgXIAMoCRIjCgNlbnYYGCADKAsyFi5mYXN0c2FuZGJveC52MS5FbnZWYXISFQoNZXhwb3NlZF9wb3J0cxgZIAMoBRITCgt3b3JraW5nX2RpchgaIAEoCRIsCglyZXNvdXJjZXMYGyABKAsyGS5mYXN0c2FuZGJveC52MS5SZXNvdXJjZXMSIAoYcmVjb3ZlcnlfdGltZW91dF9zZWNvbmRzGBwgASgFEhgKEHJlc291cmNlX3ZlcnNpb24YHSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIMCgpfZXhpdF9jb2RlKmsKD0NvbnNpc3RlbmN5TW9kZRIgChxDT05TSVNURU5DWV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVQ09OU0lTVEVOQ1lfTU9ERV9GQVNUEAESGwoXQ09OU0lTVEVOQ1lfTU9ERV9TVFJPTkcQAipsCg1GYWlsdXJlUG9saWN5Eh4KGkZBSUxVUkVfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGQoVRkFJTFVSRV9QT0xJQ1lfTUFOVUFMEAESIAocRkFJTFVSRV9QT0xJQ1lfQVVUT19SRUNSRUFURRACMrcECg9GYXN0UGF0aFNlcnZpY2USTgoNQ3JlYXRlU2FuZGJveBIdLmZhc3RzYW5kYm94LnYxLkNyZWF0ZVJlcXVlc3QaHi5mYXN0c2FuZGJveC52MS5DcmVhdGVSZXNwb25zZRJOCg1EZWxldGVTYW5kYm94Eh0uZmFzdHNhbmRib3gudjEuRGVsZXRlUmVxdWVzdBoeLmZhc3RzYW5kYm94LnYxLkRlbGV0ZVJlc3BvbnNlEk4KDVVwZGF0ZVNhbmRib3gSHS5mYXN0c2FuZGJveC52MS5VcGRhdGVSZXF1ZXN0Gh4uZmFzdHNhbmRib3gudjEuVXBkYXRlUmVzcG9uc2USTwoNTGlzdFNhbmRib3hlcxIbLmZhc3RzYW5kYm94LnYxLkxpc3RSZXF1ZXN0GhwuZmFzdHNhbmRib3gudjEuTGlzdFJlc3BvbnNlIgOQAgESSgoKR2V0U2FuZGJveBIaLmZhc3RzYW5kYm94LnYxLkdldFJlcXVlc3QaGy5mYXN0c2FuZGJveC52MS5TYW5kYm94SW5mbyIDkAIBEkwKDldhdGNoU2FuZGJveGVzEhwuZmFzdHNhbmRib3gudjEuV2F0Y2hSZXF1ZXN0GhouZmFzdHNhbmRib3gudjEuV2F0Y2hFdmVudDABEkkKDkdldFNhbmRib3hMb2dzEhsuZmFzdHNhbmRib3gudjEuTG9nc1JlcXVlc3QaGC5mYXN0c2FuZGJveC52MS5Mb2dDaHVuazABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * One environment variable of the sandbox's process.
@@ -192,7 +192,8 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
   workingDir: string;
 
   /**
-   * Ports (1-65535) the sandbox listens on. Sandboxes share their agent's network namespace, so
+   * Ports (1-65535) the sandbox listens on. An isolated sandbox has an address of its own, which
+   * its endpoints name. In mode `agent` sandboxes share their agent's network namespace, so
    * each port is reserved on the agent's IP; a port in use on every candidate agent is
    * RESOURCE_EXHAUSTED. Only declared ports are reserved: a port that a process which did not
    * declare it already listens on is FAILED_PRECONDITION naming `exposedPorts[i]`, and so is any
@@ -254,6 +255,15 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
    * @generated from field: map<string, string> labels = 15;
    */
   labels: { [key: string]: string };
+
+  /**
+   * The sandbox's network mode and egress rules, where its pool allows a sandbox to choose them
+   * (`network.allowSandboxOverride`); unset = the pool's. A pool that does not allow it answers
+   * FAILED_PRECONDITION naming `network`.
+   *
+   * @generated from field: fastsandbox.v1.SandboxNetwork network = 16;
+   */
+  network?: SandboxNetwork | undefined;
 };
 
 /**
@@ -262,6 +272,71 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
  */
 export const CreateRequestSchema: GenMessage<CreateRequest> = /*@__PURE__*/
   messageDesc(file_fastsandbox_v1_fastpath, 3);
+
+/**
+ * How a sandbox is networked (docs/network.md).
+ *
+ * @generated from message fastsandbox.v1.SandboxNetwork
+ */
+export type SandboxNetwork = Message<"fastsandbox.v1.SandboxNetwork"> & {
+  /**
+   * `isolated` (own namespace, address and firewall rules), `none` (loopback only) or `agent` (the
+   * agent's namespace, as the seed had it); empty = the pool's.
+   *
+   * @generated from field: string mode = 1;
+   */
+  mode: string;
+
+  /**
+   * Egress rules; only with mode `isolated`.
+   *
+   * @generated from field: fastsandbox.v1.EgressRules egress = 2;
+   */
+  egress?: EgressRules | undefined;
+};
+
+/**
+ * Describes the message fastsandbox.v1.SandboxNetwork.
+ * Use `create(SandboxNetworkSchema)` to create a new message.
+ */
+export const SandboxNetworkSchema: GenMessage<SandboxNetwork> = /*@__PURE__*/
+  messageDesc(file_fastsandbox_v1_fastpath, 4);
+
+/**
+ * Where an isolated sandbox may connect to. Whatever they say, a sandbox never reaches the host,
+ * the agents, the controller, other sandboxes or link-local (metadata) addresses.
+ *
+ * @generated from message fastsandbox.v1.EgressRules
+ */
+export type EgressRules = Message<"fastsandbox.v1.EgressRules"> & {
+  /**
+   * `allow` (the default) or `deny`: for destinations neither list names.
+   *
+   * @generated from field: string default = 1;
+   */
+  default: string;
+
+  /**
+   * IPv4 CIDRs (at most 64) allowed; also opens the private and node networks refused by default.
+   *
+   * @generated from field: repeated string allow = 2;
+   */
+  allow: string[];
+
+  /**
+   * IPv4 CIDRs (at most 64) refused; checked before `allow`.
+   *
+   * @generated from field: repeated string deny = 3;
+   */
+  deny: string[];
+};
+
+/**
+ * Describes the message fastsandbox.v1.EgressRules.
+ * Use `create(EgressRulesSchema)` to create a new message.
+ */
+export const EgressRulesSchema: GenMessage<EgressRules> = /*@__PURE__*/
+  messageDesc(file_fastsandbox_v1_fastpath, 5);
 
 /**
  * @generated from message fastsandbox.v1.CreateResponse
@@ -298,7 +373,7 @@ export type CreateResponse = Message<"fastsandbox.v1.CreateResponse"> & {
  * Use `create(CreateResponseSchema)` to create a new message.
  */
 export const CreateResponseSchema: GenMessage<CreateResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 4);
+  messageDesc(file_fastsandbox_v1_fastpath, 6);
 
 /**
  * @generated from message fastsandbox.v1.DeleteRequest
@@ -331,7 +406,7 @@ export type DeleteRequest = Message<"fastsandbox.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 5);
+  messageDesc(file_fastsandbox_v1_fastpath, 7);
 
 /**
  * @generated from message fastsandbox.v1.DeleteResponse
@@ -344,7 +419,7 @@ export type DeleteResponse = Message<"fastsandbox.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 6);
+  messageDesc(file_fastsandbox_v1_fastpath, 8);
 
 /**
  * @generated from message fastsandbox.v1.UpdateRequest
@@ -424,7 +499,7 @@ export type UpdateRequest = Message<"fastsandbox.v1.UpdateRequest"> & {
  * Use `create(UpdateRequestSchema)` to create a new message.
  */
 export const UpdateRequestSchema: GenMessage<UpdateRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 7);
+  messageDesc(file_fastsandbox_v1_fastpath, 9);
 
 /**
  * @generated from message fastsandbox.v1.UpdateResponse
@@ -443,7 +518,7 @@ export type UpdateResponse = Message<"fastsandbox.v1.UpdateResponse"> & {
  * Use `create(UpdateResponseSchema)` to create a new message.
  */
 export const UpdateResponseSchema: GenMessage<UpdateResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 8);
+  messageDesc(file_fastsandbox_v1_fastpath, 10);
 
 /**
  * @generated from message fastsandbox.v1.ListRequest
@@ -469,7 +544,7 @@ export type ListRequest = Message<"fastsandbox.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 9);
+  messageDesc(file_fastsandbox_v1_fastpath, 11);
 
 /**
  * @generated from message fastsandbox.v1.ListResponse
@@ -488,7 +563,7 @@ export type ListResponse = Message<"fastsandbox.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 10);
+  messageDesc(file_fastsandbox_v1_fastpath, 12);
 
 /**
  * @generated from message fastsandbox.v1.GetRequest
@@ -514,7 +589,7 @@ export type GetRequest = Message<"fastsandbox.v1.GetRequest"> & {
  * Use `create(GetRequestSchema)` to create a new message.
  */
 export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 11);
+  messageDesc(file_fastsandbox_v1_fastpath, 13);
 
 /**
  * @generated from message fastsandbox.v1.WatchRequest
@@ -541,7 +616,7 @@ export type WatchRequest = Message<"fastsandbox.v1.WatchRequest"> & {
  * Use `create(WatchRequestSchema)` to create a new message.
  */
 export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 12);
+  messageDesc(file_fastsandbox_v1_fastpath, 14);
 
 /**
  * One change in a WatchSandboxes stream.
@@ -567,7 +642,7 @@ export type WatchEvent = Message<"fastsandbox.v1.WatchEvent"> & {
  * Use `create(WatchEventSchema)` to create a new message.
  */
 export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 13);
+  messageDesc(file_fastsandbox_v1_fastpath, 15);
 
 /**
  * @generated from enum fastsandbox.v1.WatchEvent.Type
@@ -616,7 +691,7 @@ export type WatchEvent_Type = (typeof WatchEvent_Type)[keyof typeof WatchEvent_T
  * Describes the enum fastsandbox.v1.WatchEvent.Type.
  */
 export const WatchEvent_TypeSchema: GenEnum<WatchEvent_Type> = /*@__PURE__*/
-  enumDesc(file_fastsandbox_v1_fastpath, 13, 0);
+  enumDesc(file_fastsandbox_v1_fastpath, 15, 0);
 
 /**
  * @generated from message fastsandbox.v1.LogsRequest
@@ -656,7 +731,7 @@ export type LogsRequest = Message<"fastsandbox.v1.LogsRequest"> & {
  * Use `create(LogsRequestSchema)` to create a new message.
  */
 export const LogsRequestSchema: GenMessage<LogsRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 14);
+  messageDesc(file_fastsandbox_v1_fastpath, 16);
 
 /**
  * A piece of a sandbox's log: raw bytes, not necessarily on line boundaries.
@@ -675,7 +750,7 @@ export type LogChunk = Message<"fastsandbox.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 15);
+  messageDesc(file_fastsandbox_v1_fastpath, 17);
 
 /**
  * A sandbox: the echo of its spec and its current status.
@@ -878,7 +953,7 @@ export type SandboxInfo = Message<"fastsandbox.v1.SandboxInfo"> & {
  * Use `create(SandboxInfoSchema)` to create a new message.
  */
 export const SandboxInfoSchema: GenMessage<SandboxInfo> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_fastpath, 16);
+  messageDesc(file_fastsandbox_v1_fastpath, 18);
 
 /**
  * How CreateSandbox orders the container start and the write of the Sandbox object.

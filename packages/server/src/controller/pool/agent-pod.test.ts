@@ -16,6 +16,7 @@ import {
   type AgentPodOptions,
   buildAgentPod,
   INSTALL_RUNSC_SCRIPT,
+  NODE_SECCOMP_DIR,
   RUNSC_HOST_DIR,
 } from "./agent-pod.ts";
 
@@ -142,6 +143,10 @@ const cases: Case[] = [
         "/var/lib/fast-sandbox/anchor",
         "--runtime",
         "container",
+        "--seccomp",
+        "runtime-default",
+        "--network-mode",
+        "isolated",
       ]);
       assert.equal(agent.securityContext?.privileged, true);
       assert.equal(agent.securityContext?.runAsUser, 0);
@@ -164,6 +169,11 @@ const cases: Case[] = [
         { name: "fsb-containerd", hostPath: { path: "/run/containerd", type: "Directory" } },
         { name: "fsb-sandbox-logs", hostPath: { path: "/var/log/fast-sandbox", type: "DirectoryOrCreate" } },
         { name: "fsb-anchor", hostPath: { path: "/var/lib/fast-sandbox/anchor", type: "DirectoryOrCreate" } },
+        { name: "fsb-netns", hostPath: { path: "/var/run/netns", type: "DirectoryOrCreate" } },
+        {
+          name: "fsb-network-state",
+          hostPath: { path: "/run/fast-sandbox/network", type: "DirectoryOrCreate" },
+        },
       ]);
       assert.deepEqual(agent.volumeMounts, [
         {
@@ -174,6 +184,8 @@ const cases: Case[] = [
         },
         { name: "fsb-sandbox-logs", mountPath: "/var/log/fast-sandbox" },
         { name: "fsb-anchor", mountPath: "/var/lib/fast-sandbox/anchor" },
+        { name: "fsb-netns", mountPath: "/var/run/netns", mountPropagation: "Bidirectional" },
+        { name: "fsb-network-state", mountPath: "/run/fast-sandbox/network" },
       ]);
       assert.equal(spec.initContainers, undefined);
     },
@@ -197,6 +209,8 @@ const cases: Case[] = [
         "fsb-containerd",
         "fsb-sandbox-logs",
         "fsb-anchor",
+        "fsb-netns",
+        "fsb-network-state",
       ]);
       assert.equal(pod.metadata?.labels?.team, "ml");
       assert.equal(pod.metadata?.labels?.["sandbox.fast.io/pool"], "ml-pool", "our selector labels win");
@@ -236,6 +250,32 @@ const cases: Case[] = [
     },
   },
   {
+    name: "an Unconfined pool runs the agent with --seccomp unconfined and mounts no profile directory",
+    pool: pool({ seccompProfile: { type: "Unconfined" } }),
+    check: (pod) => {
+      const args = agentOf(pod).args ?? [];
+      assert.equal(args[args.indexOf("--seccomp") + 1], "unconfined");
+      assert.ok(!pod.spec?.volumes?.some((v) => v.name === "fsb-seccomp"));
+    },
+  },
+  {
+    name: "a Localhost pool names the node's profile file and mounts the profile directory read-only",
+    pool: pool({ seccompProfile: { type: "Localhost", localhostProfile: "team-a/strict.json" } }),
+    check: (pod) => {
+      const agent = agentOf(pod);
+      const args = agent.args ?? [];
+      assert.equal(args[args.indexOf("--seccomp") + 1], `${NODE_SECCOMP_DIR}/team-a/strict.json`);
+      assert.deepEqual(pod.spec?.volumes?.find((v) => v.name === "fsb-seccomp")?.hostPath, {
+        path: NODE_SECCOMP_DIR,
+        type: "DirectoryOrCreate",
+      });
+      assert.deepEqual(
+        agent.volumeMounts?.find((m) => m.name === "fsb-seccomp"),
+        { name: "fsb-seccomp", mountPath: NODE_SECCOMP_DIR, readOnly: true },
+      );
+    },
+  },
+  {
     name: "volumes, mounts and env the template already has are not added twice",
     pool: pool({
       agentTemplate: {
@@ -257,11 +297,19 @@ const cases: Case[] = [
     }),
     check: (pod) => {
       const agent = agentOf(pod);
-      assert.deepEqual(names(pod.spec?.volumes), ["containerd", "fsb-sandbox-logs", "fsb-anchor"]);
+      assert.deepEqual(names(pod.spec?.volumes), [
+        "containerd",
+        "fsb-sandbox-logs",
+        "fsb-anchor",
+        "fsb-netns",
+        "fsb-network-state",
+      ]);
       assert.deepEqual(agent.volumeMounts, [
         { name: "containerd", mountPath: "/run/containerd" },
         { name: "fsb-sandbox-logs", mountPath: "/var/log/fast-sandbox" },
         { name: "fsb-anchor", mountPath: "/var/lib/fast-sandbox/anchor" },
+        { name: "fsb-netns", mountPath: "/var/run/netns", mountPropagation: "Bidirectional" },
+        { name: "fsb-network-state", mountPath: "/run/fast-sandbox/network" },
       ]);
       assert.equal(
         count(agent.env, (e) => e.name === "POD_IP"),

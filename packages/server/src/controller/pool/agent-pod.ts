@@ -21,9 +21,16 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { DEFAULT_ANCHOR_DIR, DEFAULT_HTTP_PORT } from "../../agent/agent-config.ts";
+import {
+  DEFAULT_ANCHOR_DIR,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_NETWORK_STATE_DIR,
+} from "../../agent/agent-config.ts";
 import { DEFAULT_LOG_DIR } from "../../core/sandbox-log-dir.ts";
 import { AGENT_POD_LABELS } from "../../kube/agent-pod-labels.ts";
+import { NETNS_DIR } from "../../network/netns-pool.ts";
+import { agentNetworkArgs } from "./agent-network-args.ts";
+import { agentSeccompFlag } from "./agent-seccomp.ts";
 
 export const AGENT_CONTAINER = "agent";
 /** The agent's entry point on the image's PATH (see Dockerfile). */
@@ -44,6 +51,11 @@ export const RUNSC_HOST_DIR = "/opt/fast-sandbox/bin";
 /** The image's copy of scripts/install-runsc.sh (the Dockerfile's WORKDIR is /app). */
 export const INSTALL_RUNSC_SCRIPT = "/app/scripts/install-runsc.sh";
 const INSTALL_RUNSC_CONTAINER = "install-runsc";
+/**
+ * Where a pool's Localhost seccomp profiles live on a node (as kubelet's <root-dir>/seccomp does for
+ * Pods): mounted read-only into the agent Pods of such pools, at the same path.
+ */
+export const NODE_SECCOMP_DIR = "/var/lib/fast-sandbox/seccomp";
 const HTTP_PORT_NAME = "http";
 
 export interface AgentPodOptions {
@@ -99,6 +111,13 @@ export function buildAgentPod(pool: SandboxPool, options: AgentPodOptions): V1Po
   const volumes = [...(spec.volumes ?? [])];
   const mounts = [...(agent.volumeMounts ?? [])];
   mountNodeDirectories(volumes, mounts);
+  if (pool.spec.seccompProfile?.type === "Localhost") {
+    // The agent reads the profile at start; a missing one is its own error, naming --seccomp.
+    addHostPath(volumes, mounts, {
+      volume: { name: "fsb-seccomp", hostPath: { path: NODE_SECCOMP_DIR, type: "DirectoryOrCreate" } },
+      mount: { name: "fsb-seccomp", mountPath: NODE_SECCOMP_DIR, readOnly: true },
+    });
+  }
   agent.volumeMounts = mounts;
   if (gvisor) addRunscInstaller(spec, volumes, agent.image ?? options.image);
   spec.volumes = volumes;
@@ -137,6 +156,21 @@ function mountNodeDirectories(volumes: V1Volume[], mounts: V1VolumeMount[]): voi
     // shim (a host process) runs it from the host path: the same directory on both sides. The node's
     // agents share it (it is named by the binary's hash).
     mount: { name: "fsb-anchor", mountPath: DEFAULT_ANCHOR_DIR },
+  });
+  addHostPath(volumes, mounts, {
+    volume: { name: "fsb-netns", hostPath: { path: NETNS_DIR, type: "DirectoryOrCreate" } },
+    // Isolated sandboxes' namespaces are mounted here by the agent and joined by runc, a host
+    // process: the mounts must reach the host, which only Bidirectional propagation does.
+    mount: { name: "fsb-netns", mountPath: NETNS_DIR, mountPropagation: "Bidirectional" },
+  });
+  addHostPath(volumes, mounts, {
+    volume: {
+      name: "fsb-network-state",
+      hostPath: { path: DEFAULT_NETWORK_STATE_DIR, type: "DirectoryOrCreate" },
+    },
+    // The agents of a node claim their subnets here; namespace names follow from the addresses, so
+    // two agents on one node must never share a subnet, even in different Pods.
+    mount: { name: "fsb-network-state", mountPath: DEFAULT_NETWORK_STATE_DIR },
   });
 }
 
@@ -204,6 +238,9 @@ function agentContainer(
     DEFAULT_ANCHOR_DIR,
     "--runtime",
     runtime,
+    "--seccomp",
+    agentSeccompFlag(pool.spec.seccompProfile, NODE_SECCOMP_DIR),
+    ...agentNetworkArgs(pool.spec.network),
   ];
   if (runtime === "gvisor") args.push("--runsc-binary", `${RUNSC_HOST_DIR}/runsc-wrapper.sh`);
   // The template's args come last, so a flag given there wins over ours.

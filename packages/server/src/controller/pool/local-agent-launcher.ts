@@ -5,10 +5,13 @@ import { mkdir } from "node:fs/promises";
 import { objectKey, PoolDefaults, type SandboxPool } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { AgentRegistration } from "../../agent/controller-registration.ts";
+import { SECCOMP_RUNTIME_DEFAULT } from "../../agent/seccomp-setting.ts";
 import { freePort } from "../../core/free-port.ts";
 import { isProcessRunning } from "../../core/proc-fs.ts";
 import { stopProcess } from "../../core/stop-process.ts";
 import type { AgentLauncher, AgentLauncherEvents, LaunchedAgent, PoolRef } from "./agent-launcher.ts";
+import { agentNetworkArgs } from "./agent-network-args.ts";
+import { agentSeccompFlag } from "./agent-seccomp.ts";
 import { localAgentId } from "./local-agent-id.ts";
 import { agentEntry, agentsHoldingSandboxes, runningAgentPids } from "./local-agent-processes.ts";
 import { type LocalAgent, LocalAgentFiles } from "./local-agent-state.ts";
@@ -50,6 +53,8 @@ export interface LocalAgentLauncherOptions extends AgentLauncherEvents {
    * controller's data dir, so a standalone system keeps everything it writes in one place.
    */
   anchorDir: string;
+  /** The directory a pool's Localhost seccomp profiles are relative to (under the controller's data dir). */
+  seccompProfileDir: string;
   /** Holds the state file and each agent's launch spec, PID file and log. */
   stateDir: string;
   agentToken: string | undefined;
@@ -112,6 +117,8 @@ export class LocalAgentLauncher implements AgentLauncher {
       pool: ref,
       capacity: pool.spec.maxSandboxesPerPod ?? PoolDefaults.maxSandboxesPerPod,
       runtime: pool.spec.runtimeType ?? "container",
+      seccomp: agentSeccompFlag(pool.spec.seccompProfile, this.#o.seccompProfileDir),
+      networkArgs: agentNetworkArgs(pool.spec.network),
       ...containerdNamespaceOf(pool),
       launchedAt: Date.now(),
       state: "starting",
@@ -285,6 +292,10 @@ export class LocalAgentLauncher implements AgentLauncher {
       String(agent.capacity),
       "--runtime",
       agent.runtime,
+      "--seccomp",
+      agent.seccomp ?? SECCOMP_RUNTIME_DEFAULT,
+      // An agent launched before network modes ran its sandboxes in its own namespace: it keeps doing so.
+      ...(agent.networkArgs ?? ["--network-mode", "agent"]),
       "--pid-file",
       this.#files.pidFile(agent.agentId),
       ...(this.#o.agentToken ? [] : ["--insecure"]),

@@ -13,6 +13,10 @@ export interface AgentLaunchSpec {
   runtime: "container" | "gvisor";
   /** Set when the pool asks for its own containerd namespace. */
   containerdNamespace?: string;
+  /** The agent's `--seccomp` value; absent in launch specs written before pools had one (runtime-default). */
+  seccomp?: string;
+  /** The agent's network flags (agent-network-args.ts); absent in specs written before network modes (mode agent). */
+  networkArgs?: string[];
 }
 
 /** One agent the launcher runs: its launch spec, where it listens, and its process (pid 0: not spawned yet). */
@@ -83,10 +87,10 @@ export class LocalAgentFiles {
    */
   writeLaunchSpec(spec: AgentLaunchSpec): void {
     const file = path.join(this.dir, `${spec.agentId}${SPEC_SUFFIX}`);
-    const { agentId, pool, capacity, runtime, containerdNamespace } = spec;
+    const { agentId, pool, capacity, runtime, containerdNamespace, seccomp, networkArgs } = spec;
     writeFileSync(
       `${file}.tmp`,
-      `${JSON.stringify({ agentId, pool, capacity, runtime, containerdNamespace })}\n`,
+      `${JSON.stringify({ agentId, pool, capacity, runtime, containerdNamespace, seccomp, networkArgs })}\n`,
     );
     renameSync(`${file}.tmp`, file);
   }
@@ -132,7 +136,10 @@ function isLaunchSpec(a: unknown): a is AgentLaunchSpec {
     typeof x.pool?.namespace === "string" &&
     typeof x.capacity === "number" &&
     (x.runtime === "container" || x.runtime === "gvisor") &&
-    (x.containerdNamespace === undefined || typeof x.containerdNamespace === "string")
+    (x.containerdNamespace === undefined || typeof x.containerdNamespace === "string") &&
+    (x.seccomp === undefined || typeof x.seccomp === "string") &&
+    (x.networkArgs === undefined ||
+      (Array.isArray(x.networkArgs) && x.networkArgs.every((arg) => typeof arg === "string")))
   );
 }
 

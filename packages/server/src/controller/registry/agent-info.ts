@@ -1,4 +1,5 @@
 /** What the registry knows about one agent, as registered or refreshed from its status probe. */
+import type { NetworkModeName } from "@fast-sandbox/api";
 
 /** One agent process: it owns `capacity` sandbox slots on a node, and its sandboxes share its network namespace. */
 export interface AgentInfo {
@@ -21,6 +22,11 @@ export interface AgentInfo {
   lastHeartbeat: number;
   /** `container` or `gvisor`. */
   runtime?: string;
+  /**
+   * The network mode of its sandboxes that name none. Only mode `agent` shares the agent's address,
+   * so only there are exposed ports booked per address; unset is `agent` (agents that predate modes).
+   */
+  networkMode?: NetworkModeName;
   /** Prewarmed containers ready to be taken, by prewarm key (see `prewarmKey`). */
   prewarm?: Readonly<Record<string, number>>;
 }

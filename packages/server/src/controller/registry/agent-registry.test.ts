@@ -294,6 +294,21 @@ describe("AgentRegistry.allocate placement", () => {
     assertFsbError(() => registry.allocate(request("s3", { ports: [8080] })), ErrorCode.ResourceExhausted);
     assert.equal(registry.allocate(request("s3", { ports: [8081] })).agentId, "b");
   });
+
+  it("books ports only for sandboxes that share the agent's address (network mode agent)", () => {
+    const registry = registryWith([agentInfo("a", { networkMode: "isolated" })]);
+    // Isolated sandboxes each have an address: any number of them may expose 8080 on one agent.
+    assert.equal(registry.allocate(request("s1", { ports: [8080] })).agentId, "a");
+    assert.equal(registry.allocate(request("s2", { ports: [8080] })).agentId, "a");
+    assert.equal(registry.allocate(request("s3", { ports: [8080], networkMode: "none" })).agentId, "a");
+    // A sandbox asking for the agent's namespace books its port there, once.
+    assert.equal(registry.allocate(request("s4", { ports: [8080], networkMode: "agent" })).agentId, "a");
+    assertFsbError(
+      () => registry.allocate(request("s5", { ports: [8080], networkMode: "agent" })),
+      ErrorCode.ResourceExhausted,
+    );
+    assert.equal(registry.allocate(request("s5", { ports: [8080] })).agentId, "a");
+  });
 });
 
 interface NoFitCase {

@@ -1,5 +1,5 @@
 /** The agent registry: places sandboxes on agents in memory and owns their slots and ports. */
-import { ErrorCode, FsbError } from "@fast-sandbox/api";
+import { ErrorCode, FsbError, type NetworkModeName } from "@fast-sandbox/api";
 import { ChangeSignal } from "../../core/change-signal.ts";
 import type { AgentInfo, AgentSnapshot } from "./agent-info.ts";
 import { type AgentState, newAgentState, placeholderInfo, roomOf, snapshotOf } from "./agent-state.ts";
@@ -22,8 +22,10 @@ export interface AllocationRequest {
   namespace: string;
   /** Any accepted reference form; normalised before it is matched against agents' caches. */
   image: string;
-  /** Exposed ports; each must be free on the chosen agent's address. */
+  /** Exposed ports; each must be free on the chosen agent's address when the sandbox shares it (mode agent). */
   ports: readonly number[];
+  /** The sandbox's own network mode; unset means the agent's. */
+  networkMode?: NetworkModeName;
   /** Chosen whenever it passes the filters, whatever the score (e.g. to go back to the same agent). */
   preferAgent?: string;
   /** Never chosen (e.g. agents that just failed to create this sandbox). */
@@ -229,10 +231,13 @@ export class AgentRegistry {
 
     const pool = this.#pools.get(namespace, poolName);
     const requireImage = request.requireImage === true;
+    // Only a sandbox in the agent's namespace shares its address; the others' ports are their own.
+    const portsOn = (agent: AgentState) =>
+      (request.networkMode ?? agent.info.networkMode ?? "agent") === "agent" ? ports : [];
     const fits = (agent: AgentState): boolean =>
       (avoid === undefined || !avoid.has(agent.info.id)) &&
       (!requireImage || agent.images.has(image)) &&
-      this.#ports.allFree(agent.info.address, ports);
+      this.#ports.allFree(agent.info.address, portsOn(agent));
     const prewarmKey = request.prewarmKey;
     const preferred = request.preferAgent === undefined ? undefined : this.#agents.get(request.preferAgent);
     const chosen =
@@ -263,7 +268,7 @@ export class AgentRegistry {
       );
     }
     if (prewarmKey !== undefined) this.#pools.takePrewarm(chosen, prewarmKey);
-    return this.#view(this.#reserve(key, chosen, ports));
+    return this.#view(this.#reserve(key, chosen, portsOn(chosen)));
   }
 
   constructor(options: { now?: () => number } = {}) {

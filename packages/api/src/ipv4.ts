@@ -1,5 +1,5 @@
 /** IPv4 addresses and CIDR blocks as numbers, for the agent's subnet, IPAM and firewall rules (pure). */
-import { invalidArgument } from "@fast-sandbox/api";
+import { invalidArgument } from "./errors.ts";
 
 /** A CIDR block: `base` is the network address (host bits zero), `bits` the prefix length. */
 export interface Cidr {

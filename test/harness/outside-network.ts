@@ -86,45 +86,79 @@ export async function listenIn(
 
 /**
  * A namespace reached from the host through a veth, holding the addresses the tests connect to:
- * a public-looking one (TEST-NET-2), a private one and the cloud metadata address. Host routes
- * send those addresses here, so traffic to them stays on this machine whatever the firewall does.
+ * a public-looking one (TEST-NET-2), a private one and the cloud metadata address. Routes send
+ * those addresses here, so traffic to them stays on this machine whatever the firewall does. The
+ * routes live in a routing table of their own, chosen by `ip rule`, not in the main table: an
+ * agent restricts the networks of the main table (the node's own), and this stands in for the internet.
  */
 export class OutsideNetwork {
   readonly name: string;
   readonly #hostVeth: string;
-  readonly addresses = { public: "198.51.100.2", private: "10.99.0.2", metadata: "169.254.169.254" };
+  readonly #table: string;
+  /** The /30 of TEST-NET-2 between the host and this namespace, and the host's end of it. */
+  readonly #link: { cidr: string; host: string };
+  readonly addresses: { public: string; private: string; metadata: string };
   #servers: ChildProcess[] = [];
 
-  constructor(tag: string) {
+  /**
+   * `slot` (0-63) picks the /30 of TEST-NET-2 (198.51.100.4·slot) and the private address
+   * (10.99.slot.2), so suites that may run side by side each reach their own outside.
+   */
+  constructor(tag: string, slot = 0) {
+    const base = 4 * slot;
+    this.#link = { cidr: `198.51.100.${base}/30`, host: `198.51.100.${base + 1}` };
+    this.addresses = {
+      public: `198.51.100.${base + 2}`,
+      private: `10.99.${slot}.2`,
+      metadata: "169.254.169.254",
+    };
     this.name = `fsbt-out-${tag}`;
     this.#hostVeth = `fsbto${tag}`.slice(0, 15);
+    // A routing table per test process, so suites running side by side keep out of each other's way.
+    this.#table = String(10_000 + (Number(tag.replace(/\D/g, "")) % 50_000));
   }
 
   async create(port: number): Promise<void> {
     sh("ip", ["netns", "add", this.name]);
     sh("ip", ["link", "add", this.#hostVeth, "type", "veth", "peer", "name", "eth0", "netns", this.name]);
-    sh("ip", ["addr", "add", "198.51.100.1/30", "dev", this.#hostVeth]);
+    sh("ip", ["addr", "add", `${this.#link.host}/30`, "dev", this.#hostVeth, "noprefixroute"]);
     sh("ip", ["link", "set", this.#hostVeth, "up"]);
+    sh("ip", ["route", "add", this.#link.cidr, "dev", this.#hostVeth, "table", this.#table]);
+    sh("ip", ["rule", "add", "to", this.#link.cidr, "lookup", this.#table]);
     const inside = (...args: string[]) => sh("ip", ["-n", this.name, ...args]);
     inside("link", "set", "lo", "up");
-    inside("addr", "add", "198.51.100.2/30", "dev", "eth0");
+    inside("addr", "add", `${this.addresses.public}/30`, "dev", "eth0");
     inside("addr", "add", `${this.addresses.private}/32`, "dev", "eth0");
     inside("addr", "add", `${this.addresses.metadata}/32`, "dev", "eth0");
     inside("link", "set", "eth0", "up");
-    inside("route", "add", "default", "via", "198.51.100.1");
+    inside("route", "add", "default", "via", this.#link.host);
     for (const address of [this.addresses.private, this.addresses.metadata]) {
-      sh("ip", ["route", "add", `${address}/32`, "via", "198.51.100.2", "dev", this.#hostVeth]);
+      sh("ip", [
+        "route",
+        "add",
+        `${address}/32`,
+        "via",
+        this.addresses.public,
+        "dev",
+        this.#hostVeth,
+        "table",
+        this.#table,
+      ]);
+      sh("ip", ["rule", "add", "to", `${address}/32`, "lookup", this.#table]);
     }
     this.#servers.push(await listenIn(this.name, port, "outside"));
   }
 
   async remove(): Promise<void> {
     for (const server of this.#servers) server.kill("SIGKILL");
-    for (const address of [this.addresses.private, this.addresses.metadata]) {
+    for (const to of [this.#link.cidr, `${this.addresses.private}/32`, `${this.addresses.metadata}/32`]) {
       try {
-        sh("ip", ["route", "del", `${address}/32`]);
+        sh("ip", ["rule", "del", "to", to, "lookup", this.#table]);
       } catch {}
     }
+    try {
+      sh("ip", ["route", "flush", "table", this.#table]);
+    } catch {}
     try {
       sh("ip", ["link", "del", this.#hostVeth]);
     } catch {}
