@@ -110,7 +110,10 @@ export const SandboxReason = {
    * no agent registered in it); it looks again, and is placed once the pool appears.
    */
   PoolNotFound: "PoolNotFound",
-  /** Scheduled=False: the pool runs gVisor sandboxes, which have no network yet, and spec.exposedPorts is set. */
+  /**
+   * Scheduled=False: the pool runs gVisor sandboxes outside network mode isolated (loopback only),
+   * and spec.exposedPorts is set.
+   */
   ExposedPortsUnsupported: "ExposedPortsUnsupported",
   /**
    * The agent could not start the container: Scheduled=False while it is retried, Ready=False when

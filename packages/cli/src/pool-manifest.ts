@@ -32,7 +32,15 @@ const METADATA_KEYS = [
   "generation",
   "creationTimestamp",
 ];
-const SPEC_KEYS = ["capacity", "maxSandboxesPerPod", "runtimeType", "prewarm", "agentTemplate"];
+const SPEC_KEYS = [
+  "capacity",
+  "maxSandboxesPerPod",
+  "runtimeType",
+  "prewarm",
+  "agentTemplate",
+  "network",
+  "seccompProfile",
+];
 const CAPACITY_KEYS = ["poolMin", "poolMax", "bufferMin", "bufferMax"];
 const PREWARM_KEYS = ["image", "command", "args", "env", "count"];
 const ENV_KEYS = ["name", "value"];
@@ -66,6 +74,42 @@ function poolSpec(value: unknown): PoolSpecInput {
     runtimeType: optional(spec.runtimeType, "runtimeType", runtimeType),
     prewarm: optional(spec.prewarm, "prewarm", list(prewarmTemplate)),
     agentTemplate: optional(spec.agentTemplate, "agentTemplate", (v) => mapping(v)),
+    network: optional(spec.network, "network", poolNetwork),
+    seccompProfile: optional(spec.seccompProfile, "seccompProfile", seccompProfile),
+  });
+}
+
+/** The values are the server's to check; it names the field. */
+function poolNetwork(value: unknown): NonNullable<PoolSpecInput["network"]> {
+  const map = mapping(value);
+  knownKeys(map, ["mode", "egress", "allowSandboxOverride"]);
+  const egress = map.egress === undefined ? undefined : mapping(map.egress, "egress");
+  if (egress) knownKeys(egress, ["default", "allow", "deny"], "egress.");
+  type Network = NonNullable<PoolSpecInput["network"]>;
+  type Egress = NonNullable<Network["egress"]>;
+  return compact({
+    mode: optional(map.mode, "mode", string) as Network["mode"],
+    egress:
+      egress &&
+      compact({
+        default: optional(egress.default, "egress.default", string) as Egress["default"],
+        allow: optional(egress.allow, "egress.allow", stringList),
+        deny: optional(egress.deny, "egress.deny", stringList),
+      }),
+    allowSandboxOverride: optional(map.allowSandboxOverride, "allowSandboxOverride", (v) => {
+      if (typeof v !== "boolean") throw new Error("must be true or false");
+      return v;
+    }),
+  });
+}
+
+function seccompProfile(value: unknown): NonNullable<PoolSpecInput["seccompProfile"]> {
+  const map = mapping(value);
+  knownKeys(map, ["type", "localhostProfile"]);
+  type Profile = NonNullable<PoolSpecInput["seccompProfile"]>;
+  return compact({
+    type: required(map.type, "type", string) as Profile["type"],
+    localhostProfile: optional(map.localhostProfile, "localhostProfile", string),
   });
 }
 

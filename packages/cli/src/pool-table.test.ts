@@ -39,6 +39,8 @@ function pool(overrides: Partial<PoolDetails> = {}): PoolDetails {
       runtimeType: "container",
       prewarm: [],
       agentTemplate: undefined,
+      network: { mode: "isolated", egress: undefined, allowSandboxOverride: false },
+      seccompProfile: { type: "RuntimeDefault" },
     },
     status: {
       generation: 1,
@@ -71,6 +73,8 @@ const DEFAULT_POOL = pool({
       { image: "alpine:3", command: [], args: [], env: [], count: 1 },
     ],
     agentTemplate: undefined,
+    network: { mode: "isolated", egress: undefined, allowSandboxOverride: false },
+    seccompProfile: { type: "RuntimeDefault" },
   },
   status: {
     generation: 1,

@@ -79,6 +79,8 @@ describe("toPoolDetails", () => {
           },
         ],
         agentTemplate: { spec: { nodeSelector: { disk: "ssd" }, priority: 5 } },
+        network: { mode: "isolated", egress: undefined, allowSandboxOverride: false },
+        seccompProfile: { type: "RuntimeDefault" },
       },
       status: {
         generation: 3,
@@ -124,6 +126,8 @@ describe("toPoolDetails", () => {
       runtimeType: "container",
       prewarm: [],
       agentTemplate: undefined,
+      network: { mode: "isolated", egress: undefined, allowSandboxOverride: false },
+      seccompProfile: { type: "RuntimeDefault" },
     });
     assert.equal(details.createdAt, undefined);
     assert.deepEqual(details.agents, []);

@@ -43,6 +43,19 @@ export interface PoolSpec {
   prewarm: PrewarmTemplate[];
   /** A Kubernetes Pod template for the agents (Kubernetes mode only). */
   agentTemplate: Record<string, unknown> | undefined;
+  /** The network of its sandboxes (docs/network.md). */
+  network: PoolNetwork;
+  /** The seccomp filter of its sandboxes (docs/security.md). */
+  seccompProfile: { type: "RuntimeDefault" | "Unconfined" | "Localhost"; localhostProfile?: string };
+}
+
+/** A pool's network settings, defaults applied. */
+export interface PoolNetwork {
+  mode: "isolated" | "none" | "agent";
+  /** Egress rules of its isolated sandboxes; undefined: everything allowed but what is never or restricted. */
+  egress: { default: "allow" | "deny"; allow: string[]; deny: string[] } | undefined;
+  /** Whether a sandbox may set its own network. */
+  allowSandboxOverride: boolean;
 }
 
 /** A Kubernetes-style condition of a pool (`Ready`, `Scaling`). */
@@ -166,5 +179,22 @@ function toPoolSpec(spec: WirePoolSpec | undefined): PoolSpec {
     })),
     // A Struct arrives as a plain JSON object already; copy it so callers cannot alter the message.
     agentTemplate: spec?.agentTemplate ? structuredClone(spec.agentTemplate) : undefined,
+    network: {
+      mode: (spec?.network?.mode || "isolated") as PoolNetwork["mode"],
+      egress: spec?.network?.egress
+        ? {
+            default: (spec.network.egress.default || "allow") as "allow" | "deny",
+            allow: [...spec.network.egress.allow],
+            deny: [...spec.network.egress.deny],
+          }
+        : undefined,
+      allowSandboxOverride: spec?.network?.allowSandboxOverride ?? false,
+    },
+    seccompProfile: {
+      type: (spec?.seccompProfile?.type || "RuntimeDefault") as PoolSpec["seccompProfile"]["type"],
+      ...(spec?.seccompProfile?.localhostProfile
+        ? { localhostProfile: spec.seccompProfile.localhostProfile }
+        : {}),
+    },
   };
 }

@@ -112,6 +112,8 @@ describe("toApplyPoolRequest", () => {
           capacity: { poolMin: 2, poolMax: 4 },
           prewarm: [{ image: "busybox", count: 1 }],
           agentTemplate: { metadata: { labels: { a: "b" } } },
+          network: { egress: { default: "deny", allow: ["198.51.100.0/24"] }, allowSandboxOverride: true },
+          seccompProfile: { type: "Localhost", localhostProfile: "team/strict.json" },
         },
       },
       "default",
@@ -123,6 +125,12 @@ describe("toApplyPoolRequest", () => {
       runtimeType: "container",
       prewarm: [{ image: "busybox", command: [], args: [], env: [], count: 1 }],
       agentTemplate: { metadata: { labels: { a: "b" } } },
+      network: {
+        mode: "isolated",
+        egress: { default: "deny", allow: ["198.51.100.0/24"], deny: [] },
+        allowSandboxOverride: true,
+      },
+      seccompProfile: { type: "Localhost", localhostProfile: "team/strict.json" },
     });
   });
 });

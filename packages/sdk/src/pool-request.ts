@@ -33,6 +33,17 @@ export interface PoolSpecInput {
   prewarm?: PrewarmTemplateInput[];
   /** A Kubernetes Pod template for the agents (Kubernetes mode only). */
   agentTemplate?: Record<string, unknown>;
+  /**
+   * The network of its sandboxes: mode (default `isolated`), egress rules, and whether a sandbox
+   * may choose its own (docs/network.md).
+   */
+  network?: {
+    mode?: "isolated" | "none" | "agent";
+    egress?: { default?: "allow" | "deny"; allow?: string[]; deny?: string[] };
+    allowSandboxOverride?: boolean;
+  };
+  /** The seccomp filter of its sandboxes; default `RuntimeDefault` (docs/security.md). */
+  seccompProfile?: { type: "RuntimeDefault" | "Unconfined" | "Localhost"; localhostProfile?: string };
 }
 
 /** A pool in the flat form: name, namespace (default: the client's), labels and spec. */
@@ -105,6 +116,15 @@ export function toApplyPoolRequest(
         count: t.count,
       })),
       ...(spec.agentTemplate ? { agentTemplate: toJsonObject(spec.agentTemplate) } : {}),
+      ...(spec.network ? { network: poolNetworkRequest(spec.network) } : {}),
+      ...(spec.seccompProfile
+        ? {
+            seccompProfile: {
+              type: spec.seccompProfile.type,
+              localhostProfile: spec.seccompProfile.localhostProfile ?? "",
+            },
+          }
+        : {}),
     },
   });
 }
@@ -125,4 +145,15 @@ function invalid(field: string, detail: string): InvalidArgumentError {
     field,
     hint: "fix the request and try again",
   });
+}
+
+function poolNetworkRequest(network: NonNullable<PoolSpecInput["network"]>) {
+  const { egress } = network;
+  return {
+    mode: network.mode ?? "",
+    allowSandboxOverride: network.allowSandboxOverride ?? false,
+    ...(egress
+      ? { egress: { default: egress.default ?? "", allow: egress.allow ?? [], deny: egress.deny ?? [] } }
+      : {}),
+  };
 }

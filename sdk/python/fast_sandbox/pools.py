@@ -141,6 +141,8 @@ def to_pool_details(info: Dict[str, Any]) -> PoolDetails:
     spec.setdefault("maxSandboxesPerPod", _DEFAULT_MAX_SANDBOXES_PER_POD)
     spec["runtimeType"] = spec.get("runtimeType") or "container"
     spec.setdefault("prewarm", [])
+    spec.setdefault("network", {"mode": "isolated"})
+    spec.setdefault("seccompProfile", {"type": "RuntimeDefault"})
     return PoolDetails(
         name=info.get("name", ""),
         namespace=info.get("namespace", ""),

@@ -33,6 +33,8 @@ class PoolsTest(unittest.TestCase):
                 "maxSandboxesPerPod": 2,
                 "runtimeType": "container",
                 "prewarm": [],
+                "network": {"mode": "isolated"},
+                "seccompProfile": {"type": "RuntimeDefault"},
             },
         )
         self.assertEqual(first.pool.labels, {"team": "a"})

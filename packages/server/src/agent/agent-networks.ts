@@ -34,6 +34,11 @@ export class AgentNetworks {
   #opening: Promise<SandboxNetworks> | undefined;
   /** The networks once open, for what must answer synchronously. */
   #opened: SandboxNetworks | undefined;
+  /**
+   * The namespaces sandboxes that survived a restart hold (see {@link restore}): every open uses
+   * them, so an open that failed at start and succeeds later never removes a survivor's namespace.
+   */
+  #survivors: ReadonlyMap<number, Membership | undefined> = new Map();
 
   /** The egress of isolated sandboxes whose create names none. */
   get defaultEgress(): EgressSpec {
@@ -48,13 +53,14 @@ export class AgentNetworks {
   }
 
   /**
-   * The networks, opened with `survivors` (address → rules; a prewarmed container's namespace has
-   * none) if this is the first call. A failed open is not kept: the next call tries again.
+   * The networks, opened with the survivors {@link restore} found (address → rules; a prewarmed
+   * container's namespace has none) if this is the first call. A failed open is not kept: the next
+   * call tries again.
    */
-  open(survivors: ReadonlyMap<number, Membership | undefined> = new Map()): Promise<SandboxNetworks> {
+  open(): Promise<SandboxNetworks> {
     this.#opening ??= SandboxNetworks.open(
       { agentId: this.#agentId, ...this.#config, tools: this.#tools, logger: this.#log },
-      survivors,
+      this.#survivors,
     ).then(
       (networks) => {
         this.#opened = networks;
@@ -78,7 +84,16 @@ export class AgentNetworks {
   ): Promise<void> {
     const survivors: Map<number, Membership | undefined> = networkSurvivors(identities);
     for (const { address } of warm) if (address !== undefined) survivors.set(address, undefined);
-    if (survivors.size > 0) await this.open(survivors);
+    this.#survivors = survivors;
+    if (survivors.size === 0) return;
+    // Not fatal: the agent still serves its other sandboxes, and the next isolated create or delete
+    // tries again (with these survivors). Their rules from the last run stay in force meanwhile.
+    await this.open().catch((err: unknown) => {
+      this.#log.error(
+        { err },
+        "could not restore the isolated sandboxes' networks; retrying at the next use",
+      );
+    });
   }
 
   /** The networks for an isolated create; FAILED_PRECONDITION naming the mode when they cannot open here. */

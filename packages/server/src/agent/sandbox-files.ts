@@ -116,10 +116,10 @@ export class SandboxFiles {
     try {
       await this.#feed(sandboxId, argv, content, "write", path, options.signal);
     } catch (err) {
-      // A cut-off upload killed the script before its own cleanup could run.
-      if (options.signal?.aborted || content.destroyed) {
-        await this.#run(sandboxId, removeTemporaryArgv(temporary), "clean up", path, 0).catch(() => {});
-      }
+      // Whatever failed, the temporary goes. A cut-off upload killed the script before its own
+      // cleanup could run, and how the cut shows first (the abort, the end of the body, or a script
+      // that failed on a broken pipe) depends on timing, so no failure is trusted to have cleaned up.
+      await this.#run(sandboxId, removeTemporaryArgv(temporary), "clean up", path, 0).catch(() => {});
       throw err;
     }
   }

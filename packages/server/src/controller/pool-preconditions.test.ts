@@ -51,11 +51,19 @@ describe("unreachablePortsError", () => {
     },
   };
   const container = { spec: { ...gvisor.spec, runtimeType: "container" as const } };
-  it("refuses exposed ports on a gVisor pool, naming exposedPorts", () => {
-    const err = unreachablePortsError("g", gvisor, [8080]);
+  it("refuses exposed ports on a gVisor pool outside mode isolated, naming exposedPorts", () => {
+    const err = unreachablePortsError("g", gvisor, [8080], "agent");
     assert.equal(err?.code, ErrorCode.FailedPrecondition);
     assert.equal(err?.field, "exposedPorts");
-    assert.match(err?.rawMessage ?? "", /^pool "g" runs gVisor sandboxes, which have no network yet/);
+    assert.match(
+      err?.rawMessage ?? "",
+      /^pool "g" runs gVisor sandboxes, which in network mode agent have loopback only/,
+    );
+    assert.equal(
+      unreachablePortsError("g", gvisor, [8080]),
+      undefined,
+      "isolated, the default, reaches them",
+    );
   });
   it("takes a gVisor sandbox without ports, and ports on a container pool or one without an object", () => {
     assert.equal(unreachablePortsError("g", gvisor, []), undefined);
@@ -106,13 +114,20 @@ describe("checkPoolOf", () => {
     );
   });
 
-  it("a gVisor pool refuses exposed ports", async () => {
-    await world.applyPool("g", { runtimeType: "gvisor" });
+  it("a gVisor pool refuses exposed ports outside network mode isolated", async () => {
+    await world.applyPool("g", {
+      runtimeType: "gvisor",
+      network: { mode: "none", allowSandboxOverride: true },
+    });
     await checkPoolOf(world.poolCatalog, "default", { image: "busybox", poolRef: "g" });
     await assert.rejects(
       checkPoolOf(world.poolCatalog, "default", { image: "busybox", poolRef: "g", exposedPorts: [8080] }),
-      refusal("exposedPorts", /gVisor/),
+      refusal("exposedPorts", /gVisor sandboxes, which in network mode none have loopback only/),
     );
+    const isolated = { image: "busybox", poolRef: "g", exposedPorts: [8080] };
+    await checkPoolOf(world.poolCatalog, "default", { ...isolated, network: { mode: "isolated" as const } });
+    await world.applyPool("gi", { runtimeType: "gvisor" });
+    await checkPoolOf(world.poolCatalog, "default", { ...isolated, poolRef: "gi" });
   });
 
   it("a sandbox sets its own network only where its pool allows it", async () => {

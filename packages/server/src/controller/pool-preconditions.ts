@@ -1,5 +1,13 @@
 /** What a create needs of its pool before it looks for room: the pool exists in its namespace, and can serve the spec. */
-import { DEFAULT_POOL, ErrorCode, FsbError, type SandboxPool, type SandboxSpec } from "@fast-sandbox/api";
+import {
+  DEFAULT_NETWORK_MODE,
+  DEFAULT_POOL,
+  ErrorCode,
+  FsbError,
+  type NetworkModeName,
+  type SandboxPool,
+  type SandboxSpec,
+} from "@fast-sandbox/api";
 import type { PoolCatalog } from "./pool-catalog.ts";
 
 /**
@@ -16,7 +24,8 @@ export async function checkPoolOf(catalog: PoolCatalog, namespace: string, spec:
     throw missingPoolError(namespace, pool, !spec.poolRef, await catalog.namespacesOf(pool));
   }
   const refusal =
-    unreachablePortsError(pool, object, spec.exposedPorts ?? []) ?? networkOverrideError(pool, object, spec);
+    unreachablePortsError(pool, object, spec.exposedPorts ?? [], spec.network?.mode) ??
+    networkOverrideError(pool, object, spec);
   if (refusal) throw refusal;
 }
 
@@ -45,19 +54,22 @@ export function missingPoolError(
 }
 
 /**
- * gVisor sandboxes run in a network namespace of their own with nothing in it, so an endpoint
- * they advertised could not be reached: exposed ports are refused until they get a network. Pure.
+ * A gVisor sandbox has a network only in mode isolated (runsc's stack in its own namespace); in the
+ * other modes it has loopback only, so an endpoint it advertised could not be reached. Pure.
  */
 export function unreachablePortsError(
   pool: string,
   object: Pick<SandboxPool, "spec"> | undefined,
   exposedPorts: readonly number[],
+  sandboxMode?: NetworkModeName,
 ): FsbError | undefined {
   if (exposedPorts.length === 0 || object?.spec.runtimeType !== "gvisor") return undefined;
+  const mode = sandboxMode ?? object.spec.network?.mode ?? DEFAULT_NETWORK_MODE;
+  if (mode === "isolated") return undefined;
   return new FsbError(
     ErrorCode.FailedPrecondition,
-    `pool "${pool}" runs gVisor sandboxes, which have no network yet, so their ports cannot be reached; ` +
-      "use a pool with runtimeType container to expose ports",
+    `pool "${pool}" runs gVisor sandboxes, which in network mode ${mode} have loopback only, so their ports cannot be reached; ` +
+      "use network mode isolated (or a pool with runtimeType container) to expose ports",
     { field: "exposedPorts" },
   );
 }

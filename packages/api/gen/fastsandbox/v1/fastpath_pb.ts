@@ -197,7 +197,7 @@ export type CreateRequest = Message<"fastsandbox.v1.CreateRequest"> & {
    * each port is reserved on the agent's IP; a port in use on every candidate agent is
    * RESOURCE_EXHAUSTED. Only declared ports are reserved: a port that a process which did not
    * declare it already listens on is FAILED_PRECONDITION naming `exposedPorts[i]`, and so is any
-   * port in a gVisor pool (`exposedPorts`: gVisor sandboxes have no network yet).
+   * port of a gVisor sandbox outside mode `isolated` (`exposedPorts`: it has loopback only).
    *
    * @generated from field: repeated int32 exposed_ports = 8;
    */

@@ -7,7 +7,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Condition, EnvVar } from "./fastpath_pb.ts";
+import type { Condition, EgressRules, EnvVar } from "./fastpath_pb.ts";
 import { file_fastsandbox_v1_fastpath } from "./fastpath_pb.ts";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -17,7 +17,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file fastsandbox/v1/pool.proto.
  */
 export const file_fastsandbox_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChlmYXN0c2FuZGJveC92MS9wb29sLnByb3RvEg5mYXN0c2FuZGJveC52MSKmAQoMUG9vbENhcGFjaXR5EhUKCHBvb2xfbWluGAEgASgFSACIAQESFQoIcG9vbF9tYXgYAiABKAVIAYgBARIXCgpidWZmZXJfbWluGAMgASgFSAKIAQESFwoKYnVmZmVyX21heBgEIAEoBUgDiAEBQgsKCV9wb29sX21pbkILCglfcG9vbF9tYXhCDQoLX2J1ZmZlcl9taW5CDQoLX2J1ZmZlcl9tYXgicwoPUHJld2FybVRlbXBsYXRlEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRIjCgNlbnYYBCADKAsyFi5mYXN0c2FuZGJveC52MS5FbnZWYXISDQoFY291bnQYBSABKAUi8QEKCFBvb2xTcGVjEi4KCGNhcGFjaXR5GAEgASgLMhwuZmFzdHNhbmRib3gudjEuUG9vbENhcGFjaXR5EiIKFW1heF9zYW5kYm94ZXNfcGVyX3BvZBgCIAEoBUgAiAEBEhQKDHJ1bnRpbWVfdHlwZRgDIAEoCRIwCgdwcmV3YXJtGAQgAygLMh8uZmFzdHNhbmRib3gudjEuUHJld2FybVRlbXBsYXRlEi8KDmFnZW50X3RlbXBsYXRlGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIYChZfbWF4X3NhbmRib3hlc19wZXJfcG9kIsQCChBBcHBseVBvb2xSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEiYKBHNwZWMYAyABKAsyGC5mYXN0c2FuZGJveC52MS5Qb29sU3BlYxI8CgZsYWJlbHMYBCADKAsyLC5mYXN0c2FuZGJveC52MS5BcHBseVBvb2xSZXF1ZXN0LkxhYmVsc0VudHJ5EkYKC2Fubm90YXRpb25zGAUgAygLMjEuZmFzdHNhbmRib3gudjEuQXBwbHlQb29sUmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl0KEUFwcGx5UG9vbFJlc3BvbnNlEiYKBHBvb2wYASABKAsyGC5mYXN0c2FuZGJveC52MS5Qb29sSW5mbxIPCgdjcmVhdGVkGAIgASgIEg8KB2NoYW5nZWQYAyABKAgiMQoOR2V0UG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkiPQoQTGlzdFBvb2xzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSFgoOYWxsX25hbWVzcGFjZXMYAiABKAgiPAoRTGlzdFBvb2xzUmVzcG9uc2USJwoFcG9vbHMYASADKAsyGC5mYXN0c2FuZGJveC52MS5Qb29sSW5mbyJDChFEZWxldGVQb29sUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRINCgVmb3JjZRgDIAEoCCIUChJEZWxldGVQb29sUmVzcG9uc2UimgEKCVBvb2xBZ2VudBIKCgJpZBgBIAEoCRIMCgRub2RlGAIgASgJEg8KB2hlYWx0aHkYAyABKAgSEAoIZHJhaW5pbmcYBCABKAgSEAoIY2FwYWNpdHkYBSABKAUSEQoJYWxsb2NhdGVkGAYgASgFEhUKDXByZXdhcm1fcmVhZHkYByABKAUSFAoMbGF1bmNoX3N0YXRlGAggASgJIuoECghQb29sSW5mbxIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRILCgN1aWQYAyABKAkSJgoEc3BlYxgEIAEoCzIYLmZhc3RzYW5kYm94LnYxLlBvb2xTcGVjEjQKBmxhYmVscxgFIAMoCzIkLmZhc3RzYW5kYm94LnYxLlBvb2xJbmZvLkxhYmVsc0VudHJ5Ei4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmdlbmVyYXRpb24YByABKAMSGwoTb2JzZXJ2ZWRfZ2VuZXJhdGlvbhgIIAEoAxIWCg5jdXJyZW50X2FnZW50cxgJIAEoBRIUCgxyZWFkeV9hZ2VudHMYCiABKAUSEwoLdG90YWxfc2xvdHMYCyABKAUSFwoPYWxsb2NhdGVkX3Nsb3RzGAwgASgFEi0KCmNvbmRpdGlvbnMYDSADKAsyGS5mYXN0c2FuZGJveC52MS5Db25kaXRpb24SKQoGYWdlbnRzGA4gAygLMhkuZmFzdHNhbmRib3gudjEuUG9vbEFnZW50EhgKEHJlc291cmNlX3ZlcnNpb24YDyABKAkSPgoLYW5ub3RhdGlvbnMYECADKAsyKS5mYXN0c2FuZGJveC52MS5Qb29sSW5mby5Bbm5vdGF0aW9uc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMtwCChJTYW5kYm94UG9vbFNlcnZpY2USUAoJQXBwbHlQb29sEiAuZmFzdHNhbmRib3gudjEuQXBwbHlQb29sUmVxdWVzdBohLmZhc3RzYW5kYm94LnYxLkFwcGx5UG9vbFJlc3BvbnNlEkgKB0dldFBvb2wSHi5mYXN0c2FuZGJveC52MS5HZXRQb29sUmVxdWVzdBoYLmZhc3RzYW5kYm94LnYxLlBvb2xJbmZvIgOQAgESVQoJTGlzdFBvb2xzEiAuZmFzdHNhbmRib3gudjEuTGlzdFBvb2xzUmVxdWVzdBohLmZhc3RzYW5kYm94LnYxLkxpc3RQb29sc1Jlc3BvbnNlIgOQAgESUwoKRGVsZXRlUG9vbBIhLmZhc3RzYW5kYm94LnYxLkRlbGV0ZVBvb2xSZXF1ZXN0GiIuZmFzdHNhbmRib3gudjEuRGVsZXRlUG9vbFJlc3BvbnNlYgZwcm90bzM", [file_fastsandbox_v1_fastpath, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChlmYXN0c2FuZGJveC92MS9wb29sLnByb3RvEg5mYXN0c2FuZGJveC52MSKmAQoMUG9vbENhcGFjaXR5EhUKCHBvb2xfbWluGAEgASgFSACIAQESFQoIcG9vbF9tYXgYAiABKAVIAYgBARIXCgpidWZmZXJfbWluGAMgASgFSAKIAQESFwoKYnVmZmVyX21heBgEIAEoBUgDiAEBQgsKCV9wb29sX21pbkILCglfcG9vbF9tYXhCDQoLX2J1ZmZlcl9taW5CDQoLX2J1ZmZlcl9tYXgicwoPUHJld2FybVRlbXBsYXRlEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRIjCgNlbnYYBCADKAsyFi5mYXN0c2FuZGJveC52MS5FbnZWYXISDQoFY291bnQYBSABKAUi2AIKCFBvb2xTcGVjEi4KCGNhcGFjaXR5GAEgASgLMhwuZmFzdHNhbmRib3gudjEuUG9vbENhcGFjaXR5EiIKFW1heF9zYW5kYm94ZXNfcGVyX3BvZBgCIAEoBUgAiAEBEhQKDHJ1bnRpbWVfdHlwZRgDIAEoCRIwCgdwcmV3YXJtGAQgAygLMh8uZmFzdHNhbmRib3gudjEuUHJld2FybVRlbXBsYXRlEi8KDmFnZW50X3RlbXBsYXRlGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIsCgduZXR3b3JrGAYgASgLMhsuZmFzdHNhbmRib3gudjEuUG9vbE5ldHdvcmsSNwoPc2VjY29tcF9wcm9maWxlGAcgASgLMh4uZmFzdHNhbmRib3gudjEuU2VjY29tcFByb2ZpbGVCGAoWX21heF9zYW5kYm94ZXNfcGVyX3BvZCJoCgtQb29sTmV0d29yaxIMCgRtb2RlGAEgASgJEisKBmVncmVzcxgCIAEoCzIbLmZhc3RzYW5kYm94LnYxLkVncmVzc1J1bGVzEh4KFmFsbG93X3NhbmRib3hfb3ZlcnJpZGUYAyABKAgiOQoOU2VjY29tcFByb2ZpbGUSDAoEdHlwZRgBIAEoCRIZChFsb2NhbGhvc3RfcHJvZmlsZRgCIAEoCSLEAgoQQXBwbHlQb29sUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRImCgRzcGVjGAMgASgLMhguZmFzdHNhbmRib3gudjEuUG9vbFNwZWMSPAoGbGFiZWxzGAQgAygLMiwuZmFzdHNhbmRib3gudjEuQXBwbHlQb29sUmVxdWVzdC5MYWJlbHNFbnRyeRJGCgthbm5vdGF0aW9ucxgFIAMoCzIxLmZhc3RzYW5kYm94LnYxLkFwcGx5UG9vbFJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJdChFBcHBseVBvb2xSZXNwb25zZRImCgRwb29sGAEgASgLMhguZmFzdHNhbmRib3gudjEuUG9vbEluZm8SDwoHY3JlYXRlZBgCIAEoCBIPCgdjaGFuZ2VkGAMgASgIIjEKDkdldFBvb2xSZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJIj0KEExpc3RQb29sc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhYKDmFsbF9uYW1lc3BhY2VzGAIgASgIIjwKEUxpc3RQb29sc1Jlc3BvbnNlEicKBXBvb2xzGAEgAygLMhguZmFzdHNhbmRib3gudjEuUG9vbEluZm8iQwoRRGVsZXRlUG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSDQoFZm9yY2UYAyABKAgiFAoSRGVsZXRlUG9vbFJlc3BvbnNlIpoBCglQb29sQWdlbnQSCgoCaWQYASABKAkSDAoEbm9kZRgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEhAKCGRyYWluaW5nGAQgASgIEhAKCGNhcGFjaXR5GAUgASgFEhEKCWFsbG9jYXRlZBgGIAEoBRIVCg1wcmV3YXJtX3JlYWR5GAcgASgFEhQKDGxhdW5jaF9zdGF0ZRgIIAEoCSLqBAoIUG9vbEluZm8SDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSCwoDdWlkGAMgASgJEiYKBHNwZWMYBCABKAsyGC5mYXN0c2FuZGJveC52MS5Qb29sU3BlYxI0CgZsYWJlbHMYBSADKAsyJC5mYXN0c2FuZGJveC52MS5Qb29sSW5mby5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpnZW5lcmF0aW9uGAcgASgDEhsKE29ic2VydmVkX2dlbmVyYXRpb24YCCABKAMSFgoOY3VycmVudF9hZ2VudHMYCSABKAUSFAoMcmVhZHlfYWdlbnRzGAogASgFEhMKC3RvdGFsX3Nsb3RzGAsgASgFEhcKD2FsbG9jYXRlZF9zbG90cxgMIAEoBRItCgpjb25kaXRpb25zGA0gAygLMhkuZmFzdHNhbmRib3gudjEuQ29uZGl0aW9uEikKBmFnZW50cxgOIAMoCzIZLmZhc3RzYW5kYm94LnYxLlBvb2xBZ2VudBIYChByZXNvdXJjZV92ZXJzaW9uGA8gASgJEj4KC2Fubm90YXRpb25zGBAgAygLMikuZmFzdHNhbmRib3gudjEuUG9vbEluZm8uQW5ub3RhdGlvbnNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATLcAgoSU2FuZGJveFBvb2xTZXJ2aWNlElAKCUFwcGx5UG9vbBIgLmZhc3RzYW5kYm94LnYxLkFwcGx5UG9vbFJlcXVlc3QaIS5mYXN0c2FuZGJveC52MS5BcHBseVBvb2xSZXNwb25zZRJICgdHZXRQb29sEh4uZmFzdHNhbmRib3gudjEuR2V0UG9vbFJlcXVlc3QaGC5mYXN0c2FuZGJveC52MS5Qb29sSW5mbyIDkAIBElUKCUxpc3RQb29scxIgLmZhc3RzYW5kYm94LnYxLkxpc3RQb29sc1JlcXVlc3QaIS5mYXN0c2FuZGJveC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBElMKCkRlbGV0ZVBvb2wSIS5mYXN0c2FuZGJveC52MS5EZWxldGVQb29sUmVxdWVzdBoiLmZhc3RzYW5kYm94LnYxLkRlbGV0ZVBvb2xSZXNwb25zZWIGcHJvdG8z", [file_fastsandbox_v1_fastpath, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * How many agents a pool runs. Unset fields take the defaults shown.
@@ -139,6 +139,21 @@ export type PoolSpec = Message<"fastsandbox.v1.PoolSpec"> & {
    * @generated from field: google.protobuf.Struct agent_template = 5;
    */
   agentTemplate?: JsonObject | undefined;
+
+  /**
+   * The network of the pool's sandboxes (docs/network.md); unset: mode `isolated`, egress allowed,
+   * sandboxes may not choose their own.
+   *
+   * @generated from field: fastsandbox.v1.PoolNetwork network = 6;
+   */
+  network?: PoolNetwork | undefined;
+
+  /**
+   * The seccomp filter of the pool's sandboxes; unset: `RuntimeDefault` (docs/security.md).
+   *
+   * @generated from field: fastsandbox.v1.SeccompProfile seccomp_profile = 7;
+   */
+  seccompProfile?: SeccompProfile | undefined;
 };
 
 /**
@@ -147,6 +162,65 @@ export type PoolSpec = Message<"fastsandbox.v1.PoolSpec"> & {
  */
 export const PoolSpecSchema: GenMessage<PoolSpec> = /*@__PURE__*/
   messageDesc(file_fastsandbox_v1_pool, 2);
+
+/**
+ * @generated from message fastsandbox.v1.PoolNetwork
+ */
+export type PoolNetwork = Message<"fastsandbox.v1.PoolNetwork"> & {
+  /**
+   * `isolated`, `none` or `agent`; empty = `isolated`.
+   *
+   * @generated from field: string mode = 1;
+   */
+  mode: string;
+
+  /**
+   * Egress rules of the pool's isolated sandboxes.
+   *
+   * @generated from field: fastsandbox.v1.EgressRules egress = 2;
+   */
+  egress?: EgressRules | undefined;
+
+  /**
+   * Let a sandbox set its own network (CreateRequest.network).
+   *
+   * @generated from field: bool allow_sandbox_override = 3;
+   */
+  allowSandboxOverride: boolean;
+};
+
+/**
+ * Describes the message fastsandbox.v1.PoolNetwork.
+ * Use `create(PoolNetworkSchema)` to create a new message.
+ */
+export const PoolNetworkSchema: GenMessage<PoolNetwork> = /*@__PURE__*/
+  messageDesc(file_fastsandbox_v1_pool, 3);
+
+/**
+ * @generated from message fastsandbox.v1.SeccompProfile
+ */
+export type SeccompProfile = Message<"fastsandbox.v1.SeccompProfile"> & {
+  /**
+   * `RuntimeDefault`, `Unconfined` or `Localhost`.
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * With `Localhost`: a profile file relative to the node's profile directory.
+   *
+   * @generated from field: string localhost_profile = 2;
+   */
+  localhostProfile: string;
+};
+
+/**
+ * Describes the message fastsandbox.v1.SeccompProfile.
+ * Use `create(SeccompProfileSchema)` to create a new message.
+ */
+export const SeccompProfileSchema: GenMessage<SeccompProfile> = /*@__PURE__*/
+  messageDesc(file_fastsandbox_v1_pool, 4);
 
 /**
  * @generated from message fastsandbox.v1.ApplyPoolRequest
@@ -192,7 +266,7 @@ export type ApplyPoolRequest = Message<"fastsandbox.v1.ApplyPoolRequest"> & {
  * Use `create(ApplyPoolRequestSchema)` to create a new message.
  */
 export const ApplyPoolRequestSchema: GenMessage<ApplyPoolRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 3);
+  messageDesc(file_fastsandbox_v1_pool, 5);
 
 /**
  * @generated from message fastsandbox.v1.ApplyPoolResponse
@@ -223,7 +297,7 @@ export type ApplyPoolResponse = Message<"fastsandbox.v1.ApplyPoolResponse"> & {
  * Use `create(ApplyPoolResponseSchema)` to create a new message.
  */
 export const ApplyPoolResponseSchema: GenMessage<ApplyPoolResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 4);
+  messageDesc(file_fastsandbox_v1_pool, 6);
 
 /**
  * @generated from message fastsandbox.v1.GetPoolRequest
@@ -247,7 +321,7 @@ export type GetPoolRequest = Message<"fastsandbox.v1.GetPoolRequest"> & {
  * Use `create(GetPoolRequestSchema)` to create a new message.
  */
 export const GetPoolRequestSchema: GenMessage<GetPoolRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 5);
+  messageDesc(file_fastsandbox_v1_pool, 7);
 
 /**
  * @generated from message fastsandbox.v1.ListPoolsRequest
@@ -273,7 +347,7 @@ export type ListPoolsRequest = Message<"fastsandbox.v1.ListPoolsRequest"> & {
  * Use `create(ListPoolsRequestSchema)` to create a new message.
  */
 export const ListPoolsRequestSchema: GenMessage<ListPoolsRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 6);
+  messageDesc(file_fastsandbox_v1_pool, 8);
 
 /**
  * @generated from message fastsandbox.v1.ListPoolsResponse
@@ -290,7 +364,7 @@ export type ListPoolsResponse = Message<"fastsandbox.v1.ListPoolsResponse"> & {
  * Use `create(ListPoolsResponseSchema)` to create a new message.
  */
 export const ListPoolsResponseSchema: GenMessage<ListPoolsResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 7);
+  messageDesc(file_fastsandbox_v1_pool, 9);
 
 /**
  * @generated from message fastsandbox.v1.DeletePoolRequest
@@ -321,7 +395,7 @@ export type DeletePoolRequest = Message<"fastsandbox.v1.DeletePoolRequest"> & {
  * Use `create(DeletePoolRequestSchema)` to create a new message.
  */
 export const DeletePoolRequestSchema: GenMessage<DeletePoolRequest> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 8);
+  messageDesc(file_fastsandbox_v1_pool, 10);
 
 /**
  * @generated from message fastsandbox.v1.DeletePoolResponse
@@ -334,7 +408,7 @@ export type DeletePoolResponse = Message<"fastsandbox.v1.DeletePoolResponse"> & 
  * Use `create(DeletePoolResponseSchema)` to create a new message.
  */
 export const DeletePoolResponseSchema: GenMessage<DeletePoolResponse> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 9);
+  messageDesc(file_fastsandbox_v1_pool, 11);
 
 /**
  * One agent of a pool, as the controller sees it now.
@@ -396,7 +470,7 @@ export type PoolAgent = Message<"fastsandbox.v1.PoolAgent"> & {
  * Use `create(PoolAgentSchema)` to create a new message.
  */
 export const PoolAgentSchema: GenMessage<PoolAgent> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 10);
+  messageDesc(file_fastsandbox_v1_pool, 12);
 
 /**
  * A pool: its spec (with defaults applied), its status and its live agents.
@@ -504,7 +578,7 @@ export type PoolInfo = Message<"fastsandbox.v1.PoolInfo"> & {
  * Use `create(PoolInfoSchema)` to create a new message.
  */
 export const PoolInfoSchema: GenMessage<PoolInfo> = /*@__PURE__*/
-  messageDesc(file_fastsandbox_v1_pool, 11);
+  messageDesc(file_fastsandbox_v1_pool, 13);
 
 /**
  * Manages SandboxPool resources (`sandbox.fast.io/v1alpha1`). The pool controller keeps each pool's

@@ -2,7 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { invalidArgument, type SandboxPoolSpec } from "@fast-sandbox/api";
+import { DEFAULT_NETWORK_MODE, invalidArgument, type SandboxPoolSpec } from "@fast-sandbox/api";
 import {
   type PoolInfo,
   PoolInfoSchema,
@@ -53,6 +53,18 @@ export function specFromWire(spec: PoolSpec | undefined): unknown {
   if (spec.maxSandboxesPerPod !== undefined) out.maxSandboxesPerPod = spec.maxSandboxesPerPod;
   if (spec.runtimeType) out.runtimeType = spec.runtimeType;
   if (spec.agentTemplate) out.agentTemplate = spec.agentTemplate;
+  const network = spec.network;
+  if (network) {
+    out.network = {
+      ...(network.mode ? { mode: network.mode } : {}),
+      ...(network.egress ? { egress: egressFromWire(network.egress) } : {}),
+      ...(network.allowSandboxOverride ? { allowSandboxOverride: true } : {}),
+    };
+  }
+  if (spec.seccompProfile) {
+    const { type, localhostProfile } = spec.seccompProfile;
+    out.seccompProfile = { type, ...(localhostProfile ? { localhostProfile } : {}) };
+  }
   if (spec.prewarm.length) {
     out.prewarm = spec.prewarm.map((t) => ({
       image: t.image,
@@ -86,6 +98,15 @@ export function toPoolInfo(view: PoolView): PoolInfo {
         count: t.count,
       })),
       ...(spec.agentTemplate ? { agentTemplate: spec.agentTemplate as PoolSpec["agentTemplate"] } : {}),
+      network: {
+        mode: spec.network?.mode ?? DEFAULT_NETWORK_MODE,
+        ...(spec.network?.egress ? { egress: spec.network.egress } : {}),
+        allowSandboxOverride: spec.network?.allowSandboxOverride ?? false,
+      },
+      seccompProfile: {
+        type: spec.seccompProfile?.type ?? "RuntimeDefault",
+        localhostProfile: spec.seccompProfile?.localhostProfile ?? "",
+      },
     },
     labels: pool.metadata.labels,
     annotations: pool.metadata.annotations,
@@ -123,4 +144,13 @@ export function toPoolInfo(view: PoolView): PoolInfo {
 function required(value: string, field: string): string {
   if (!value) throw invalidArgument(field, "is required");
   return value;
+}
+
+/** Wire egress rules as the spec's; an empty default means "allow", as proto3 cannot leave it unset. */
+function egressFromWire(egress: {
+  default: string;
+  allow: string[];
+  deny: string[];
+}): Record<string, unknown> {
+  return { default: egress.default || "allow", allow: [...egress.allow], deny: [...egress.deny] };
 }

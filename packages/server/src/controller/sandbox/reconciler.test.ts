@@ -104,8 +104,8 @@ describe("SandboxReconciler", () => {
     assert.equal((await world.sandbox(key))?.status?.phase, SandboxPhase.Running);
   });
 
-  it("a sandbox exposing ports in a gVisor pool stays Pending with ExposedPortsUnsupported", async () => {
-    await world.applyPool("g", { runtimeType: "gvisor" });
+  it("a sandbox exposing ports in a gVisor pool outside mode isolated stays Pending with ExposedPortsUnsupported", async () => {
+    await world.applyPool("g", { runtimeType: "gvisor", network: { mode: "none" } });
     const a1 = await world.addAgent("a1", { pool: "g" });
     const key = await world.createSandbox("web", { poolRef: "g", exposedPorts: [8080] });
     await settle(key);
