@@ -39,6 +39,8 @@ describe("SDK pools", () => {
       runtimeType: "container",
       prewarm: [],
       agentTemplate: undefined,
+      network: { mode: "isolated", egress: undefined, allowSandboxOverride: false },
+      seccompProfile: { type: "RuntimeDefault" },
     });
     assert.deepEqual(first.pool.labels, { team: "a" });
     assert.ok(first.pool.createdAt instanceof Date);

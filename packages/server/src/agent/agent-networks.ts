@@ -28,6 +28,7 @@ import type { AgentSandboxSpec, SandboxIdentity, SandboxNetworkIdentity } from "
 
 export class AgentNetworks {
   readonly #agentId: string;
+  readonly #pool: string;
   readonly #config: SandboxNetworkConfig;
   readonly #tools: NetTools;
   readonly #log: Logger;
@@ -45,8 +46,16 @@ export class AgentNetworks {
     return this.#config.defaultEgress;
   }
 
-  constructor(options: { agentId: string; config: SandboxNetworkConfig; logger: Logger; tools?: NetTools }) {
+  constructor(options: {
+    agentId: string;
+    /** The agent's pool: prepared namespaces wait in its default egress group. */
+    pool: string;
+    config: SandboxNetworkConfig;
+    logger: Logger;
+    tools?: NetTools;
+  }) {
     this.#agentId = options.agentId;
+    this.#pool = options.pool;
     this.#config = options.config;
     this.#tools = options.tools ?? hostNetTools;
     this.#log = options.logger;
@@ -58,8 +67,9 @@ export class AgentNetworks {
    * call tries again.
    */
   open(): Promise<SandboxNetworks> {
+    const defaultMembership = { pool: this.#pool, egress: egressCidrs(this.#config.defaultEgress) };
     this.#opening ??= SandboxNetworks.open(
-      { agentId: this.#agentId, ...this.#config, tools: this.#tools, logger: this.#log },
+      { agentId: this.#agentId, ...this.#config, defaultMembership, tools: this.#tools, logger: this.#log },
       this.#survivors,
     ).then(
       (networks) => {
@@ -126,6 +136,11 @@ export class AgentNetworks {
   /** Gives back the namespace of a container that is gone; nothing for the other modes. */
   async release(network: SandboxNetworkIdentity | undefined): Promise<void> {
     if (network?.address !== undefined) await (await this.open()).release(network.address);
+  }
+
+  /** Holds the namespaces' background refill back while a create or exec runs; nothing while not open. */
+  hold(): () => void {
+    return this.#opened?.hold() ?? (() => {});
   }
 
   /** Refused connections by pool and reason; none while the networks are not open. */

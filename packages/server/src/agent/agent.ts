@@ -66,7 +66,12 @@ export class Agent implements Runnable {
     let manager: SandboxManager | undefined;
     let prewarm: PrewarmPool | undefined;
     let exec: ExecEngine | undefined;
-    const networks = new AgentNetworks({ agentId: config.agentId, config: config.sandboxNetwork, logger });
+    const networks = new AgentNetworks({
+      agentId: config.agentId,
+      pool: config.pool,
+      config: config.sandboxNetwork,
+      logger,
+    });
     const metrics = new AgentMetrics({
       capacity: () => config.capacity,
       allocated: () => manager?.allocated ?? 0,
@@ -99,7 +104,7 @@ export class Agent implements Runnable {
       sandboxes: manager,
       maxProcesses: config.maxProcesses,
       logger,
-      busy: () => prewarm.hold(),
+      busy: () => holdAll([prewarm.hold(), networks.hold()]),
     });
     this.exec = exec;
     this.prewarm = prewarm;
@@ -272,4 +277,11 @@ export class Agent implements Runnable {
   #ownLabels(): Record<string, string> {
     return { [Labels.ManagedBy]: managedByValue, [Labels.Agent]: this.config.agentId };
   }
+}
+
+/** One release for several holds. */
+function holdAll(releases: ReadonlyArray<() => void>): () => void {
+  return () => {
+    for (const release of releases) release();
+  };
 }

@@ -40,6 +40,7 @@ describe("PrewarmPool refills", () => {
       logger: pino({ level: "silent" }),
       networks: new AgentNetworks({
         agentId: "prewarm-test",
+        pool: "default-pool",
         config: parsed.config.sandboxNetwork,
         logger: pino({ level: "silent" }),
       }),

@@ -190,7 +190,7 @@ export class SandboxManager {
     };
     // The slot is taken here, before the first await.
     this.#records.track(record);
-    const release = this.#prewarm.hold();
+    const holds = [this.#prewarm.hold(), this.#networks.hold()]; // refills wait: they share the CPU
     const started = performance.now();
     record.created = this.#createSandbox(spec, record);
     try {
@@ -201,7 +201,7 @@ export class SandboxManager {
       this.#metrics.observeCreate("error", (performance.now() - started) / 1000);
       throw err;
     } finally {
-      release();
+      for (const release of holds) release();
     }
     return createdView(record, this.#config.advertiseAddress);
   }

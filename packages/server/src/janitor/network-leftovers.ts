@@ -34,16 +34,21 @@ export interface NetworkSweepPlan {
 }
 
 /**
- * A namespace goes once no container names its address, no live agent's subnet holds it, and it is
- * older than `graceMs` (a create may be between taking it and labelling its container). A claim goes
+ * A namespace goes once no container names its address, the subnet it is in was claimed (in this
+ * state directory) by an agent that is gone, and it is older than `graceMs` (a create may be between
+ * taking it and labelling its container). One in no claimed subnet is left alone: nothing proves
+ * it ours (another state directory's agents, or another containerd namespace's, may own it). A claim goes
  * once its holder is gone, no container has an address in its subnet and every namespace of its
  * subnet goes too, so the bridge and tables it names carry nothing any more.
  */
 export function planNetworkSweep(facts: NetworkFacts, options: { graceMs: number }): NetworkSweepPlan {
-  const liveClaim = (address: number) => facts.claims.some((c) => c.alive && cidrContains(c.subnet, address));
+  const claimOf = (address: number) => facts.claims.find((c) => cidrContains(c.subnet, address));
   const old = (modifiedAtMs: number) => facts.now - modifiedAtMs >= options.graceMs;
   const namespaces = facts.namespaces
-    .filter((n) => !facts.inUse.has(n.address) && !liveClaim(n.address) && old(n.modifiedAtMs))
+    .filter((n) => {
+      const claim = claimOf(n.address);
+      return claim !== undefined && !claim.alive && !facts.inUse.has(n.address) && old(n.modifiedAtMs);
+    })
     .map((n) => n.address);
   const going = new Set(namespaces);
   const claims = facts.claims

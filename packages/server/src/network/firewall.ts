@@ -70,6 +70,8 @@ export class Firewall {
   add(address: number, membership: Membership): Promise<void> {
     const table = this.#base.layout.table;
     const { index, fresh } = this.#groupOf(membership);
+    // Already there (a prepared namespace is put in the default group ahead): nothing to change.
+    if (this.#members.get(address) === index) return Promise.resolve();
     const lines = fresh ? groupLines(table, index, membership.egress) : [];
     if (this.#members.has(address)) lines.push(...removeMemberLines(table, address));
     this.#members.set(address, index);

@@ -45,7 +45,19 @@ export interface NetnsPoolOptions {
   /** How many namespaces to keep ready. */
   size: number;
   logger: Logger;
+  /**
+   * Called on each namespace once made, before it is ready: the agent puts it in the default egress
+   * group, so a create with the default rules changes no firewall rule on its way.
+   */
+  onPrepared?: (netns: PreparedNetns) => Promise<void>;
 }
+
+/**
+ * A refill waits while creates or execs run (they share the CPU with its `ip` processes), but no
+ * longer than this: under a steady stream of them the pool would otherwise never refill.
+ */
+const MAX_QUIET_WAIT_MS = 1000;
+const QUIET_POLL_MS = 10;
 
 export class NetnsPool {
   readonly #layout: SubnetLayout;
@@ -58,6 +70,8 @@ export class NetnsPool {
   #cursor: number;
   #refilling: Promise<void> | undefined;
   #closed = false;
+  #holds = 0;
+  readonly #onPrepared: ((netns: PreparedNetns) => Promise<void>) | undefined;
 
   constructor(options: NetnsPoolOptions) {
     this.#layout = options.layout;
@@ -65,6 +79,18 @@ export class NetnsPool {
     this.#size = options.size;
     this.#log = options.logger.child({ component: "netns-pool" });
     this.#cursor = sandboxAddressRange(options.layout).first;
+    this.#onPrepared = options.onPrepared;
+  }
+
+  /** Holds refills back until the returned function is called (a create or exec in flight). */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+    };
   }
 
   get readyCount(): number {
@@ -108,13 +134,23 @@ export class NetnsPool {
     if (this.#refilling || this.#closed || this.#ready.length >= this.#size) return;
     this.#refilling = (async () => {
       try {
-        while (!this.#closed && this.#ready.length < this.#size) this.#ready.push(await this.#prepare());
+        while (!this.#closed && this.#ready.length < this.#size) {
+          await this.#quiet();
+          if (this.#closed) break;
+          this.#ready.push(await this.#prepare());
+        }
       } catch (err) {
         this.#log.warn({ err }, "could not prepare a network namespace; the next create makes its own");
       } finally {
         this.#refilling = undefined;
       }
     })();
+  }
+
+  async #quiet(): Promise<void> {
+    const until = performance.now() + MAX_QUIET_WAIT_MS;
+    while (this.#holds > 0 && performance.now() < until)
+      await new Promise((r) => setTimeout(r, QUIET_POLL_MS));
   }
 
   async #prepare(): Promise<PreparedNetns> {
@@ -144,6 +180,7 @@ export class NetnsPool {
         ],
         name,
       );
+      await this.#onPrepared?.(preparedNetnsOf(address));
     } catch (err) {
       await this.#remove(address).catch(() => {});
       throw err;

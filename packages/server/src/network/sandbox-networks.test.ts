@@ -33,7 +33,8 @@ function refusedFast(result: { outcome: string; ms: number }, what: string): voi
 
 describe("isolated sandbox networks on the real kernel", { concurrency: false }, () => {
   const tag = String(process.pid % 100000);
-  const outside = new OutsideNetwork(tag);
+  // Slot 2: its own outside addresses, apart from the agent suites' that may run alongside.
+  const outside = new OutsideNetwork(tag, 2);
   const logger = pino({ level: "silent" });
   let stateDir: string;
   let networks: SandboxNetworks | undefined;
@@ -91,7 +92,8 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     servers.push(await listenIn(b.name, PORT, "sandbox b"));
     const gateway = formatIpv4(networks.layout.gateway);
     const hostAddress =
-      sh("ip", ["-j", "route", "get", "198.51.100.2"]).match(/"prefsrc":"([\d.]+)"/)?.[1] ?? "198.51.100.1";
+      sh("ip", ["-j", "route", "get", outside.addresses.public]).match(/"prefsrc":"([\d.]+)"/)?.[1] ??
+      "198.51.100.1";
 
     assert.equal((await probe(a.name, outside.addresses.public, PORT)).outcome, "read:outside");
     assert.equal((await probe(b.name, outside.addresses.public, PORT)).outcome, "read:outside");
@@ -112,7 +114,7 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     const blocked = await acquire();
     const unassigned = await acquire();
     await networks.allow(denied, { pool: "strict", egress: denyAll, peers: false });
-    const privateNet = parseCidr("10.99.0.0/24", "allow");
+    const privateNet = parseCidr(`${outside.addresses.private}/32`, "allow");
     await networks.allow(listed, {
       pool: "p",
       egress: { defaultAction: "deny", allow: [privateNet], deny: [] },

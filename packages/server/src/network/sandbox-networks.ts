@@ -38,6 +38,8 @@ export interface SandboxNetworksOptions {
   restricted: readonly Cidr[];
   /** Namespaces kept ready. */
   poolSize: number;
+  /** The rules a namespace gets while it waits to be taken: the agent's pool's defaults (see NetnsPoolOptions.onPrepared). */
+  defaultMembership?: Membership;
   tools: NetTools;
   logger: Logger;
 }
@@ -91,7 +93,16 @@ export class SandboxNetworks {
       const firewall = new Firewall({ layout, never, restricted }, tools);
       const ruled = [...survivors].filter((entry): entry is [number, Membership] => entry[1] !== undefined);
       await firewall.write(new Map(ruled));
-      const pool = new NetnsPool({ layout, tools, size: options.poolSize, logger: log });
+      const { defaultMembership } = options;
+      const pool = new NetnsPool({
+        layout,
+        tools,
+        size: options.poolSize,
+        logger: log,
+        ...(defaultMembership
+          ? { onPrepared: (netns) => firewall.add(netns.address, defaultMembership) }
+          : {}),
+      });
       await pool.start(new Set(survivors.keys()));
       const networks = new SandboxNetworks(claim, firewall, pool, tools);
       for (const address of survivors.keys()) networks.#inUse.add(address);
@@ -129,6 +140,11 @@ export class SandboxNetworks {
 
   get readyCount(): number {
     return this.#pool.readyCount;
+  }
+
+  /** Holds the background refill back while a create or exec runs (see NetnsPool.hold). */
+  hold(): () => void {
+    return this.#pool.hold();
   }
 
   deniedCounts(): ReturnType<Firewall["deniedCounts"]> {
