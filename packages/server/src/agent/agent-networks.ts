@@ -123,7 +123,8 @@ export class AgentNetworks {
 
   /**
    * The network of a container made ahead of its sandbox (a prewarmed one) in `mode`: in isolated
-   * mode a namespace taken now, reaching nothing until a create takes the container.
+   * mode a namespace taken now, under the pool's default rules until a create takes the container
+   * and applies its own before starting it.
    */
   async forContainer(
     mode: NetworkModeName,
@@ -131,6 +132,21 @@ export class AgentNetworks {
     if (mode !== "isolated") return { spec: { mode }, identity: { mode } };
     const netns = await (await this.forCreate()).acquire();
     return { spec: { mode, netnsPath: netns.path }, identity: { mode, address: netns.address } };
+  }
+
+  /**
+   * Gives back a deleted sandbox's namespace. A failure is logged, not thrown: the container is gone
+   * either way, and the agent's next start (or the janitor, once the agent is gone) removes what stayed.
+   */
+  async releaseQuietly(address: number, sandboxId: string): Promise<void> {
+    try {
+      await (await this.open()).release(address);
+    } catch (err) {
+      this.#log.warn(
+        { err, sandboxId },
+        "could not remove the sandbox's network namespace; it stays until the agent restarts",
+      );
+    }
   }
 
   /** Gives back the namespace of a container that is gone; nothing for the other modes. */
@@ -196,15 +212,16 @@ export async function createIsolated(
     address: netns.address,
     egress,
   };
-  const [created, allowed] = await Promise.allSettled([
-    deps.makeContainer({ mode: "isolated", netnsPath: netns.path }),
-    networks.allow(netns, { pool: record.identity.pool, egress: egressCidrs(egress), peers: false }),
-  ]);
-  if (created.status === "fulfilled" && allowed.status === "fulfilled") return;
-  if (created.status === "fulfilled")
-    await deps.runtime.delete(record.identity.containerId, { gracePeriodMs: 0 });
-  await networks.release(netns.address);
-  throw created.status === "rejected" ? created.reason : (allowed as PromiseRejectedResult).reason;
+  // The rules first: the container's process starts with the create, and must never run under a
+  // namespace's waiting rules (the pool's defaults). With the defaults this changes nothing and
+  // costs nothing: a prepared namespace is in their group already.
+  try {
+    await networks.allow(netns, { pool: record.identity.pool, egress: egressCidrs(egress), peers: false });
+    await deps.makeContainer({ mode: "isolated", netnsPath: netns.path });
+  } catch (err) {
+    await networks.release(netns.address);
+    throw err;
+  }
 }
 
 /** The network a create gets with the prewarmed container it takes: the container's, with the create's egress. */

@@ -231,7 +231,7 @@ export class SandboxManager {
       const started = performance.now();
       const { containerId, logPath, network } = record.identity;
       await this.#runtime.delete(containerId, { gracePeriodMs: this.#graceMs(gracePeriodSeconds) });
-      if (network.address !== undefined) await (await this.#networks.open()).release(network.address);
+      if (network.address !== undefined) await this.#networks.releaseQuietly(network.address, sandboxId);
       await settleLog(this.#config.logDir, sandboxId, logPath, keepLog);
       this.#records.untrack(record);
       this.#records.notifyExit(sandboxId);
@@ -360,11 +360,11 @@ export class SandboxManager {
   }
 
   /**
-   * Starts a prewarmed container for this sandbox, relabels it and applies its egress rules, all at
-   * once (one round trip). Returns false, having removed the container, if any failed (its task died
-   * meanwhile, say): the caller then makes a container the normal way. A crash between them leaves a
-   * running container still labelled prewarm or a relabelled one never started; adoption removes
-   * both, and the create never answered.
+   * Applies the sandbox's egress rules and starts a prewarmed container, relabelling it meanwhile.
+   * Returns false, having removed the container, if any failed (its task died meanwhile, say): the
+   * caller then makes a container the normal way. A crash between them leaves a running container
+   * still labelled prewarm or a relabelled one never started; adoption removes both, and the create
+   * never answered.
    */
   async #startPrewarmed(
     spec: AgentSandboxSpec,
@@ -384,9 +384,9 @@ export class SandboxManager {
       network: identity.network,
     });
     const [started, ...rest] = await Promise.allSettled([
-      this.#runtime.start(warm.containerId),
+      // Its rules before its process starts (nothing to change with the defaults: createIsolated).
+      allowTaken(this.#networks, identity).then(() => this.#runtime.start(warm.containerId)),
       this.#runtime.setLabels(warm.containerId, labels),
-      allowTaken(this.#networks, identity),
     ]);
     const failed = [started, ...rest].find((r) => r.status === "rejected");
     if (started.status === "fulfilled" && !failed) {

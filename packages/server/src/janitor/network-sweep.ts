@@ -4,11 +4,12 @@
  * says. A claim's bridge and firewall tables go with it; where the agent ran in a Pod of its own,
  * those went with the Pod's network namespace already and their removal finds nothing.
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Cidr, formatCidr, formatIpv4, Labels, parseIpv4 } from "@fast-sandbox/api";
 import type { Logger } from "pino";
 import type { ContainerStatus } from "../containerd/container-runtime.ts";
+import { tryAcquireLockFile } from "../core/lock-file.ts";
 import type { NetTools } from "../network/net-tools.ts";
 import { NETNS_DIR } from "../network/netns-pool.ts";
 import { dropRuleset } from "../network/nft-ruleset.ts";
@@ -94,16 +95,25 @@ function labelledAddresses(containers: readonly ContainerStatus[]): Set<number> 
   return addresses;
 }
 
-/** Drops a gone agent's tables and bridge, then its claim, re-reading the claim first: an agent may have taken it meanwhile. */
+/**
+ * Drops a gone agent's tables and bridge, then its claim. The janitor takes the claim over first
+ * (as an agent would), so an agent restarting meanwhile either gets it back before (and this finds
+ * it alive and leaves everything) or finds it taken and claims another subnet.
+ */
 async function removeClaim(options: NetworkSweepOptions, subnet: Cidr, log: Logger): Promise<void> {
   const current = readSubnetClaims(options.stateDir).find(
     (c) => c.subnet.base === subnet.base && c.subnet.bits === subnet.bits,
   );
   if (!current || current.alive) return;
+  const attempt = tryAcquireLockFile(current.file, { agentId: "fsb-janitor" });
+  if (!attempt.lock) return;
   const layout = subnetLayout(subnet);
-  await options.tools.nft(dropRuleset(layout));
-  await options.tools.ip([`link del ${layout.bridge}`]).catch(() => {});
-  await rm(current.file, { force: true });
+  try {
+    await options.tools.nft(dropRuleset(layout));
+    await options.tools.ip([`link del ${layout.bridge}`]).catch(() => {});
+  } finally {
+    attempt.lock.release();
+  }
   log.info(
     { subnet: formatCidr(subnet), gateway: formatIpv4(layout.gateway) },
     "removed the network of an agent that is gone",

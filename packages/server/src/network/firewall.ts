@@ -73,12 +73,15 @@ export class Firewall {
     // Already there (a prepared namespace is put in the default group ahead): nothing to change.
     if (this.#members.get(address) === index) return Promise.resolve();
     const lines = fresh ? groupLines(table, index, membership.egress) : [];
-    if (this.#members.has(address)) lines.push(...removeMemberLines(table, address));
+    const previous = this.#members.get(address);
+    if (previous !== undefined) lines.push(...removeMemberLines(table, address));
     this.#members.set(address, index);
     lines.push(...memberLines(table, address, index));
     return this.#apply(lines).catch((err: unknown) => {
-      // Not applied: forget what this change would have made, so a retry makes it again.
-      this.#members.delete(address);
+      // Not applied (one transaction: all or nothing): the address keeps its earlier group, and a
+      // group this change would have made is made again by the next one that needs it.
+      if (previous === undefined) this.#members.delete(address);
+      else this.#members.set(address, previous);
       if (fresh) this.#groups.delete(groupKey(membership));
       throw err;
     });
@@ -142,12 +145,14 @@ export class Firewall {
         await this.#tools.nft(`${batch.flatMap((c) => c.lines).join("\n")}\n`);
         for (const change of batch) change.done();
       } catch (err) {
-        // One bad change must not fail the others that shared its transaction: apply them alone.
+        // One bad change must not fail the others that shared its transaction: apply them alone, in
+        // order (a change may need the group chains an earlier one makes).
         if (batch.length === 1) batch[0]?.done(err);
-        else
-          await Promise.all(
-            batch.map((c) => this.#tools.nft(`${c.lines.join("\n")}\n`).then(() => c.done(), c.done)),
-          );
+        else {
+          for (const change of batch) {
+            await this.#tools.nft(`${change.lines.join("\n")}\n`).then(() => change.done(), change.done);
+          }
+        }
       }
     }
     this.#running = undefined;

@@ -9,6 +9,8 @@ import { ErrorCode, FsbError } from "@fast-sandbox/api";
 
 /** Runs `ip` (with `-n NETNS` when given) on a batch of commands; rejects with INTERNAL on failure. */
 export type RunIp = (lines: readonly string[], netns?: string) => Promise<void>;
+/** Runs iproute2's `bridge` on a batch of commands (forwarding entries); rejects with INTERNAL on failure. */
+export type RunBridge = (lines: readonly string[]) => Promise<void>;
 /** Applies an nft script as one transaction; rejects with INTERNAL on failure. */
 export type RunNft = (script: string) => Promise<void>;
 /** Runs `ip` or `nft` with arguments and answers its standard output (a JSON listing, say). */
@@ -17,6 +19,7 @@ export type Query = (command: "ip" | "nft", args: readonly string[]) => Promise<
 /** The host tools, injectable so pure planning and error paths test without root. */
 export interface NetTools {
   ip: RunIp;
+  bridge: RunBridge;
   nft: RunNft;
   query: Query;
 }
@@ -24,6 +27,7 @@ export interface NetTools {
 export const hostNetTools: NetTools = {
   ip: (lines, netns) =>
     run("ip", [...(netns ? ["-n", netns] : []), "-batch", "-"], lines.join("\n")).then(() => {}),
+  bridge: (lines) => run("bridge", ["-batch", "-"], lines.join("\n")).then(() => {}),
   nft: (script) => run("nft", ["-f", "-"], script).then(() => {}),
   query: (command, args) => run(command, args, ""),
 };

@@ -15,6 +15,7 @@ import {
   netnsNameOf,
   type SubnetLayout,
   sandboxAddressRange,
+  sandboxMacOf,
   vethNameOf,
 } from "./subnet-layout.ts";
 
@@ -103,6 +104,8 @@ export class NetnsPool {
    */
   async start(inUse: ReadonlySet<number>): Promise<void> {
     for (const address of inUse) this.#taken.add(address);
+    // Hand out addresses after the survivors', not the ones an earlier run just freed.
+    if (inUse.size > 0) this.#cursor = Math.max(...inUse) + 1;
     const stale = (await this.#existing()).filter((address) => !inUse.has(address));
     for (const address of stale) await this.#remove(address);
     if (stale.length > 0)
@@ -158,16 +161,22 @@ export class NetnsPool {
     const name = netnsNameOf(address);
     const veth = vethNameOf(address);
     const { bridge, gateway } = this.#layout;
+    const mac = sandboxMacOf(address);
     try {
       await this.#tools.ip([
         `netns add ${name}`,
-        `link add ${veth} type veth peer name eth0 netns ${name}`,
+        `link add ${veth} type veth peer name eth0 address ${mac} netns ${name}`,
         `link set ${veth} master ${bridge}`,
         // Isolated ports forward only to the bridge itself, never to each other: no sandbox reaches
-        // another over layer 2, where the firewall's hooks would not see it.
-        `link set ${veth} type bridge_slave isolated on`,
+        // another over layer 2, where the firewall's hooks would not see it. No learning and no
+        // flooding: the bridge sends a port only frames for its own sandbox's MAC (the static entry
+        // below), so no sandbox sees frames meant for an address it does not hold.
+        `link set ${veth} type bridge_slave isolated on learning off flood off mcast_flood off`,
         `link set ${veth} up`,
+        // The host never asks (ARP) who holds the address, so no sandbox can answer for another's.
+        `neigh replace ${formatIpv4(address)} lladdr ${mac} dev ${bridge} nud permanent`,
       ]);
+      await this.#tools.bridge([`fdb replace ${mac} dev ${veth} master static`]);
       await this.#tools.ip(
         [
           "link set lo up",
@@ -192,7 +201,7 @@ export class NetnsPool {
   #nextAddress(): number {
     const { first, last } = sandboxAddressRange(this.#layout);
     for (let tried = 0; tried <= last - first; tried++) {
-      const address = this.#cursor;
+      const address = this.#cursor >= first && this.#cursor <= last ? this.#cursor : first;
       this.#cursor = address >= last ? first : address + 1;
       if (!this.#taken.has(address)) {
         this.#taken.add(address);
@@ -205,16 +214,15 @@ export class NetnsPool {
     );
   }
 
+  /** Removes the namespace (its veth and forwarding entry go with it) and the host's neighbour entry; frees the address only once gone. */
   async #remove(address: number): Promise<void> {
     this.#taken.add(address);
-    try {
-      await this.#tools.ip([`netns del ${netnsNameOf(address)}`]).catch(async (err: unknown) => {
-        // Already gone (removed by hand, or never fully made) is what was wanted.
-        if ((await this.#existing()).includes(address)) throw err;
-      });
-    } finally {
-      this.#taken.delete(address);
-    }
+    await this.#tools.ip([`netns del ${netnsNameOf(address)}`]).catch(async (err: unknown) => {
+      // Already gone (removed by hand, or never fully made) is what was wanted.
+      if ((await this.#existing()).includes(address)) throw err;
+    });
+    await this.#tools.ip([`neigh del ${formatIpv4(address)} dev ${this.#layout.bridge}`]).catch(() => {});
+    this.#taken.delete(address);
   }
 
   /** Addresses of this subnet's namespaces that exist now. */

@@ -19,7 +19,7 @@
  * instead of waiting out a timeout, and is counted per egress group and reason.
  */
 import { type Cidr, coverOf, formatCidr, formatIpv4 } from "@fast-sandbox/api";
-import { type SubnetLayout, vethNameOf, vethPattern } from "./subnet-layout.ts";
+import { type SubnetLayout, sandboxMacOf, vethNameOf, vethPattern } from "./subnet-layout.ts";
 
 /** Where a sandbox may connect to, beyond what no sandbox ever reaches. */
 export interface EgressRules {
@@ -112,12 +112,14 @@ function portTable(layout: SubnetLayout): string[] {
     `table bridge ${table} {}`,
     `delete table bridge ${table}`,
     `table bridge ${table} {`,
-    "  set bound { type ifname . ipv4_addr; }",
+    "  set bound { type ifname . ether_addr . ipv4_addr; }",
     "  chain prerouting {",
     "    type filter hook prerouting priority filter; policy accept;",
-    `    ${ports} ether type ip iifname . ip saddr != @bound drop`,
-    `    ${ports} ether type arp iifname . arp saddr ip != @bound drop`,
-    `    ${ports} ether type ip6 drop`,
+    // An allow-list: IPv4 and ARP from the port's own MAC and address pass; everything else from a
+    // sandbox port (another's address or MAC, IPv6, VLAN-tagged frames, other ethertypes) is dropped.
+    `    ${ports} ether type ip iifname . ether saddr . ip saddr @bound accept`,
+    `    ${ports} ether type arp iifname . ether saddr . arp saddr ip @bound iifname . arp saddr ether . arp saddr ip @bound accept`,
+    `    ${ports} drop`,
     "  }",
     "}",
   ];
@@ -145,7 +147,7 @@ export function groupLines(table: string, group: number, rules: EgressRules): st
 export function memberLines(table: string, address: number, group: number): string[] {
   const ip = formatIpv4(address);
   return [
-    `add element bridge ${table} bound { "${vethNameOf(address)}" . ${ip} }`,
+    `add element bridge ${table} bound { "${vethNameOf(address)}" . ${sandboxMacOf(address)} . ${ip} }`,
     `add element inet ${table} inbound { ${ip} : jump in_${group} }`,
     `add element inet ${table} outbound { ${ip} : jump out_${group} }`,
   ];
@@ -155,7 +157,7 @@ export function memberLines(table: string, address: number, group: number): stri
 export function removeMemberLines(table: string, address: number): string[] {
   const ip = formatIpv4(address);
   return [
-    `delete element bridge ${table} bound { "${vethNameOf(address)}" . ${ip} }`,
+    `delete element bridge ${table} bound { "${vethNameOf(address)}" . ${sandboxMacOf(address)} . ${ip} }`,
     `delete element inet ${table} inbound { ${ip} }`,
     `delete element inet ${table} outbound { ${ip} }`,
   ];

@@ -109,12 +109,16 @@ export class SandboxNetworks {
       log.info({ bridge: layout.bridge, gateway: formatIpv4(layout.gateway) }, "sandbox network ready");
       return networks;
     } catch (err) {
-      claim.lock.release();
+      // Sandboxes that survived still use the subnet: keep it ours, so no other agent takes it.
+      if (survivors.size === 0) claim.lock.release();
       throw err;
     }
   }
 
-  /** A namespace for a new sandbox; it reaches nothing until {@link allow}. */
+  /**
+   * A namespace for a new sandbox: under the default rules when the agent gave some (it waited in
+   * their group), else reaching nothing; {@link allow} gives it the sandbox's own.
+   */
   async acquire(): Promise<PreparedNetns> {
     const netns = await this.#pool.acquire();
     this.#inUse.add(netns.address);

@@ -53,6 +53,17 @@ export function addressOfNetns(name: string): number | undefined {
   return name.startsWith(NETNS_PREFIX) ? parseIpv4(name.slice(NETNS_PREFIX.length)) : undefined;
 }
 
+/**
+ * The MAC of the sandbox's own interface (`eth0` in its namespace): fixed by its address, so the
+ * bridge and the host know it without learning it from frames a sandbox sends.
+ */
+export function sandboxMacOf(address: number): string {
+  const bytes = [24, 16, 8, 0].map((shift) =>
+    (Math.floor(address / 2 ** shift) % 256).toString(16).padStart(2, "0"),
+  );
+  return `02:fc:${bytes.join(":")}`;
+}
+
 /** `fsv0ad40507`: the host side of the veth of the sandbox network with that address. */
 export function vethNameOf(address: number): string {
   return `fsv${hex8(address)}`;
