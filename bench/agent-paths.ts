@@ -211,3 +211,25 @@ export function runProcess(file: string, args: string[]): Promise<string> {
     });
   });
 }
+
+/**
+ * Rounds of one create per path, each followed by its untimed teardown, the order turning each round
+ * so no path always follows another: every path sees the same load. Samples per path, warm-up left out.
+ */
+export async function measureInterleaved(
+  paths: BenchPath[],
+  runs: number,
+  warmup: number,
+): Promise<number[][]> {
+  const samples = paths.map((): number[] => []);
+  for (let i = 0; i < warmup + runs; i++) {
+    for (let k = 0; k < paths.length; k++) {
+      const which = (k + i) % paths.length;
+      const id = `fsb-bench-i${which}-${i}`;
+      const elapsed = await paths[which]!.createStart(id);
+      await paths[which]!.teardown(id);
+      if (i >= warmup) samples[which]!.push(elapsed);
+    }
+  }
+  return samples;
+}

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess } from "../test/harness/agent-process.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
-import { agentPath, BENCH_NAMESPACE, type BenchPath, COMMAND, callAgent } from "./agent-paths.ts";
+import { agentPath, BENCH_NAMESPACE, COMMAND, callAgent, measureInterleaved } from "./agent-paths.ts";
 import { formatTable, ms, summarize } from "./stats.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -50,21 +50,6 @@ function options(): { runs: number; warmup: number; hold: number } {
     throw new Error(`--runs must be ≥ 1, --warmup ≥ 0 and --hold 0–${MAX_HOLD}, all whole numbers`);
   }
   return { runs, warmup, hold };
-}
-
-/** Rounds of one create per mode, the order turning each round so none always follows another. */
-async function measure(paths: BenchPath[], runs: number, warmup: number): Promise<number[][]> {
-  const samples = paths.map((): number[] => []);
-  for (let i = 0; i < warmup + runs; i++) {
-    for (let k = 0; k < paths.length; k++) {
-      const which = (k + i) % paths.length;
-      const id = `fsb-bench-n${which}-${i}`;
-      const elapsed = await paths[which]!.createStart(id);
-      await paths[which]!.teardown(id);
-      if (i >= warmup) samples[which]!.push(elapsed);
-    }
-  }
-  return samples;
 }
 
 function memAvailableKiB(): number {
@@ -112,7 +97,7 @@ async function main(): Promise<void> {
       );
     }
     say(`${warmup} warm-up and ${runs} timed creates per mode, interleaved`);
-    const samples = await measure(agents.map(agentPath), runs, warmup);
+    const samples = await measureInterleaved(agents.map(agentPath), runs, warmup);
     const summaries = MODES.map((mode, i) => summarize(`--network-mode ${mode}`, samples[i] ?? []));
     const base = summaries[MODES.indexOf(BASELINE)]?.p50 ?? Number.NaN;
     const lines = [

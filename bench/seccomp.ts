@@ -21,7 +21,7 @@ import { specToAny } from "../packages/server/src/containerd/spec-any.ts";
 import { PrivateContainerd } from "../packages/server/src/standalone/private-containerd.ts";
 import { type AgentProcess, removeLogDir, startAgentProcess } from "../test/harness/agent-process.ts";
 import { TEST_IMAGE, TEST_IMAGE_BASE, TEST_IMAGE_TAR } from "../test/harness/constants.ts";
-import { agentPath, BENCH_NAMESPACE, type BenchPath, COMMAND } from "./agent-paths.ts";
+import { agentPath, BENCH_NAMESPACE, COMMAND, measureInterleaved } from "./agent-paths.ts";
 import { formatTable, ms, summarize } from "./stats.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -91,21 +91,6 @@ function specCost(seccomp: SeccompSetting): { micros: number; bytes: number } {
   return { micros: ((performance.now() - started) * 1000) / SPEC_BUILDS, bytes };
 }
 
-/** Rounds of one create per setting, the order turning each round so none always follows another. */
-async function measure(paths: BenchPath[], runs: number, warmup: number): Promise<number[][]> {
-  const samples = paths.map((): number[] => []);
-  for (let i = 0; i < warmup + runs; i++) {
-    for (let k = 0; k < paths.length; k++) {
-      const which = (k + i) % paths.length;
-      const id = `fsb-bench-s${which}-${i}`;
-      const elapsed = await paths[which]!.createStart(id);
-      await paths[which]!.teardown(id);
-      if (i >= warmup) samples[which]!.push(elapsed);
-    }
-  }
-  return samples;
-}
-
 async function main(): Promise<void> {
   const { runs, warmup, settings } = options();
   const containerd = new PrivateContainerd({ dir: CONTAINERD_DIR });
@@ -125,7 +110,7 @@ async function main(): Promise<void> {
       );
     }
     say(`${warmup} warm-up and ${runs} timed creates per setting, interleaved`);
-    const samples = await measure(agents.map(agentPath), runs, warmup);
+    const samples = await measureInterleaved(agents.map(agentPath), runs, warmup);
     const summaries = settings.map((s, i) => summarize(s.label, samples[i] ?? []));
     const base = summaries[1]?.p50 ?? Number.NaN;
     const read = (p: string) => readFileSync(p, "utf8");

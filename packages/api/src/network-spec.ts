@@ -35,20 +35,26 @@ export const egressSchema = z.strictObject({
 });
 export type EgressSpec = z.output<typeof egressSchema>;
 
+/** Egress rules are a firewall's: only an isolated sandbox has one. */
+function refineEgressMode(
+  network: { mode?: NetworkModeName | undefined; egress?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (network.egress && network.mode && network.mode !== "isolated") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["egress"],
+      message: `applies only to mode isolated, not ${network.mode}`,
+    });
+  }
+}
+
 export const sandboxNetworkSchema = z
   .strictObject({
     mode: z.enum(NETWORK_MODES).optional(),
     egress: egressSchema.optional(),
   })
-  .superRefine((network, ctx) => {
-    if (network.egress && network.mode && network.mode !== "isolated") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["egress"],
-        message: `applies only to mode isolated, not ${network.mode}`,
-      });
-    }
-  });
+  .superRefine(refineEgressMode);
 export type SandboxNetworkSpec = z.output<typeof sandboxNetworkSchema>;
 
 /**
@@ -61,15 +67,7 @@ export const poolNetworkSchema = z
     egress: egressSchema.optional(),
     allowSandboxOverride: z.boolean().optional(),
   })
-  .superRefine((network, ctx) => {
-    if (network.egress && network.mode && network.mode !== "isolated") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["egress"],
-        message: `applies only to mode isolated, not ${network.mode}`,
-      });
-    }
-  });
+  .superRefine(refineEgressMode);
 export type PoolNetworkSpec = z.output<typeof poolNetworkSchema>;
 
 /** The mode of a pool whose spec names none: every sandbox its own network. */

@@ -104,3 +104,18 @@ export function compact<T extends object>(value: T): T {
 export function firstLine(text: string): string {
   return (text.split("\n")[0] ?? text).replace(/:$/, "");
 }
+
+/** Egress rules as written (`default`, `allow`, `deny`); their values are the server's to check, which names the field. */
+export function egressRules(value: unknown): {
+  default?: "allow" | "deny";
+  allow?: string[];
+  deny?: string[];
+} {
+  const map = mapping(value);
+  knownKeys(map, ["default", "allow", "deny"]);
+  return compact({
+    default: optional(map.default, "default", string) as "allow" | "deny" | undefined,
+    allow: optional(map.allow, "allow", stringList),
+    deny: optional(map.deny, "deny", stringList),
+  });
+}

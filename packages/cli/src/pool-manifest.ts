@@ -6,6 +6,7 @@
 import type { PoolManifest, PoolSpecInput, PrewarmTemplateInput, RuntimeType } from "@fast-sandbox/sdk";
 import {
   compact,
+  egressRules,
   knownKeys,
   type Mapping,
   mapping,
@@ -83,19 +84,10 @@ function poolSpec(value: unknown): PoolSpecInput {
 function poolNetwork(value: unknown): NonNullable<PoolSpecInput["network"]> {
   const map = mapping(value);
   knownKeys(map, ["mode", "egress", "allowSandboxOverride"]);
-  const egress = map.egress === undefined ? undefined : mapping(map.egress, "egress");
-  if (egress) knownKeys(egress, ["default", "allow", "deny"], "egress.");
   type Network = NonNullable<PoolSpecInput["network"]>;
-  type Egress = NonNullable<Network["egress"]>;
   return compact({
     mode: optional(map.mode, "mode", string) as Network["mode"],
-    egress:
-      egress &&
-      compact({
-        default: optional(egress.default, "egress.default", string) as Egress["default"],
-        allow: optional(egress.allow, "egress.allow", stringList),
-        deny: optional(egress.deny, "egress.deny", stringList),
-      }),
+    egress: optional(map.egress, "egress", egressRules),
     allowSandboxOverride: optional(map.allowSandboxOverride, "allowSandboxOverride", (v) => {
       if (typeof v !== "boolean") throw new Error("must be true or false");
       return v;

@@ -42,6 +42,7 @@ spec:
   recoveryTimeoutSeconds: 90
   expireTime: "2030-01-01T00:00:00Z"
   resources: {cpu: 500m, memory: 64Mi, pids: 100}
+  network: {mode: isolated, egress: {default: deny, allow: [198.51.100.0/24]}}
 status: {phase: Running}
 `,
       "f",
@@ -56,6 +57,7 @@ status: {phase: Running}
       recoveryTimeoutSeconds: 90,
       expireAt: new Date("2030-01-01T00:00:00Z"),
       resources: { cpu: "500m", memory: "64Mi", pids: 100 },
+      network: { mode: "isolated", egress: { default: "deny", allow: ["198.51.100.0/24"] } },
     });
   });
 
@@ -108,6 +110,11 @@ status: {phase: Running}
       /^f: ports\[1\]: 70000 is not a port number \(1-65535\)$/,
     ],
     ["a command that is not a list", "image: b\ncommand: sleep 1\n", /^f: command must be a list, like/],
+    [
+      "a typo in the egress rules",
+      "image: b\nnetwork: {egress: {alow: [10.0.0.0/8]}}\n",
+      /^f: unknown field network\.egress\.alow /,
+    ],
     [
       "an env entry without a name",
       "kind: Sandbox\nspec: {image: b, env: [{value: x}]}\n",

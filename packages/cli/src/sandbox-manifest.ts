@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { parseDuration, parseSeconds } from "./duration.ts";
 import {
   compact,
+  egressRules,
   firstLine,
   knownKeys,
   type Mapping,
@@ -173,22 +174,13 @@ function date(value: unknown): Date {
 function network(value: unknown): SandboxManifest["network"] {
   const map = mapping(value);
   knownKeys(map, ["mode", "egress"], "");
-  const egress = map.egress === undefined ? undefined : mapping(map.egress, "egress");
-  if (egress) knownKeys(egress, ["default", "allow", "deny"], "egress.");
   return compact({
     mode: optional(map.mode, "mode", string) as NetworkOptions["mode"],
-    egress:
-      egress &&
-      compact({
-        default: optional(egress.default, "egress.default", string) as EgressOptions["default"],
-        allow: optional(egress.allow, "egress.allow", stringList),
-        deny: optional(egress.deny, "egress.deny", stringList),
-      }),
+    egress: optional(map.egress, "egress", egressRules),
   });
 }
 
 type NetworkOptions = NonNullable<SandboxManifest["network"]>;
-type EgressOptions = NonNullable<NetworkOptions["egress"]>;
 
 function resources(value: unknown): SandboxManifest["resources"] {
   const map = mapping(value);

@@ -22,6 +22,7 @@ import { testConnection } from "../../../../test/harness/containerd.ts";
 import { execToEnd } from "../../../../test/harness/exec-stream.ts";
 import { eventually } from "../../../../test/harness/leftovers.ts";
 import { OutsideNetwork, sh } from "../../../../test/harness/outside-network.ts";
+import { assertRefusedFrom, connectFrom, nodeAddress } from "../../../../test/harness/sandbox-probe.ts";
 import type { ContainerdConnection } from "../containerd/connection.ts";
 import { subnetLayout } from "../network/subnet-layout.ts";
 
@@ -34,16 +35,6 @@ const RANGE_HEX = "0ad7";
 const OUTSIDE_SLOT = 1;
 /** A bridge port of the test's own, named in this range (so {@link sweep} finds it) but no sandbox's. */
 const LOW_MAC_PORT = `fsv${RANGE_HEX}fffe`;
-
-/** An address of the node's own, on an interface that is no sandbox's. */
-function hostAddress(): string {
-  for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
-    if (name === "lo" || name.startsWith("fsb")) continue;
-    const v4 = addresses?.find((a) => a.family === "IPv4" && !a.internal);
-    if (v4) return v4.address;
-  }
-  throw new Error("the node has no IPv4 address beside loopback");
-}
 
 /** Namespaces, links and nft tables of this suite's range still on the node. */
 function leftovers(): string[] {
@@ -131,15 +122,13 @@ describe("gVisor sandbox network modes through a real agent", { concurrency: fal
     return execToEnd(agent, { sandboxId, command });
   };
   /** busybox nc from inside the sandbox (so through gVisor's network stack): what it read, or its complaint. */
-  const connect = async (sandboxId: string, host: string, port: number) => {
-    const started = performance.now();
-    const r = await run(sandboxId, ["nc", "-w", "3", host, String(port)]);
-    return { out: `${r.stdout}${r.stderr}`.trim(), code: r.exit?.exitCode, ms: performance.now() - started };
+  const connect = (sandboxId: string, host: string, port: number) => {
+    assert.ok(agent);
+    return connectFrom(agent, sandboxId, host, port);
   };
-  const refused = async (sandboxId: string, host: string, port: number, what: string) => {
-    const r = await connect(sandboxId, host, port);
-    assert.match(r.out, /refused/i, `${what}: ${JSON.stringify(r)}`);
-    assert.ok(r.ms < 1500, `${what} took ${Math.round(r.ms)} ms: a refusal must not wait out a timeout`);
+  const refused = (sandboxId: string, host: string, port: number, what: string) => {
+    assert.ok(agent);
+    return assertRefusedFrom(agent, sandboxId, host, port, what);
   };
   /** The interfaces the sandbox's kernel (gVisor's) shows, by name. */
   const links = async (sandboxId: string) =>
@@ -209,7 +198,7 @@ describe("gVisor sandbox network modes through a real agent", { concurrency: fal
       subnetLayout(parseCidr(`${aHost?.split(".").slice(0, 3).join(".")}.0/24`, "x")).gateway,
     );
     await refused(a.sandboxId, gateway, hostPort, "the host through the gateway");
-    await refused(a.sandboxId, hostAddress(), hostPort, "the host's own address");
+    await refused(a.sandboxId, nodeAddress(), hostPort, "the host's own address");
     await refused(a.sandboxId, gateway, agent.port, "the agent's API");
     await refused(a.sandboxId, bHost ?? "", PORT, "another sandbox");
     await refused(a.sandboxId, outside.addresses.metadata, PORT, "the metadata address");

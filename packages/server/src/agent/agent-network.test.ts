@@ -19,22 +19,13 @@ import { testConnection } from "../../../../test/harness/containerd.ts";
 import { execToEnd } from "../../../../test/harness/exec-stream.ts";
 import { eventually } from "../../../../test/harness/leftovers.ts";
 import { OutsideNetwork, sh } from "../../../../test/harness/outside-network.ts";
+import { assertRefusedFrom, connectFrom, nodeAddress } from "../../../../test/harness/sandbox-probe.ts";
 import type { ContainerdConnection } from "../containerd/connection.ts";
 import { subnetLayout } from "../network/subnet-layout.ts";
 
 const PORT = 18081;
 /** Clear of the default range, so agents of suites running alongside never share a subnet with this one. */
 const RANGE = "10.214.0.0/16";
-
-/** An address of the node's own, on an interface that is no sandbox's. */
-function hostAddress(): string {
-  for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
-    if (name === "lo" || name.startsWith("fsb")) continue;
-    const v4 = addresses?.find((a) => a.family === "IPv4" && !a.internal);
-    if (v4) return v4.address;
-  }
-  throw new Error("the node has no IPv4 address beside loopback");
-}
 
 describe("sandbox network modes through a real agent", { concurrency: false }, () => {
   const tag = `a${process.pid % 100000}`;
@@ -89,16 +80,13 @@ describe("sandbox network modes through a real agent", { concurrency: false }, (
     return { sandboxId, endpoint: String(res.body.endpoints[0]) };
   };
   /** busybox nc from inside the sandbox: what it read, or its complaint, and how long it took. */
-  const connect = async (sandboxId: string, host: string, port: number) => {
+  const connect = (sandboxId: string, host: string, port: number) => {
     assert.ok(agent);
-    const started = performance.now();
-    const r = await execToEnd(agent, { sandboxId, command: ["nc", "-w", "3", host, String(port)] });
-    return { out: `${r.stdout}${r.stderr}`.trim(), code: r.exit?.exitCode, ms: performance.now() - started };
+    return connectFrom(agent, sandboxId, host, port);
   };
-  const refused = async (sandboxId: string, host: string, port: number, what: string) => {
-    const r = await connect(sandboxId, host, port);
-    assert.match(r.out, /refused/i, `${what}: ${JSON.stringify(r)}`);
-    assert.ok(r.ms < 1500, `${what} took ${Math.round(r.ms)} ms: a refusal must not wait out a timeout`);
+  const refused = (sandboxId: string, host: string, port: number, what: string) => {
+    assert.ok(agent);
+    return assertRefusedFrom(agent, sandboxId, host, port, what);
   };
 
   before(async () => {
@@ -146,7 +134,7 @@ describe("sandbox network modes through a real agent", { concurrency: false }, (
       subnetLayout(parseCidr(`${aHost?.split(".").slice(0, 3).join(".")}.0/24`, "x")).gateway,
     );
     await refused(a.sandboxId, gateway, hostPort, "the host through the gateway");
-    await refused(a.sandboxId, hostAddress(), hostPort, "the host's own address");
+    await refused(a.sandboxId, nodeAddress(), hostPort, "the host's own address");
     await refused(a.sandboxId, gateway, agent.port, "the agent's API");
     await refused(a.sandboxId, bHost ?? "", PORT, "another sandbox");
     await refused(a.sandboxId, outside.addresses.metadata, PORT, "the metadata address");
