@@ -79,13 +79,19 @@ export function readArgv(path: string): string[] {
  * reader never sees half a file. `$1` is the directory (made when `$4` is 1); `$5` the mode in
  * octal, or empty to keep the mode of the file replaced (or 644 for a new one). A failure removes
  * the temporary file.
+ *
+ * The temporary is created by the script's own process (`exec 3>`), never by the `cat` it forks: a
+ * broken-off upload kills that process, and the agent's cleanup after its exit must find every file
+ * it will ever make. A forked child opening the file could do so after the cleanup (CI saw it).
  */
 const WRITE_SCRIPT = `B=${B}
 if [ "$4" = 1 ]; then $B mkdir -p -- "$1" || exit; fi
 if [ -d "$3" ]; then echo "$3: Is a directory" >&2; exit 1; fi
 m=$5
 if [ -z "$m" ]; then m=644; if [ -f "$3" ]; then m=$($B stat -c %a -- "$3") || exit; fi; fi
-$B cat > "$2" || { $B rm -f -- "$2"; exit 1; }
+exec 3> "$2" || exit 1
+$B cat >&3 || { $B rm -f -- "$2"; exit 1; }
+exec 3>&-
 $B chmod "$m" -- "$2" && exec $B mv -f -T -- "$2" "$3"
 $B rm -f -- "$2"; exit 1`;
 
