@@ -216,7 +216,7 @@ export async function createIsolated(
   // namespace's waiting rules (the pool's defaults). With the defaults this changes nothing and
   // costs nothing: a prepared namespace is in their group already.
   try {
-    await networks.allow(netns, { pool: record.identity.pool, egress: egressCidrs(egress), peers: false });
+    await networks.allow(netns, { pool: record.identity.pool, egress: egressCidrs(egress) });
     await deps.makeContainer({ mode: "isolated", netnsPath: netns.path });
   } catch (err) {
     await networks.release(netns.address);
@@ -242,6 +242,5 @@ export async function allowTaken(networks: AgentNetworks, identity: SandboxIdent
   await (await networks.open()).allow(preparedNetnsOf(address), {
     pool: identity.pool,
     egress,
-    peers: false,
   });
 }

@@ -87,8 +87,8 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     assert.ok(networks);
     const a = await acquire();
     const b = await acquire();
-    await networks.allow(a, { pool: "p", egress: allowAll, peers: false });
-    await networks.allow(b, { pool: "p", egress: allowAll, peers: false });
+    await networks.allow(a, { pool: "p", egress: allowAll });
+    await networks.allow(b, { pool: "p", egress: allowAll });
     servers.push(await listenIn(b.name, PORT, "sandbox b"));
     const gateway = formatIpv4(networks.layout.gateway);
     const hostAddress =
@@ -113,18 +113,16 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     const listed = await acquire();
     const blocked = await acquire();
     const unassigned = await acquire();
-    await networks.allow(denied, { pool: "strict", egress: denyAll, peers: false });
+    await networks.allow(denied, { pool: "strict", egress: denyAll });
     const privateNet = parseCidr(`${outside.addresses.private}/32`, "allow");
     await networks.allow(listed, {
       pool: "p",
       egress: { defaultAction: "deny", allow: [privateNet], deny: [] },
-      peers: false,
     });
     const publicHost = parseCidr(`${outside.addresses.public}/32`, "deny");
     await networks.allow(blocked, {
       pool: "p",
       egress: { defaultAction: "allow", allow: [], deny: [publicHost] },
-      peers: false,
     });
 
     refusedFast(await probe(denied.name, outside.addresses.public, PORT), "deny-all");
@@ -148,8 +146,8 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     assert.ok(networks);
     const spoofer = await acquire();
     const victim = await acquire();
-    await networks.allow(spoofer, { pool: "p", egress: denyAll, peers: false });
-    await networks.allow(victim, { pool: "p", egress: allowAll, peers: false });
+    await networks.allow(spoofer, { pool: "p", egress: denyAll });
+    await networks.allow(victim, { pool: "p", egress: allowAll });
     // Root in the namespace (more than a sandbox gets) takes the victim's address as its own.
     sh("ip", ["-n", spoofer.name, "addr", "add", `${formatIpv4(victim.address)}/32`, "dev", "eth0"]);
     const spoofed = await probe(spoofer.name, outside.addresses.public, PORT, formatIpv4(victim.address));
@@ -162,7 +160,7 @@ describe("isolated sandbox networks on the real kernel", { concurrency: false },
     assert.ok(networks);
     for (const netns of taken.splice(0)) await networks.release(netns.address);
     const kept: PreparedNetns = await acquire();
-    await networks.allow(kept, { pool: "p", egress: allowAll, peers: false });
+    await networks.allow(kept, { pool: "p", egress: allowAll });
     const { bridge, table, subnet } = networks.layout;
     const ours = () =>
       sh("ip", ["netns", "list"])

@@ -125,14 +125,9 @@ export class SandboxNetworks {
     return netns;
   }
 
-  /** Lets the sandbox network at `address` reach what `membership` allows; `peers` opens it to the agent's other peer-open sandboxes. */
-  async allow(netns: PreparedNetns, membership: Membership & { peers: boolean }): Promise<void> {
-    await Promise.all([
-      this.#firewall.add(netns.address, membership),
-      membership.peers
-        ? this.#tools.ip([`link set ${netns.veth} type bridge_slave isolated off`])
-        : undefined,
-    ]);
+  /** Lets the sandbox network at `address` reach what `membership` allows. */
+  async allow(netns: PreparedNetns, membership: Membership): Promise<void> {
+    await this.#firewall.add(netns.address, membership);
   }
 
   /** Removes a sandbox's namespace (its veth goes with it) and its rules. Idempotent. */
